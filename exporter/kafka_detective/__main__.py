@@ -1,0 +1,3 @@
+from kafka_detective.cli import main
+
+raise SystemExit(main())
