@@ -1,0 +1,27 @@
+# Kafka Detective — the two commands of the README are `make demo` and `make test`.
+PYTHON ?= python3
+export PATH := $(HOME)/.cache/kafka-detective/bin:$(PATH)
+
+.PHONY: setup demo test test-unit lint generate check-generated bench
+
+setup:            ## install everything the tests and the demo need (idempotent)
+	bash scripts/setup.sh
+
+demo: setup       ## start a local Kafka, the exporter, Prometheus, Alertmanager and a case study
+	$(PYTHON) -m kafka_detective demo $(DEMO_ARGS)
+
+test: setup       ## every test: lint, generated artefacts, unit, rules, helm, integration, end to end
+	$(MAKE) lint check-generated
+	bash scripts/pytest.sh
+
+lint:
+	$(PYTHON) -m ruff check exporter tests bench
+
+generate:         ## regenerate alert rules, runbooks, dashboards, docs/metrics.md and the chart's copies
+	$(PYTHON) -m kafka_detective generate
+
+check-generated:  ## fail when regenerating would change anything
+	$(PYTHON) -m kafka_detective generate --check
+
+bench:
+	$(PYTHON) bench/collection_cycle.py
