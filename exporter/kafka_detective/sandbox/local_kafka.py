@@ -1,0 +1,927 @@
+"""A real Apache Kafka (KRaft) on loopback for tests, the demo and benchmarks.
+
+The broker jars come from Maven Central (no Kafka tarball, no Docker): ``ensure_kafka_distribution`` resolves
+``kafka_2.13`` and ``kafka-tools`` with their dependencies into a cache outside the repository, and
+``LocalKafka`` runs one or three combined broker+controller JVMs from that classpath.
+
+Every JVM runs in its own process group and is registered with a small reaper process that kills it if this
+Python process dies in any way (even SIGKILL), so an interrupted test run never leaves brokers behind.
+
+Run ``python -m kafka_detective.sandbox.local_kafka --brokers 3`` for a cluster that lives until Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import contextlib
+import fcntl
+import functools
+import hashlib
+import json
+import logging
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+import weakref
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kafka_detective.errors import UserError
+
+log = logging.getLogger(__name__)
+
+KAFKA_VERSION = "4.4.0"
+SCALA_BINARY_VERSION = "2.13"
+# Kafka's Maven artifacts depend on log4j-core and slf4j-api but not on the binding between them (the binary
+# distribution ships it), so without this the broker would log nothing at all.
+LOG4J_VERSION = "2.25.5"
+MIN_JAVA_MAJOR = 17
+INSTALL_HINT = "install Java 17+ and Maven, e.g. `apt-get install openjdk-17-jre-headless maven`"
+
+# One JVM per broker on a 2-core CI box: a small heap, the serial collector and the C1 compiler only (C2
+# compiling Kafka's hot paths keeps a core busy for a minute after start) keep three brokers from starving the
+# tests beside them; C1 code is fast enough for test and demo traffic. Pass jvm_opts=() for production flags.
+DEFAULT_HEAP = "512m"
+DEFAULT_JVM_OPTS: tuple[str, ...] = (
+    "-XX:+UseSerialGC",
+    "-XX:TieredStopAtLevel=1",
+    "-XX:-UsePerfData",
+    "-Djava.awt.headless=true",
+    "-Djava.net.preferIPv4Stack=true",
+    # JVM warnings (e.g. a stale class-data archive) go to stderr so tool output on stdout stays parseable.
+    "-Xlog:disable",
+    "-Xlog:all=warning:stderr",
+)
+
+BROKER_MAIN = "kafka.Kafka"
+STORAGE_TOOL_MAIN = "kafka.tools.StorageTool"
+_COMPLETE_MARKER = ".complete"
+
+
+class MissingToolError(UserError):
+    """Java 17+ or Maven is not installed: the message says what to install."""
+
+
+class KafkaSandboxError(RuntimeError):
+    """The local Kafka could not be fetched, formatted or started; the message points at the log."""
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Distribution (jars from Maven Central)
+# --------------------------------------------------------------------------------------------------------------
+
+
+def cache_root() -> Path:
+    env = os.environ.get("KAFKA_DETECTIVE_CACHE")
+    return Path(env).expanduser() if env else Path.home() / ".cache" / "kafka-detective"
+
+
+def find_java() -> str:
+    """Path of a ``java`` that is at least version 17 (Kafka 4 brokers refuse older runtimes)."""
+    candidates = []
+    java_home = os.environ.get("JAVA_HOME")
+    if java_home:
+        candidates.append(str(Path(java_home) / "bin" / "java"))
+    on_path = shutil.which("java")
+    if on_path:
+        candidates.append(on_path)
+    seen_versions = []
+    for java in candidates:
+        if not os.access(java, os.X_OK):
+            continue
+        major = _java_major(java)
+        if major is not None and major >= MIN_JAVA_MAJOR:
+            return java
+        seen_versions.append(f"{java} is version {major}")
+    found = f" (found: {'; '.join(seen_versions)})" if seen_versions else " (no `java` on PATH or in JAVA_HOME)"
+    raise MissingToolError(f"the local Kafka needs Java {MIN_JAVA_MAJOR}+{found}: {INSTALL_HINT}")
+
+
+@functools.lru_cache(maxsize=8)
+def _java_version_text(java: str) -> str:
+    try:
+        out = subprocess.run([java, "-version"], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+    return out.stderr + out.stdout
+
+
+def _java_major(java: str) -> int | None:
+    match = re.search(r'version "(\d+)(?:\.(\d+))?', _java_version_text(java))
+    if not match:
+        return None
+    major = int(match.group(1))
+    # Java 8 and older report "1.8.0_x".
+    return int(match.group(2) or 0) if major == 1 else major
+
+
+def find_maven() -> str:
+    mvn = shutil.which("mvn")
+    if not mvn:
+        raise MissingToolError(f"fetching the Kafka jars needs Maven (`mvn` is not on PATH): {INSTALL_HINT}")
+    return mvn
+
+
+def distribution_dir(cache_dir: Path | str | None = None) -> Path:
+    return Path(cache_dir).expanduser() if cache_dir else cache_root() / f"kafka-{KAFKA_VERSION}"
+
+
+def _pom() -> str:
+    deps = [
+        ("org.apache.kafka", f"kafka_{SCALA_BINARY_VERSION}", KAFKA_VERSION),
+        ("org.apache.kafka", "kafka-tools", KAFKA_VERSION),
+        ("org.apache.logging.log4j", "log4j-slf4j-impl", LOG4J_VERSION),
+    ]
+    dep_xml = "\n".join(
+        f"    <dependency><groupId>{g}</groupId><artifactId>{a}</artifactId><version>{v}</version></dependency>"
+        for g, a, v in deps
+    )
+    return f"""<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <groupId>local.kafka-detective</groupId>
+  <artifactId>kafka-sandbox</artifactId>
+  <version>{KAFKA_VERSION}</version>
+  <packaging>pom</packaging>
+  <dependencies>
+{dep_xml}
+  </dependencies>
+</project>
+"""
+
+
+@contextlib.contextmanager
+def _file_lock(path: Path) -> Iterator[None]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def ensure_kafka_distribution(cache_dir: Path | str | None = None) -> Path:
+    """Directory holding every jar the broker and Kafka's tools need (``java -cp '<dir>/*'``).
+
+    ``cache_dir`` is the version's own directory (default ``$KAFKA_DETECTIVE_CACHE/kafka-<version>`` or
+    ``~/.cache/kafka-detective/kafka-<version>``); the jars land in its ``libs``. Safe when several processes
+    (pytest-xdist workers, the demo) ask at once: one resolves under a file lock, and ``libs`` only appears,
+    by rename, once complete.
+    """
+    dist = distribution_dir(cache_dir)
+    libs = dist / "libs"
+    if (dist / _COMPLETE_MARKER).exists() and libs.is_dir():
+        _write_log4j_configs(dist)
+        return libs
+    find_java()
+    mvn = find_maven()
+    with _file_lock(dist / ".lock"):
+        if not ((dist / _COMPLETE_MARKER).exists() and libs.is_dir()):
+            _resolve_jars(mvn, dist, libs)
+    _write_log4j_configs(dist)
+    return libs
+
+
+def _resolve_jars(mvn: str, dist: Path, libs: Path) -> None:
+    started = time.monotonic()
+    log.info("fetching Apache Kafka %s jars from Maven Central into %s", KAFKA_VERSION, libs)
+    staging = Path(tempfile.mkdtemp(prefix="libs-staging-", dir=dist))
+    try:
+        pom = staging / "pom.xml"
+        pom.write_text(_pom())
+        cmd = [
+            mvn,
+            "-B",
+            "-q",
+            "-f",
+            str(pom),
+            "dependency:copy-dependencies",
+            f"-DoutputDirectory={staging / 'libs'}",
+            "-DincludeScope=runtime",
+        ]
+        proc = subprocess.run(cmd, capture_output=True, text=True, cwd=staging, timeout=1800)
+        jars = list((staging / "libs").glob("*.jar")) if (staging / "libs").is_dir() else []
+        if proc.returncode != 0 or not any(j.name.startswith(f"kafka_{SCALA_BINARY_VERSION}-") for j in jars):
+            tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-30:])
+            raise KafkaSandboxError(
+                f"could not fetch Apache Kafka {KAFKA_VERSION} from Maven Central "
+                f"(`{' '.join(cmd)}` exited {proc.returncode}):\n{tail}"
+            )
+        if libs.exists():  # left by an interrupted earlier attempt (no completion marker)
+            shutil.rmtree(libs)
+        os.rename(staging / "libs", libs)
+        (dist / "pom.xml").write_text(_pom())
+        (dist / _COMPLETE_MARKER).write_text(f"{KAFKA_VERSION}\n")
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    log.info("fetched %d jars in %.1fs", len(list(libs.glob("*.jar"))), time.monotonic() - started)
+
+
+# The broker logs to a file per node (console output would interleave three brokers); ${sys:kafka.logs.dir}
+# is set per JVM. Tools log warnings to stderr only, so their stdout stays parseable.
+_BROKER_LOG4J = """<?xml version="1.0" encoding="UTF-8"?>
+<Configuration status="WARN">
+  <Appenders>
+    <File name="server" fileName="${sys:kafka.logs.dir}/server.log">
+      <PatternLayout pattern="[%d] %p %m (%c)%n"/>
+    </File>
+  </Appenders>
+  <Loggers>
+    <Logger name="kafka" level="INFO"/>
+    <Logger name="org.apache.kafka" level="INFO"/>
+    <Logger name="kafka.request.logger" level="WARN"/>
+    <Logger name="kafka.log.LogCleaner" level="WARN"/>
+    <Logger name="state.change.logger" level="WARN"/>
+    <Logger name="org.apache.kafka.raft" level="WARN"/>
+    <Logger name="org.apache.kafka.storage.internals.log" level="WARN"/>
+    <Logger name="org.apache.kafka.clients" level="WARN"/>
+    <Logger name="kafka.server.KafkaConfig" level="WARN"/>
+    <Root level="WARN"><AppenderRef ref="server"/></Root>
+  </Loggers>
+</Configuration>
+"""
+
+_TOOLS_LOG4J = """<?xml version="1.0" encoding="UTF-8"?>
+<Configuration status="ERROR">
+  <Appenders>
+    <Console name="stderr" target="SYSTEM_ERR"><PatternLayout pattern="[%d] %p %m (%c)%n"/></Console>
+  </Appenders>
+  <Loggers>
+    <Root level="WARN"><AppenderRef ref="stderr"/></Root>
+  </Loggers>
+</Configuration>
+"""
+
+
+def _write_if_changed(path: Path, text: str) -> None:
+    # Replace atomically so a broker starting in another process never reads half a file.
+    if path.exists() and path.read_text() == text:
+        return
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def _write_log4j_configs(dist: Path) -> None:
+    _write_if_changed(dist / "log4j2-broker.xml", _BROKER_LOG4J)
+    _write_if_changed(dist / "log4j2-tools.xml", _TOOLS_LOG4J)
+
+
+def tools_log4j_config(libs: Path) -> Path:
+    return libs.parent / "log4j2-tools.xml"
+
+
+def classpath(libs: Path) -> str:
+    return f"{libs}/*"
+
+
+def cds_archive(libs: Path, java: str) -> Path:
+    """Class-data-sharing archive of the broker's classes for this JVM build and classpath.
+
+    Loading ~3000 classes from jars dominates a broker's start on a slow box; with the archive (dumped once,
+    when the first broker ever started exits cleanly) a broker is ready about a second sooner.
+    """
+    ident = f"{os.path.realpath(java)}|{_java_version_text(java)}|{libs}|{KAFKA_VERSION}"
+    return libs.parent / f"cds-{hashlib.sha1(ident.encode()).hexdigest()[:12]}.jsa"
+
+
+def java_command(
+    java: str,
+    libs: Path,
+    main: str,
+    args: list[str],
+    *,
+    heap: str,
+    jvm_opts: tuple[str, ...] = DEFAULT_JVM_OPTS,
+    log4j_config: Path | None = None,
+    extra: list[str] | None = None,
+) -> list[str]:
+    """``java ... -cp '<libs>/*' main args`` with the sandbox's JVM flags (shared by brokers and tools)."""
+    archive = cds_archive(libs, java)
+    cmd = [java, f"-Xmx{heap}", *jvm_opts]
+    if archive.exists():
+        cmd.append(f"-XX:SharedArchiveFile={archive}")
+    cmd.append(f"-Dlog4j2.configurationFile={log4j_config or tools_log4j_config(libs)}")
+    return [*cmd, *(extra or []), "-cp", classpath(libs), main, *args]
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Reaper: kills our JVMs if this Python process dies without cleaning up
+# --------------------------------------------------------------------------------------------------------------
+
+# Runs as a separate process reading commands on stdin. EOF means the parent is gone (exit, crash, SIGKILL):
+# then it terminates every registered process group and removes registered temporary directories.
+_REAPER_CODE = r"""
+import os, shutil, signal, sys, time
+signal.signal(signal.SIGINT, signal.SIG_IGN)
+signal.signal(signal.SIGTERM, signal.SIG_IGN)
+groups, dirs = set(), set()
+for line in sys.stdin:
+    op, _, arg = line.rstrip("\n").partition(" ")
+    if op == "+g": groups.add(int(arg))
+    elif op == "-g": groups.discard(int(arg))
+    elif op == "+d": dirs.add(arg)
+    elif op == "-d": dirs.discard(arg)
+def alive(g):
+    try:
+        os.killpg(g, 0)
+        return True
+    except OSError:
+        return False
+for g in list(groups):
+    try: os.killpg(g, signal.SIGTERM)
+    except OSError: pass
+deadline = time.time() + 10
+while time.time() < deadline and any(alive(g) for g in groups):
+    time.sleep(0.2)
+for g in groups:
+    try: os.killpg(g, signal.SIGKILL)
+    except OSError: pass
+time.sleep(0.5)
+for d in dirs:
+    shutil.rmtree(d, ignore_errors=True)
+"""
+
+
+class _Reaper:
+    _lock = threading.Lock()
+    _proc: subprocess.Popen[str] | None = None
+    _pid: int | None = None
+
+    @classmethod
+    def send(cls, line: str) -> None:
+        with cls._lock:
+            # A forked child (multiprocessing) must not reuse the parent's reaper: its EOF would never come.
+            if cls._proc is None or cls._pid != os.getpid() or cls._proc.poll() is not None:
+                cls._proc = subprocess.Popen(
+                    [sys.executable, "-c", _REAPER_CODE],
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                    text=True,
+                    start_new_session=True,
+                )
+                cls._pid = os.getpid()
+            assert cls._proc.stdin is not None
+            try:
+                cls._proc.stdin.write(line + "\n")
+                cls._proc.stdin.flush()
+            except (BrokenPipeError, ValueError):
+                log.warning("kafka sandbox reaper is gone; JVMs are only cleaned up by this process")
+
+
+# --------------------------------------------------------------------------------------------------------------
+# LocalKafka
+# --------------------------------------------------------------------------------------------------------------
+
+
+def _free_ports(count: int) -> list[int]:
+    # Hold every socket open until all are chosen so the kernel hands out distinct ports.
+    socks = []
+    try:
+        for _ in range(count):
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s.bind(("127.0.0.1", 0))
+            socks.append(s)
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
+
+
+def _new_cluster_id() -> str:
+    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+
+
+@dataclass
+class _Node:
+    node_id: int
+    port: int
+    controller_port: int
+    directory: Path
+    proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def config_path(self) -> Path:
+        return self.directory / "server.properties"
+
+    @property
+    def data_dir(self) -> Path:
+        return self.directory / "data"
+
+    @property
+    def log_dir(self) -> Path:
+        return self.directory / "logs"
+
+    @property
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+
+@dataclass
+class _State:
+    """Everything cleanup needs, kept apart from LocalKafka so the finalizer holds no reference to it."""
+
+    nodes: dict[int, _Node] = field(default_factory=dict)
+    temp_workdir: Path | None = None
+    # pid of a broker dumping the class-data archive at exit -> (its temporary file, the archive's path)
+    cds_dumps: dict[int, tuple[Path, Path]] = field(default_factory=dict)
+    lock: threading.RLock = field(default_factory=threading.RLock)
+
+
+def _signal_group(proc: subprocess.Popen[bytes], sig: int) -> None:
+    # The JVM leads its own process group (start_new_session), so the group id is its pid.
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, sig)
+
+
+def _finish_cds_dump(state: _State, proc: subprocess.Popen[bytes]) -> None:
+    dump = state.cds_dumps.pop(proc.pid, None)
+    if dump is None or proc.poll() is None:
+        return
+    tmp, final = dump
+    # Only a JVM that ran its shutdown normally (SIGTERM -> 143) has written the whole archive.
+    if proc.returncode in (0, 143, -signal.SIGTERM) and tmp.exists() and tmp.stat().st_size > 0:
+        os.replace(tmp, final)
+    else:
+        tmp.unlink(missing_ok=True)
+
+
+def _terminate(state: _State, proc: subprocess.Popen[bytes], timeout: float) -> None:
+    if proc.pid in state.cds_dumps and timeout > 0:
+        timeout = max(timeout, 20.0)
+    if proc.poll() is None and timeout > 0:
+        _signal_group(proc, signal.SIGTERM)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            log.warning("broker pid %d ignored SIGTERM for %.0fs; killing it", proc.pid, timeout)
+    # Once reaped, the pid (and so the group id) may belong to someone else: only signal a live JVM.
+    if proc.poll() is None:
+        _signal_group(proc, signal.SIGKILL)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(10)
+    _Reaper.send(f"-g {proc.pid}")
+    _finish_cds_dump(state, proc)
+
+
+def _cleanup(state: _State, graceful_timeout: float) -> None:
+    with state.lock:
+        procs = [n.proc for n in state.nodes.values() if n.proc is not None]
+        # SIGTERM all first: with three combined nodes, stopping them one by one makes the last two wait for
+        # a quorum that is already going away.
+        for proc in procs:
+            if proc.poll() is None:
+                _signal_group(proc, signal.SIGTERM)
+        deadline = time.monotonic() + graceful_timeout
+        for proc in procs:
+            grace = 20.0 if proc.pid in state.cds_dumps else 0.0
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(max(grace, deadline - time.monotonic()))
+        for proc in procs:
+            _terminate(state, proc, 0)
+        for node in state.nodes.values():
+            node.proc = None
+        if state.temp_workdir is not None:
+            shutil.rmtree(state.temp_workdir, ignore_errors=True)
+            _Reaper.send(f"-d {state.temp_workdir}")
+            state.temp_workdir = None
+
+
+class LocalKafka:
+    """One or more combined broker+controller KRaft nodes on 127.0.0.1.
+
+    With three nodes, all three are controller voters (static ``controller.quorum.voters``), so any single node
+    can be stopped or killed while the other two keep the quorum and serve clients.
+    """
+
+    def __init__(
+        self,
+        brokers: int = 1,
+        workdir: Path | str | None = None,
+        broker_overrides: Mapping[str, Any] | None = None,
+        *,
+        heap: str = DEFAULT_HEAP,
+        jvm_opts: tuple[str, ...] = DEFAULT_JVM_OPTS,
+        startup_timeout: float = 90.0,
+        cache_dir: Path | str | None = None,
+    ) -> None:
+        if brokers < 1:
+            raise ValueError("brokers must be >= 1")
+        self.brokers = brokers
+        self._requested_workdir = Path(workdir) if workdir is not None else None
+        self._workdir: Path | None = None
+        self.broker_overrides = dict(broker_overrides or {})
+        self.heap = heap
+        self.jvm_opts = tuple(jvm_opts)
+        self.startup_timeout = startup_timeout
+        self._cache_dir = cache_dir
+        self._libs: Path | None = None
+        self._java: str | None = None
+        self.cluster_id: str | None = None
+        self.startup_seconds: float | None = None
+        self._state = _State()
+        self._finalizer = weakref.finalize(self, _cleanup, self._state, 5.0)
+
+    # -- properties ----------------------------------------------------------------------------------------
+
+    @property
+    def workdir(self) -> Path:
+        if self._workdir is None:
+            raise KafkaSandboxError("LocalKafka is not started")
+        return self._workdir
+
+    @property
+    def broker_ids(self) -> list[int]:
+        return sorted(self._state.nodes)
+
+    @property
+    def live_broker_ids(self) -> list[int]:
+        return [i for i in self.broker_ids if self._state.nodes[i].running]
+
+    @property
+    def bootstrap_servers(self) -> str:
+        return ",".join(f"127.0.0.1:{self._node(i).port}" for i in self.broker_ids)
+
+    def bootstrap_for(self, broker_id: int) -> str:
+        return f"127.0.0.1:{self._node(broker_id).port}"
+
+    @property
+    def libs(self) -> Path:
+        if self._libs is None:
+            raise KafkaSandboxError("LocalKafka is not started")
+        return self._libs
+
+    def broker_log(self, broker_id: int) -> Path:
+        """The broker's server.log (log4j); JVM stdout/stderr (crashes, GC errors) go to ``console.log``."""
+        return self._node(broker_id).log_dir / "server.log"
+
+    def console_log(self, broker_id: int) -> Path:
+        return self._node(broker_id).log_dir / "console.log"
+
+    def _node(self, broker_id: int) -> _Node:
+        try:
+            return self._state.nodes[broker_id]
+        except KeyError:
+            raise KafkaSandboxError(f"no broker {broker_id} (brokers: {self.broker_ids})") from None
+
+    # -- lifecycle -----------------------------------------------------------------------------------------
+
+    def __enter__(self) -> LocalKafka:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def start(self) -> LocalKafka:
+        started = time.monotonic()
+        self._libs = ensure_kafka_distribution(self._cache_dir)
+        self._java = find_java()
+        with self._state.lock:
+            if self._state.nodes and any(n.running for n in self._state.nodes.values()):
+                raise KafkaSandboxError("LocalKafka is already running")
+            self._prepare_workdir()
+            try:
+                self._prepare_nodes()
+                for node in self._state.nodes.values():
+                    self._spawn(node)
+            except BaseException:
+                _cleanup(self._state, 5.0)
+                raise
+        try:
+            self.wait_ready(self.startup_timeout)
+        except BaseException:
+            self.stop()
+            raise
+        self.startup_seconds = time.monotonic() - started
+        log.info(
+            "local Kafka %s (%d broker(s)) ready at %s in %.1fs",
+            KAFKA_VERSION,
+            self.brokers,
+            self.bootstrap_servers,
+            self.startup_seconds,
+        )
+        return self
+
+    def stop(self, timeout: float | None = None) -> None:
+        """Stop every broker (SIGTERM, then SIGKILL after ``timeout``) and delete a temporary workdir.
+
+        The default grace is short for a temporary workdir, whose data is deleted anyway: with three combined
+        nodes the last one to stop waits ~5 s for a controller that is already gone.
+        """
+        if timeout is None:
+            timeout = 2.0 if self._state.temp_workdir is not None else 20.0
+        _cleanup(self._state, timeout)
+
+    def _prepare_workdir(self) -> None:
+        if self._requested_workdir is None:
+            self._workdir = Path(tempfile.mkdtemp(prefix="kafka-detective-kafka-"))
+            self._state.temp_workdir = self._workdir
+            _Reaper.send(f"+d {self._workdir}")
+        else:
+            self._workdir = self._requested_workdir.resolve()
+            self._workdir.mkdir(parents=True, exist_ok=True)
+
+    def _prepare_nodes(self) -> None:
+        layout_file = self.workdir / "cluster.json"
+        layout = json.loads(layout_file.read_text()) if layout_file.exists() else None
+        # A kept workdir restarts the same cluster (same id, ports, data); anything else starts afresh.
+        if layout and layout.get("version") == KAFKA_VERSION and len(layout.get("nodes", [])) == self.brokers:
+            self.cluster_id = layout["cluster_id"]
+            ports = [(n["id"], n["port"], n["controller_port"]) for n in layout["nodes"]]
+        else:
+            self.cluster_id = _new_cluster_id()
+            free = _free_ports(2 * self.brokers)
+            ports = [(i + 1, free[2 * i], free[2 * i + 1]) for i in range(self.brokers)]
+            for i in range(1, self.brokers + 1):
+                shutil.rmtree(self.workdir / f"broker-{i}", ignore_errors=True)
+            layout_file.write_text(
+                json.dumps(
+                    {
+                        "version": KAFKA_VERSION,
+                        "cluster_id": self.cluster_id,
+                        "nodes": [{"id": i, "port": p, "controller_port": c} for i, p, c in ports],
+                    },
+                    indent=2,
+                )
+            )
+        self._state.nodes = {i: _Node(i, p, c, self.workdir / f"broker-{i}") for i, p, c in ports}
+        voters = ",".join(f"{n.node_id}@127.0.0.1:{n.controller_port}" for n in self._state.nodes.values())
+        for node in self._state.nodes.values():
+            node.log_dir.mkdir(parents=True, exist_ok=True)
+            node.config_path.write_text(_properties_text(self._broker_properties(node, voters)))
+        self._format_storage([n for n in self._state.nodes.values() if not (n.data_dir / "meta.properties").exists()])
+
+    def _broker_properties(self, node: _Node, voters: str) -> dict[str, str]:
+        rf = min(3, self.brokers)
+        min_isr = min(2, rf)
+        props: dict[str, Any] = {
+            "process.roles": "broker,controller",
+            "node.id": node.node_id,
+            "controller.quorum.voters": voters,
+            "listeners": f"PLAINTEXT://127.0.0.1:{node.port},CONTROLLER://127.0.0.1:{node.controller_port}",
+            "advertised.listeners": f"PLAINTEXT://127.0.0.1:{node.port}",
+            "controller.listener.names": "CONTROLLER",
+            "inter.broker.listener.name": "PLAINTEXT",
+            "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+            "log.dirs": str(node.data_dir),
+            # Fewer threads than the production defaults: up to three brokers share two cores with the tests.
+            "num.network.threads": 2,
+            "num.io.threads": 4,
+            "background.threads": 4,
+            "num.partitions": 1,
+            "offsets.topic.replication.factor": rf,
+            "transaction.state.log.replication.factor": rf,
+            "transaction.state.log.min.isr": min_isr,
+            "share.coordinator.state.topic.replication.factor": rf,
+            "share.coordinator.state.topic.min.isr": min_isr,
+            # Few offsets partitions so they spread over three brokers and different groups get different
+            # coordinators, and so __consumer_offsets is created quickly.
+            "offsets.topic.num.partitions": 10,
+            "share.coordinator.state.topic.num.partitions": 3,
+            "group.initial.rebalance.delay.ms": 0,
+            # Retention and delete-records tests should see the log start offset move within seconds.
+            "log.retention.check.interval.ms": 2000,
+            "log.segment.delete.delay.ms": 1000,
+            "file.delete.delay.ms": 1000,
+            # KIP-848: the consumer protocol is on by default in 4.x; stated so a test failing on it says why.
+            "group.coordinator.rebalance.protocols": "classic,consumer,streams",
+            # Short KIP-848 session so a killed consumer leaves its group in seconds, not 45 s.
+            "group.consumer.min.session.timeout.ms": 6000,
+            "group.consumer.session.timeout.ms": 10000,
+            "group.consumer.min.heartbeat.interval.ms": 1000,
+            "group.consumer.heartbeat.interval.ms": 2000,
+            # A killed broker is fenced (and its partitions get new leaders) after 6 s instead of 9 s.
+            "broker.session.timeout.ms": 6000,
+            "broker.heartbeat.interval.ms": 1000,
+            "auto.create.topics.enable": "true",
+            "delete.topic.enable": "true",
+        }
+        props.update(self.broker_overrides)
+        return {k: _prop_value(v) for k, v in props.items()}
+
+    def _format_storage(self, nodes: list[_Node]) -> None:
+        if not nodes:
+            return
+        assert self.cluster_id is not None
+        procs = []
+        for node in nodes:
+            assert self._java is not None and self._libs is not None
+            cmd = java_command(
+                self._java,
+                self._libs,
+                STORAGE_TOOL_MAIN,
+                ["format", "-t", self.cluster_id, "-c", str(node.config_path)],
+                heap="256m",
+                jvm_opts=self.jvm_opts,
+            )
+            procs.append((node, subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)))
+        errors = []
+        for node, proc in procs:
+            out, _ = proc.communicate(timeout=120)
+            if proc.returncode != 0:
+                errors.append(f"broker {node.node_id}: {out.strip()}")
+        if errors:
+            raise KafkaSandboxError("formatting KRaft storage failed:\n" + "\n".join(errors))
+
+    def _spawn(self, node: _Node) -> None:
+        assert self._java is not None and self._libs is not None
+        extra = [f"-Dkafka.logs.dir={node.log_dir}"]
+        archive = cds_archive(self._libs, self._java)
+        dump_to = None
+        if not archive.exists() and not self._state.cds_dumps:
+            dump_to = archive.with_name(f".{archive.name}.{os.getpid()}.{node.node_id}.tmp")
+            extra.append(f"-XX:ArchiveClassesAtExit={dump_to}")
+        cmd = java_command(
+            self._java,
+            self._libs,
+            BROKER_MAIN,
+            [str(node.config_path)],
+            heap=self.heap,
+            jvm_opts=self.jvm_opts,
+            log4j_config=self._libs.parent / "log4j2-broker.xml",
+            extra=extra,
+        )
+        with open(node.log_dir / "console.log", "ab") as console:
+            node.proc = subprocess.Popen(
+                cmd,
+                stdin=subprocess.DEVNULL,
+                stdout=console,
+                stderr=subprocess.STDOUT,
+                cwd=node.directory,
+                start_new_session=True,
+            )
+        _Reaper.send(f"+g {node.proc.pid}")
+        if dump_to is not None:
+            self._state.cds_dumps[node.proc.pid] = (dump_to, archive)
+
+    # -- single brokers ------------------------------------------------------------------------------------
+
+    def stop_broker(self, broker_id: int, timeout: float = 30.0) -> None:
+        """Controlled shutdown (SIGTERM): leadership moves away before the broker exits."""
+        with self._state.lock:
+            node = self._node(broker_id)
+            if node.proc is not None:
+                _terminate(self._state, node.proc, timeout)
+
+    def kill_broker(self, broker_id: int) -> None:
+        """Crash (SIGKILL): the controller only notices when the broker's session times out."""
+        with self._state.lock:
+            node = self._node(broker_id)
+            if node.proc is not None:
+                _terminate(self._state, node.proc, 0)
+
+    def start_broker(self, broker_id: int, wait: bool = True, timeout: float = 60.0) -> None:
+        """Restart a stopped broker with its ports and data; by default wait until it is back in the cluster."""
+        with self._state.lock:
+            node = self._node(broker_id)
+            if node.running:
+                raise KafkaSandboxError(f"broker {broker_id} is already running")
+            self._spawn(node)
+        if wait:
+            self.wait_ready(timeout)
+
+    # -- readiness -----------------------------------------------------------------------------------------
+
+    def wait_ready(self, timeout: float = 60.0) -> None:
+        """Wait until the cluster's metadata lists exactly the running brokers, unfenced.
+
+        After ``kill_broker`` this also waits for the dead broker to be fenced, i.e. for its session to expire.
+        """
+        deadline = time.monotonic() + timeout
+        last_error: str = "no answer yet"
+        while True:
+            self._check_alive()
+            live = set(self.live_broker_ids)
+            if not live:
+                raise KafkaSandboxError("no broker is running")
+            if all(_port_open(self._node(i).port) for i in live):
+                try:
+                    seen = self._unfenced_brokers(live)
+                    if seen == live:
+                        return
+                    last_error = f"metadata lists brokers {sorted(seen)}, running are {sorted(live)}"
+                except Exception as exc:
+                    last_error = f"{type(exc).__name__}: {exc}"
+            else:
+                last_error = "ports not open yet"
+            if time.monotonic() > deadline:
+                raise KafkaSandboxError(
+                    f"local Kafka not ready after {timeout:.0f}s ({last_error}); logs: "
+                    + ", ".join(str(self.broker_log(i)) for i in sorted(live))
+                )
+            time.sleep(0.3)
+
+    def _check_alive(self) -> None:
+        for node in self._state.nodes.values():
+            if (
+                node.proc is not None
+                and node.proc.poll() is not None
+                and node.proc.returncode
+                not in (
+                    -signal.SIGTERM,
+                    -signal.SIGKILL,
+                    143,
+                )
+            ):
+                tail = _tail(node.log_dir / "console.log") or _tail(node.log_dir / "server.log")
+                raise KafkaSandboxError(
+                    f"broker {node.node_id} exited with code {node.proc.returncode}; see {node.log_dir}:\n{tail}"
+                )
+
+    def _unfenced_brokers(self, live: set[int]) -> set[int]:
+        from kafka import KafkaAdminClient
+
+        admin = KafkaAdminClient(
+            bootstrap_servers=",".join(self.bootstrap_for(i) for i in sorted(live)),
+            request_timeout_ms=5000,
+            client_id="kafka-detective-sandbox",
+        )
+        try:
+            cluster = admin.describe_cluster()
+        finally:
+            admin.close()
+        return {b["broker_id"] for b in cluster["brokers"] if not b.get("is_fenced", False)}
+
+
+def _port_open(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.settimeout(0.5)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _tail(path: Path, lines: int = 30) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""
+
+
+def _prop_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _properties_text(props: Mapping[str, str]) -> str:
+    return "".join(f"{k}={v}\n" for k, v in props.items())
+
+
+# --------------------------------------------------------------------------------------------------------------
+# python -m kafka_detective.sandbox.local_kafka
+# --------------------------------------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m kafka_detective.sandbox.local_kafka",
+        description="Run a local Apache Kafka (KRaft) on 127.0.0.1 until interrupted.",
+    )
+    parser.add_argument("--brokers", type=int, default=1, choices=(1, 2, 3, 4, 5))
+    parser.add_argument("--workdir", type=Path, help="keep data here (reused on the next run); default: temporary")
+    parser.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE", help="extra broker property (repeatable)"
+    )
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    overrides = {}
+    for item in args.set:
+        key, sep, value = item.partition("=")
+        if not sep:
+            parser.error(f"--set needs KEY=VALUE, got {item!r}")
+        overrides[key] = value
+
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: object) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    try:
+        with LocalKafka(args.brokers, workdir=args.workdir, broker_overrides=overrides) as kafka:
+            print(f"bootstrap servers: {kafka.bootstrap_servers}", flush=True)
+            print(f"workdir: {kafka.workdir}  (ready in {kafka.startup_seconds:.1f}s; Ctrl-C to stop)", flush=True)
+            while not stop.wait(1.0):
+                kafka._check_alive()
+            print("stopping…", flush=True)
+    except (UserError, KafkaSandboxError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
