@@ -1,0 +1,254 @@
+"""The consumer-group client layer against a real Kafka 4.x broker (session fixture ``kafka``, one broker).
+
+A classic group (kafka-python consumers) and a KIP-848 group (librdkafka consumers with
+``group.protocol=consumer``) go through their life: active and Stable with all partitions assigned and known
+offsets committed, then Empty with the offsets kept, then deleted and gone. Admin-only groups and the request
+counts are checked too. Every test uses its own topic and group names, so the shared broker needs no cleanup.
+"""
+
+from __future__ import annotations
+
+import collections
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import confluent_kafka
+import pytest
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.admin import NewTopic
+from kafka.structs import OffsetAndMetadata
+
+from kafka_detective.kafka import groups as G
+
+pytestmark = pytest.mark.kafka
+
+PARTITIONS = 6
+MESSAGES_PER_PARTITION = 20
+
+
+def _name(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+def _wait_for(what: str, check: Callable[[], Any], timeout: float = 60.0, poll: Callable[[], None] | None = None
+              ) -> Any:
+    """Call ``check`` until it returns something truthy; ``poll`` keeps the consumers' group sessions alive."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        if poll is not None:
+            poll()
+        last = check()
+        if last:
+            return last
+        time.sleep(0.2)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}; last: {last!r}")
+
+
+@pytest.fixture(scope="module")
+def admin(kafka: Any) -> Iterator[KafkaAdminClient]:
+    client = KafkaAdminClient(bootstrap_servers=kafka.bootstrap_servers, client_id="test-groups")
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def topic(kafka: Any, admin: KafkaAdminClient) -> str:
+    name = _name("groups")
+    admin.create_topics([NewTopic(name, PARTITIONS, 1)])
+    producer = KafkaProducer(bootstrap_servers=kafka.bootstrap_servers)
+    for p in range(PARTITIONS):
+        for _ in range(MESSAGES_PER_PARTITION):
+            producer.send(name, b"x", partition=p)
+    producer.flush()
+    producer.close()
+    return name
+
+
+def _expected_offsets(topic: str) -> dict[tuple[str, int], int]:
+    # Distinct per partition so a mix-up between partitions cannot pass.
+    return {(topic, p): p + 3 for p in range(PARTITIONS)}
+
+
+class _ClassicMembers:
+    """Two kafka-python consumers (classic protocol) in one group."""
+
+    protocol = "classic"
+
+    def __init__(self, bootstrap: str, group: str, topic: str):
+        self.consumers = [
+            KafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=group, client_id=f"classic-{i}",
+                          enable_auto_commit=False, auto_offset_reset="earliest", max_poll_records=1)
+            for i in range(2)]
+
+    def poll(self) -> None:
+        for c in self.consumers:
+            c.poll(timeout_ms=100)
+
+    def assignments(self) -> list[set[tuple[str, int]]]:
+        return [{(tp.topic, tp.partition) for tp in c.assignment()} for c in self.consumers]
+
+    def commit(self, offsets: dict[tuple[str, int], int]) -> None:
+        for c in self.consumers:
+            mine = {TopicPartition(t, p): OffsetAndMetadata(offsets[(t, p)], "", -1)
+                    for t, p in self.assignments()[self.consumers.index(c)]}
+            c.commit(mine)
+
+    def close(self) -> None:
+        for c in self.consumers:
+            c.close()
+
+
+class _ConsumerProtocolMembers:
+    """Two librdkafka consumers speaking the KIP-848 ``consumer`` protocol in one group."""
+
+    protocol = "consumer"
+
+    def __init__(self, bootstrap: str, group: str, topic: str):
+        self._tp = confluent_kafka.TopicPartition
+        self.consumers = []
+        for i in range(2):
+            c = confluent_kafka.Consumer({
+                "bootstrap.servers": bootstrap, "group.id": group, "group.protocol": "consumer",
+                "client.id": f"kip848-{i}", "enable.auto.commit": False, "auto.offset.reset": "earliest"})
+            c.subscribe([topic])
+            self.consumers.append(c)
+
+    def poll(self) -> None:
+        for c in self.consumers:
+            c.poll(0.1)
+
+    def assignments(self) -> list[set[tuple[str, int]]]:
+        return [{(tp.topic, tp.partition) for tp in c.assignment()} for c in self.consumers]
+
+    def commit(self, offsets: dict[tuple[str, int], int]) -> None:
+        for c, owned in zip(self.consumers, self.assignments(), strict=True):
+            c.commit(offsets=[self._tp(t, p, offsets[(t, p)]) for t, p in owned], asynchronous=False)
+
+    def close(self) -> None:
+        for c in self.consumers:
+            c.close()
+
+
+def _covering_split(members: Any, topic: str) -> bool:
+    """Both members own partitions, disjointly, and together all of them."""
+    a, b = members.assignments()
+    return bool(a) and bool(b) and not (a & b) and (a | b) == {(topic, p) for p in range(PARTITIONS)}
+
+
+@pytest.mark.parametrize("members_cls", [_ClassicMembers, _ConsumerProtocolMembers], ids=["classic", "consumer"])
+def test_group_lifecycle_active_empty_deleted(kafka: Any, admin: KafkaAdminClient, topic: str,
+                                              members_cls: type) -> None:
+    group = _name(f"lifecycle-{members_cls.protocol}")
+    members = members_cls(kafka.bootstrap_servers, group, topic)
+    closed = False
+    try:
+        _wait_for("both members to own a split of all partitions", lambda: _covering_split(members, topic),
+                  poll=members.poll)
+        expected = _expected_offsets(topic)
+        members.commit(expected)
+
+        listed = _wait_for("the group in list_groups", lambda: G.list_groups(admin).get(group), poll=members.poll)
+        assert listed[1] == members_cls.protocol
+
+        def stable() -> G.GroupDescription | None:
+            d = G.describe_groups(admin, {group: G.list_groups(admin)[group]}).get(group)
+            return d if d is not None and d.state == "Stable" and len(d.members) == 2 else None
+
+        desc = _wait_for("the group to be Stable with 2 members", stable, poll=members.poll)
+        assert desc.protocol == members_cls.protocol
+        assert desc.protocol_type == "consumer"
+        assert desc.coordinator_id == listed[0]
+        assigned = [tp for m in desc.members for tp in m.assignment]
+        assert sorted(assigned) == sorted(expected), "every partition assigned to exactly one member"
+        assert all(m.member_id and m.client_id and m.host for m in desc.members)
+        assert {m.client_id for m in desc.members} == {f"{'classic' if desc.protocol == 'classic' else 'kip848'}-{i}"
+                                                        for i in range(2)}
+        if desc.protocol == "consumer":
+            assert desc.assignor in ("uniform", "range")
+            # Two joins: the epoch counts membership changes (see the module docstring of groups.py).
+            assert desc.group_epoch is not None and desc.group_epoch >= 2
+            assert desc.assignment_epoch is not None and 0 < desc.assignment_epoch <= desc.group_epoch
+        else:
+            assert desc.assignor == "range"
+            assert desc.group_epoch is None and desc.assignment_epoch is None
+
+        assert G.fetch_committed_offsets(admin, {group: listed})[group] == expected
+
+        members.close()
+        closed = True
+        empty = _wait_for("the group to be Empty after its consumers closed",
+                          lambda: (d := G.describe_groups(admin, {group: G.list_groups(admin)[group]}).get(group))
+                          and d.state == "Empty" and d)
+        assert empty.members == ()
+        assert empty.protocol == members_cls.protocol
+        if empty.protocol == "consumer":
+            assert empty.group_epoch > desc.group_epoch, "leaving members bump the group epoch"
+        assert G.fetch_committed_offsets(admin, {group: G.list_groups(admin)[group]})[group] == expected
+
+        admin.delete_groups([group])
+        _wait_for("the deleted group to leave list_groups", lambda: group not in G.list_groups(admin))
+        # A caller holding the old listing gets the group dropped, not an exception.
+        assert G.describe_groups(admin, {group: listed}) == {}
+        assert G.fetch_committed_offsets(admin, {group: listed}).get(group, {}) == {}
+    finally:
+        if not closed:
+            members.close()
+
+
+def test_admin_only_group_is_listed_with_its_offsets(admin: KafkaAdminClient, topic: str) -> None:
+    group = _name("admin-only")
+    committed = {(topic, 0): 7, (topic, 4): 11}
+    admin.alter_group_offsets(group, {TopicPartition(t, p): OffsetAndMetadata(o, "", -1)
+                                      for (t, p), o in committed.items()})
+    listed = G.list_groups(admin)
+    assert listed[group][1] == "classic"
+    desc = G.describe_groups(admin, {group: listed[group]})[group]
+    assert (desc.protocol, desc.protocol_type, desc.state, desc.members) == ("classic", "", "Empty", ())
+    assert G.fetch_committed_offsets(admin, {group: listed[group]}) == {group: committed}
+
+
+def _counting(admin: KafkaAdminClient) -> collections.Counter[str]:
+    """Wrap ``admin._manager.send`` the way the exporter counts requests."""
+    counts: collections.Counter[str] = collections.Counter()
+    original = admin._manager.send
+
+    def send(request: Any, *args: Any, **kwargs: Any) -> Any:
+        counts[type(request).__name__] += 1
+        return original(request, *args, **kwargs)
+
+    admin._manager.send = send  # type: ignore[method-assign]
+    return counts
+
+
+def test_requests_do_not_grow_with_the_number_of_groups(kafka: Any, topic: str) -> None:
+    per_n = {}
+    for n in (1, 25):
+        prefix = _name(f"count{n}")
+        client = KafkaAdminClient(bootstrap_servers=kafka.bootstrap_servers, client_id="test-groups-count")
+        try:
+            for i in range(n):
+                client.alter_group_offsets(f"{prefix}-{i}", {TopicPartition(topic, i % PARTITIONS):
+                                                             OffsetAndMetadata(i + 1, "", -1)})
+            counts = _counting(client)
+            listed = G.list_groups(client)
+            mine = {g: v for g, v in listed.items() if g.startswith(prefix)}
+            assert len(mine) == n
+            assert len(G.describe_groups(client, listed)) >= n
+            offsets = G.fetch_committed_offsets(client, listed)
+            assert all(offsets[g] == {(topic, i % PARTITIONS): i + 1} for i, g in
+                       enumerate(f"{prefix}-{i}" for i in range(n)))
+            coordinators = {c for c, _ in listed.values()}
+            brokers = len(client._manager.cluster.brokers())
+            types = {t for _, t in listed.values()}
+            per_n[n] = dict(counts)
+            assert counts["ListGroupsRequest"] == brokers
+            assert counts["DescribeGroupsRequest"] <= len(coordinators)
+            assert counts["ConsumerGroupDescribeRequest"] <= (len(coordinators) if "consumer" in types else 0)
+            assert counts["OffsetFetchRequest"] == len(coordinators)
+            assert counts["FindCoordinatorRequest"] == 0
+        finally:
+            client.close()
+    assert per_n[1] == per_n[25], per_n
