@@ -1,0 +1,291 @@
+"""The online analytics engine the exporter runs once per collection cycle (pure Python).
+
+    analytics = OnlineAnalytics()
+    analytics.observe(samples)          # one GroupTopicSample per group/topic, every cycle
+    for analysis in analytics.results():
+        ...                             # rendered as the `analysis` metrics of the catalogue
+
+Per group/topic it keeps a `LagForecaster` (damped-trend produce/consume rate models with a daily profile),
+one `SignalDetector` per anomaly signal, and a compact bounded history (array of floats, at most
+`history_points` records over `history_seconds`) that is turned into `GroupTopicSample`s only when the
+root-cause function needs it. `kafka_detective.analysis.rootcause.diagnose` is called only while the subject
+shows a lag problem (lag anomalous or growing, lag seconds high, retention breach near, messages lost), at most
+once every `diagnose_every_seconds`, so its cost is amortised. Subjects not seen for `stale_seconds` are dropped.
+
+The offline CLI (`kafka-detective evaluate`, `investigate`) replays traces through this same class.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from array import array
+from collections.abc import Iterable, Sequence
+
+from kafka_detective.analysis.anomaly import SignalDetector
+from kafka_detective.analysis.forecast import LagForecaster
+from kafka_detective.analysis.model import ANOMALY_SIGNALS, Diagnosis, GroupTopicAnalysis, GroupTopicSample
+
+log = logging.getLogger(__name__)
+
+Subject = tuple[str, str, str]   # (cluster, group, topic)
+
+STATES: tuple[str, ...] = ("Unknown", "Stable", "Empty", "PreparingRebalance", "CompletingRebalance", "Dead",
+                           "Assigning", "Reconciling", "NotReady")
+_STATE_CODE = {s: i for i, s in enumerate(STATES)}
+_NAN = float("nan")
+
+# Compact history record layout (one array('d') slot per field).
+_FIELDS = ("timestamp", "lag", "log_end_offset", "committed_offset", "lag_seconds", "members", "state",
+           "rebalances_total", "lost_messages_total", "retention_seconds", "leader_changes_total",
+           "under_replicated_partitions", "offline_partitions", "consumer_cpu_ratio", "disk_used_ratio",
+           "broker_leader_share_ratio")
+_NF = len(_FIELDS)
+
+
+def _opt(x: float | None) -> float:
+    return _NAN if x is None else float(x)
+
+
+def _unopt(x: float) -> float | None:
+    return None if x != x else x
+
+
+class CompactHistory:
+    """Ring buffer of samples as floats: 16 x 8 bytes per record, at most one record per `spacing` seconds."""
+
+    __slots__ = ("capacity", "data", "extra_states", "head", "last_t", "spacing")
+
+    def __init__(self, capacity: int, spacing: float):
+        self.capacity = capacity
+        self.spacing = spacing
+        self.data = array("d")
+        self.head = 0
+        self.last_t: float | None = None
+        self.extra_states: dict[int, str] | None = None   # state names outside STATES (rare)
+
+    def __len__(self) -> int:
+        return len(self.data) // _NF
+
+    def add(self, s: GroupTopicSample) -> None:
+        if self.last_t is not None and s.timestamp - self.last_t < self.spacing:
+            return
+        self.last_t = s.timestamp
+        code = _STATE_CODE.get(s.state)
+        if code is None:
+            if self.extra_states is None:
+                self.extra_states = {}
+            code = 100 + len(self.extra_states)
+            for k, v in self.extra_states.items():
+                if v == s.state:
+                    code = k
+                    break
+            self.extra_states[code] = s.state
+        rec = (s.timestamp, s.lag, s.log_end_offset, s.committed_offset, _opt(s.lag_seconds), s.members, code,
+               s.rebalances_total, s.lost_messages_total, _opt(s.retention_seconds), s.leader_changes_total,
+               s.under_replicated_partitions, s.offline_partitions, _opt(s.consumer_cpu_ratio),
+               _opt(s.disk_used_ratio), _opt(s.broker_leader_share_ratio))
+        if len(self) < self.capacity:
+            self.data.extend(rec)
+        else:
+            i = self.head * _NF
+            self.data[i:i + _NF] = array("d", rec)
+            self.head = (self.head + 1) % self.capacity
+
+    def samples(self, cluster: str, group: str, topic: str) -> list[GroupTopicSample]:
+        n = len(self)
+        out = []
+        d = self.data
+        for j in range(n):
+            i = ((self.head + j) % n) * _NF if n == self.capacity else j * _NF
+            code = int(d[i + 6])
+            state = STATES[code] if code < len(STATES) else (self.extra_states or {}).get(code, "Unknown")
+            out.append(GroupTopicSample(
+                cluster=cluster, group=group, topic=topic, timestamp=d[i], lag=int(d[i + 1]),
+                log_end_offset=int(d[i + 2]), committed_offset=int(d[i + 3]), lag_seconds=_unopt(d[i + 4]),
+                members=int(d[i + 5]), state=state, rebalances_total=int(d[i + 7]),
+                lost_messages_total=int(d[i + 8]), retention_seconds=_unopt(d[i + 9]),
+                leader_changes_total=int(d[i + 10]), under_replicated_partitions=int(d[i + 11]),
+                offline_partitions=int(d[i + 12]), consumer_cpu_ratio=_unopt(d[i + 13]),
+                disk_used_ratio=_unopt(d[i + 14]), broker_leader_share_ratio=_unopt(d[i + 15])))
+        return out
+
+
+class SubjectState:
+    __slots__ = ("detectors", "diag_t", "diagnosis", "forecaster", "history", "last", "last_seen",
+                 "onset", "problem_since", "problem_until", "result", "scores")
+
+    def __init__(self, history_points: int, history_spacing: float):
+        self.forecaster = LagForecaster()
+        self.detectors = [SignalDetector.for_signal(sig) for sig in ANOMALY_SIGNALS]
+        self.history = CompactHistory(history_points, history_spacing)
+        self.last: GroupTopicSample | None = None
+        self.last_seen = 0.0
+        self.scores: dict[str, float] = {}
+        self.problem_since: float | None = None    # time the current lag problem was first seen
+        self.problem_until = 0.0                   # the problem ends once calm after this time
+        self.onset: float | None = None
+        self.diagnosis: Diagnosis | None = None
+        self.diag_t = -math.inf
+        self.result: GroupTopicAnalysis | None = None
+
+
+class OnlineAnalytics:
+    """Forecasts, anomaly scores and diagnoses for every group/topic, updated once per collection cycle."""
+
+    def __init__(self, horizons_seconds: Sequence[int] = (300, 900, 1800), history_seconds: float = 7200,
+                 history_points: int = 120, stale_seconds: float = 900.0, diagnose_every_seconds: float = 60.0,
+                 problem_hold_seconds: float = 600.0):
+        self.horizons = tuple(sorted(int(h) for h in horizons_seconds))
+        self.history_seconds = float(history_seconds)
+        self.history_points = max(2, int(history_points))
+        self.history_spacing = self.history_seconds / self.history_points
+        self.stale_seconds = stale_seconds
+        self.diagnose_every = diagnose_every_seconds
+        self.problem_hold = problem_hold_seconds
+        self._subjects: dict[Subject, SubjectState] = {}
+        self._diagnose = None
+        self._diagnose_checked = -math.inf
+        self._diagnose_failed = False
+        self._latest = -math.inf
+        self._observes = 0
+
+    # -- public API -----------------------------------------------------------------------------------
+
+    def observe(self, samples: Iterable[GroupTopicSample]) -> None:
+        subjects = self._subjects
+        latest = self._latest
+        for s in samples:
+            key = (s.cluster, s.group, s.topic)
+            st = subjects.get(key)
+            if st is None:
+                st = SubjectState(self.history_points, self.history_spacing)
+                subjects[key] = st
+            elif st.last is not None and s.timestamp <= st.last.timestamp:
+                continue          # duplicate or out-of-order sample
+            self._update(st, s)
+            if s.timestamp > latest:
+                latest = s.timestamp
+        self._latest = latest
+        self._observes += 1
+        if self._observes % 10 == 0:
+            self._expire()
+
+    def results(self) -> list[GroupTopicAnalysis]:
+        return [st.result for st in self._subjects.values() if st.result is not None]
+
+    def result(self, cluster: str, group: str, topic: str) -> GroupTopicAnalysis | None:
+        st = self._subjects.get((cluster, group, topic))
+        return st.result if st else None
+
+    def forget(self, subjects: Iterable[Subject]) -> None:
+        for key in subjects:
+            self._subjects.pop(tuple(key), None)
+
+    def subjects(self) -> list[Subject]:
+        return list(self._subjects)
+
+    def __len__(self) -> int:
+        return len(self._subjects)
+
+    # -- internals ------------------------------------------------------------------------------------
+
+    def _expire(self) -> None:
+        cutoff = self._latest - self.stale_seconds
+        stale = [k for k, st in self._subjects.items() if st.last_seen < cutoff]
+        for k in stale:
+            del self._subjects[k]
+
+    def _update(self, st: SubjectState, s: GroupTopicSample) -> None:
+        t = s.timestamp
+        prev = st.last
+        fc = st.forecaster
+        fc.update(t, s.lag, s.log_end_offset, s.committed_offset, s.lag_seconds)
+        st.history.add(s)
+        st.last = s
+        st.last_seen = t
+
+        # anomaly scores
+        dets = st.detectors
+        scores = {}
+        produce_rate = fc.produce.last_rate if prev is not None else None
+        consume_rate = fc.consume.last_rate if prev is not None else None
+        if produce_rate is not None:
+            scores["produce_rate"] = dets[0].update(t, produce_rate)
+        if consume_rate is not None:
+            scores["consume_rate"] = dets[1].update(t, consume_rate)
+        scores["lag"] = dets[2].update(t, float(s.lag))
+        if s.lag_seconds is not None:
+            scores["lag_seconds"] = dets[3].update(t, s.lag_seconds)
+        if prev is not None:
+            scores["rebalances"] = dets[4].update(t, float(max(0, s.rebalances_total - prev.rebalances_total)))
+        st.scores = scores
+
+        pred, upper = fc.predict(self.horizons)
+        catch_up = fc.catch_up_seconds() if s.lag > 0 else None
+        breach = fc.retention_breach_seconds(s.retention_seconds, s.lag_seconds)
+
+        # lag problem? (hysteresis: stays on for problem_hold seconds after the last evidence)
+        problem = False
+        if s.lag > 0:
+            hmax = self.horizons[-1] if self.horizons else 0
+            growth = pred.get(hmax, s.lag) - s.lag if hmax else 0.0
+            produce_level = max(fc.produce.level, 0.0)
+            if (scores.get("lag", 0.0) >= 0.8 or scores.get("lag_seconds", 0.0) >= 0.8
+                    or (growth > 0 and growth >= max(300.0 * produce_level, 100.0) and growth >= 0.5 * s.lag)
+                    or (s.lag_seconds is not None and s.lag_seconds >= 600.0
+                        and (s.retention_seconds is None or s.lag_seconds >= 0.1 * s.retention_seconds))
+                    or (breach is not None and breach < 6 * 3600.0)
+                    or (prev is not None and s.lost_messages_total > prev.lost_messages_total)):
+                problem = True
+        if problem:
+            if st.problem_since is None:
+                st.problem_since = t
+                st.onset = dets[2].excursion_start(t)
+                st.diag_t = -math.inf
+            st.problem_until = t + self.problem_hold
+        elif st.problem_since is not None and t > st.problem_until:
+            st.problem_since = None
+            st.onset = None
+            st.diagnosis = None
+
+        if st.problem_since is not None and t - st.diag_t >= self.diagnose_every:
+            st.diag_t = t
+            st.diagnosis = self._run_diagnose(st, s)
+
+        st.result = GroupTopicAnalysis(
+            cluster=s.cluster, group=s.group, topic=s.topic,
+            predicted_lag=pred, predicted_lag_upper=upper,
+            catch_up_seconds=catch_up, retention_breach_seconds=breach,
+            anomaly_scores=scores, diagnosis=st.diagnosis if st.problem_since is not None else None,
+        )
+
+    def _diagnose_fn(self):
+        if self._diagnose is not None:
+            return self._diagnose
+        now = time.monotonic()
+        if now - self._diagnose_checked < 300.0:
+            return None
+        self._diagnose_checked = now
+        try:
+            from kafka_detective.analysis.rootcause import diagnose
+        except ImportError:
+            return None
+        self._diagnose = diagnose
+        return diagnose
+
+    def _run_diagnose(self, st: SubjectState, s: GroupTopicSample) -> Diagnosis | None:
+        fn = self._diagnose_fn()
+        if fn is None:
+            return None
+        history = st.history.samples(s.cluster, s.group, s.topic)
+        if not history or history[-1].timestamp < s.timestamp:
+            history.append(s)
+        try:
+            return fn(history, onset=st.onset)
+        except Exception:   # the exporter must keep serving whatever the analysis does
+            if not self._diagnose_failed:
+                log.exception("root-cause diagnosis failed for %s/%s/%s", s.cluster, s.group, s.topic)
+                self._diagnose_failed = True
+            return None
