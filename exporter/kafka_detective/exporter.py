@@ -1,0 +1,53 @@
+"""The exporter process: one collection loop per cluster plus the HTTP server."""
+
+from __future__ import annotations
+
+import logging
+
+from kafka_detective.config import Config
+from kafka_detective.gathering.loop import ClusterCollector, CollectionLoop
+from kafka_detective.metrics.exposition import Exposition
+from kafka_detective.serving.http import MetricsApp, MetricsServer
+
+log = logging.getLogger(__name__)
+
+
+class Exporter:
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.exposition = Exposition()
+        self.collectors = [
+            ClusterCollector(cluster, self.exposition, config.config_refresh_seconds, config.analysis)
+            for cluster in config.clusters
+        ]
+        self.loops = [CollectionLoop(c, config.interval_seconds) for c in self.collectors]
+        self.app = MetricsApp(self.exposition, self.collectors, alive=self.alive)
+        self.server = MetricsServer(self.app, config.listen_address, config.listen_port)
+
+    @property
+    def port(self) -> int:
+        return self.server.port
+
+    def alive(self) -> bool:
+        return all(loop.is_alive() for loop in self.loops)
+
+    def start(self) -> None:
+        self.server.start()
+        for loop in self.loops:
+            loop.start()
+        names = ", ".join(c.name for c in self.config.clusters)
+        log.info("serving /metrics on %s:%d for cluster(s) %s", self.config.listen_address, self.port, names)
+
+    def stop(self) -> None:
+        for loop in self.loops:
+            loop.stop()
+        for loop in self.loops:
+            loop.join(timeout=30)
+        self.server.stop()
+
+    def __enter__(self) -> Exporter:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,44 @@
+"""Cluster phase: brokers, controller and every partition's leadership and replicas (two requests)."""
+
+from __future__ import annotations
+
+import time
+
+from kafka.admin import KafkaAdminClient
+
+from kafka_detective.config import NameFilter
+from kafka_detective.gathering.snapshot import Broker, ClusterState, PartitionState
+
+
+def collect_cluster(admin: KafkaAdminClient, topics: NameFilter) -> ClusterState:
+    described = admin.describe_cluster()
+    brokers = tuple(
+        sorted(
+            (Broker(b["broker_id"], b["host"], b["port"], b.get("rack")) for b in described["brokers"]),
+            key=lambda b: b.broker_id,
+        )
+    )
+    controller = described.get("controller_id")
+    partitions: dict[tuple[str, int], PartitionState] = {}
+    # One Metadata request for all topics; per-topic errors (e.g. a topic being deleted) drop only that topic.
+    for topic in admin.describe_topics():
+        name = topic["name"]
+        if topic.get("error_code", 0) != 0 or not topics.allows(name):
+            continue
+        for p in topic["partitions"]:
+            leader = p.get("leader_id", -1)
+            partitions[(name, p["partition_index"])] = PartitionState(
+                topic=name,
+                partition=p["partition_index"],
+                leader=leader if leader is not None else -1,
+                leader_epoch=p.get("leader_epoch", -1),
+                replicas=tuple(p.get("replica_nodes") or ()),
+                isr=tuple(p.get("isr_nodes") or ()),
+                offline_replicas=tuple(p.get("offline_replicas") or ()),
+            )
+    return ClusterState(
+        brokers=brokers,
+        controller_id=controller if controller is not None and controller >= 0 else None,
+        partitions=partitions,
+        collected_at=time.time(),
+    )

@@ -1,0 +1,104 @@
+"""What one collection cycle knows about one cluster.
+
+A `Snapshot` is immutable once built: the rendering step and the analytics read it without locks, and the
+next cycle builds a new one. Each part records when it was collected, because a phase that fails keeps the
+previous cycle's data rather than emptying `/metrics`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from kafka_detective.kafka.groups import GroupDescription
+
+TopicPartition = tuple[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class Broker:
+    broker_id: int
+    host: str
+    port: int
+    rack: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class PartitionState:
+    topic: str
+    partition: int
+    leader: int                 # -1 when offline
+    leader_epoch: int
+    replicas: tuple[int, ...]
+    isr: tuple[int, ...]
+    offline_replicas: tuple[int, ...]
+
+    @property
+    def preferred_leader(self) -> int | None:
+        return self.replicas[0] if self.replicas else None
+
+
+@dataclass(frozen=True)
+class ClusterState:
+    brokers: tuple[Broker, ...]
+    controller_id: int | None
+    partitions: dict[TopicPartition, PartitionState]
+    collected_at: float
+
+    def topics(self) -> set[str]:
+        return {topic for topic, _ in self.partitions}
+
+
+@dataclass(frozen=True)
+class Offsets:
+    log_end: dict[TopicPartition, int]
+    log_start: dict[TopicPartition, int]
+    collected_at: float
+
+
+@dataclass(frozen=True)
+class Groups:
+    descriptions: dict[str, GroupDescription]
+    committed: dict[str, dict[TopicPartition, int]]
+    collected_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class TopicConfig:
+    retention_ms: int | None          # None: unlimited (-1)
+    retention_bytes: int | None       # None: unlimited (-1)
+    cleanup_policy: str
+    min_insync_replicas: int
+
+
+@dataclass(frozen=True)
+class TopicConfigs:
+    topics: dict[str, TopicConfig]
+    collected_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class LogDir:
+    broker_id: int
+    path: str
+    size_bytes: int
+    total_bytes: int | None
+    usable_bytes: int | None
+    error: bool
+
+
+@dataclass(frozen=True)
+class LogDirs:
+    dirs: tuple[LogDir, ...]
+    collected_at: float
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    cluster: str
+    timestamp: float
+    state: ClusterState | None = None
+    offsets: Offsets | None = None
+    groups: Groups | None = None
+    topic_configs: TopicConfigs | None = None
+    log_dirs: LogDirs | None = None
+    failed_phases: frozenset[str] = field(default_factory=frozenset)

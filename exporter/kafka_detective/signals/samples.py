@@ -1,0 +1,64 @@
+"""One `GroupTopicSample` per consumer group and topic, the input of the online analytics."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from kafka_detective.analysis.model import GroupTopicSample
+from kafka_detective.gathering.snapshot import Snapshot
+from kafka_detective.signals.derive import Derived
+
+
+def group_topic_samples(snapshot: Snapshot, derived: Derived) -> list[GroupTopicSample]:
+    if snapshot.groups is None or snapshot.offsets is None:
+        return []
+    log_end_sum: dict[str, int] = defaultdict(int)
+    for (topic, _), offset in snapshot.offsets.log_end.items():
+        log_end_sum[topic] += offset
+    under_replicated: dict[str, int] = defaultdict(int)
+    offline: dict[str, int] = defaultdict(int)
+    leader_changes: dict[str, int] = defaultdict(int)
+    if snapshot.state is not None:
+        for (topic, _), p in snapshot.state.partitions.items():
+            under_replicated[topic] += len(p.isr) < len(p.replicas)
+            offline[topic] += p.leader < 0
+    for (topic, _), total in derived.leader_changes_total.items():
+        leader_changes[topic] += total
+    configs = snapshot.topic_configs.topics if snapshot.topic_configs else {}
+
+    lag: dict[tuple[str, str], int] = defaultdict(int)
+    committed: dict[tuple[str, str], int] = defaultdict(int)
+    lag_seconds: dict[tuple[str, str], float] = {}
+    for (group, topic, partition), value in derived.lag.items():
+        lag[(group, topic)] += value
+        committed[(group, topic)] += derived.committed[(group, topic, partition)]
+        age = derived.lag_seconds.get((group, topic, partition))
+        if age is not None:
+            lag_seconds[(group, topic)] = max(lag_seconds.get((group, topic), 0.0), age)
+
+    samples = []
+    for group, topic in sorted(lag):
+        description = snapshot.groups.descriptions.get(group)
+        retention = configs.get(topic)
+        samples.append(
+            GroupTopicSample(
+                cluster=snapshot.cluster,
+                group=group,
+                topic=topic,
+                timestamp=snapshot.timestamp,
+                lag=lag[(group, topic)],
+                log_end_offset=log_end_sum[topic],
+                committed_offset=committed[(group, topic)],
+                lag_seconds=lag_seconds.get((group, topic)),
+                members=len(description.members) if description else 0,
+                state=description.state if description else "Unknown",
+                rebalances_total=derived.rebalances_total.get(group, 0),
+                lost_messages_total=derived.lost_total.get((group, topic), 0),
+                retention_seconds=(retention.retention_ms / 1000
+                                   if retention and retention.retention_ms is not None else None),
+                leader_changes_total=leader_changes[topic],
+                under_replicated_partitions=under_replicated[topic],
+                offline_partitions=offline[topic],
+            )
+        )
+    return samples

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Installs everything the tests and the demo need, idempotently. Safe to run on a fresh machine and on every
+# `make test`: each step checks first and only installs what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+HELM_VERSION="v3.22.0"
+TOOLS_BIN="${HOME}/.cache/kafka-detective/bin"
+PYTHON="${PYTHON:-python3}"
+mkdir -p "$TOOLS_BIN"
+export PATH="$TOOLS_BIN:$PATH"
+
+say() { printf '==> %s\n' "$*"; }
+need_root() {
+  if [ "$(id -u)" -ne 0 ] && ! command -v sudo >/dev/null; then
+    echo "error: $1 is missing and cannot be installed without root; install it: $2" >&2
+    exit 1
+  fi
+}
+apt_install() {
+  local sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  if [ ! -f /tmp/.kafka-detective-apt-updated ]; then
+    $sudo apt-get update -qq && touch /tmp/.kafka-detective-apt-updated
+  fi
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$@" >/dev/null
+}
+
+# --- Python -------------------------------------------------------------------------------------------------
+"$PYTHON" - <<'PY' || { echo "error: Python 3.11+ is required (found $($PYTHON --version 2>&1))" >&2; exit 1; }
+import sys
+sys.exit(0 if sys.version_info >= (3, 11) else 1)
+PY
+if ! "$PYTHON" -c "import kafka_detective, _jsonnet, numpy, scipy, matplotlib, pytest, ruff, confluent_kafka, kubernetes_validate" 2>/dev/null \
+   || [ "$("$PYTHON" -c 'import kafka_detective, os; print(os.path.realpath(kafka_detective.__path__[0]))')" != "$(realpath exporter/kafka_detective)" ]; then
+  say "installing the Python package and its test dependencies"
+  "$PYTHON" -m pip install -q --disable-pip-version-check -e ".[dev]"
+fi
+
+# --- Java and Maven (the local Kafka broker) ---------------------------------------------------------------
+java_major() { java -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -1; }
+if ! command -v java >/dev/null || [ "$(java_major)" -lt 17 ] || ! command -v mvn >/dev/null; then
+  need_root "Java 17+ and Maven" "apt-get install openjdk-17-jre-headless maven"
+  say "installing Java 17 and Maven"
+  apt_install openjdk-17-jre-headless maven
+fi
+
+# --- Prometheus, promtool, Alertmanager, amtool (Debian packages) -------------------------------------------
+if ! command -v promtool >/dev/null || ! command -v prometheus >/dev/null || ! command -v amtool >/dev/null \
+   || ! command -v prometheus-alertmanager >/dev/null; then
+  need_root "Prometheus/Alertmanager" "apt-get install prometheus prometheus-alertmanager"
+  say "installing Prometheus and Alertmanager (Debian packages)"
+  apt_install prometheus prometheus-alertmanager
+  # The packages start system services we do not use; the tests run their own instances.
+  (systemctl stop prometheus prometheus-alertmanager prometheus-node-exporter 2>/dev/null || true)
+  (service prometheus stop; service prometheus-alertmanager stop; service prometheus-node-exporter stop) >/dev/null 2>&1 || true
+fi
+
+# --- helm, built from the Go module proxy at a pinned version -------------------------------------------------
+if ! [ -x "$TOOLS_BIN/helm" ] || ! "$TOOLS_BIN/helm" version --short 2>/dev/null | grep -q "^${HELM_VERSION}"; then
+  command -v go >/dev/null || { echo "error: Go is needed to build helm ${HELM_VERSION}: install golang" >&2; exit 1; }
+  say "building helm ${HELM_VERSION} (go install)"
+  GOBIN="$TOOLS_BIN" GOFLAGS=-mod=mod go install "helm.sh/helm/v3/cmd/helm@${HELM_VERSION}"
+fi
+
+# --- Kafka broker and tools jars (Maven Central, cached outside the repo) ---------------------------------
+say "Kafka distribution: $("$PYTHON" -c 'from kafka_detective.sandbox.local_kafka import ensure_kafka_distribution as e; print(e())')"
+
+if [ -x tests/helm/prepare.sh ]; then
+  tests/helm/prepare.sh
+fi
+say "setup complete"
