@@ -34,6 +34,9 @@ local g = import 'grafana.libsonnet';
     runbook_link_template: null,
     // The scalar keys of patterns/config.yaml: panels use the alert thresholds (see `cfg`).
     config: {},
+    // [cause, meaning] of analysis/model.py ROOT_CAUSES and the signals of ANOMALY_SIGNALS.
+    root_causes: [],
+    anomaly_signals: ['produce_rate', 'consume_rate', 'lag', 'lag_seconds', 'rebalances'],
   },
   params(p):: $.defaults + p,
   // A threshold of patterns/config.yaml, or `default` when the library does not define it.

@@ -7,33 +7,22 @@ local o = p.override;
 local t = g.target;
 local gt = kd.sel.gt;
 
-// The signals scored by the analysis (kafka_detective_anomaly_score{signal}), see analysis/model.py.
-local signals = [
-  { id: 'lag', title: 'lag (messages)' },
-  { id: 'lag_seconds', title: 'lag (seconds)' },
-  { id: 'consume_rate', title: 'consume rate' },
-  { id: 'produce_rate', title: 'produce rate' },
-  { id: 'rebalances', title: 'rebalances' },
-];
-
-// The root causes of docs/architecture.md, for the legend panel.
-local causes = [
-  ['producer_spike', 'produce rate well above its own baseline; consumers are healthy but outpaced'],
-  ['consumer_down', 'group Empty (no members) while messages keep arriving'],
-  ['consumer_stalled', 'members present, committed offset frozen while lag > 0'],
-  ['rebalance_storm', 'repeated rebalances; consumption interrupted'],
-  ['consumer_cpu_saturation', "consume rate dropped and the consumers' CPU is saturated"],
-  ['consumer_slowdown', 'consume rate dropped below baseline with no rebalance and no infrastructure cause'],
-  ['leader_election', "partition leadership changed on the group's topic around the onset"],
-  ['broker_failure', 'a broker left: offline or under-replicated partitions, elections across many topics'],
-  ['broker_skew', 'one broker leads far more partitions than its share'],
-  ['disk_pressure', 'log dirs nearly full or predicted full'],
-  ['retention_loss', 'committed offset fell below log-start offset: messages deleted before consumption'],
-  ['unknown', 'no rule explained the evidence'],
-];
+// Titles of the signals scored by the analysis (kafka_detective_anomaly_score{signal}); the list of signals
+// comes from analysis/model.py ANOMALY_SIGNALS through the generator.
+local signalTitles = {
+  lag: 'lag (messages)',
+  lag_seconds: 'lag (seconds)',
+  consume_rate: 'consume rate',
+  produce_rate: 'produce rate',
+  rebalances: 'rebalances',
+};
 
 function(params={})
   local P = kd.params(params);
+  local signals = [{ id: s, title: std.get(signalTitles, s, s) } for s in P.anomaly_signals];
+  // Three per line; the panels of an incomplete last line share its width.
+  local n = std.length(signals);
+  local widthOf(i) = if n % 3 != 0 && i >= n - n % 3 then 24 / (n % 3) else 8;
   local score(signal) = 'max by (cluster, consumergroup, topic) (kafka_detective_anomaly_score{%s, signal="%s"})'
                         % [gt, signal];
 
@@ -76,11 +65,11 @@ function(params={})
     )])
     + p.withMinMax(0, 1)
     + p.withFieldLinks([kd.groupLink('__field.labels')])
-    + p.withSize(16, 8),
+    + p.withSize(15, 13),
     p.text.new('Root causes', 'What each cause of kafka_detective_diagnosis means (docs/architecture.md).',
                std.join('\n', ['| cause | meaning |', '|---|---|']
-                              + ['| `%s` | %s |' % [c[0], c[1]] for c in causes]) + '\n')
-    + p.withSize(8, 8),
+                              + ['| `%s` | %s |' % [c[0], c[1]] for c in P.root_causes]) + '\n')
+    + p.withSize(9, 13),
 
     p.row.new('Anomaly scores'),
   ] + [
@@ -92,8 +81,9 @@ function(params={})
     + p.withThresholds(g.thresholds.levels(0.8, 0.95))
     + p.timeseries.withThresholdLines()
     + p.withFieldLinks([kd.groupLink('__field.labels')])
-    + p.withSize(if s.id == 'lag' || s.id == 'lag_seconds' then 12 else 8, 8)
-    for s in signals
+    + p.withSize(widthOf(i), 8)
+    for i in std.range(0, n - 1)
+    for s in [signals[i]]
   ] + [
     p.table.new('Most anomalous now', 'percentunit',
                 'The 15 highest anomaly scores right now, any signal.')

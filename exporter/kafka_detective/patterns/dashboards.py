@@ -8,7 +8,9 @@ library as ONE top-level argument, `params` (JSON, never string templating):
       "alerts": [{"alert", "severity", "summary", "runbook_url", "dashboard"}...],   # sorted by alert name
       "runbook_base_url": "...",           # config runbook_url_base
       "runbook_link_template": "...",      # a Grafana data-link URL built on ${__data.fields.alertname}, or null
-      "config": {...}                      # the scalar keys of patterns/config.yaml (thresholds)
+      "config": {...},                     # the scalar keys of patterns/config.yaml (thresholds)
+      "root_causes": [["producer_spike", "meaning"]...],   # analysis/model.py ROOT_CAUSES, in order
+      "anomaly_signals": ["produce_rate"...]                # analysis/model.py ANOMALY_SIGNALS
     }
 
 `library` is duck-typed: a `kafka_detective.patterns.model.Library` (its `patterns`), any iterable of
@@ -24,6 +26,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from kafka_detective.analysis.model import ANOMALY_SIGNALS
 from kafka_detective.errors import UserError
 
 SOURCE_DIR = Path(__file__).resolve().parents[3] / "dashboards"
@@ -112,6 +115,17 @@ def runbook_link_template(alerts: list[dict[str, str]]) -> str | None:
     return f"{prefix}${{__data.fields.alertname}}{suffix}"
 
 
+def root_causes() -> list[list[str]]:
+    """[cause id, meaning] for every root cause of the analysis, in the vocabulary's order."""
+    from kafka_detective.analysis.model import ROOT_CAUSES
+
+    try:
+        from kafka_detective.patterns.model import ROOT_CAUSE_MEANING
+    except ImportError:
+        ROOT_CAUSE_MEANING = {}
+    return [[cause, ROOT_CAUSE_MEANING.get(cause, "")] for cause in ROOT_CAUSES]
+
+
 def params_of(library: Any, config: Mapping | None) -> dict[str, Any]:
     """The top-level argument handed to every dashboard source."""
     config = dict(config or {})
@@ -123,6 +137,8 @@ def params_of(library: Any, config: Mapping | None) -> dict[str, Any]:
         "runbook_base_url": runbook_base_url(config),
         "runbook_link_template": runbook_link_template(alerts),
         "config": scalars,
+        "root_causes": root_causes(),
+        "anomaly_signals": list(ANOMALY_SIGNALS),
     }
 
 
