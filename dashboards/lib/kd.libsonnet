@@ -11,16 +11,13 @@ local g = import 'grafana.libsonnet';
 
   tag:: 'kafka-detective',
 
-  // Stable uids and titles: links between the dashboards use them, and so do bookmarks.
+  // Stable uids and titles: alert annotations (`dashboard_url`), links between the dashboards and bookmarks use
+  // them. The uid is also the file name: dashboards/src/<name>.jsonnet -> dashboards/kafka-detective-<name>.json.
   dashboards:: {
-    overview: { uid: 'kd-overview', title: 'Kafka Detective / Overview', slug: 'kafka-detective-overview' },
-    group: {
-      uid: 'kd-consumer-group',
-      title: 'Kafka Detective / Consumer group investigation',
-      slug: 'kafka-detective-consumer-group-investigation',
-    },
-    brokers: { uid: 'kd-brokers-topics', title: 'Kafka Detective / Brokers & topics', slug: 'kafka-detective-brokers-and-topics' },
-    detective: { uid: 'kd-detective', title: 'Kafka Detective / Detective', slug: 'kafka-detective-detective' },
+    overview: { uid: 'kafka-detective-overview', title: 'Kafka Detective / Overview' },
+    group: { uid: 'kafka-detective-consumer-groups', title: 'Kafka Detective / Consumer group investigation' },
+    brokers: { uid: 'kafka-detective-brokers', title: 'Kafka Detective / Brokers & topics' },
+    detective: { uid: 'kafka-detective-detective', title: 'Kafka Detective / Detective' },
   },
 
   // The generator's top-level argument.
@@ -91,7 +88,7 @@ local g = import 'grafana.libsonnet';
   dashboardLinks:: [g.link.dashboards('Kafka Detective', [$.tag])],
   // Data link to another dashboard of the bundle; `vars` is a list of `var-x=...` query parts.
   dashboardUrl(d, vars=[]):: std.format(
-    '/d/%s/%s?%s', [d.uid, d.slug, std.join('&', ['var-datasource=${datasource}'] + vars + ['${__url_time_range}'])]
+    '/d/%s?%s', [d.uid, std.join('&', ['var-datasource=${datasource}'] + vars + ['${__url_time_range}'])]
   ),
   // From a table row or series carrying cluster and consumergroup to the group investigation dashboard.
   groupLink(field='__data.fields'):: g.link.data(

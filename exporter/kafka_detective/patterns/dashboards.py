@@ -199,6 +199,9 @@ def build_dashboards(library: Any, config: Mapping | None = None,
     for path in files:
         dashboard = compile_source(path, params, directory)
         uid = dashboard["uid"]
+        if uid != Path(output_name(path)).stem:
+            raise UserError(f"dashboards: {path.name}: uid {uid!r} must be {Path(output_name(path)).stem!r} "
+                            f"(the uid names the file)")
         if uid in uids:
             raise UserError(f"dashboards: {path.name}: uid {uid!r} is already used by {uids[uid]}")
         uids[uid] = path.name
