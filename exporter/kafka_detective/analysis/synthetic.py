@@ -142,3 +142,59 @@ def scenario(cause: str, **kw) -> Synth:
     elif cause != "none":
         raise ValueError(cause)
     return s
+
+
+STATES = ("Stable", "Empty", "PreparingRebalance", "CompletingRebalance", "Dead")
+
+
+def samples_to_series(samples: list[GroupTopicSample]) -> list:
+    """The exporter's series (one partition "0") that `samples_from_trace` turns back into `samples`."""
+    from kafka_detective.scenarios.trace import CONSUMER_CPU_METRIC, Series
+
+    if not samples:
+        return []
+    s0 = samples[0]
+    gt = {"cluster": s0.cluster, "consumergroup": s0.group, "topic": s0.topic}
+    g = {"cluster": s0.cluster, "consumergroup": s0.group}
+    tp = {"cluster": s0.cluster, "topic": s0.topic}
+    p0 = {**tp, "partition": "0"}
+    ts = [s.timestamp for s in samples]
+
+    def series(name, labels, values):
+        return Series(name, dict(labels), list(ts), [float(v) for v in values])
+
+    out = [
+        series("kafka_consumergroup_lag_sum", gt, [s.lag for s in samples]),
+        series("kafka_topic_partition_current_offset", p0, [s.log_end_offset for s in samples]),
+        series("kafka_consumergroup_current_offset_sum", gt, [s.committed_offset for s in samples]),
+        series("kafka_consumergroup_members", g, [s.members for s in samples]),
+        series("kafka_consumergroup_rebalances_total", g, [s.rebalances_total for s in samples]),
+        series("kafka_consumergroup_lost_messages_total", gt, [s.lost_messages_total for s in samples]),
+        series("kafka_topic_partition_leader_changes_total", p0, [s.leader_changes_total for s in samples]),
+        series("kafka_topic_partition_under_replicated_partition", p0,
+               [s.under_replicated_partitions for s in samples]),
+        series("kafka_topic_partition_offline", p0, [s.offline_partitions for s in samples]),
+        series("kafka_topic_partition_leader", p0, [1] * len(samples)),
+    ]
+    if all(s.lag_seconds is not None for s in samples):
+        out.append(series("kafka_consumergroup_max_lag_seconds", gt, [s.lag_seconds for s in samples]))
+    if all(s.retention_seconds is not None for s in samples):
+        out.append(series("kafka_topic_retention_seconds", tp, [s.retention_seconds for s in samples]))
+    for state in STATES:
+        out.append(series("kafka_consumergroup_state", {**g, "state": state},
+                          [1 if s.state == state else 0 for s in samples]))
+    if all(s.consumer_cpu_ratio is not None for s in samples):
+        out.append(series(CONSUMER_CPU_METRIC, g, [s.consumer_cpu_ratio for s in samples]))
+    if all(s.disk_used_ratio is not None for s in samples):
+        d = {"cluster": s0.cluster, "broker_id": "1", "log_dir": "/var/lib/kafka"}
+        total = 1e12
+        out.append(series("kafka_broker_log_dir_total_bytes", d, [total] * len(samples)))
+        out.append(series("kafka_broker_log_dir_usable_bytes", d,
+                          [round(total * (1 - s.disk_used_ratio)) for s in samples]))
+    return out
+
+
+def write_samples_trace(path, samples: list[GroupTopicSample]) -> None:
+    from kafka_detective.scenarios.trace import write_trace
+
+    write_trace(path, samples_to_series(samples))
