@@ -793,6 +793,16 @@ class LocalKafka:
         if wait:
             self.wait_ready(timeout)
 
+    def restart_stopped(self, timeout: float = 60.0) -> list[int]:
+        """Start every broker that is not running (after stop/kill in a test) and wait; returns their ids."""
+        with self._state.lock:
+            stopped = [i for i in self.broker_ids if not self._state.nodes[i].running]
+            for broker_id in stopped:
+                self._spawn(self._state.nodes[broker_id])
+        if stopped:
+            self.wait_ready(timeout)
+        return stopped
+
     # -- readiness -----------------------------------------------------------------------------------------
 
     def wait_ready(self, timeout: float = 60.0) -> None:
@@ -896,6 +906,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    logging.getLogger("kafka").setLevel(logging.WARNING)  # kafka-python narrates every readiness probe
     overrides = {}
     for item in args.set:
         key, sep, value = item.partition("=")
