@@ -1,0 +1,429 @@
+"""Structural checks on every dashboard compiled from dashboards/src/*.jsonnet with the pattern library.
+
+Grafana is not available here, so these checks stand in for it: what a dashboard needs to load and work
+(uids, schema version, datasource variable, grid), what the project's conventions require (unit and
+description on every panel, `$__rate_interval`), and that every PromQL expression parses (promtool) and uses
+only metrics that exist (the catalogue, the library's `kafka:` recording rules, `ALERTS`).
+"""
+
+from __future__ import annotations
+
+import re
+from itertools import combinations
+from pathlib import Path
+
+import pytest
+
+from kafka_detective.analysis.model import ANOMALY_SIGNALS, ROOT_CAUSES
+from kafka_detective.errors import UserError
+from kafka_detective.metrics.catalogue import BY_NAME, all_sample_names
+from kafka_detective.patterns import promql
+
+GRID_WIDTH = 24
+SCHEMA_VERSION = 39
+DATASOURCE = {"type": "prometheus", "uid": "${datasource}"}
+# file -> (uid, title): uids are stable (alerts' dashboard_url and bookmarks point at them).
+EXPECTED = {
+    "kafka-detective-overview.json": ("kafka-detective-overview", "Kafka Detective / Overview"),
+    "kafka-detective-consumer-groups.json": ("kafka-detective-consumer-groups",
+                                             "Kafka Detective / Consumer group investigation"),
+    "kafka-detective-brokers.json": ("kafka-detective-brokers", "Kafka Detective / Brokers & topics"),
+    "kafka-detective-detective.json": ("kafka-detective-detective", "Kafka Detective / Detective"),
+}
+DETECTIVE = "kafka-detective-detective.json"
+
+# Grafana's own variables: durations become durations, anything else a literal inside a label matcher.
+BUILTIN_DURATIONS = {"__rate_interval": "5m", "__interval": "1m", "__range": "1h"}
+BUILTIN_OTHER = {"__range_s": "3600", "__range_ms": "3600000", "__interval_ms": "60000"}
+VARIABLE = re.compile(r"\$\{(\w+)(?::[\w]+)?\}|\$([A-Za-z_]\w*)")
+LABEL_VALUES = re.compile(r"^\s*label_values\(\s*(?P<selector>.+?)\s*,\s*(?P<label>[A-Za-z_]\w*)\s*\)\s*$", re.S)
+SELECTOR = re.compile(r"(?<![\w:])([A-Za-z_:][\w:]*)\s*\{([^{}]*)\}")
+MATCHER = re.compile(r'([A-Za-z_]\w*)\s*(?:=~|!~|!=|=)\s*"(?:[^"\\]|\\.)*"')
+RATE_CALL = re.compile(r"\b(rate|increase|irate)\s*\(")
+RANGE = re.compile(r"\[[^\[\]]*\]")
+
+
+def all_panels(dashboard: dict) -> list[dict]:
+    """Top-level panels and the panels of collapsed rows."""
+    out = []
+    for panel in dashboard.get("panels", []):
+        out.append(panel)
+        out.extend(panel.get("panels") or [])
+    return out
+
+
+def content_panels(dashboard: dict) -> list[dict]:
+    return [p for p in all_panels(dashboard) if p.get("type") != "row"]
+
+
+def variables(dashboard: dict) -> dict[str, dict]:
+    return {v["name"]: v for v in dashboard.get("templating", {}).get("list", [])}
+
+
+def expressions(dashboard: dict) -> list[tuple[str, str]]:
+    """(where, PromQL) of every target, alert annotation and label_values() variable."""
+    out = []
+    for panel in all_panels(dashboard):
+        for target in panel.get("targets") or []:
+            out.append((f"panel {panel['id']} {panel['title']!r} target {target.get('refId')}", target["expr"]))
+    for annotation in dashboard.get("annotations", {}).get("list", []):
+        if not annotation.get("builtIn"):
+            out.append((f"annotation {annotation['name']!r}", annotation["expr"]))
+    for name, var in variables(dashboard).items():
+        if var["type"] == "query":
+            match = LABEL_VALUES.match(var["definition"])
+            assert match, f"variable {name}: {var['definition']!r} is not label_values(<selector>, <label>)"
+            out.append((f"variable {name}", match.group("selector")))
+    return out
+
+
+def substitute(expr: str) -> str:
+    def repl(match: re.Match) -> str:
+        name = match.group(1) or match.group(2)
+        if name in BUILTIN_DURATIONS:
+            return BUILTIN_DURATIONS[name]
+        return BUILTIN_OTHER.get(name, "x")
+
+    return VARIABLE.sub(repl, expr)
+
+
+def referenced_variables(text: str) -> set[str]:
+    names = {m.group(1) or m.group(2) for m in VARIABLE.finditer(text)}
+    return {n for n in names if not n.startswith("__") and not n.isdigit()}
+
+
+def each_dashboard(dashboards):
+    assert dashboards, "no dashboard was built"
+    return sorted(dashboards.items())
+
+
+def strip_strings(expr: str) -> str:
+    return re.sub(r'"(?:[^"\\]|\\.)*"', '""', expr)
+
+
+# --- identity ---------------------------------------------------------------------------------------------------
+
+def test_the_four_dashboards_with_stable_uids_and_titles(dashboards):
+    assert {name: (d["uid"], d["title"]) for name, d in dashboards.items()} == EXPECTED
+    uids = [d["uid"] for d in dashboards.values()]
+    assert len(set(uids)) == len(uids)
+    for name, d in dashboards.items():
+        assert name == f"{d['uid']}.json", "the uid names the file"
+        assert len(d["uid"]) <= 40, "Grafana uids are at most 40 characters"
+
+
+def test_schema_version_pinned_and_metadata(dashboards):
+    for name, d in each_dashboard(dashboards):
+        assert d["schemaVersion"] == SCHEMA_VERSION, name
+        assert d.get("description"), f"{name}: no description"
+        assert "kafka-detective" in d["tags"], name
+        assert "id" not in d, f"{name}: a dashboard id would clash on import; only the uid identifies it"
+        assert any(link.get("type") == "dashboards" and "kafka-detective" in link.get("tags", [])
+                   for link in d["links"]), f"{name}: no link to the other Kafka Detective dashboards"
+
+
+def test_output_is_deterministic(library, built):
+    import json
+
+    from kafka_detective.patterns.dashboards import build_dashboards
+
+    assert build_dashboards(library, library.config) == built
+    for name, text in built.items():
+        assert text == json.dumps(json.loads(text), indent=2, sort_keys=True, ensure_ascii=False) + "\n", name
+
+
+# --- datasource and variables ------------------------------------------------------------------------------------
+
+def test_datasource_variable_is_used_by_every_panel_target_variable_and_annotation(dashboards):
+    for name, d in each_dashboard(dashboards):
+        var = variables(d).get("datasource")
+        assert var is not None, f"{name}: no datasource variable"
+        assert var["type"] == "datasource" and var["query"] == "prometheus", name
+        assert d["templating"]["list"][0]["name"] == "datasource", f"{name}: the datasource variable comes first"
+        for panel in content_panels(d):
+            where = f"{name}: panel {panel['id']} {panel['title']!r}"
+            assert panel.get("datasource") == DATASOURCE, where
+            for target in panel.get("targets") or []:
+                assert target.get("datasource") == DATASOURCE, f"{where} target {target.get('refId')}"
+        for vname, v in variables(d).items():
+            if v["type"] == "query":
+                assert v["datasource"] == DATASOURCE, f"{name}: variable {vname}"
+        for annotation in d["annotations"]["list"]:
+            if not annotation.get("builtIn"):
+                assert annotation["datasource"] == DATASOURCE, f"{name}: annotation {annotation['name']}"
+
+
+def test_query_variables_use_label_values_of_labels_that_exist(dashboards):
+    for name, d in each_dashboard(dashboards):
+        for vname, var in variables(d).items():
+            if var["type"] != "query":
+                continue
+            match = LABEL_VALUES.match(var["definition"])
+            assert match, f"{name}: variable {vname}"
+            assert var["query"]["query"] == var["definition"], f"{name}: variable {vname}"
+            metric = SELECTOR.search(match.group("selector")) or re.match(r"\s*([A-Za-z_:][\w:]*)",
+                                                                          match.group("selector"))
+            spec = BY_NAME.get(metric.group(1))
+            assert spec is not None, f"{name}: variable {vname}: {metric.group(1)} is not in the catalogue"
+            assert match.group("label") in spec.labels, f"{name}: variable {vname}: {spec.name} has no label " \
+                                                        f"{match.group('label')}"
+            # Alerts link with var-<label>=<value>: a variable that lists a label's values is named after it.
+            assert vname == match.group("label"), \
+                f"{name}: variable {vname} lists {match.group('label')}; name it after the label"
+
+
+def test_cluster_consumergroup_topic_variables(dashboards):
+    required = {
+        "kafka-detective-overview.json": {"datasource", "cluster"},
+        "kafka-detective-consumer-groups.json": {"datasource", "cluster", "consumergroup", "topic"},
+        "kafka-detective-brokers.json": {"datasource", "cluster", "broker_id", "topic"},
+        "kafka-detective-detective.json": {"datasource", "cluster", "consumergroup", "topic"},
+    }
+    for name, d in each_dashboard(dashboards):
+        assert required[name] <= set(variables(d)), name
+
+
+def test_every_variable_used_is_defined(dashboards):
+    for name, d in each_dashboard(dashboards):
+        defined = set(variables(d))
+        for where, expr in expressions(d):
+            missing = referenced_variables(expr) - defined
+            assert not missing, f"{name}: {where}: undefined variables {sorted(missing)}: {expr}"
+
+
+# --- panels -----------------------------------------------------------------------------------------------------
+
+def test_every_panel_has_a_unit_a_description_and_targets(dashboards):
+    for name, d in each_dashboard(dashboards):
+        for panel in content_panels(d):
+            where = f"{name}: panel {panel['id']} {panel['title']!r}"
+            assert panel.get("title"), where
+            assert isinstance(panel.get("description"), str) and len(panel["description"]) >= 20, \
+                f"{where}: no description"
+            unit = panel.get("fieldConfig", {}).get("defaults", {}).get("unit")
+            assert isinstance(unit, str) and unit, f"{where}: no fieldConfig.defaults.unit"
+            if panel["type"] != "text":
+                assert panel.get("targets"), f"{where}: no query"
+                assert all(t.get("expr", "").strip() for t in panel["targets"]), where
+                refs = [t["refId"] for t in panel["targets"]]
+                assert len(set(refs)) == len(refs), f"{where}: duplicate refIds"
+
+
+def test_panel_ids_unique(dashboards):
+    for name, d in each_dashboard(dashboards):
+        ids = [p["id"] for p in all_panels(d)]
+        assert len(set(ids)) == len(ids), f"{name}: duplicate panel ids"
+
+
+def test_grid_positions_fit_and_do_not_overlap(dashboards):
+    for name, d in each_dashboard(dashboards):
+        boxes = []
+        for panel in d["panels"]:
+            pos = panel.get("gridPos")
+            where = f"{name}: panel {panel['id']} {panel['title']!r}"
+            assert pos and set(pos) >= {"x", "y", "w", "h"}, f"{where}: no gridPos"
+            assert all(isinstance(pos[k], int) for k in "xywh"), where
+            assert pos["x"] >= 0 and pos["y"] >= 0 and pos["w"] > 0 and pos["h"] > 0, where
+            assert pos["x"] + pos["w"] <= GRID_WIDTH, f"{where}: wider than the grid"
+            if panel["type"] == "row":
+                assert pos["w"] == GRID_WIDTH and pos["x"] == 0, where
+            boxes.append((where, pos))
+        for (wa, a), (wb, b) in combinations(boxes, 2):
+            overlap = (a["x"] < b["x"] + b["w"] and b["x"] < a["x"] + a["w"]
+                       and a["y"] < b["y"] + b["h"] and b["y"] < a["y"] + a["h"])
+            assert not overlap, f"{wa} overlaps {wb}"
+
+
+def test_rows_group_panels(dashboards):
+    for name, d in each_dashboard(dashboards):
+        assert d["panels"][0]["type"] == "row", f"{name}: starts with a row"
+        assert sum(p["type"] == "row" for p in d["panels"]) >= 3, name
+
+
+def test_alert_annotations_from_alerts_series(dashboards):
+    for name, d in each_dashboard(dashboards):
+        annotations = [a for a in d["annotations"]["list"] if not a.get("builtIn")]
+        assert annotations, f"{name}: no alert annotations"
+        for a in annotations:
+            assert a["enable"] and a["expr"].startswith("ALERTS{") and 'alertstate="firing"' in a["expr"], name
+
+
+# --- PromQL -----------------------------------------------------------------------------------------------------
+
+def test_rate_and_increase_use_rate_interval(dashboards):
+    for name, d in each_dashboard(dashboards):
+        for where, expr in expressions(d):
+            for call in RATE_CALL.finditer(expr):
+                depth, end = 1, call.end()
+                while depth and end < len(expr):
+                    depth += {"(": 1, ")": -1}.get(expr[end], 0)
+                    end += 1
+                ranges = RANGE.findall(expr[call.end():end])
+                assert ranges and set(ranges) == {"[$__rate_interval]"}, \
+                    f"{name}: {where}: {call.group(1)}() must use [$__rate_interval]: {expr}"
+
+
+def test_every_metric_exists(dashboards, recorded):
+    known = all_sample_names() | {r for r in recorded if r.startswith("kafka:")} | {"ALERTS"}
+    used = set()
+    for name, d in each_dashboard(dashboards):
+        for where, expr in expressions(d):
+            for metric in sorted(promql.metric_names(substitute(expr))):
+                assert metric in known, f"{name}: {where}: unknown metric {metric} (not in the catalogue, " \
+                                        f"not a kafka: recording rule of the library, not ALERTS): {expr}"
+                used.add(metric)
+    assert len(used) > 30, f"only {sorted(used)}"
+
+
+def test_label_matchers_use_labels_of_the_metric(dashboards):
+    for name, d in each_dashboard(dashboards):
+        for where, expr in expressions(d):
+            for metric, matchers in SELECTOR.findall(expr):
+                spec = BY_NAME.get(metric)
+                if spec is None:  # ALERTS and recording rules carry labels of their own
+                    continue
+                for label in MATCHER.findall(matchers):
+                    assert label in spec.labels, f"{name}: {where}: {metric} has no label {label!r}: {expr}"
+
+
+def test_catalogue_coverage(dashboards):
+    """The dashboards show every family of the catalogue but a few identity/bookkeeping ones."""
+    not_shown = {"kafka_topic_partition_leader_epoch", "kafka_consumergroup_current_offset_sum",
+                 "kafka_detective_collection_cycles_total", "kafka_topic_partition_oldest_offset"}
+    used = set()
+    for _, d in each_dashboard(dashboards):
+        for _, expr in expressions(d):
+            used |= promql.metric_names(substitute(expr))
+    missing = {spec.name for spec in BY_NAME.values()} - used - not_shown
+    assert not missing, f"catalogue metrics no dashboard shows: {sorted(missing)}"
+
+
+def test_every_expression_parses_with_promtool(dashboards):
+    try:
+        promql.find_tool("promtool")
+    except UserError as error:
+        pytest.fail(f"promtool is needed to check the dashboards' PromQL: {error}")
+    checks = [(f"{name}: {where}", expr, substitute(expr))
+              for name, d in each_dashboard(dashboards) for where, expr in expressions(d)]
+    assert checks
+    rules = [{"record": f"dashboard:expr_{i}", "expr": text} for i, (_, _, text) in enumerate(checks)]
+    if promql.check_rule_groups([{"name": "dashboards", "rules": rules}]) is None:
+        return
+    failures = []
+    for where, expr, text in checks:
+        problem = promql.check_rule_groups([{"name": "one", "rules": [{"record": "dashboard:expr", "expr": text}]}])
+        if problem:
+            failures.append(f"{where}: {expr}\n    {problem}")
+    pytest.fail("PromQL that promtool rejects:\n" + "\n".join(failures))
+
+
+# --- links, runbooks and the pattern library ----------------------------------------------------------------------
+
+def _runbook_url(library, pattern) -> str:
+    url = getattr(pattern, "runbook_url", None)
+    if url:
+        return url
+    from kafka_detective.patterns import render
+
+    return render.runbook_url(library, pattern)
+
+
+def _runbook_panel(dashboards) -> dict:
+    panels = [p for p in content_panels(dashboards[DETECTIVE]) if p["title"] == "Runbooks of every pattern"]
+    assert len(panels) == 1
+    return panels[0]
+
+
+def test_detective_links_every_alert_to_its_runbook(library, dashboards):
+    content = _runbook_panel(dashboards)["options"]["content"]
+    patterns = list(library.patterns)
+    assert patterns
+    for pattern in patterns:
+        url = _runbook_url(library, pattern)
+        row = f"| [{pattern.alert}]({url}) | {pattern.severity} |"
+        assert row in content, f"the Detective's runbook list has no row {row!r}"
+    rows = [line for line in content.splitlines() if line.startswith("| [")]
+    assert len(rows) == len(patterns), "one row per alert of the library"
+    assert rows == sorted(rows), "rows sorted by alert name"
+
+
+def test_firing_alert_tables_link_to_the_runbooks(library, dashboards):
+    names = sorted(p.alert for p in library.patterns)
+    for name, d in each_dashboard(dashboards):
+        for panel in content_panels(d):
+            for target in panel.get("targets") or []:
+                if target["expr"].startswith("ALERTS{"):
+                    # Only the library's alerts, never other alerts of the same Prometheus.
+                    assert f'alertname=~"{"|".join(names)}"' in target["expr"], f"{name}: {panel['title']}"
+            if panel["type"] != "table" or not panel["targets"][0]["expr"].startswith("ALERTS{"):
+                continue
+            links = [prop["value"] for o in panel["fieldConfig"]["overrides"]
+                     if o["matcher"] == {"id": "byName", "options": "alertname"}
+                     for prop in o["properties"] if prop["id"] == "links"]
+            assert links and links[0], f"{name}: {panel['title']}: no runbook link on the alertname column"
+            url = links[0][0]["url"]
+            if "${__data.fields.alertname}" in url:
+                for pattern in library.patterns:
+                    assert url.replace("${__data.fields.alertname}", pattern.alert) == _runbook_url(library, pattern)
+            else:
+                assert "/d/kafka-detective-detective?" in url and "viewPanel=" in url, url
+                assert f"viewPanel={_runbook_panel(dashboards)['id']}" in url
+
+
+def test_pattern_dashboard_links_resolve(library, dashboards):
+    """Every alert's dashboard_url (<grafana>/d/<dashboard>?var-<label>=...) opens a dashboard we ship, whose
+    variables include the labels it passes."""
+    by_uid = {d["uid"]: d for d in dashboards.values()}
+    for pattern in library.patterns:
+        where = f"{getattr(pattern, 'source', pattern.alert)}: dashboard {pattern.dashboard!r}"
+        assert pattern.dashboard in by_uid, f"{where}: no such dashboard uid (we ship {sorted(by_uid)})"
+        missing = set(pattern.dashboard_vars) - set(variables(by_uid[pattern.dashboard]))
+        assert not missing, f"{where}: dashboard_vars {sorted(missing)} are not variables of that dashboard"
+
+
+def test_links_between_dashboards_resolve(dashboards):
+    import json
+
+    by_uid = {d["uid"]: d for d in dashboards.values()}
+    found = 0
+    for name, d in each_dashboard(dashboards):
+        for uid, query in re.findall(r"/d/([\w-]+)\?([^\"\s]*)", json.dumps(d)):
+            found += 1
+            assert uid in by_uid, f"{name}: link to unknown dashboard {uid}"
+            for var in re.findall(r"var-(\w+)=", query):
+                assert var in variables(by_uid[uid]), f"{name}: link to {uid} sets unknown variable {var}"
+    assert found >= 5
+
+
+def test_detective_explains_every_root_cause_and_scores_every_signal(dashboards):
+    d = dashboards[DETECTIVE]
+    causes = [p for p in content_panels(d) if p["title"] == "Root causes"][0]["options"]["content"]
+    for cause in ROOT_CAUSES:
+        assert f"| `{cause}` |" in causes
+    titles = " ".join(p["title"] for p in content_panels(d))
+    exprs = " ".join(expr for _, expr in expressions(d))
+    for signal in ANOMALY_SIGNALS:
+        assert f'signal="{signal}"' in exprs, signal
+    assert "Anomaly score" in titles
+
+
+def test_exporter_health_on_overview(dashboards):
+    exprs = " ".join(expr for _, expr in expressions(dashboards["kafka-detective-overview.json"]))
+    for metric in ("kafka_detective_collection_duration_seconds", "kafka_detective_collection_errors_total",
+                   "kafka_detective_snapshot_age_seconds", "kafka_detective_cluster_up"):
+        assert metric in exprs, metric
+
+
+def test_committed_sources_are_the_ones_built():
+    from kafka_detective.patterns.dashboards import SOURCE_DIR, output_name, sources
+
+    assert {output_name(p) for p in sources(SOURCE_DIR)} == set(EXPECTED)
+    assert (SOURCE_DIR / "lib" / "grafana.libsonnet").is_file()
+    assert Path(SOURCE_DIR).name == "dashboards"
+
+
+def test_docs_name_every_dashboard():
+    doc = Path(__file__).resolve().parents[3] / "docs" / "dashboards.md"
+    text = doc.read_text(encoding="utf-8")
+    for name, (uid, title) in EXPECTED.items():
+        assert uid in text and title in text and name in text, name
