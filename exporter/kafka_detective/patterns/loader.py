@@ -26,8 +26,8 @@ LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
 ALERT_FIELDS = {
     "kind", "name", "alert", "group", "severity", "scope", "summary", "description", "expr", "for",
     "keep_firing_for", "root_causes", "diagnosis_label", "diagnosis_match", "dashboard", "dashboard_vars",
-    "inhibits_scopes", "meaning", "impact", "diagnosis", "mitigation", "validation", "escalation", "tests",
-    "recording_rules",
+    "inhibits_scopes", "inhibit_exempt", "meaning", "impact", "diagnosis", "mitigation", "validation",
+    "escalation", "tests", "recording_rules",
 }
 REQUIRED = ("alert", "group", "severity", "scope", "summary", "description", "expr", "for", "root_causes",
             "dashboard", "meaning", "impact", "diagnosis", "mitigation", "validation", "escalation", "tests")
@@ -138,7 +138,8 @@ def _tests(f: _Fields) -> tuple[TestCase, ...]:
         if not isinstance(series, list) or not series or not all(
                 isinstance(s, dict) and isinstance(s.get("series"), str) and isinstance(s.get("values"), str)
                 for s in series):
-            raise f.error(f"{where}.input_series", "must be a list of {series: '...', values: '...'}")
+            raise f.error(f"{where}.input_series", "must be a list of {series: '...', values: '...'} with "
+                          "quoted strings (YAML reads an unquoted 0x30 as the number 48)")
         for j, s in enumerate(series):
             for name in promql.metric_names(s["series"]):
                 if not promql.is_known_metric(name, set()):
@@ -228,12 +229,16 @@ def _pattern(f: _Fields, name: str, learned: bool) -> Pattern:
     for s in inhibits:
         if s not in SCOPES:
             raise f.error("inhibits_scopes", f"{s!r} must be one of {', '.join(SCOPES)}")
+    exempt = doc.get("inhibit_exempt", False)
+    if not isinstance(exempt, bool):
+        raise f.error("inhibit_exempt", "must be true or false")
     return Pattern(
         name=name, source=f.source, alert=alert, group=f.text("group"), severity=severity, scope=scope,
         summary=f.text("summary"), description=f.text("description"), expr=f.text("expr"),
         for_=f.duration("for"), keep_firing_for=f.duration("keep_firing_for", required=False),
         root_causes=causes, diagnosis_label=diagnosis_label, diagnosis_match=match,
         dashboard=f.text("dashboard"), dashboard_vars=dash_vars, inhibits_scopes=inhibits,
+        inhibit_exempt=exempt,
         meaning=f.text("meaning"), impact=f.text("impact"), diagnosis=f.steps("diagnosis"),
         mitigation=f.steps("mitigation"), validation=f.steps("validation"), escalation=f.text("escalation"),
         tests=_tests(f), learned=learned,

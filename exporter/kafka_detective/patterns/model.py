@@ -78,6 +78,7 @@ class Pattern:
     dashboard: str
     dashboard_vars: tuple[str, ...]
     inhibits_scopes: tuple[str, ...]
+    inhibit_exempt: bool
     meaning: str
     impact: str
     diagnosis: tuple[Step, ...]

@@ -6,6 +6,8 @@ timestamps) so `kafka-detective generate --check` is stable.
 
 from __future__ import annotations
 
+import re
+
 import yaml
 
 from kafka_detective.metrics.catalogue import CATALOGUE
@@ -122,6 +124,11 @@ def _expand_labels(text: str, labels: dict[str, str]) -> str:
     return text
 
 
+def _seconds(duration: str) -> int:
+    units = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
+    return int(sum(int(n) * units[u] for n, u in re.findall(r"(\d+)(ms|s|m|h|d|w|y)", duration)))
+
+
 def unit_test_file(library: Library, pattern: Pattern) -> str:
     depth = len(TEST_DIR.split("/"))
     tests = []
@@ -144,7 +151,10 @@ def unit_test_file(library: Library, pattern: Pattern) -> str:
         group["alert_rule_test"] = [{"eval_time": case.eval_time, "alertname": pattern.alert,
                                      "exp_alerts": exp_alerts}]
         tests.append(group)
-    doc = {"rule_files": ["/".join([".."] * depth + [RULES_FILE])], "evaluation_interval": "1m", "tests": tests}
+    # Evaluate rules at the cases' smallest sample interval: a day of history at 2m is half the steps.
+    evaluation = min((case.interval for case in pattern.tests), key=_seconds)
+    doc = {"rule_files": ["/".join([".."] * depth + [RULES_FILE])], "evaluation_interval": evaluation,
+           "tests": tests}
     return HEADER.replace("from patterns/", f"from {pattern.source}") + dump_yaml(doc)
 
 
@@ -252,11 +262,12 @@ def alertmanager_config(library: Library) -> str:
     ticket = str(receivers.get("ticket", "ticket"))
     null = str(receivers.get("null", "null"))
     inhibit = []
+    exempt = "|".join(sorted(p.alert for p in library.patterns if p.inhibit_exempt))
     for p in library.patterns:
         if p.inhibits_scopes:
             scopes = "|".join(sorted(p.inhibits_scopes))
-            inhibit.append({"source_matchers": [f'alertname="{p.alert}"'],
-                            "target_matchers": [f'scope=~"{scopes}"'],
+            targets = [f'scope=~"{scopes}"'] + ([f'alertname!~"{exempt}"'] if exempt else [])
+            inhibit.append({"source_matchers": [f'alertname="{p.alert}"'], "target_matchers": targets,
                             "equal": ["cluster"]})
     doc = {
         "global": {"resolve_timeout": "5m"},
