@@ -14,7 +14,8 @@ ROOT = Path(__file__).resolve().parents[3]
 # Used only while patterns/ holds no pattern file yet: the shape build_dashboards accepts from any library.
 SYNTHETIC_ALERTS = (
     {"alert": "KafkaConsumerLagHigh", "severity": "warning", "summary": "Group | lags",
-     "runbook_url": "https://example.com/runbooks/KafkaConsumerLagHigh.md", "dashboard": "kafka-detective-consumer-groups",
+     "runbook_url": "https://example.com/runbooks/KafkaConsumerLagHigh.md",
+     "dashboard": "kafka-detective-consumer-groups",
      "dashboard_vars": ("cluster", "consumergroup")},
     {"alert": "KafkaBrokerSkew", "severity": "info", "summary": "One broker leads too much.",
      "runbook_url": "https://example.com/runbooks/KafkaBrokerSkew.md", "dashboard": "kafka-detective-brokers",

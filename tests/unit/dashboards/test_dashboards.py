@@ -397,7 +397,7 @@ def test_links_between_dashboards_resolve(dashboards):
 
 def test_detective_explains_every_root_cause_and_scores_every_signal(dashboards):
     d = dashboards[DETECTIVE]
-    causes = [p for p in content_panels(d) if p["title"] == "Root causes"][0]["options"]["content"]
+    causes = next(p for p in content_panels(d) if p["title"] == "Root causes")["options"]["content"]
     for cause in ROOT_CAUSES:
         assert f"| `{cause}` |" in causes
     titles = " ".join(p["title"] for p in content_panels(d))
