@@ -207,7 +207,8 @@ local gridWidth = 24;
       type: 'query',
       datasource: $.ds,
       definition: query,
-      query: { qryType: 1, query: query, refId: 'PrometheusVariableQueryEditor-VariableQuery' },
+      // The string form (as grafonnet emits it): the Prometheus plugin runs it as is and its editor parses it.
+      query: query,
       current: {},
       hide: 0,
       includeAll: includeAll,
@@ -298,6 +299,7 @@ local gridWidth = 24;
       cellGauge:: { id: 'custom.cellOptions', value: { type: 'gauge', mode: 'basic', valueDisplayMode: 'text' } },
       color(c):: { id: 'color', value: { mode: 'fixed', fixedColor: c } },
       dashed:: { id: 'custom.lineStyle', value: { fill: 'dash', dash: [10, 10] } },
+      dotted:: { id: 'custom.lineStyle', value: { fill: 'dot', dash: [0, 10] } },
       fillOpacity(o):: { id: 'custom.fillOpacity', value: o },
       fillBelowTo(name):: { id: 'custom.fillBelowTo', value: name },
       lineWidth(w):: { id: 'custom.lineWidth', value: w },

@@ -87,7 +87,7 @@ function(params={})
     + p.withOverrides([
       o.byQuery('A', [o.lineWidth(2)]),
       o.byQuery('B', [o.dashed, o.fillOpacity(0)]),
-      o.byQuery('C', [{ id: 'custom.lineStyle', value: { fill: 'dot' } }, o.fillOpacity(15)]),
+      o.byQuery('C', [o.dotted, o.fillOpacity(15)]),
     ])
     + p.withSize(16, 9),
     p.timeseries.new('Forecast check (30m)', 'short',

@@ -160,7 +160,7 @@ def test_query_variables_use_label_values_of_labels_that_exist(dashboards):
                 continue
             match = LABEL_VALUES.match(var["definition"])
             assert match, f"{name}: variable {vname}"
-            assert var["query"]["query"] == var["definition"], f"{name}: variable {vname}"
+            assert var["query"] == var["definition"], f"{name}: variable {vname}"
             metric = SELECTOR.search(match.group("selector")) or re.match(r"\s*([A-Za-z_:][\w:]*)",
                                                                           match.group("selector"))
             spec = BY_NAME.get(metric.group(1))
