@@ -8,7 +8,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from kafka import KafkaAdminClient
+from kafka import KafkaAdminClient, TopicPartition
 
 from kafka_detective.sandbox import kafka_tools
 from kafka_detective.sandbox.local_kafka import LocalKafka
@@ -101,7 +101,7 @@ def test_produce_spreads_messages_round_robin(kafka: LocalKafka, new_topic) -> N
     kafka_tools.produce(kafka.bootstrap_servers, topic, 10)
     admin = KafkaAdminClient(bootstrap_servers=kafka.bootstrap_servers)
     try:
-        ends = admin.list_partition_offsets({(topic, p): -1 for p in range(3)})
+        ends = admin.list_partition_offsets({TopicPartition(topic, p): -1 for p in range(3)})
     finally:
         admin.close()
     assert sorted(_offset(v) for v in ends.values()) == [3, 3, 4]

@@ -173,8 +173,9 @@ def describe_group_state(bootstrap: str, group: str, timeout: float = 60.0) -> d
     )
     if not rows:
         raise GroupNotFoundError(f"no state reported for group {group!r}")
-    row = _snake(rows[0])
-    coordinator = row.pop("coordinator_(id)", None) or ""
+    raw = dict(rows[0])
+    coordinator = raw.pop("COORDINATOR (ID)", None) or ""
+    row = _snake(raw)
     match = re.match(r"(\S+)\s+\((-?\d+)\)", coordinator)
     row["coordinator"] = match.group(1) if match else (coordinator or None)
     row["coordinator_id"] = int(match.group(2)) if match else None
