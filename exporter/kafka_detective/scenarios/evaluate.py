@@ -1,0 +1,408 @@
+"""Evaluation of the analytics on the scenario library, through the ONLINE code path.
+
+Each trace is replayed step by step: `samples_from_trace` → `OnlineAnalytics.observe` (the exporter's engine,
+same code, same results). The figures:
+
+* root-cause accuracy top-1 / top-3 — the first diagnosis the engine emits inside each incident window (and its
+  alternatives) against the ground truth; an incident without any diagnosis counts as a miss;
+* forecast error of the lag 30 minutes ahead — MAE and WAPE (sum |error| / sum |actual|, a MAPE that tolerates
+  zero lag) of the rate model against `predict_linear` (least squares over 1 h) and the brief's regression with
+  R² (over 10 min, trusted when R² >= 0.5), over all steps and over incident windows;
+* predictive-alert lead time on slow-growth scenarios — first time predicted lag 30m crosses the lag threshold
+  (or the retention ETA drops below 1 h) before the breach, raw and held for 10 minutes (the rules' `for:`),
+  against the same rule on the baselines;
+* detection delay — first time the engine flags a lag problem (a diagnosis) after each incident's onset;
+* false alerts per day on quiet traces — episodes of: a diagnosis, an anomaly score >= 0.9 held 2 steps, a
+  predictive lag or retention alert;
+* per-root-cause precision/recall of the engine's diagnoses; optionally (`--prometheus`) per-alert
+  precision/recall of the real alert rules evaluated by a real Prometheus (see `promeval.py`).
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kafka_detective.analysis.baselines import LeastSquaresLine, RegressionWithR2
+from kafka_detective.analysis.model import GroupTopicAnalysis
+from kafka_detective.analysis.online import OnlineAnalytics
+from kafka_detective.errors import UserError
+from kafka_detective.scenarios.trace import Truth, load_trace, load_truth, samples_from_trace, truth_path_for
+
+HORIZON = 1800
+PREDICTED_LAG_THRESHOLD = 10_000
+RETENTION_ETA_THRESHOLD = 3600.0
+HOLD_SECONDS = 600.0
+ANOMALY_ALERT = 0.9
+EPISODE_GRACE = 2 * 3600.0   # an alert up to 2 h after an incident's end still belongs to it
+
+
+@dataclass
+class StepRecord:
+    t: float
+    lag: float
+    lag_seconds: float | None
+    analysis: GroupTopicAnalysis | None
+    ls_pred: float | None
+    r2_pred: float | None
+    ls_lag_seconds_pred: float | None
+
+
+@dataclass
+class ReplayResult:
+    truth: Truth
+    records: dict[tuple[str, str, str], list[StepRecord]] = field(default_factory=dict)
+    analyses: list[tuple[float, GroupTopicAnalysis]] = field(default_factory=list)   # every subject, every step
+
+
+def find_traces(directory: str | Path) -> list[tuple[Path, Path]]:
+    d = Path(directory)
+    if not d.is_dir():
+        raise UserError(f"scenario directory {d} does not exist")
+    out = []
+    for trace in sorted(d.glob("*.om")):
+        truth = truth_path_for(trace)
+        if truth.exists():
+            out.append((trace, truth))
+    if not out:
+        raise UserError(f"no traces (<name>.om with <name>.truth.yaml) in {d}; run `kafka-detective simulate`")
+    return out
+
+
+def replay(trace_path: Path, truth_path: Path, engine: OnlineAnalytics | None = None) -> ReplayResult:
+    trace = load_trace(trace_path)
+    truth = load_truth(truth_path)
+    subjects = [truth.subject, *truth.other_subjects]
+    per_subject = {s: samples_from_trace(trace, *s) for s in subjects}
+    engine = engine or OnlineAnalytics()
+    by_time: dict[float, list] = {}
+    for samples in per_subject.values():
+        for s in samples:
+            by_time.setdefault(s.timestamp, []).append(s)
+    result = ReplayResult(truth=truth, records={s: [] for s in subjects})
+    ls = {s: LeastSquaresLine(3600.0) for s in subjects}
+    r2 = {s: RegressionWithR2(600.0, 0.5) for s in subjects}
+    ls_sec = {s: LeastSquaresLine(3600.0) for s in subjects}
+    for t in sorted(by_time):
+        batch = by_time[t]
+        engine.observe(batch)
+        for s in batch:
+            key = (s.cluster, s.group, s.topic)
+            ls[key].update(t, s.lag)
+            r2[key].update(t, s.lag)
+            if s.lag_seconds is not None:
+                ls_sec[key].update(t, s.lag_seconds)
+            analysis = engine.result(*key)
+            result.records[key].append(StepRecord(
+                t, s.lag, s.lag_seconds, analysis, ls[key].predict(HORIZON), r2[key].predict(HORIZON),
+                ls_sec[key].predict(HORIZON) if s.lag_seconds is not None else None))
+            if analysis is not None:
+                result.analyses.append((t, analysis))
+    return result
+
+
+# --- metrics ------------------------------------------------------------------------------------------------
+
+
+def _episodes(times: list[float], flags: list[bool], hold: float = 0.0) -> list[tuple[float, float]]:
+    """Rising-edge episodes of a boolean series; with `hold`, a flag must stay on `hold` seconds to fire."""
+    out = []
+    start = None
+    for t, f in zip(times, flags, strict=True):
+        if f and start is None:
+            start = t
+        elif not f and start is not None:
+            if times and t - start >= hold:
+                out.append((start + hold, t))
+            start = None
+    if start is not None and times[-1] - start >= hold:
+        out.append((start + hold, times[-1]))
+    return out
+
+
+def _anomaly_flags(records: list[StepRecord]) -> list[bool]:
+    flags = []
+    prev_high: set[str] = set()
+    for r in records:
+        high = {k for k, v in (r.analysis.anomaly_scores if r.analysis else {}).items() if v >= ANOMALY_ALERT}
+        flags.append(bool(high & prev_high))
+        prev_high = high
+    return flags
+
+
+def _predictive_flags(records: list[StepRecord], pred: Callable[[StepRecord], float | None],
+                      eta: Callable[[StepRecord], float | None] | None) -> list[bool]:
+    flags = []
+    for r in records:
+        p = pred(r)
+        e = eta(r) if eta else None
+        flags.append(bool((p is not None and p >= PREDICTED_LAG_THRESHOLD and r.lag < PREDICTED_LAG_THRESHOLD)
+                          or (e is not None and e <= RETENTION_ETA_THRESHOLD)))
+    return flags
+
+
+def _ours_pred(r: StepRecord) -> float | None:
+    return r.analysis.predicted_lag.get(HORIZON) if r.analysis else None
+
+
+def _ours_eta(r: StepRecord) -> float | None:
+    return r.analysis.retention_breach_seconds if r.analysis else None
+
+
+def _ls_eta_factory(retention: float | None) -> Callable[[StepRecord], float | None]:
+    def eta(r: StepRecord) -> float | None:
+        if retention is None or r.ls_lag_seconds_pred is None or r.lag_seconds is None:
+            return None
+        # predict_linear(lag_seconds[1h], 1800) >= retention  <=>  breach within 30 min
+        return 0.0 if r.ls_lag_seconds_pred >= retention else None
+    return eta
+
+
+def evaluate(directory: str | Path, progress: bool = True) -> dict:
+    pairs = find_traces(directory)
+    forecast = {m: {"abs": 0.0, "actual": 0.0, "n": 0, "inc_abs": 0.0, "inc_actual": 0.0, "inc_n": 0}
+                for m in ("rate_model", "least_squares", "regression_r2", "persistence")}
+    rootcause_cases = []
+    detection = []
+    lead_times = []
+    quiet = []
+    per_cause: dict[str, dict[str, int]] = {}
+    scenarios_out = []
+    replays = {}
+    for n, (trace_path, truth_path) in enumerate(pairs, 1):
+        if progress:
+            print(f"[{n}/{len(pairs)}] replaying {trace_path.name} ...", file=sys.stderr, flush=True)
+        rep = replay(trace_path, truth_path)
+        replays[trace_path.name] = rep
+        truth = rep.truth
+        recs = rep.records[truth.subject]
+        times = [r.t for r in recs]
+        index = {r.t: i for i, r in enumerate(recs)}
+        sc_out: dict = {"scenario": truth.name, "quiet": truth.quiet, "incidents": []}
+        # forecast error at 30 min (after 1 h of warm-up)
+        windows = [(i.onset - 1800, i.end) for i in truth.incidents]
+        for r in recs:
+            if r.t - times[0] < 3600:
+                continue
+            j = index.get(r.t + HORIZON)
+            if j is None:
+                continue
+            actual = recs[j].lag
+            in_inc = any(a <= r.t <= b for a, b in windows)
+            for method, p in (("rate_model", _ours_pred(r)), ("least_squares", r.ls_pred),
+                              ("regression_r2", r.r2_pred), ("persistence", r.lag)):
+                if p is None:
+                    continue
+                f = forecast[method]
+                f["abs"] += abs(p - actual)
+                f["actual"] += abs(actual)
+                f["n"] += 1
+                if in_inc:
+                    f["inc_abs"] += abs(p - actual)
+                    f["inc_actual"] += abs(actual)
+                    f["inc_n"] += 1
+        # root cause + detection delay, for the primary and the other subjects
+        for subject, srecs in rep.records.items():
+            for inc in truth.incidents:
+                first = next((r for r in srecs if inc.onset <= r.t <= inc.end and r.analysis is not None
+                              and r.analysis.diagnosis is not None), None)
+                diag = first.analysis.diagnosis if first else None
+                ranked = [diag.cause, *[c for c, _ in diag.alternatives if c != diag.cause]] if diag else []
+                case = {"scenario": truth.name, "subject": "/".join(subject), "primary": subject == truth.subject,
+                        "truth": inc.root_cause, "onset": inc.onset,
+                        "diagnosis": diag.cause if diag else None,
+                        "confidence": round(diag.confidence, 3) if diag else None,
+                        "top3": ranked[:3], "top1_ok": bool(ranked) and ranked[0] == inc.root_cause,
+                        "top3_ok": inc.root_cause in ranked[:3],
+                        "detection_delay_seconds": (first.t - inc.onset) if first else None}
+                rootcause_cases.append(case)
+                if subject == truth.subject:
+                    detection.append(case["detection_delay_seconds"])
+                    sc_out["incidents"].append(case)
+        # per-cause precision/recall of diagnoses (primary subject)
+        cause_flags: dict[str, list[bool]] = {}
+        for r in recs:
+            d = r.analysis.diagnosis if r.analysis else None
+            for c in {d.cause} if d else set():
+                cause_flags.setdefault(c, [False] * len(recs))
+        for k, r in enumerate(recs):
+            d = r.analysis.diagnosis if r.analysis else None
+            if d:
+                cause_flags[d.cause][k] = True
+        for cause, flags in cause_flags.items():
+            stats = per_cause.setdefault(cause, {"tp": 0, "fp": 0, "incidents": 0, "caught": 0})
+            for a, b in _episodes(times, flags):
+                hit = any(inc.root_cause == cause and a <= inc.end + EPISODE_GRACE and b >= inc.onset
+                          for inc in truth.incidents)
+                stats["tp" if hit else "fp"] += 1
+        for inc in truth.incidents:
+            stats = per_cause.setdefault(inc.root_cause, {"tp": 0, "fp": 0, "incidents": 0, "caught": 0})
+            stats["incidents"] += 1
+            flags = cause_flags.get(inc.root_cause)
+            if flags and any(f for t, f in zip(times, flags, strict=True) if inc.onset <= t <= inc.end):
+                stats["caught"] += 1
+        # predictive lead time
+        breach = truth.extra.get("breach_time")
+        if breach is not None:
+            samples_ret = truth.extra.get("retention_breach")
+            retention = None
+            if samples_ret:
+                s = load_trace(trace_path).one("kafka_topic_retention_seconds", cluster=truth.cluster,
+                                               topic=truth.topic)
+                retention = s.values[-1] if s else None
+            entry = {"scenario": truth.name, "breach_time": breach,
+                     "kind": "retention" if samples_ret else "lag"}
+            no_pred: Callable[[StepRecord], float | None] = lambda r: None  # noqa: E731
+            methods = {
+                "rate_model": _predictive_flags(recs, _ours_pred, _ours_eta),
+                "least_squares": _predictive_flags(recs, no_pred if samples_ret else (lambda r: r.ls_pred),
+                                                   _ls_eta_factory(retention) if samples_ret else None),
+                "regression_r2": _predictive_flags(recs, no_pred if samples_ret else (lambda r: r.r2_pred),
+                                                   None),
+            }
+            step = truth.step_seconds
+            for method, flags in methods.items():
+                for hold, label in ((0.0, "raw"), (HOLD_SECONDS, "held_10m")):
+                    # the warning that counts is the episode still on when the breach happens
+                    on_time = [e for e in _episodes(times, flags, hold)
+                               if e[0] <= breach and e[1] >= breach - 2 * step]
+                    entry[f"{method}_{label}_lead_seconds"] = (breach - on_time[0][0]) if on_time else None
+            lead_times.append(entry)
+            sc_out["lead_time"] = entry
+        # false alerts on quiet traces
+        if truth.quiet:
+            days = max((times[-1] - times[0]) / 86400.0, 1e-9)
+            diag_eps = _episodes(times, [bool(r.analysis and r.analysis.diagnosis) for r in recs])
+            anom_eps = _episodes(times, _anomaly_flags(recs))
+            pred_eps = _episodes(times, _predictive_flags(recs, _ours_pred, _ours_eta), HOLD_SECONDS)
+            ls_eps = _episodes(times, _predictive_flags(recs, lambda r: r.ls_pred, None), HOLD_SECONDS)
+            q = {"scenario": truth.name, "days": round(days, 2),
+                 "diagnosis_episodes": len(diag_eps), "anomaly_episodes": len(anom_eps),
+                 "predictive_episodes": len(pred_eps), "least_squares_predictive_episodes": len(ls_eps),
+                 "false_alerts_per_day": round((len(diag_eps) + len(anom_eps) + len(pred_eps)) / days, 3),
+                 "max_anomaly_score": round(max((max(r.analysis.anomaly_scores.values(), default=0.0)
+                                                 for r in recs if r.analysis), default=0.0), 3)}
+            quiet.append(q)
+            sc_out["quiet_alerts"] = q
+        scenarios_out.append(sc_out)
+
+    def ratio(a: float, b: float) -> float | None:
+        return round(a / b, 4) if b else None
+
+    primary = [c for c in rootcause_cases if c["primary"]]
+    fc_out = {}
+    for m, f in forecast.items():
+        fc_out[m] = {"mae": ratio(f["abs"], f["n"]), "wape": ratio(f["abs"], f["actual"]), "n": f["n"],
+                     "incident_mae": ratio(f["inc_abs"], f["inc_n"]),
+                     "incident_wape": ratio(f["inc_abs"], f["inc_actual"]), "incident_n": f["inc_n"]}
+    for base in ("least_squares", "regression_r2", "persistence"):
+        for key in ("mae", "incident_mae"):
+            ours, theirs = fc_out["rate_model"][key], fc_out[base][key]
+            if ours is not None and theirs:
+                fc_out["rate_model"][f"{key}_reduction_vs_{base}"] = round(1.0 - ours / theirs, 4)
+    delays = [d for d in detection if d is not None]
+    summary = {
+        "root_cause": {
+            "cases": len(primary),
+            "top1": ratio(sum(c["top1_ok"] for c in primary), len(primary)),
+            "top3": ratio(sum(c["top3_ok"] for c in primary), len(primary)),
+            "all_subjects_cases": len(rootcause_cases),
+            "all_subjects_top1": ratio(sum(c["top1_ok"] for c in rootcause_cases), len(rootcause_cases)),
+            "all_subjects_top3": ratio(sum(c["top3_ok"] for c in rootcause_cases), len(rootcause_cases)),
+            "undiagnosed": sum(1 for c in primary if c["diagnosis"] is None),
+        },
+        "forecast_30m": fc_out,
+        "predictive_lead_time": lead_times,
+        "detection_delay_seconds": {
+            "incidents": len(detection), "detected": len(delays),
+            "median": _median(delays), "max": max(delays) if delays else None,
+        },
+        "quiet": quiet,
+        "false_alerts_per_day": round(sum(q["false_alerts_per_day"] * q["days"] for q in quiet)
+                                      / max(sum(q["days"] for q in quiet), 1e-9), 3) if quiet else None,
+        "per_cause": {c: {**s, "precision": ratio(s["tp"], s["tp"] + s["fp"]),
+                          "recall": ratio(s["caught"], s["incidents"])} for c, s in sorted(per_cause.items())},
+        "cases": rootcause_cases,
+        "scenarios": scenarios_out,
+    }
+    summary["_replays"] = replays
+    return summary
+
+
+def _median(values: list[float]) -> float | None:
+    if not values:
+        return None
+    v = sorted(values)
+    n = len(v)
+    return v[n // 2] if n % 2 else (v[n // 2 - 1] + v[n // 2]) / 2
+
+
+def _fmt(x, unit: str = "") -> str:
+    if x is None:
+        return "-"
+    if isinstance(x, float):
+        if math.isnan(x):
+            return "-"
+        return f"{x:.3f}{unit}" if abs(x) < 100 else f"{x:.0f}{unit}"
+    return f"{x}{unit}"
+
+
+def format_report(summary: dict) -> str:
+    lines = []
+    rc = summary["root_cause"]
+    lines.append("Root cause (primary subject, first diagnosis inside each incident)")
+    lines.append(f"  cases {rc['cases']}  top-1 {_fmt(rc['top1'])}  top-3 {_fmt(rc['top3'])}  "
+                 f"undiagnosed {rc['undiagnosed']}   (all subjects: {rc['all_subjects_cases']} cases, "
+                 f"top-1 {_fmt(rc['all_subjects_top1'])}, top-3 {_fmt(rc['all_subjects_top3'])})")
+    for c in summary["cases"]:
+        if c["primary"]:
+            mark = "ok " if c["top1_ok"] else ("top3" if c["top3_ok"] else "MISS")
+            lines.append(f"    {mark:4} {c['scenario']:28} truth {c['truth']:24} got {c['diagnosis']!s:24} "
+                         f"top3 {','.join(c['top3'])}  delay {_fmt(c['detection_delay_seconds'], 's')}")
+    lines.append("")
+    lines.append("Forecast of lag 30 minutes ahead (MAE messages, WAPE)")
+    for m, f in summary["forecast_30m"].items():
+        lines.append(f"  {m:15} all: MAE {_fmt(f['mae'])} WAPE {_fmt(f['wape'])} (n={f['n']})   incidents: "
+                     f"MAE {_fmt(f['incident_mae'])} WAPE {_fmt(f['incident_wape'])} (n={f['incident_n']})")
+    rm = summary["forecast_30m"]["rate_model"]
+    lines.append("  rate model MAE reduction: " + ", ".join(
+        f"{k.removeprefix('mae_reduction_vs_').removeprefix('incident_mae_reduction_vs_')}"
+        f"{' (incidents)' if k.startswith('incident') else ''} {v:+.1%}"
+        for k, v in rm.items() if "reduction" in k))
+    lines.append("")
+    lines.append("Predictive alert lead time before the breach (minutes; raw / held 10 min like the rule's for:)")
+    for e in summary["predictive_lead_time"]:
+        parts = []
+        for m in ("rate_model", "least_squares", "regression_r2"):
+            raw = e.get(f"{m}_raw_lead_seconds")
+            held = e.get(f"{m}_held_10m_lead_seconds")
+            parts.append(f"{m} {_fmt(raw / 60 if raw is not None else None)}/"
+                         f"{_fmt(held / 60 if held is not None else None)}")
+        lines.append(f"  {e['scenario']:28} ({e['kind']}): " + "  ".join(parts))
+    lines.append("")
+    dd = summary["detection_delay_seconds"]
+    lines.append(f"Detection delay: {dd['detected']}/{dd['incidents']} incidents detected, median "
+                 f"{_fmt(dd['median'], 's')}, max {_fmt(dd['max'], 's')}")
+    lines.append("")
+    lines.append(f"False alerts per day on quiet traces: {_fmt(summary['false_alerts_per_day'])}")
+    for q in summary["quiet"]:
+        lines.append(f"  {q['scenario']:20} {q['days']} d: diagnosis {q['diagnosis_episodes']}, anomaly "
+                     f"{q['anomaly_episodes']}, predictive {q['predictive_episodes']} (least squares "
+                     f"{q['least_squares_predictive_episodes']}), max anomaly score {q['max_anomaly_score']}")
+    lines.append("")
+    lines.append("Per root cause (engine's diagnoses): precision / recall")
+    for c, s in summary["per_cause"].items():
+        lines.append(f"  {c:24} precision {_fmt(s['precision'])} ({s['tp']}/{s['tp'] + s['fp']})  recall "
+                     f"{_fmt(s['recall'])} ({s['caught']}/{s['incidents']})")
+    if "prometheus" in summary:
+        lines.append("")
+        lines.append("Per alert rule (real Prometheus on the traces): precision / recall")
+        for name, s in summary["prometheus"].get("alerts", {}).items():
+            lines.append(f"  {name:40} precision {_fmt(s['precision'])} ({s['tp']}/{s['tp'] + s['fp']})  "
+                         f"recall {_fmt(s['recall'])} ({s['caught']}/{s['incidents']})")
+        if summary["prometheus"].get("error"):
+            lines.append(f"  (error: {summary['prometheus']['error']})")
+    return "\n".join(lines)
