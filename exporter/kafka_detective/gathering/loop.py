@@ -130,7 +130,8 @@ class ClusterCollector:
                 groups = self._phase("groups", lambda: collect_groups(admin, cluster.groups, cluster.topics), failed)
                 if groups is not None:
                     snapshot = replace(snapshot, groups=groups)
-                if time.monotonic() >= self._configs_due:
+                known = snapshot.topic_configs.topics.keys() if snapshot.topic_configs else set()
+                if time.monotonic() >= self._configs_due or state.topics() - known:
                     configs = self._phase("topic_configs", lambda: collect_topic_configs(admin, state.topics()),
                                           failed)
                     dirs = self._phase("log_dirs", lambda: collect_log_dirs(admin), failed)
@@ -163,7 +164,11 @@ class ClusterCollector:
 
     @staticmethod
     def _analyse(analytics: Any, snapshot: Snapshot, derived: Derived) -> list[Any]:
-        analytics.observe(group_topic_samples(snapshot, derived))
+        samples = group_topic_samples(snapshot, derived)
+        analytics.observe(samples)
+        # A deleted group or topic must leave /metrics in the same cycle, forecasts included.
+        live = {(s.cluster, s.group, s.topic) for s in samples}
+        analytics.forget([key for key in analytics.subjects() if tuple(key) not in live])
         return list(analytics.results())
 
     def _publish(self, up: bool, failed: set[str]) -> None:

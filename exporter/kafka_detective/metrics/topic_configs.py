@@ -13,7 +13,9 @@ def families(view: View) -> list[Family]:
     c = view.cluster
     retention, retention_bytes = family("kafka_topic_retention_seconds"), family("kafka_topic_retention_bytes")
     min_isr, info = family("kafka_topic_min_insync_replicas"), family("kafka_topic_info")
-    for topic in sorted(configs.topics):
+    # Configs are refreshed less often than metadata: a topic deleted since then must not linger.
+    live = view.snapshot.state.topics() if view.snapshot.state is not None else set(configs.topics)
+    for topic in sorted(live & configs.topics.keys()):
         config = configs.topics[topic]
         if config.retention_ms is not None:
             retention.add((c, topic), config.retention_ms / 1000)
