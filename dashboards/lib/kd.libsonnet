@@ -16,7 +16,7 @@ local g = import 'grafana.libsonnet';
   dashboards:: {
     overview: { uid: 'kafka-detective-overview', title: 'Kafka Detective / Overview' },
     group: { uid: 'kafka-detective-consumer-groups', title: 'Kafka Detective / Consumer group investigation' },
-    brokers: { uid: 'kafka-detective-brokers', title: 'Kafka Detective / Brokers & topics' },
+    cluster: { uid: 'kafka-detective-cluster', title: 'Kafka Detective / Cluster: brokers & topics' },
     detective: { uid: 'kafka-detective-detective', title: 'Kafka Detective / Detective' },
   },
 

@@ -18,7 +18,7 @@ SYNTHETIC_ALERTS = (
      "dashboard": "kafka-detective-consumer-groups",
      "dashboard_vars": ("cluster", "consumergroup")},
     {"alert": "KafkaBrokerSkew", "severity": "info", "summary": "One broker leads too much.",
-     "runbook_url": "https://example.com/runbooks/KafkaBrokerSkew.md", "dashboard": "kafka-detective-brokers",
+     "runbook_url": "https://example.com/runbooks/KafkaBrokerSkew.md", "dashboard": "kafka-detective-cluster",
      "dashboard_vars": ("cluster",)},
 )
 

@@ -77,7 +77,7 @@ def test_runbooks_without_a_common_scheme_link_to_the_detective_list():
 def test_empty_library_still_compiles():
     built = builder.build_dashboards([], {})
     assert sorted(built) == sorted(f"kafka-detective-{n}.json" for n in
-                                   ("overview", "consumer-groups", "brokers", "detective"))
+                                   ("overview", "consumer-groups", "cluster", "detective"))
     assert "defines no alerts" in runbook_content(built)
     exprs = [t["expr"] for p in detective(built)["panels"] for t in p.get("targets", [])]
     assert any(e.startswith('ALERTS{alertstate="firing", alertname=~".+"') for e in exprs)

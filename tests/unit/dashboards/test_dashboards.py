@@ -27,7 +27,7 @@ EXPECTED = {
     "kafka-detective-overview.json": ("kafka-detective-overview", "Kafka Detective / Overview"),
     "kafka-detective-consumer-groups.json": ("kafka-detective-consumer-groups",
                                              "Kafka Detective / Consumer group investigation"),
-    "kafka-detective-brokers.json": ("kafka-detective-brokers", "Kafka Detective / Brokers & topics"),
+    "kafka-detective-cluster.json": ("kafka-detective-cluster", "Kafka Detective / Cluster: brokers & topics"),
     "kafka-detective-detective.json": ("kafka-detective-detective", "Kafka Detective / Detective"),
 }
 DETECTIVE = "kafka-detective-detective.json"
@@ -176,7 +176,7 @@ def test_cluster_consumergroup_topic_variables(dashboards):
     required = {
         "kafka-detective-overview.json": {"datasource", "cluster"},
         "kafka-detective-consumer-groups.json": {"datasource", "cluster", "consumergroup", "topic"},
-        "kafka-detective-brokers.json": {"datasource", "cluster", "broker_id", "topic"},
+        "kafka-detective-cluster.json": {"datasource", "cluster", "broker_id", "topic"},
         "kafka-detective-detective.json": {"datasource", "cluster", "consumergroup", "topic"},
     }
     for name, d in each_dashboard(dashboards):
@@ -374,11 +374,18 @@ def test_pattern_dashboard_links_resolve(library, dashboards):
     """Every alert's dashboard_url (<grafana>/d/<dashboard>?var-<label>=...) opens a dashboard we ship, whose
     variables include the labels it passes."""
     by_uid = {d["uid"]: d for d in dashboards.values()}
+    problems = []
     for pattern in library.patterns:
-        where = f"{getattr(pattern, 'source', pattern.alert)}: dashboard {pattern.dashboard!r}"
-        assert pattern.dashboard in by_uid, f"{where}: no such dashboard uid (we ship {sorted(by_uid)})"
+        where = f"{getattr(pattern, 'source', pattern.alert)}: dashboard: {pattern.dashboard}"
+        if pattern.dashboard not in by_uid:
+            problems.append(f"{where}: no dashboard has this uid")
+            continue
         missing = set(pattern.dashboard_vars) - set(variables(by_uid[pattern.dashboard]))
-        assert not missing, f"{where}: dashboard_vars {sorted(missing)} are not variables of that dashboard"
+        if missing:
+            problems.append(f"{where}: dashboard_vars {sorted(missing)} are not variables of that dashboard")
+    shipped = "\n".join(f"  {uid}: {d['title']} (variables: {', '.join(sorted(variables(d)))})"
+                         for uid, d in sorted(by_uid.items()))
+    assert not problems, "\n".join(problems) + f"\nthe dashboards are:\n{shipped}"
 
 
 def test_links_between_dashboards_resolve(dashboards):

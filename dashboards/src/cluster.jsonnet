@@ -1,4 +1,4 @@
-// Brokers & topics: is leadership balanced, is every partition replicated, are elections happening, will a
+// Cluster (brokers & topics): is leadership balanced, is every partition replicated, are elections happening, will a
 // disk fill up, and how are the topics configured?
 local kd = import 'kd.libsonnet';
 local g = kd.g;
@@ -31,7 +31,7 @@ function(params={})
   local partitionFilter(metric) = '%s{%s}' % [metric, ts];
 
   kd.dashboard(
-    kd.dashboards.brokers,
+    kd.dashboards.cluster,
     'Brokers and topics of one cluster: leadership balance against the fair share, preferred-leader '
     + 'imbalance, replication (ISR, under-replicated, offline), leader elections, log-dir usage and time to '
     + 'full, and the retention settings of every topic.',
