@@ -217,7 +217,8 @@ def test_rules_are_the_generated_file_unchanged(helm_runner, chart, defaults_val
     """Without overrides the rule groups are exactly files/prometheus-rules.yaml: Helm never templates them."""
     rule = helm_runner.template([defaults_values], _rules_on()).one("PrometheusRule")
     assert rule["spec"]["groups"] == _rules_source(chart)["groups"]
-    assert "{{ $labels." in yaml.safe_dump(rule) or "{{$labels." in yaml.safe_dump(rule)
+    annotations = [v for a in _alerts(rule["spec"]["groups"]) for v in a.get("annotations", {}).values()]
+    assert any("{{" in v and "$labels" in v for v in annotations), "no alert template survived"
 
 
 @pytest.mark.parametrize("form", ["list", "map"])
@@ -264,9 +265,8 @@ def test_dashboards_are_byte_for_byte_and_labelled_for_the_sidecar(helm_runner, 
         assert cm["metadata"]["annotations"]["k8s-sidecar-target-directory"] == "Kafka"
         found.update(cm["data"])
     assert found == files
-    for name, text in files.items():
+    for text in files.values():
         json.loads(text)
-        assert "{{" not in text or "{{" in found[name]
     default = helm_runner.template([defaults_values], {"dashboards": {"enabled": True}})
     for cm in (c for c in default.of_kind("ConfigMap") if "config.yaml" not in c["data"]):
         assert cm["metadata"]["labels"]["grafana_dashboard"] == "1"
