@@ -1,0 +1,772 @@
+"""Learning patterns from labelled incidents (`kafka-detective learn`).
+
+An incident file names a window, a subject and a cause:
+
+    name: checkout-3am-spike            # optional (default: <consumergroup>-<cause>-<date>)
+    window: {start: 2026-11-20T03:00:00Z, end: 2026-11-20T03:40:00Z}   # RFC 3339 or unix seconds
+    subject: {cluster: prod, consumergroup: checkout, topic: orders}
+    cause: producer_spike               # one of ROOT_CAUSES
+    notes: Nightly import job doubled the order events.
+
+From the subject's history around the window `signature()` extracts which signals deviated from their
+pre-window baseline, in which direction, by how much (robust effect size) and in which order.
+`pattern_from_signature()` turns the signature into an alert expression over the exporter's metrics (and
+the library's recording rules): the lag is high and growing AND every deviated signal is beyond a threshold
+relative to its own recent baseline. `replay()` evaluates that expression in Python on a 1-minute grid over
+the whole history (the same windows as the PromQL) and the thresholds are tuned to fire on the incident
+and stay silent elsewhere; the precision is reported. The pattern file (patterns/learned/<name>.yaml,
+pattern library format, with promtool unit tests cut from the incident) and the signature
+(<name>.signature.json, which feeds "similar past incidents" in `investigate`) are written side by side.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from kafka_detective.analysis.model import ROOT_CAUSES, GroupTopicSample
+from kafka_detective.analysis.rootcause import derive_signals, mad, median
+from kafka_detective.errors import UserError
+
+SIGNATURE_SIGNALS = ("lag", "lag_seconds", "produce_rate", "consume_rate", "rebalances", "leader_changes",
+                     "members", "under_replicated", "offline", "lost_messages", "cpu", "disk")
+COUNT_SIGNALS = frozenset({"rebalances", "leader_changes", "lost_messages"})
+DEVIATION_Z = 3.0
+EVAL_STEP = 60.0              # replay / promtool evaluation interval (seconds)
+RATE_WINDOW = 300.0           # the library's recording rules use rate(...[5m])
+BASELINE_WINDOW = 3600.0      # avg_over_time(...[1h] offset 30m)
+BASELINE_OFFSET = 1800.0
+COUNT_WINDOW = 600.0          # increase(...[10m])
+LAG_WINDOW = 600.0            # deriv(...[10m])
+FOR_SECONDS = 120.0
+
+
+# --- incident file ----------------------------------------------------------------------------------------
+
+
+@dataclass
+class Incident:
+    name: str
+    start: float
+    end: float
+    cluster: str
+    consumergroup: str
+    topic: str
+    cause: str
+    notes: str = ""
+    path: str = ""
+
+
+def _slug(text: str) -> str:
+    s = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    return s or "incident"
+
+
+def load_incident(path: str | Path) -> Incident:
+    import yaml
+
+    from kafka_detective.analysis.sources import parse_time
+
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise UserError(f"cannot read incident {path}: {error.strerror}") from None
+    except yaml.YAMLError:
+        raise UserError(f"{path}: invalid YAML") from None
+    if not isinstance(data, dict):
+        raise UserError(f"{path}: an incident must be a YAML mapping")
+
+    def need(doc, key, where):
+        if not isinstance(doc, dict) or doc.get(key) in (None, ""):
+            raise UserError(f"{path}: missing field '{where}{key}'")
+        return doc[key]
+
+    window = need(data, "window", "")
+    subject = need(data, "subject", "")
+    start = need(window, "start", "window.")
+    end = need(window, "end", "window.")
+    cluster = str(need(subject, "cluster", "subject."))
+    group = str(need(subject, "consumergroup", "subject."))
+    topic = str(need(subject, "topic", "subject."))
+    cause = str(need(data, "cause", ""))
+    if cause not in ROOT_CAUSES:
+        raise UserError(f"{path}: field 'cause': {cause!r} is not one of {', '.join(ROOT_CAUSES)}")
+    try:
+        t0, t1 = parse_time(start if not isinstance(start, datetime) else start.timestamp()), \
+            parse_time(end if not isinstance(end, datetime) else end.timestamp())
+    except UserError as error:
+        raise UserError(f"{path}: field 'window': {error}") from None
+    if t1 <= t0:
+        raise UserError(f"{path}: field 'window.end' must be after window.start")
+    name = data.get("name") or f"{group}-{cause}-{datetime.fromtimestamp(t0, tz=UTC):%Y%m%d-%H%M}"
+    return Incident(name=_slug(str(name)), start=t0, end=t1, cluster=cluster, consumergroup=group, topic=topic,
+                    cause=cause, notes=str(data.get("notes") or ""), path=str(path))
+
+
+# --- signature --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class SignalDeviation:
+    signal: str
+    direction: str          # up | down | none
+    effect: float           # robust z (counts: Poisson-style z)
+    baseline: float
+    value: float
+    ratio: float | None     # value / baseline when meaningful
+    onset_offset: float | None   # seconds from the window start when it first deviated (may be negative)
+    deviated: bool
+
+
+@dataclass
+class Signature:
+    name: str
+    cause: str
+    cluster: str
+    consumergroup: str
+    topic: str
+    start: float
+    end: float
+    notes: str = ""
+    signals: list[SignalDeviation] = field(default_factory=list)
+    order: list[str] = field(default_factory=list)
+
+    def vector(self) -> dict[str, float]:
+        return {s.signal: math.tanh(s.effect / 5.0) if s.deviated else 0.0 for s in self.signals}
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @staticmethod
+    def from_dict(d: dict) -> Signature:
+        sig = Signature(**{k: v for k, v in d.items() if k not in ("signals",)})
+        sig.signals = [SignalDeviation(**s) for s in d.get("signals", [])]
+        return sig
+
+    def describe(self) -> str:
+        parts = []
+        for name in self.order:
+            s = next(x for x in self.signals if x.signal == name)
+            r = f" x{s.ratio:.2f}" if s.ratio is not None and s.signal not in COUNT_SIGNALS else ""
+            parts.append(f"{s.signal} {s.direction}{r}")
+        return ", then ".join(parts) if parts else "no signal deviated beyond the lag itself"
+
+
+def _series(history: Sequence[GroupTopicSample]) -> tuple[list[float], dict[str, list[float | None]]]:
+    sig = derive_signals(history)
+    return sig.t, {
+        "lag": sig.lag, "lag_seconds": sig.lag_seconds, "produce_rate": sig.produce_rate,
+        "consume_rate": sig.consume_rate, "rebalances": sig.rebalances, "leader_changes": sig.leader_changes,
+        "members": sig.members, "under_replicated": sig.under_replicated, "offline": sig.offline,
+        "lost_messages": sig.lost, "cpu": sig.cpu, "disk": sig.disk,
+    }
+
+
+def signature(history: Sequence[GroupTopicSample], start: float, end: float, *, name: str = "", cause: str = "",
+              notes: str = "", baseline_seconds: float = 7200.0) -> Signature:
+    """Deviation of every signal in [start, end] from the `baseline_seconds` before start."""
+    if not history:
+        raise UserError("no history to learn from")
+    t, series = _series(history)
+    base = [i for i, x in enumerate(t) if start - baseline_seconds <= x < start]
+    post = [i for i, x in enumerate(t) if start <= x <= end]
+    if len(post) < 2:
+        raise UserError("the incident window holds fewer than 2 samples of the history")
+    if len(base) < 3:
+        raise UserError("fewer than 3 samples before the incident window: the history must start before it "
+                        "(a baseline is needed)")
+    s0 = history[0]
+    out = Signature(name=name, cause=cause, cluster=s0.cluster, consumergroup=s0.group, topic=s0.topic,
+                    start=start, end=end, notes=notes)
+    for name_ in SIGNATURE_SIGNALS:
+        values = series[name_]
+        bv = [float(values[i]) for i in base if values[i] is not None]
+        pv = [float(values[i]) for i in post if values[i] is not None]
+        if len(bv) < 3 or len(pv) < 2:
+            continue
+        if name_ in COUNT_SIGNALS:
+            expected = sum(bv) / len(bv) * len(pv)
+            value = sum(pv)
+            effect = (value - expected) / math.sqrt(expected + 1.0)
+            baseline = expected
+            ratio = None
+            onset_thr = max(0.5, 2 * sum(bv) / len(bv))
+            first = next((t[i] for i in post if values[i] is not None and values[i] > onset_thr), None)
+        else:
+            b_med = median(bv)
+            scale = max(mad(bv, b_med), 0.05 * abs(b_med), 1e-6)
+            # the peak characterises a lag excursion, the median any other signal
+            value = max(pv) if name_ in ("lag", "lag_seconds") else median(pv)
+            effect = (value - b_med) / scale
+            baseline = b_med
+            ratio = value / b_med if abs(b_med) > 1e-9 else None
+            sgn = 1 if effect > 0 else -1
+            lo = max(0, (post[0] - 10))
+            first = None
+            for i in range(lo, post[-1] + 1):
+                v = values[i]
+                if v is not None and sgn * (float(v) - b_med) > DEVIATION_Z * scale:
+                    # require the deviation to persist for the next sample too (one glitch is not an onset)
+                    nxt = values[i + 1] if i + 1 < len(values) else v
+                    if nxt is not None and sgn * (float(nxt) - b_med) > DEVIATION_Z * scale:
+                        first = t[i]
+                        break
+        deviated = abs(effect) >= DEVIATION_Z and (
+            name_ in COUNT_SIGNALS or ratio is None or abs(math.log(max(ratio, 1e-9))) >= math.log(1.2)
+            or name_ in ("members", "under_replicated", "offline"))
+        if name_ in COUNT_SIGNALS and value < 1:
+            deviated = False
+        out.signals.append(SignalDeviation(
+            signal=name_, direction=("up" if effect > 0 else "down") if deviated else "none",
+            effect=round(effect, 3), baseline=round(baseline, 6), value=round(value, 6),
+            ratio=None if ratio is None else round(ratio, 4),
+            onset_offset=None if first is None else round(first - start, 1), deviated=deviated))
+    dev = [s for s in out.signals if s.deviated]
+    dev.sort(key=lambda s: (s.onset_offset if s.onset_offset is not None else math.inf, -abs(s.effect)))
+    out.order = [s.signal for s in dev]
+    return out
+
+
+def similarity(a: Signature, b: Signature) -> float:
+    """Cosine similarity of the signed, squashed effect sizes of the signals both know (0 when unrelated)."""
+    va, vb = a.vector(), b.vector()
+    keys = set(va) & set(vb)
+    dot = sum(va[k] * vb[k] for k in keys)
+    na = math.sqrt(sum(va[k] ** 2 for k in keys))
+    nb = math.sqrt(sum(vb[k] ** 2 for k in keys))
+    if na == 0 or nb == 0:
+        return 0.0
+    return max(0.0, dot / (na * nb))
+
+
+def load_signatures(library_dir: str | Path) -> list[Signature]:
+    out = []
+    for path in sorted(Path(library_dir).glob("learned/*.signature.json")):
+        try:
+            out.append(Signature.from_dict(json.loads(path.read_text(encoding="utf-8"))))
+        except (ValueError, TypeError, KeyError):
+            continue     # a broken file must not break an investigation
+    return out
+
+
+def similar_incidents(current: Signature, library_dir: str | Path, limit: int = 5, min_similarity: float = 0.5
+                      ) -> list[dict]:
+    found = []
+    for sig in load_signatures(library_dir):
+        s = similarity(current, sig)
+        if s >= min_similarity:
+            found.append({"name": sig.name, "cause": sig.cause, "similarity": round(s, 3), "start": sig.start,
+                          "notes": sig.notes, "subject": f"{sig.consumergroup}/{sig.topic}"})
+    found.sort(key=lambda d: -d["similarity"])
+    return found[:limit]
+
+
+# --- conditions, PromQL and replay ------------------------------------------------------------------------
+
+
+@dataclass
+class Condition:
+    signal: str
+    op: str                 # ">" or "<" (ratio conditions compare with factor x baseline)
+    threshold: float        # factor for ratio conditions, absolute value otherwise
+    kind: str               # ratio | count | level
+
+    def promql(self, sel: dict[str, str | None]) -> str:
+        from kafka_detective.analysis.sources import selector
+
+        gt = selector(cluster=sel["cluster"], consumergroup=sel["consumergroup"], topic=sel["topic"])
+        g = selector(cluster=sel["cluster"], consumergroup=sel["consumergroup"])
+        tp = selector(cluster=sel["cluster"], topic=sel["topic"])
+        c = selector(cluster=sel["cluster"])
+        thr = _fmt(self.threshold)
+        base = f"[{int(BASELINE_WINDOW // 60)}m] offset {int(BASELINE_OFFSET // 60)}m"
+        cw = f"[{int(COUNT_WINDOW // 60)}m]"
+        if self.signal == "produce_rate":
+            m = f"kafka:topic_produce_rate:rate5m{tp}"
+            return f"on (cluster, topic) {m} {self.op} {thr} * avg_over_time({m}{base})"
+        if self.signal == "consume_rate":
+            m = f"kafka:consumergroup_consume_rate:rate5m{gt}"
+            return f"on (cluster, consumergroup, topic) {m} {self.op} {thr} * avg_over_time({m}{base})"
+        if self.signal == "rebalances":
+            return f"on (cluster, consumergroup) increase(kafka_consumergroup_rebalances_total{g}{cw}) >= {thr}"
+        if self.signal == "leader_changes":
+            return (f"on (cluster, topic) sum by (cluster, topic) "
+                    f"(increase(kafka_topic_partition_leader_changes_total{tp}{cw})) >= {thr}")
+        if self.signal == "lost_messages":
+            return (f"on (cluster, consumergroup, topic) "
+                    f"increase(kafka_consumergroup_lost_messages_total{gt}{cw}) >= {thr}")
+        if self.signal == "members":
+            return f"on (cluster, consumergroup) kafka_consumergroup_members{g} {self.op} {thr}"
+        if self.signal in ("under_replicated", "offline"):
+            metric = ("kafka_topic_partition_under_replicated_partition" if self.signal == "under_replicated"
+                      else "kafka_topic_partition_offline")
+            return f"on (cluster, topic) sum by (cluster, topic) ({metric}{tp}) {self.op} {thr}"
+        if self.signal == "disk":
+            return f"on (cluster) max by (cluster) (kafka:broker_log_dir_used:ratio{c}) {self.op} {thr}"
+        raise ValueError(self.signal)
+
+
+PROMQL_SIGNALS = ("produce_rate", "consume_rate", "rebalances", "leader_changes", "lost_messages", "members",
+                  "under_replicated", "offline", "disk")
+
+
+def _fmt(v: float) -> str:
+    if v == int(v):
+        return str(int(v))
+    return f"{v:.3g}"
+
+
+@dataclass
+class LearnedRule:
+    conditions: list[Condition]
+    lag_min: float
+    subject: dict[str, str | None]
+
+    def expr(self) -> str:
+        from kafka_detective.analysis.sources import selector
+
+        sel = self.subject
+        gt = selector(cluster=sel["cluster"], consumergroup=sel["consumergroup"], topic=sel["topic"])
+        lines = [f"kafka_consumergroup_lag_sum{gt} > {_fmt(self.lag_min)}",
+                 f"and on (cluster, consumergroup, topic) deriv(kafka_consumergroup_lag_sum{gt}"
+                 f"[{int(LAG_WINDOW // 60)}m]) > 0"]
+        for c in self.conditions:
+            lines.append(f"and {c.promql(sel)}")
+        return "\n".join(lines) + "\n"
+
+
+class _Grid:
+    """Step-held values of the samples on the evaluation grid (like Prometheus' lookback)."""
+
+    def __init__(self, history: Sequence[GroupTopicSample], step: float = EVAL_STEP) -> None:
+        self.history = history
+        self.t0 = history[0].timestamp
+        self.t1 = history[-1].timestamp
+        n = int((self.t1 - self.t0) // step) + 1
+        self.times = [self.t0 + i * step for i in range(n)]
+        idx, j = [], 0
+        for x in self.times:
+            while j + 1 < len(history) and history[j + 1].timestamp <= x + 1e-6:
+                j += 1
+            idx.append(j)
+        self.idx = idx
+        self.step = step
+
+    def at(self, k: int, attr: str) -> float | None:
+        if k < 0:
+            return None
+        v = getattr(self.history[self.idx[k]], attr)
+        return None if v is None else float(v)
+
+
+def _rate(grid: _Grid, k: int, attr: str, window: float) -> float | None:
+    back = round(window / grid.step)
+    if k - back < 0:
+        return None
+    a, b = grid.at(k - back, attr), grid.at(k, attr)
+    if a is None or b is None:
+        return None
+    return max(0.0, b - a) / window
+
+
+def replay(history: Sequence[GroupTopicSample], rule: LearnedRule, for_seconds: float = FOR_SECONDS
+           ) -> list[tuple[float, bool]]:
+    """(time, firing) on the 1-minute grid: the Python twin of the PromQL expression and its `for`."""
+    grid = _Grid(history)
+    n = len(grid.times)
+    rates: dict[str, list[float | None]] = {}
+    for name, attr in (("produce_rate", "log_end_offset"), ("consume_rate", "committed_offset")):
+        rates[name] = [_rate(grid, k, attr, RATE_WINDOW) for k in range(n)]
+    cond_true = []
+    back_base = round(BASELINE_OFFSET / grid.step)
+    span_base = round(BASELINE_WINDOW / grid.step)
+    cw = round(COUNT_WINDOW / grid.step)
+    lw = round(LAG_WINDOW / grid.step)
+    for k in range(n):
+        lag = grid.at(k, "lag")
+        ok = lag is not None and lag > rule.lag_min
+        if ok:
+            # deriv over the window: least-squares slope of the lag
+            pts = [(grid.times[j], grid.at(j, "lag")) for j in range(max(0, k - lw + 1), k + 1)]
+            pts = [(x, y) for x, y in pts if y is not None]
+            if len(pts) < 2:
+                ok = False
+            else:
+                mx = sum(x for x, _ in pts) / len(pts)
+                my = sum(y for _, y in pts) / len(pts)
+                sxx = sum((x - mx) ** 2 for x, _ in pts)
+                slope = sum((x - mx) * (y - my) for x, y in pts) / sxx if sxx else 0.0
+                ok = slope > 0
+        for c in rule.conditions if ok else ():
+            if c.kind == "ratio":
+                cur = rates[c.signal][k]
+                lo, hi = k - back_base - span_base + 1, k - back_base
+                if cur is None or lo < 0:
+                    ok = False
+                    break
+                vals = [rates[c.signal][j] for j in range(lo, hi + 1) if rates[c.signal][j] is not None]
+                if not vals:
+                    ok = False
+                    break
+                base = sum(vals) / len(vals)
+                ok = cur > c.threshold * base if c.op == ">" else cur < c.threshold * base
+            elif c.kind == "count":
+                attr = {"rebalances": "rebalances_total", "leader_changes": "leader_changes_total",
+                        "lost_messages": "lost_messages_total"}[c.signal]
+                a, b = grid.at(k - cw, attr), grid.at(k, attr)
+                ok = a is not None and b is not None and max(0.0, b - a) >= c.threshold
+            else:
+                attr = {"members": "members", "under_replicated": "under_replicated_partitions",
+                        "offline": "offline_partitions", "disk": "disk_used_ratio"}[c.signal]
+                v = grid.at(k, attr)
+                ok = v is not None and (v > c.threshold if c.op == ">" else v < c.threshold)
+            if not ok:
+                break
+        cond_true.append(ok)
+    need = round(for_seconds / grid.step)
+    out, run = [], 0
+    for k in range(n):
+        run = run + 1 if cond_true[k] else 0
+        out.append((grid.times[k], run > need))
+    return out
+
+
+@dataclass
+class ReplayScore:
+    fired_on_incident: bool
+    precision: float             # firing minutes inside the incident (+ grace) / all firing minutes
+    recall: float                # incident minutes with the alert firing / incident minutes
+    first_fire_delay: float | None   # seconds after the window start
+    firing_minutes: int
+    false_minutes: int
+
+
+def score_replay(firing: list[tuple[float, bool]], start: float, end: float, grace: float = 900.0) -> ReplayScore:
+    inside = [f for t, f in firing if start - 300 <= t <= end + grace]
+    fired = [t for t, f in firing if f]
+    good = [t for t in fired if start - 300 <= t <= end + grace]
+    in_window = [f for t, f in firing if start <= t <= end]
+    first = next((t for t in fired if t >= start - 300), None)
+    return ReplayScore(
+        fired_on_incident=any(inside),
+        precision=(len(good) / len(fired)) if fired else 0.0,
+        recall=(sum(in_window) / len(in_window)) if in_window else 0.0,
+        first_fire_delay=None if first is None else first - start,
+        firing_minutes=len(fired), false_minutes=len(fired) - len(good))
+
+
+def _candidate_conditions(sig: Signature, alpha: float) -> list[Condition]:
+    conds = []
+    by = {s.signal: s for s in sig.signals}
+    for name in PROMQL_SIGNALS:
+        s = by.get(name)
+        if s is None or not s.deviated:
+            continue
+        if name in ("produce_rate", "consume_rate"):
+            if not s.ratio or s.ratio <= 0:
+                if name == "consume_rate" and s.direction == "down":
+                    conds.append(Condition(name, "<", 0.5 ** alpha * 0.5, "ratio"))
+                continue
+            factor = s.ratio ** alpha
+            conds.append(Condition(name, ">" if s.direction == "up" else "<", round(factor, 3), "ratio"))
+        elif name in COUNT_SIGNALS:
+            if s.direction != "up":
+                continue
+            per_window = s.value * COUNT_WINDOW / max(1.0, sig.end - sig.start)
+            conds.append(Condition(name, ">=", max(1.0, float(math.floor(per_window * alpha + 0.5))), "count"))
+        elif name == "disk":
+            conds.append(Condition(name, ">" if s.direction == "up" else "<",
+                                   round(s.baseline + (s.value - s.baseline) * alpha, 3), "level"))
+        else:   # members, under_replicated, offline
+            mid = s.baseline + (s.value - s.baseline) * alpha
+            if name == "members" and s.value <= 0:
+                conds.append(Condition(name, "<", 0.5, "level"))
+            else:
+                conds.append(Condition(name, ">" if s.direction == "up" else "<", round(mid, 3), "level"))
+    return conds
+
+
+@dataclass
+class LearnResult:
+    incident: Incident
+    signature: Signature
+    rule: LearnedRule
+    score: ReplayScore
+    tried: list[tuple[float, ReplayScore]]
+    pattern_path: Path | None = None
+    signature_path: Path | None = None
+    promtool: str | None = None     # "passed", "failed: ...", "skipped: ..."
+
+
+def learn_rule(history: Sequence[GroupTopicSample], incident: Incident, sig: Signature, scope: str = "subject"
+               ) -> tuple[LearnedRule, ReplayScore, list[tuple[float, ReplayScore]]]:
+    """Choose the thresholds (a fraction alpha of the observed deviation, in log space for ratios) that fire
+    on the incident with the best precision."""
+    subject = {"cluster": incident.cluster, "consumergroup": incident.consumergroup, "topic": incident.topic}
+    if scope == "cluster":
+        subject = {"cluster": incident.cluster, "consumergroup": None, "topic": None}
+    elif scope == "all":
+        subject = {"cluster": None, "consumergroup": None, "topic": None}
+    lag = next((s for s in sig.signals if s.signal == "lag"), None)
+    peak = lag.value if lag else max(s.lag for s in history)
+    base_lag = lag.baseline if lag else 0.0
+    tried = []
+    best = None
+    for alpha in (0.5, 0.3, 0.7, 0.9):
+        for lag_frac in (0.2, 0.1, 0.4):
+            lag_min = float(round(max(10.0, base_lag + lag_frac * (peak - base_lag))))
+            rule = LearnedRule(_candidate_conditions(sig, alpha), lag_min, subject)
+            sc = score_replay(replay(history, rule), incident.start, incident.end)
+            tried.append((alpha, sc))
+            key = (sc.fired_on_incident, round(sc.precision, 3), sc.recall > 0.2, -(sc.first_fire_delay or 1e9))
+            if best is None or key > best[0]:
+                best = (key, rule, sc)
+    assert best is not None
+    return best[1], best[2], tried
+
+
+# --- pattern file -----------------------------------------------------------------------------------------
+
+_SEVERITY = {"consumer_down": "critical", "consumer_stalled": "critical", "retention_loss": "critical",
+             "broker_failure": "critical"}
+
+
+def alert_name(name: str) -> str:
+    return "KafkaLearned" + "".join(part.capitalize() for part in re.split(r"[^a-zA-Z0-9]+", name) if part)
+
+
+def _input_series(history: Sequence[GroupTopicSample], rule: LearnedRule, until: float, start: float
+                  ) -> list[dict]:
+    """promtool input series (1m interval, starting at `start`) for the metrics the expression reads."""
+    from kafka_detective.analysis.sources import selector
+
+    s0 = history[0]
+    grid = _Grid(history)
+    ks = [k for k, t in enumerate(grid.times) if start <= t <= until]
+    sel = {"cluster": s0.cluster, "consumergroup": s0.group, "topic": s0.topic}
+    gt = selector(**sel)
+    g = selector(cluster=s0.cluster, consumergroup=s0.group)
+    p0 = selector(cluster=s0.cluster, topic=s0.topic, partition="0")
+    wanted = [("kafka_consumergroup_lag_sum" + gt, "lag")]
+    used = {c.signal for c in rule.conditions}
+    if "produce_rate" in used:
+        wanted.append(("kafka_topic_partition_current_offset" + p0, "log_end_offset"))
+    if "consume_rate" in used:
+        wanted.append(("kafka_consumergroup_current_offset_sum" + gt, "committed_offset"))
+    if "rebalances" in used:
+        wanted.append(("kafka_consumergroup_rebalances_total" + g, "rebalances_total"))
+    if "leader_changes" in used:
+        wanted.append(("kafka_topic_partition_leader_changes_total" + p0, "leader_changes_total"))
+    if "lost_messages" in used:
+        wanted.append(("kafka_consumergroup_lost_messages_total" + gt, "lost_messages_total"))
+    if "members" in used:
+        wanted.append(("kafka_consumergroup_members" + g, "members"))
+    if "under_replicated" in used:
+        wanted.append(("kafka_topic_partition_under_replicated_partition" + p0, "under_replicated_partitions"))
+    if "offline" in used:
+        wanted.append(("kafka_topic_partition_offline" + p0, "offline_partitions"))
+    out = []
+    for series, attr in wanted:
+        vals = [grid.at(k, attr) for k in ks]
+        out.append({"series": series, "values": " ".join("_" if v is None else _fmt(round(v, 6)) for v in vals)})
+    if "disk" in used:
+        d = selector(cluster=s0.cluster, broker_id="1", log_dir="/data")
+        vals = [grid.at(k, "disk_used_ratio") for k in ks]
+        out.append({"series": "kafka_broker_log_dir_total_bytes" + d, "values": " ".join(
+            "_" if v is None else "1000000" for v in vals)})
+        out.append({"series": "kafka_broker_log_dir_usable_bytes" + d, "values": " ".join(
+            "_" if v is None else str(round(1_000_000 * (1 - v))) for v in vals)})
+    return out
+
+
+def _minutes(seconds: float) -> str:
+    return f"{max(1, round(seconds / 60))}m"
+
+
+def build_pattern(history: Sequence[GroupTopicSample], incident: Incident, sig: Signature, rule: LearnedRule,
+                  firing: list[tuple[float, bool]]) -> tuple[dict, dict]:
+    """(pattern document, promtool test plan) for the learned rule."""
+    from kafka_detective.analysis.report import build_runbook
+    from kafka_detective.analysis.rootcause import REMEDIATION, SUMMARY
+
+    name = incident.name
+    alert = alert_name(name)
+    fire_times = [t for t, f in firing if f and incident.start - 300 <= t <= incident.end + 900]
+    quiet_times = [t for t, f in firing if not f and t < incident.start - 300]
+    # The test slice starts late enough to be short, early enough for the baseline windows.
+    needed_history = BASELINE_OFFSET + BASELINE_WINDOW + RATE_WINDOW + 120
+    slice_start = max(history[0].timestamp, incident.start - needed_history - 600)
+    slice_start = history[0].timestamp + math.ceil((slice_start - history[0].timestamp) / EVAL_STEP) * EVAL_STEP
+    tests = []
+    plan = {}
+    if fire_times:
+        t_fire = fire_times[min(len(fire_times) - 1, 2)]
+        labels = {"cluster": incident.cluster, "consumergroup": incident.consumergroup, "topic": incident.topic}
+        summary = f"Learned pattern {name} ({incident.cause}) matches {incident.consumergroup} on {incident.topic}."
+        description = (f"Group {incident.consumergroup} in cluster {incident.cluster} shows the signature of "
+                       f"incident {name}: lag growing, {sig.describe()}.")
+        tests.append({"name": f"replay of incident {name}", "kind": "firing", "interval": "1m",
+                      "input_series": _input_series(history, rule, t_fire, slice_start),
+                      "eval_time": _minutes(t_fire - slice_start), "exp_labels": labels,
+                      "exp_annotations": {"summary": summary, "description": description}})
+        plan["fire_at"] = t_fire
+    # Prefer a quiet time with the full baseline available (a real near miss); otherwise any quiet time.
+    quiet = [t for t in quiet_times if t - slice_start >= needed_history] or \
+        [t for t in quiet_times if t - slice_start >= 600]
+    if quiet:
+        t_quiet = quiet[-1]
+        tests.append({"name": f"quiet history before incident {name}", "kind": "near_miss", "interval": "1m",
+                      "input_series": _input_series(history, rule, t_quiet, slice_start),
+                      "eval_time": _minutes(t_quiet - slice_start)})
+        plan["quiet_at"] = t_quiet
+    plan["slice_start"] = slice_start
+    from kafka_detective.analysis.model import Diagnosis
+
+    d = Diagnosis(cause=incident.cause, confidence=1.0, severity=_SEVERITY.get(incident.cause, "warning"),
+                  onset=incident.start)
+    rb = build_runbook(d, "$cluster", "$consumergroup", "$topic")
+    gt = 'cluster="$cluster", consumergroup="$consumergroup", topic="$topic"'
+    mitigation = [{"title": s.description, **({"promql": s.command.removeprefix("promql: ")}
+                                              if s.command.startswith("promql: ") else {"command": s.command}),
+                   "expected": s.expected} for s in rb.steps[1:]] or [
+        {"title": "Follow the remediation", "command": "(see meaning)", "expected": "Lag decreasing"}]
+    doc = {
+        "alert": alert,
+        "group": "kafka-detective.learned",
+        "severity": _SEVERITY.get(incident.cause, "warning"),
+        "scope": "consumergroup",
+        "root_causes": [incident.cause],
+        "diagnosis_label": True,
+        "dashboard": "kafka-detective-consumer-groups",
+        "dashboard_vars": ["cluster", "consumergroup"],
+        "summary": f"Learned pattern {name} ({incident.cause}) matches {{{{ $labels.consumergroup }}}} on "
+                   f"{{{{ $labels.topic }}}}.",
+        "description": f"Group {{{{ $labels.consumergroup }}}} in cluster {{{{ $labels.cluster }}}} shows the "
+                       f"signature of incident {name}: lag growing, {sig.describe()}.",
+        "expr": rule.expr(),
+        "for": _minutes(FOR_SECONDS),
+        "meaning": (f"Learned by `kafka-detective learn` from incident {name} "
+                    f"({datetime.fromtimestamp(incident.start, tz=UTC):%Y-%m-%d %H:%M} to "
+                    f"{datetime.fromtimestamp(incident.end, tz=UTC):%H:%M} UTC, "
+                    f"{incident.consumergroup}/{incident.topic} in {incident.cluster}), labelled "
+                    f"`{incident.cause}` ({SUMMARY[incident.cause]}). Signature: {sig.describe()}. The "
+                    f"expression fires when the lag is above {_fmt(rule.lag_min)} and growing and every deviated "
+                    "signal is beyond its threshold relative to its own baseline (the hour ending 30 minutes "
+                    "earlier)." + (f"\nNotes: {incident.notes.strip()}" if incident.notes.strip() else "")),
+        "impact": REMEDIATION[incident.cause].split(". ")[0] + ". Lag grows until the cause is removed.",
+        "diagnosis": [
+            {"title": "Lag and its growth", "promql": f"kafka_consumergroup_lag_sum{{{gt}}}",
+                          "expected": f"Above {_fmt(rule.lag_min)} and rising, as in incident {name}."},
+            {"title": "What the analysis says", "promql": f"kafka_detective_diagnosis{{{gt}}}",
+             "expected": f"Cause {incident.cause} with a high confidence if this is a repeat of {name}."},
+            {"title": "Full investigation report",
+             "command": "kafka-detective investigate --group $consumergroup --topic $topic --prometheus "
+                        "$PROMETHEUS --since 2h",
+             "expected": f"Diagnosis {incident.cause}; {name} listed under similar past incidents."},
+        ],
+        "mitigation": mitigation,
+        "validation": [{"title": check, "promql": q, "expected": "Returns a result (the condition holds)."}
+                       for check, q in rb.validation[:3]],
+        "escalation": rb.escalation,
+        "tests": tests,
+    }
+    return doc, plan
+
+
+def promtool_confirm(doc: dict, tmp_dir: Path, recording_rules: Sequence[dict]) -> str:
+    """Run the pattern's tests with promtool on a minimal rule file (recording rules + this alert)."""
+    import shutil
+    import subprocess
+
+    import yaml
+
+    promtool = shutil.which("promtool")
+    if not promtool:
+        return "skipped: promtool not found"
+    if not any(t["kind"] == "firing" for t in doc["tests"]):
+        return "skipped: the rule never fired on the incident"
+    tmp_dir.mkdir(parents=True, exist_ok=True)
+    rules = {"groups": [{"name": "recording", "rules": list(recording_rules)},
+                        {"name": "learned", "rules": [{"alert": doc["alert"], "expr": doc["expr"],
+                                                       "for": doc["for"]}]}]}
+    (tmp_dir / "rules.yaml").write_text(yaml.safe_dump(rules, sort_keys=False))
+    tests = []
+    for t in doc["tests"]:
+        exp = [{"exp_labels": dict(t["exp_labels"])}] if t["kind"] == "firing" else []
+        tests.append({"interval": t["interval"], "input_series": t["input_series"],
+                      "alert_rule_test": [{"eval_time": t["eval_time"], "alertname": doc["alert"],
+                                           "exp_alerts": exp}]})
+    (tmp_dir / "tests.yaml").write_text(yaml.safe_dump({"rule_files": ["rules.yaml"], "evaluation_interval": "1m",
+                                                        "tests": tests}, sort_keys=False))
+    proc = subprocess.run([promtool, "test", "rules", "tests.yaml"], cwd=tmp_dir, capture_output=True, text=True,
+                          check=False)
+    if proc.returncode == 0:
+        return "passed"
+    text = " ".join(ln.strip() for ln in (proc.stdout + proc.stderr).splitlines() if ln.strip())
+    return "failed: " + text[:600]
+
+
+def library_recording_rules(library_dir: Path) -> list[dict]:
+    """The kafka:* recording rules of the library (patterns/*.yaml with recording_rules)."""
+    import yaml
+
+    rules = []
+    for path in sorted(Path(library_dir).glob("*.yaml")):
+        try:
+            doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError):
+            continue
+        if isinstance(doc, dict):
+            for r in doc.get("recording_rules") or []:
+                if isinstance(r, dict) and "record" in r and "expr" in r:
+                    rules.append({"record": r["record"], "expr": r["expr"]})
+    return rules or [
+        {"record": "kafka:topic_produce_rate:rate5m",
+         "expr": "sum by (cluster, topic) (rate(kafka_topic_partition_current_offset[5m]))"},
+        {"record": "kafka:consumergroup_consume_rate:rate5m",
+         "expr": "sum by (cluster, consumergroup, topic) (rate(kafka_consumergroup_current_offset_sum[5m]))"},
+        {"record": "kafka:broker_log_dir_used:ratio",
+         "expr": "1 - kafka_broker_log_dir_usable_bytes / kafka_broker_log_dir_total_bytes"},
+    ]
+
+
+def write_learned(result_doc: dict, sig: Signature, library_dir: Path, name: str, overwrite: bool = False
+                  ) -> tuple[Path, Path]:
+    from kafka_detective.patterns.render import dump_yaml
+
+    out_dir = Path(library_dir) / "learned"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    pattern_path = out_dir / f"{name}.yaml"
+    sig_path = out_dir / f"{name}.signature.json"
+    if pattern_path.exists() and not overwrite:
+        raise UserError(f"{pattern_path} exists; pass --force to replace it or give the incident another name")
+    header = (f"# Learned by `kafka-detective learn` from incident {name}. Edit freely; regenerate the rules\n"
+              "# with `kafka-detective generate`. The signature beside it feeds `investigate`.\n")
+    pattern_path.write_text(header + dump_yaml(result_doc), encoding="utf-8")
+    sig_path.write_text(json.dumps(sig.to_dict(), indent=2) + "\n", encoding="utf-8")
+    return pattern_path, sig_path
+
+
+def learn(history: Sequence[GroupTopicSample], incident: Incident, library_dir: str | Path, *,
+          scope: str = "subject", overwrite: bool = False, confirm_with_promtool: bool = True,
+          tmp_dir: Path | None = None) -> LearnResult:
+    sig = signature(history, incident.start, incident.end, name=incident.name, cause=incident.cause,
+                    notes=incident.notes)
+    rule, score, tried = learn_rule(history, incident, sig, scope)
+    firing = replay(history, rule)
+    doc, _plan = build_pattern(history, incident, sig, rule, firing)
+    result = LearnResult(incident, sig, rule, score, tried)
+    library_dir = Path(library_dir)
+    if confirm_with_promtool:
+        import tempfile
+
+        with tempfile.TemporaryDirectory(prefix="kd-learn-") as tmp:
+            result.promtool = promtool_confirm(doc, Path(tmp_dir or tmp), library_recording_rules(library_dir))
+    result.pattern_path, result.signature_path = write_learned(doc, sig, library_dir, incident.name, overwrite)
+    return result
