@@ -150,11 +150,19 @@ local g = import 'grafana.libsonnet';
     + g.panel.table.withSortBy('severity', desc=false)
   ),
 
-  // Markdown table: every alert of the library -> its runbook.
+  // Markdown table: every alert of the library -> its runbook (and the dashboard its dashboard_url opens).
   runbookList(params)::
     local esc(s) = std.strReplace(std.strReplace(std.strReplace(s, '\\', '\\\\'), '|', '\\|'), '\n', ' ');
+    local titles = { [d.uid]: d.title for d in std.objectValues($.dashboards) };
+    local dashboardCell(a) =
+      if std.objectHas(titles, a.dashboard) then
+        std.format('[%s](/d/%s?var-datasource=${datasource})', [std.split(titles[a.dashboard], '/ ')[1], a.dashboard])
+      else if a.dashboard != '' then a.dashboard
+      else '';
     local rows = [
-      std.format('| [%s](%s) | %s | %s |', [esc(a.alert), a.runbook_url, esc(a.severity), esc(a.summary)])
+      std.format('| [%s](%s) | %s | %s | %s |', [
+        esc(a.alert), a.runbook_url, esc(a.severity), esc(a.summary), dashboardCell(a),
+      ])
       for a in params.alerts
     ];
     local content =
@@ -162,13 +170,13 @@ local g = import 'grafana.libsonnet';
       else std.join('\n', [
         'Every alert of the pattern library and its runbook (generated from `patterns/*.yaml`).',
         '',
-        '| Alert | Severity | Summary |',
-        '|---|---|---|',
+        '| Alert | Severity | Summary | Dashboard |',
+        '|---|---|---|---|',
       ] + rows) + '\n';
     g.panel.text.new(
       'Runbooks of every pattern',
-      'Generated from the pattern library: each alert Kafka Detective ships, its severity and a link to its '
-      + 'runbook.',
+      'Generated from the pattern library: each alert Kafka Detective ships, its severity, its summary and '
+      + 'links to its runbook and to the dashboard its notifications link to.',
       content,
     )
     + g.panel.withId($.runbookPanelId)

@@ -5,7 +5,8 @@
 library as ONE top-level argument, `params` (JSON, never string templating):
 
     {
-      "alerts": [{"alert", "severity", "summary", "runbook_url", "dashboard"}...],   # sorted by alert name
+      "alerts": [{"alert", "severity", "summary", "runbook_url", "dashboard"}...],   # sorted by alert name;
+                                           # summary: Markdown, {{ $labels.x }} -> `<x>`
       "runbook_base_url": "...",           # config runbook_url_base
       "runbook_link_template": "...",      # a Grafana data-link URL built on ${__data.fields.alertname}, or null
       "config": {...},                     # the scalar keys of patterns/config.yaml (thresholds)
@@ -22,6 +23,7 @@ the `runbook_url` annotation). Output is deterministic: sorted keys, two-space i
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -77,6 +79,20 @@ def _runbook_url(library: Any, config: Mapping | None, pattern: Any, alert: str)
     return f"{base}/{alert}.md"
 
 
+_LABEL_TEMPLATE = re.compile(r"\{\{\s*\$labels\.([A-Za-z_]\w*)\s*\}\}")
+_VALUE_TEMPLATE = re.compile(r"\{\{\s*\$value\b[^}]*\}\}")
+_OTHER_TEMPLATE = re.compile(r"\{\{.*?\}\}")
+
+
+def plain_summary(summary: str) -> str:
+    """An alert summary without Prometheus templating, as Markdown for a static list: `{{ $labels.topic }}` ->
+    `` `<topic>` `` (a code span, so Markdown keeps the angle brackets)."""
+    text = " ".join(str(summary).split())
+    text = _LABEL_TEMPLATE.sub(lambda m: f"`<{m.group(1)}>`", text)
+    text = _VALUE_TEMPLATE.sub("`<value>`", text)
+    return _OTHER_TEMPLATE.sub("…", text)
+
+
 def alerts_of(library: Any, config: Mapping | None = None) -> list[dict[str, str]]:
     """Every alert of the library as {alert, severity, summary, runbook_url, dashboard}, sorted by name."""
     alerts = []
@@ -88,7 +104,7 @@ def alerts_of(library: Any, config: Mapping | None = None) -> list[dict[str, str
         alerts.append({
             "alert": alert,
             "severity": str(_get(pattern, "severity", default="")),
-            "summary": " ".join(str(_get(pattern, "summary", default="")).split()),
+            "summary": plain_summary(_get(pattern, "summary", default="")),
             "runbook_url": _runbook_url(library, config, pattern, alert),
             "dashboard": str(_get(pattern, "dashboard", default="")),
         })

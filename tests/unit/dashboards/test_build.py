@@ -136,3 +136,8 @@ def test_dashboards_fit_a_configmap_and_kubectl_apply():
             {"alert": f"KafkaPattern{i}", "severity": "warning", "summary": "s" * 200,
              "runbook_url": f"https://runbooks.example/KafkaPattern{i}.md"} for i in range(60)], {}).items():
         assert len(text.encode()) < 200_000, name
+
+
+def test_summaries_lose_their_templating():
+    summary = "Group {{ $labels.consumergroup }} is {{ $value | humanizeDuration }} behind {{ if true }}x{{ end }}."
+    assert builder.plain_summary(summary) == "Group `<consumergroup>` is `<value>` behind …x…."
