@@ -44,6 +44,9 @@ BASELINE_OFFSET = 1800.0
 COUNT_WINDOW = 600.0          # increase(...[10m])
 LAG_WINDOW = 600.0            # deriv(...[10m])
 FOR_SECONDS = 120.0
+# Smallest deviation scale per signal, so a flat baseline (MAD 0) does not give infinite effect sizes.
+_FLOOR = {"lag": 10.0, "lag_seconds": 5.0, "produce_rate": 0.1, "consume_rate": 0.1, "members": 0.5,
+          "under_replicated": 0.5, "offline": 0.5, "cpu": 0.02, "disk": 0.01}
 
 
 # --- incident file ----------------------------------------------------------------------------------------
@@ -200,7 +203,7 @@ def signature(history: Sequence[GroupTopicSample], start: float, end: float, *, 
             first = next((t[i] for i in post if values[i] is not None and values[i] > onset_thr), None)
         else:
             b_med = median(bv)
-            scale = max(mad(bv, b_med), 0.05 * abs(b_med), 1e-6)
+            scale = max(mad(bv, b_med), 0.05 * abs(b_med), _FLOOR.get(name_, 1e-3))
             # the peak characterises a lag excursion, the median any other signal
             value = max(pv) if name_ in ("lag", "lag_seconds") else median(pv)
             effect = (value - b_med) / scale

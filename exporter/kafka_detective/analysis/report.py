@@ -67,9 +67,9 @@ def build_runbook(d: Diagnosis, cluster: str, group: str, topic: str) -> Runbook
     S = RunbookStep
     steps: list[RunbookStep] = [
         S("Confirm the lag and whether it is still growing",
-          f"promql: sum(kafka_consumergroup_lag_sum{gt}) and deriv(kafka_consumergroup_lag_sum{gt}[10m])",
-          f"Lag near {num(lag.value) if lag else 'its peak'} (baseline {num(lag.baseline) if lag else '-'}); a "
-          "positive derivative means it still grows"),
+          f"promql: deriv(kafka_consumergroup_lag_sum{gt}[10m])",
+          f"Positive while the lag still grows (it peaked at {num(lag.value) if lag else '?'} messages against a "
+          f"baseline of {num(lag.baseline) if lag else '?'})"),
     ]
     cause = d.cause
     if cause == "producer_spike":
@@ -78,8 +78,8 @@ def build_runbook(d: Diagnosis, cluster: str, group: str, topic: str) -> Runbook
               f"About {num(pe.value) if pe else '?'} msg/s against a baseline of {num(pe.baseline) if pe else '?'}"
               " msg/s"),
             S("Check consumer capacity: members against partitions",
-              f"promql: sum(kafka_consumergroup_members{g}) and sum(kafka_topic_partitions{tp})",
-              "Members < partitions: there is room to scale out"),
+              f"promql: sum(kafka_consumergroup_members{g}) / sum(kafka_topic_partitions{tp})",
+              "Below 1: there is room to scale out"),
             S("Check the autoscaler", 'kubectl -n "$NAMESPACE" get hpa "$DEPLOYMENT"',
               "Current replicas < max replicas (otherwise raise the maximum)"),
             S("Scale the consumers out (up to the partition count)",
@@ -100,16 +100,17 @@ def build_runbook(d: Diagnosis, cluster: str, group: str, topic: str) -> Runbook
               "OOMKilled, failed probes, a failed rollout or a scale-down"),
             S("Restart or roll back the consumers", 'kubectl -n "$NAMESPACE" rollout undo deployment "$DEPLOYMENT"'
               '  # or: rollout restart', "Pods Running; members > 0 within a minute"),
-            S("Watch the group come back", f"promql: kafka_consumergroup_members{g} and "
-              f"kafka_consumergroup_state{{state=\"Stable\",{g[1:-1]}}} == 1", "members > 0 and state Stable"),
+            S("Watch the group come back", f"promql: kafka_consumergroup_members{g} > 0 and on (cluster, "
+              f"consumergroup) kafka_consumergroup_state{{state=\"Stable\",{g[1:-1]}}} == 1",
+              "A result: members > 0 and state Stable"),
             S("Check retention headroom", f"promql: kafka_consumergroup_retention_breach_seconds{gt}",
               "Well above the expected catch-up time; otherwise extend retention.ms now"),
         ]
     elif cause == "consumer_stalled":
         steps += [
             S("Confirm commits are frozen while members are present",
-              f"promql: changes(kafka_consumergroup_current_offset_sum{gt}[10m]) and "
-              f"kafka_consumergroup_members{g}", "0 changes with members > 0"),
+              f"promql: changes(kafka_consumergroup_current_offset_sum{gt}[10m]) == 0 and on (cluster, "
+              f"consumergroup) kafka_consumergroup_members{g} > 0", "A result: no commit in 10 minutes, members > 0"),
             S("Find the stuck partitions", offsets,
               "CURRENT-OFFSET unchanged on some/all partitions; note the offsets"),
             S("Read the application logs at the stuck offset",
@@ -176,9 +177,9 @@ def build_runbook(d: Diagnosis, cluster: str, group: str, topic: str) -> Runbook
             S("Leader changes on the topic",
               f"promql: sum(increase(kafka_topic_partition_leader_changes_total{tp}[30m]))",
               f"{num(lc.value) if lc else 'Some'} leader changes around {ts(lc.timestamp) if lc else 'the onset'}"),
-            S("Broker health", f"promql: kafka_brokers{c} and sum(kafka_topic_partition_offline{c}) and "
+            S("Broker health", f"promql: sum(kafka_topic_partition_offline{c}) + "
               f"sum(kafka_topic_partition_under_replicated_partition{c})",
-              "All brokers present, 0 offline and 0 under-replicated partitions once recovered"),
+              "0 offline and under-replicated partitions once the broker is back"),
             S("Describe the topic", f'kafka-topics.sh --bootstrap-server "$BOOTSTRAP" --describe --topic {topic} '
               "--under-replicated-partitions", "Empty output once the ISR has recovered"),
             S("Check the controller and the failed broker's logs",
@@ -217,8 +218,8 @@ def build_runbook(d: Diagnosis, cluster: str, group: str, topic: str) -> Runbook
             S("Quantify the loss", f"promql: increase(kafka_consumergroup_lost_messages_total{gt}[1h])",
               f"{num(lost.value) if lost else 'Some'} messages deleted before the group read them"),
             S("Compare the lag in seconds with the retention",
-              f"promql: kafka_consumergroup_max_lag_seconds{gt} and kafka_topic_retention_seconds{tp}",
-              "Lag seconds at or above the retention"),
+              f"promql: kafka_consumergroup_max_lag_seconds{gt} / on (cluster, topic) group_left "
+              f"kafka_topic_retention_seconds{tp}", "1 or more: the oldest unconsumed message reached the retention"),
             S("Extend retention while the backlog drains",
               f'kafka-configs.sh --bootstrap-server "$BOOTSTRAP" --alter --entity-type topics --entity-name {topic} '
               "--add-config retention.ms=<2x the current lag seconds x 1000>", "Completed updating config"),

@@ -1,0 +1,72 @@
+"""`kafka-detective investigate`: a markdown report on a consumer group's lag problem."""
+
+from __future__ import annotations
+
+import argparse
+
+NAME = "investigate"
+HELP = "diagnose a consumer group's lag: root cause, evidence, plots, correlations, similar incidents, runbook"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from kafka_detective.analysis.sources import add_source_arguments
+
+    add_source_arguments(parser)
+    parser.add_argument("--onset", default=None,
+                        help="when the problem started (unix or RFC 3339); found from the lag when omitted")
+    parser.add_argument("--out", default=None, metavar="DIR",
+                        help="report directory (default: ./investigation-<group>-<topic>-<time>)")
+    parser.add_argument("--library-dir", default="patterns", metavar="DIR",
+                        help="pattern library whose learned/ incidents are compared (default: patterns)")
+
+
+def run(args: argparse.Namespace) -> int:
+    import json
+    from dataclasses import asdict
+    from datetime import UTC, datetime
+    from pathlib import Path
+
+    from kafka_detective.analysis import report as rp
+    from kafka_detective.analysis.correlate import correlate
+    from kafka_detective.analysis.learn import signature, similar_incidents
+    from kafka_detective.analysis.plots import plot_history
+    from kafka_detective.analysis.rootcause import diagnose
+    from kafka_detective.analysis.sources import load_history, parse_time
+    from kafka_detective.errors import UserError
+
+    subject, history = load_history(args)
+    onset = parse_time(args.onset) if args.onset else None
+    diagnosis = diagnose(history, onset=onset)
+    now = datetime.now(tz=UTC)
+    out = Path(args.out) if args.out else Path(
+        f"investigation-{subject.group}-{subject.topic}-{now:%Y%m%d-%H%M%S}".replace("/", "_"))
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise UserError(f"cannot create report directory {out}: {error.strerror}") from None
+    plots = plot_history(history, diagnosis, out)
+    try:
+        correlation = correlate(history)
+    except UserError:
+        correlation = None
+    similar = []
+    if diagnosis.onset is not None:
+        end = history[-1].timestamp
+        try:
+            current = signature(history, diagnosis.onset, end, name="current", cause=diagnosis.cause)
+            similar = similar_incidents(current, args.library_dir)
+        except UserError:
+            similar = []
+    runbook = rp.build_runbook(diagnosis, subject.cluster, subject.group, subject.topic)
+    source = f"trace `{args.trace}`" if args.trace else f"Prometheus {args.prometheus}"
+    text = rp.build_report(history=history, diagnosis=diagnosis, source=source,
+                           plots={k: p.name for k, p in plots.items()}, correlation=correlation, similar=similar,
+                           runbook=runbook, generated_at=now.timestamp())
+    report_path = out / "report.md"
+    report_path.write_text(text, encoding="utf-8")
+    (out / "diagnosis.json").write_text(json.dumps({
+        "cluster": subject.cluster, "consumergroup": subject.group, "topic": subject.topic,
+        **asdict(diagnosis), "similar": similar,
+        "correlation": correlation.to_dict() if correlation else None}, indent=2, default=str), encoding="utf-8")
+    print(report_path)
+    return 0
