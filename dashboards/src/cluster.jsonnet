@@ -162,7 +162,18 @@ function(params={})
     + p.withThresholds(g.thresholds.levels(diskWarning - 0.1, diskWarning))
     + p.timeseries.withThresholdLines()
     + p.withMinMax(0, 1)
-    + p.withSize(8, 8),
+    + p.withSize(6, 8),
+    p.timeseries.new('Free space and its forecast', 'bytes',
+                     'Usable bytes of each log-dir volume (solid) and where the trend of the last %s puts them '
+                     % diskWindow + '%s hours later (predict_linear, dashed). A dashed line at zero means the ' % diskFullHours
+                     + 'volume fills up within that time.')
+    + p.withTargets([
+      t.new('max by (broker_id, log_dir) (kafka_broker_log_dir_usable_bytes{%s})' % b, 'broker {{broker_id}} {{log_dir}}'),
+      t.new('max by (broker_id, log_dir) (predict_linear(kafka_broker_log_dir_usable_bytes{%s}[%s], %d))'
+            % [b, diskWindow, diskFullHours * 3600], 'in %sh: broker {{broker_id}} {{log_dir}}' % diskFullHours),
+    ])
+    + p.withOverrides([o.byQuery('B', [o.dashed])])
+    + p.withSize(6, 8),
     p.bargauge.new('Predicted time to full', 's',
                    'Time until the volume of each log directory is full at the trend of the last %s '
                    % diskWindow + '(usable bytes / their rate of decrease). Only shrinking volumes are shown; the '
@@ -170,13 +181,13 @@ function(params={})
     + p.withTargets([t.instant('bottomk(10, %s)' % timeToFull, 'broker {{broker_id}} {{log_dir}}')])
     + p.withThresholds(g.thresholds.absolute([['red'], ['orange', diskFullHours * 3600], ['green', diskFullHours * 3600 * 6]]))
     + p.withNoValue('no volume is filling up')
-    + p.withSize(8, 8),
+    + p.withSize(6, 8),
     p.timeseries.new('Bytes used by partition replicas', 'bytes',
                      'Bytes used by the partition replicas in each log directory.')
     + p.withTargets([t.new(
       'sum by (broker_id, log_dir) (kafka_broker_log_dir_size_bytes{%s})' % b, 'broker {{broker_id}} {{log_dir}}'
     )])
-    + p.withSize(8, 8),
+    + p.withSize(6, 8),
 
     p.row.new('Topics'),
     p.table.new('Topic settings', 'short',
