@@ -11,6 +11,7 @@ import yaml
 
 from kafka_detective.analysis.learn import (
     Incident,
+    alert_name,
     learn,
     load_incident,
     signature,
@@ -52,8 +53,7 @@ def test_learn_writes_a_valid_pattern_that_replays(tmp_path, cause) -> None:
 
     library = load_library(lib.parent)
     learned = [p for p in library.patterns if p.learned]
-    assert [p.alert for p in learned] == [result.pattern_path.stem.title().replace("-", "").replace(
-        "Learned", "KafkaLearnedLearned", 1)]
+    assert [p.alert for p in learned] == [alert_name(result.incident.name)]
     assert learned[0].root_causes == (cause,)
     assert {c.kind for c in learned[0].tests} == {"firing", "near_miss"}
     doc = yaml.safe_load(result.pattern_path.read_text())
