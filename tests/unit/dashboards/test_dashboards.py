@@ -97,8 +97,142 @@ def each_dashboard(dashboards):
     return sorted(dashboards.items())
 
 
-def strip_strings(expr: str) -> str:
-    return re.sub(r'"(?:[^"\\]|\\.)*"', '""', expr)
+# --- checks: each returns the problems of one dashboard (tested on a broken dashboard at the end) ---------------
+
+def datasource_problems(d: dict) -> list[str]:
+    problems = []
+    var = variables(d).get("datasource")
+    if var is None or var["type"] != "datasource" or var["query"] != "prometheus":
+        problems.append("no datasource variable of type datasource for prometheus")
+    elif d["templating"]["list"][0]["name"] != "datasource":
+        problems.append("the datasource variable must come first")
+    for panel in content_panels(d):
+        where = f"panel {panel['id']} {panel['title']!r}"
+        if panel.get("datasource") != DATASOURCE:
+            problems.append(f"{where}: datasource is not ${{datasource}}")
+        for target in panel.get("targets") or []:
+            if target.get("datasource") != DATASOURCE:
+                problems.append(f"{where} target {target.get('refId')}: datasource is not ${{datasource}}")
+    for vname, v in variables(d).items():
+        if v["type"] == "query" and v.get("datasource") != DATASOURCE:
+            problems.append(f"variable {vname}: datasource is not ${{datasource}}")
+    for annotation in d.get("annotations", {}).get("list", []):
+        if not annotation.get("builtIn") and annotation.get("datasource") != DATASOURCE:
+            problems.append(f"annotation {annotation['name']}: datasource is not ${{datasource}}")
+    return problems
+
+
+def panel_problems(d: dict) -> list[str]:
+    """Unit, description, title and queries of every panel."""
+    problems = []
+    for panel in content_panels(d):
+        where = f"panel {panel['id']} {panel.get('title')!r}"
+        if not panel.get("title"):
+            problems.append(f"{where}: no title")
+        if not isinstance(panel.get("description"), str) or len(panel["description"]) < 20:
+            problems.append(f"{where}: no description")
+        unit = panel.get("fieldConfig", {}).get("defaults", {}).get("unit")
+        if not isinstance(unit, str) or not unit:
+            problems.append(f"{where}: no fieldConfig.defaults.unit")
+        if panel.get("type") != "text":
+            targets = panel.get("targets") or []
+            if not targets or not all(t.get("expr", "").strip() for t in targets):
+                problems.append(f"{where}: no query")
+            refs = [t.get("refId") for t in targets]
+            if len(set(refs)) != len(refs):
+                problems.append(f"{where}: duplicate refIds")
+    ids = [p.get("id") for p in all_panels(d)]
+    if len(set(ids)) != len(ids):
+        problems.append("duplicate panel ids")
+    return problems
+
+
+def grid_problems(d: dict) -> list[str]:
+    problems, boxes = [], []
+    for panel in d.get("panels", []):
+        pos = panel.get("gridPos") or {}
+        where = f"panel {panel.get('id')} {panel.get('title')!r}"
+        if set(pos) < {"x", "y", "w", "h"} or not all(isinstance(pos[k], int) for k in "xywh"):
+            problems.append(f"{where}: no gridPos with integer x, y, w, h")
+            continue
+        if pos["x"] < 0 or pos["y"] < 0 or pos["w"] <= 0 or pos["h"] <= 0 or pos["x"] + pos["w"] > GRID_WIDTH:
+            problems.append(f"{where}: {pos} is outside the {GRID_WIDTH}-column grid")
+        if panel.get("type") == "row" and (pos["w"] != GRID_WIDTH or pos["x"] != 0):
+            problems.append(f"{where}: a row spans the grid")
+        boxes.append((where, pos))
+    for (wa, a), (wb, b) in combinations(boxes, 2):
+        if (a["x"] < b["x"] + b["w"] and b["x"] < a["x"] + a["w"]
+                and a["y"] < b["y"] + b["h"] and b["y"] < a["y"] + a["h"]):
+            problems.append(f"{wa} overlaps {wb}")
+    return problems
+
+
+def rate_interval_problems(d: dict) -> list[str]:
+    problems = []
+    for where, expr in expressions(d):
+        for call in RATE_CALL.finditer(expr):
+            depth, end = 1, call.end()
+            while depth and end < len(expr):
+                depth += {"(": 1, ")": -1}.get(expr[end], 0)
+                end += 1
+            ranges = RANGE.findall(expr[call.end():end])
+            if not ranges or set(ranges) != {"[$__rate_interval]"}:
+                problems.append(f"{where}: {call.group(1)}() must use [$__rate_interval]: {expr}")
+    return problems
+
+
+def metric_problems(d: dict, known: set[str]) -> list[str]:
+    problems = []
+    for where, expr in expressions(d):
+        for metric in sorted(promql.metric_names(substitute(expr))):
+            if metric not in known:
+                problems.append(f"{where}: unknown metric {metric} (not in the catalogue, not a kafka: recording "
+                                f"rule of the library, not ALERTS): {expr}")
+        for metric, matchers in SELECTOR.findall(expr):
+            spec = BY_NAME.get(metric)
+            if spec is None:  # ALERTS and recording rules carry labels of their own
+                continue
+            for label in MATCHER.findall(matchers):
+                if label not in spec.labels:
+                    problems.append(f"{where}: {metric} has no label {label!r}: {expr}")
+    return problems
+
+
+def variable_problems(d: dict) -> list[str]:
+    problems = []
+    defined = set(variables(d))
+    for where, expr in expressions(d):
+        missing = referenced_variables(expr) - defined
+        if missing:
+            problems.append(f"{where}: undefined variables {sorted(missing)}: {expr}")
+    return problems
+
+
+def promtool_problems(checks: list[tuple[str, str]]) -> list[str]:
+    """(where, PromQL with Grafana variables) -> what promtool check rules rejects."""
+    try:
+        promql.find_tool("promtool")
+    except UserError as error:
+        pytest.fail(f"promtool is needed to check the dashboards' PromQL: {error}")
+    rules = [{"record": f"dashboard:expr_{i}", "expr": substitute(expr)} for i, (_, expr) in enumerate(checks)]
+    if promql.check_rule_groups([{"name": "dashboards", "rules": rules}]) is None:
+        return []
+    problems = []
+    for where, expr in checks:
+        one = [{"name": "one", "rules": [{"record": "dashboard:expr", "expr": substitute(expr)}]}]
+        problem = promql.check_rule_groups(one)
+        if problem:
+            problems.append(f"{where}: {expr}\n    {problem}")
+    return problems
+
+
+def known_metrics(recorded: set[str]) -> set[str]:
+    return set(all_sample_names()) | {r for r in recorded if r.startswith("kafka:")} | {"ALERTS"}
+
+
+def assert_none(problems_by_dashboard: dict[str, list[str]]) -> None:
+    lines = [f"{name}: {p}" for name, problems in sorted(problems_by_dashboard.items()) for p in problems]
+    assert not lines, "\n".join(lines)
 
 
 # --- identity ---------------------------------------------------------------------------------------------------
@@ -135,22 +269,7 @@ def test_output_is_deterministic(library, built):
 # --- datasource and variables ------------------------------------------------------------------------------------
 
 def test_datasource_variable_is_used_by_every_panel_target_variable_and_annotation(dashboards):
-    for name, d in each_dashboard(dashboards):
-        var = variables(d).get("datasource")
-        assert var is not None, f"{name}: no datasource variable"
-        assert var["type"] == "datasource" and var["query"] == "prometheus", name
-        assert d["templating"]["list"][0]["name"] == "datasource", f"{name}: the datasource variable comes first"
-        for panel in content_panels(d):
-            where = f"{name}: panel {panel['id']} {panel['title']!r}"
-            assert panel.get("datasource") == DATASOURCE, where
-            for target in panel.get("targets") or []:
-                assert target.get("datasource") == DATASOURCE, f"{where} target {target.get('refId')}"
-        for vname, v in variables(d).items():
-            if v["type"] == "query":
-                assert v["datasource"] == DATASOURCE, f"{name}: variable {vname}"
-        for annotation in d["annotations"]["list"]:
-            if not annotation.get("builtIn"):
-                assert annotation["datasource"] == DATASOURCE, f"{name}: annotation {annotation['name']}"
+    assert_none({name: datasource_problems(d) for name, d in each_dashboard(dashboards)})
 
 
 def test_query_variables_use_label_values_of_labels_that_exist(dashboards):
@@ -184,54 +303,17 @@ def test_cluster_consumergroup_topic_variables(dashboards):
 
 
 def test_every_variable_used_is_defined(dashboards):
-    for name, d in each_dashboard(dashboards):
-        defined = set(variables(d))
-        for where, expr in expressions(d):
-            missing = referenced_variables(expr) - defined
-            assert not missing, f"{name}: {where}: undefined variables {sorted(missing)}: {expr}"
+    assert_none({name: variable_problems(d) for name, d in each_dashboard(dashboards)})
 
 
 # --- panels -----------------------------------------------------------------------------------------------------
 
-def test_every_panel_has_a_unit_a_description_and_targets(dashboards):
-    for name, d in each_dashboard(dashboards):
-        for panel in content_panels(d):
-            where = f"{name}: panel {panel['id']} {panel['title']!r}"
-            assert panel.get("title"), where
-            assert isinstance(panel.get("description"), str) and len(panel["description"]) >= 20, \
-                f"{where}: no description"
-            unit = panel.get("fieldConfig", {}).get("defaults", {}).get("unit")
-            assert isinstance(unit, str) and unit, f"{where}: no fieldConfig.defaults.unit"
-            if panel["type"] != "text":
-                assert panel.get("targets"), f"{where}: no query"
-                assert all(t.get("expr", "").strip() for t in panel["targets"]), where
-                refs = [t["refId"] for t in panel["targets"]]
-                assert len(set(refs)) == len(refs), f"{where}: duplicate refIds"
-
-
-def test_panel_ids_unique(dashboards):
-    for name, d in each_dashboard(dashboards):
-        ids = [p["id"] for p in all_panels(d)]
-        assert len(set(ids)) == len(ids), f"{name}: duplicate panel ids"
+def test_every_panel_has_a_unit_a_description_and_a_query_and_a_unique_id(dashboards):
+    assert_none({name: panel_problems(d) for name, d in each_dashboard(dashboards)})
 
 
 def test_grid_positions_fit_and_do_not_overlap(dashboards):
-    for name, d in each_dashboard(dashboards):
-        boxes = []
-        for panel in d["panels"]:
-            pos = panel.get("gridPos")
-            where = f"{name}: panel {panel['id']} {panel['title']!r}"
-            assert pos and set(pos) >= {"x", "y", "w", "h"}, f"{where}: no gridPos"
-            assert all(isinstance(pos[k], int) for k in "xywh"), where
-            assert pos["x"] >= 0 and pos["y"] >= 0 and pos["w"] > 0 and pos["h"] > 0, where
-            assert pos["x"] + pos["w"] <= GRID_WIDTH, f"{where}: wider than the grid"
-            if panel["type"] == "row":
-                assert pos["w"] == GRID_WIDTH and pos["x"] == 0, where
-            boxes.append((where, pos))
-        for (wa, a), (wb, b) in combinations(boxes, 2):
-            overlap = (a["x"] < b["x"] + b["w"] and b["x"] < a["x"] + a["w"]
-                       and a["y"] < b["y"] + b["h"] and b["y"] < a["y"] + a["h"])
-            assert not overlap, f"{wa} overlaps {wb}"
+    assert_none({name: grid_problems(d) for name, d in each_dashboard(dashboards)})
 
 
 def test_rows_group_panels(dashboards):
@@ -251,39 +333,11 @@ def test_alert_annotations_from_alerts_series(dashboards):
 # --- PromQL -----------------------------------------------------------------------------------------------------
 
 def test_rate_and_increase_use_rate_interval(dashboards):
-    for name, d in each_dashboard(dashboards):
-        for where, expr in expressions(d):
-            for call in RATE_CALL.finditer(expr):
-                depth, end = 1, call.end()
-                while depth and end < len(expr):
-                    depth += {"(": 1, ")": -1}.get(expr[end], 0)
-                    end += 1
-                ranges = RANGE.findall(expr[call.end():end])
-                assert ranges and set(ranges) == {"[$__rate_interval]"}, \
-                    f"{name}: {where}: {call.group(1)}() must use [$__rate_interval]: {expr}"
+    assert_none({name: rate_interval_problems(d) for name, d in each_dashboard(dashboards)})
 
 
-def test_every_metric_exists(dashboards, recorded):
-    known = all_sample_names() | {r for r in recorded if r.startswith("kafka:")} | {"ALERTS"}
-    used = set()
-    for name, d in each_dashboard(dashboards):
-        for where, expr in expressions(d):
-            for metric in sorted(promql.metric_names(substitute(expr))):
-                assert metric in known, f"{name}: {where}: unknown metric {metric} (not in the catalogue, " \
-                                        f"not a kafka: recording rule of the library, not ALERTS): {expr}"
-                used.add(metric)
-    assert len(used) > 30, f"only {sorted(used)}"
-
-
-def test_label_matchers_use_labels_of_the_metric(dashboards):
-    for name, d in each_dashboard(dashboards):
-        for where, expr in expressions(d):
-            for metric, matchers in SELECTOR.findall(expr):
-                spec = BY_NAME.get(metric)
-                if spec is None:  # ALERTS and recording rules carry labels of their own
-                    continue
-                for label in MATCHER.findall(matchers):
-                    assert label in spec.labels, f"{name}: {where}: {metric} has no label {label!r}: {expr}"
+def test_every_metric_and_label_exists(dashboards, recorded):
+    assert_none({name: metric_problems(d, known_metrics(recorded)) for name, d in each_dashboard(dashboards)})
 
 
 def test_catalogue_coverage(dashboards):
@@ -299,22 +353,10 @@ def test_catalogue_coverage(dashboards):
 
 
 def test_every_expression_parses_with_promtool(dashboards):
-    try:
-        promql.find_tool("promtool")
-    except UserError as error:
-        pytest.fail(f"promtool is needed to check the dashboards' PromQL: {error}")
-    checks = [(f"{name}: {where}", expr, substitute(expr))
-              for name, d in each_dashboard(dashboards) for where, expr in expressions(d)]
-    assert checks
-    rules = [{"record": f"dashboard:expr_{i}", "expr": text} for i, (_, _, text) in enumerate(checks)]
-    if promql.check_rule_groups([{"name": "dashboards", "rules": rules}]) is None:
-        return
-    failures = []
-    for where, expr, text in checks:
-        problem = promql.check_rule_groups([{"name": "one", "rules": [{"record": "dashboard:expr", "expr": text}]}])
-        if problem:
-            failures.append(f"{where}: {expr}\n    {problem}")
-    pytest.fail("PromQL that promtool rejects:\n" + "\n".join(failures))
+    checks = [(f"{name}: {where}", expr) for name, d in each_dashboard(dashboards) for where, expr in expressions(d)]
+    assert len(checks) > 100
+    problems = promtool_problems(checks)
+    assert not problems, "PromQL that promtool rejects:\n" + "\n".join(problems)
 
 
 # --- links, runbooks and the pattern library ----------------------------------------------------------------------
@@ -434,3 +476,31 @@ def test_docs_name_every_dashboard():
     text = doc.read_text(encoding="utf-8")
     for name, (uid, title) in EXPECTED.items():
         assert uid in text and title in text and name in text, name
+
+
+# --- the checks catch what they are meant to catch -------------------------------------------------------------------
+
+def test_checks_catch_a_broken_dashboard(dashboards):
+    import copy
+
+    d = copy.deepcopy(dashboards["kafka-detective-overview.json"])
+    panel = next(p for p in d["panels"] if p["type"] == "timeseries")
+    panel["datasource"] = {"type": "prometheus", "uid": "prometheus"}
+    panel["fieldConfig"]["defaults"].pop("unit")
+    panel["description"] = ""
+    panel["gridPos"] = dict(d["panels"][1]["gridPos"])
+    panel["targets"][0]["expr"] = ('sum(rate(kafka_consumergroup_lagg{cluster=~"$cluster", group="x"}[5m]))'
+                                   ' + on(cluster) $nosuchvar')
+    assert any("datasource" in p for p in datasource_problems(d))
+    assert any("no fieldConfig.defaults.unit" in p for p in panel_problems(d))
+    assert any("no description" in p for p in panel_problems(d))
+    assert any("overlaps" in p for p in grid_problems(d))
+    assert any("must use [$__rate_interval]" in p for p in rate_interval_problems(d))
+    assert any("unknown metric kafka_consumergroup_lagg" in p for p in metric_problems(d, known_metrics(set())))
+    assert any("undefined variables ['nosuchvar']" in p for p in variable_problems(d))
+    label = 'kafka_consumergroup_lag_sum{cluster=~"$cluster", group="x"}'
+    assert any("has no label 'group'" in p
+               for p in metric_problems({"panels": [{"id": 1, "title": "t", "targets": [{"expr": label}]}]}, set()))
+    assert promtool_problems([("bad", 'sum by (topic) (rate(kafka_brokers[$__rate_interval])')])
+    good = 'sum by (topic) (rate(kafka_brokers{cluster=~"$cluster|"}[$__rate_interval]))'
+    assert not promtool_problems([("good", good)])
