@@ -218,7 +218,8 @@ def runbook(library: Library, pattern: Pattern) -> str:
         "",
         p.meaning.strip(),
         "",
-        "The alert fires when this expression returns a series for " + f"`{p.for_}`:",
+        ("The alert fires as soon as this expression returns a series:" if _seconds(p.for_) == 0 else
+         f"The alert fires when this expression returns a series for `{p.for_}`:"),
         "",
         "```promql",
         p.expr.strip(),
@@ -240,8 +241,9 @@ def runbook(library: Library, pattern: Pattern) -> str:
     lines += ["Probable root causes:", "", "| id | meaning |", "|---|---|"]
     lines += [f"| `{c}` | {ROOT_CAUSE_MEANING.get(c, '')} |" for c in p.root_causes]
     lines += ["", "## Impact", "", p.impact.strip(), "", "## Diagnosis", "",
-              "Queries use the alert's labels (`$cluster`, `$consumergroup`, `$topic`, `$broker_id`): replace "
-              "them with the values from the alert. Commands expect `BOOTSTRAP` (a broker address), `GROUP`, `TOPIC` "
+              "Queries use the alert's labels (`$cluster`, `$consumergroup`, `$topic`, `$broker_id`; `$namespace` "
+              "and `$deployment` for the consumer's workload): replace them with the values from the alert. "
+              "Commands expect `BOOTSTRAP` (a broker address), `GROUP`, `TOPIC` "
               "and, for Kubernetes, `NAMESPACE` and `DEPLOYMENT` (the consumer's workload) in the environment.", ""]
     lines += _steps_md(p.diagnosis)
     lines += ["## Mitigation", "", *_steps_md(p.mitigation)]
