@@ -9,6 +9,8 @@ counts are checked too. Every test uses its own topic and group names, so the sh
 from __future__ import annotations
 
 import collections
+import queue
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -55,7 +57,7 @@ def admin(kafka: Any) -> Iterator[KafkaAdminClient]:
 
 
 @pytest.fixture
-def topic(kafka: Any, admin: KafkaAdminClient) -> str:
+def topic(kafka: Any, admin: KafkaAdminClient) -> Iterator[str]:
     name = _name("groups")
     admin.create_topics([NewTopic(name, PARTITIONS, 1)])
     producer = KafkaProducer(bootstrap_servers=kafka.bootstrap_servers)
@@ -64,7 +66,8 @@ def topic(kafka: Any, admin: KafkaAdminClient) -> str:
             producer.send(name, b"x", partition=p)
     producer.flush()
     producer.close()
-    return name
+    yield name
+    admin.delete_topics([name])
 
 
 def _expected_offsets(topic: str) -> dict[tuple[str, int], int]:
@@ -73,32 +76,71 @@ def _expected_offsets(topic: str) -> dict[tuple[str, int], int]:
 
 
 class _ClassicMembers:
-    """Two kafka-python consumers (classic protocol) in one group."""
+    """Two kafka-python consumers (classic protocol) in one group, each polled by its own thread.
+
+    Polling two kafka-python consumers alternately from one thread sometimes leaves both stuck rebalancing
+    until the rebalance timeout: each poll blocks on the join the other one is needed for. Applications run
+    one consumer per thread, so the test does too; work on a consumer (commit, close) runs on its thread.
+    They start at the log end: with records arriving during the rebalance, a kafka-python 3.0.12 member
+    sometimes kept an empty assignment() for good while the broker had it Stable with partitions assigned.
+    The test commits explicit offsets, so it needs no records.
+    """
 
     protocol = "classic"
 
     def __init__(self, bootstrap: str, group: str, topic: str):
-        self.consumers = [
-            KafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=group, client_id=f"classic-{i}",
-                          enable_auto_commit=False, auto_offset_reset="earliest", max_poll_records=1)
-            for i in range(2)]
+        self._stop = threading.Event()
+        self._tasks: list[queue.Queue[Callable[[KafkaConsumer], None]]] = [queue.Queue() for _ in range(2)]
+        self._assignments: list[set[tuple[str, int]]] = [set(), set()]
+        self._threads = [threading.Thread(target=self._run, args=(i, bootstrap, group, topic), daemon=True)
+                         for i in range(2)]
+        for thread in self._threads:
+            thread.start()
+
+    def _run(self, i: int, bootstrap: str, group: str, topic: str) -> None:
+        consumer = KafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=group, client_id=f"classic-{i}",
+                                 enable_auto_commit=False, auto_offset_reset="latest")
+        try:
+            while not self._stop.is_set():
+                while not self._tasks[i].empty():
+                    self._tasks[i].get()(consumer)
+                consumer.poll(timeout_ms=100)
+                self._assignments[i] = {(tp.topic, tp.partition) for tp in consumer.assignment()}
+        finally:
+            consumer.close()
 
     def poll(self) -> None:
-        for c in self.consumers:
-            c.poll(timeout_ms=100)
+        """The threads poll; nothing to do from the test's thread."""
 
     def assignments(self) -> list[set[tuple[str, int]]]:
-        return [{(tp.topic, tp.partition) for tp in c.assignment()} for c in self.consumers]
+        return [set(a) for a in self._assignments]
 
     def commit(self, offsets: dict[tuple[str, int], int]) -> None:
-        for c in self.consumers:
-            mine = {TopicPartition(t, p): OffsetAndMetadata(offsets[(t, p)], "", -1)
-                    for t, p in self.assignments()[self.consumers.index(c)]}
-            c.commit(mine)
+        done = [threading.Event() for _ in range(2)]
+        errors: list[BaseException] = []
+
+        def commit_own(i: int) -> Callable[[KafkaConsumer], None]:
+            def task(consumer: KafkaConsumer) -> None:
+                try:
+                    consumer.commit({TopicPartition(t, p): OffsetAndMetadata(offsets[(t, p)], "", -1)
+                                     for t, p in ((tp.topic, tp.partition) for tp in consumer.assignment())})
+                except BaseException as exc:
+                    errors.append(exc)
+                finally:
+                    done[i].set()
+            return task
+
+        for i in range(2):
+            self._tasks[i].put(commit_own(i))
+        for event in done:
+            assert event.wait(30), "commit did not run"
+        if errors:
+            raise errors[0]
 
     def close(self) -> None:
-        for c in self.consumers:
-            c.close()
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(30)
 
 
 class _ConsumerProtocolMembers:
@@ -252,3 +294,47 @@ def test_requests_do_not_grow_with_the_number_of_groups(kafka: Any, topic: str) 
         finally:
             client.close()
     assert per_n[1] == per_n[25], per_n
+
+
+def test_group_converted_between_protocols_is_followed(kafka: Any, admin: KafkaAdminClient, topic: str) -> None:
+    """KIP-848 online migration: a classic group becomes a consumer group when a consumer-protocol member joins
+    it, and a classic group again when that member leaves. A describe with the stale listed type still works
+    (one retry with the other API) and reports both kinds of members with their assignments."""
+    group = _name("migrating")
+    classic = KafkaConsumer(topic, bootstrap_servers=kafka.bootstrap_servers, group_id=group, client_id="old-m",
+                            enable_auto_commit=False)
+    kip848 = None
+    try:
+        _wait_for("the classic member to own all partitions", lambda: len(classic.assignment()) == PARTITIONS,
+                  poll=lambda: classic.poll(timeout_ms=100))
+        old_listing = G.list_groups(admin)[group]
+        assert old_listing[1] == "classic"
+
+        kip848 = confluent_kafka.Consumer({"bootstrap.servers": kafka.bootstrap_servers, "group.id": group,
+                                           "group.protocol": "consumer", "client.id": "new-m"})
+        kip848.subscribe([topic])
+
+        def poll_both() -> None:
+            classic.poll(timeout_ms=100)
+            kip848.poll(0.1)
+
+        def converted() -> G.GroupDescription | None:
+            d = G.describe_groups(admin, {group: old_listing}).get(group)  # stale type on purpose
+            covered = d is not None and sorted(tp for m in d.members for tp in m.assignment) == sorted(
+                _expected_offsets(topic))
+            return d if covered and d.state == "Stable" and len(d.members) == 2 else None
+
+        desc = _wait_for("the upgraded group to be Stable with both members", converted, poll=poll_both)
+        assert desc.protocol == "consumer" and desc.group_epoch is not None
+        assert {m.client_id for m in desc.members} == {"old-m", "new-m"}
+        assert all(m.assignment for m in desc.members)
+        assert G.list_groups(admin)[group][1] == "consumer"
+
+        kip848.close()
+        kip848 = None
+        _wait_for("the group to be classic again", lambda: G.list_groups(admin)[group][1] == "classic",
+                  poll=lambda: classic.poll(timeout_ms=100))
+    finally:
+        if kip848 is not None:
+            kip848.close()
+        classic.close()

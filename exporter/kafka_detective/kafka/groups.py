@@ -32,11 +32,17 @@ Findings against Kafka 4.1 (checked with a real broker; see tests/integration/te
 * ConsumerGroupDescribe returns the members with their current assignment (and their target assignment,
   which they converge to while the group is Reconciling); we report the current assignment, i.e. what each
   member owns now. During reconciliation a partition can be in nobody's current assignment for a moment.
-* The KIP-848 group epoch is bumped by every change of membership or subscription: a member joining is +1,
-  a member leaving is +1 (a consumer restart is therefore +2), the last member leaving is +1 as well (the
-  group then shows Empty with the assignment epoch lagging one behind). Counting epoch increases counts
-  membership changes; it never decreases while the group exists and restarts from 0 if the group is deleted
-  and re-created.
+* The KIP-848 group epoch is bumped by every change of membership, subscription or subscribed-topic metadata:
+  a member joining is +1, a member leaving is +1 (a consumer restart is therefore +2), the last member
+  leaving is +1 as well (the group then shows Empty with the assignment epoch one behind), and adding
+  partitions to a subscribed topic is +1. So counting epoch increases counts every reassignment, not only
+  consumer churn. The epoch never decreases while the group exists; it starts again if the group is deleted
+  and re-created. A classic group converted to a consumer group does not start at epoch 1.
+* Online migration (``group.consumer.migration.policy``, default bidirectional): a consumer-protocol member
+  joining a non-empty classic group turns it into a ``consumer`` group; ConsumerGroupDescribe then lists the
+  classic members too, with their assignments. When the last consumer-protocol member leaves, the group is
+  ``classic`` again. The exporter sees the group's type flip between cycles (and ``group_epoch`` appear or
+  disappear); a type flip is itself a rebalance.
 * States are reported in CamelCase by 4.1 (Stable, Empty, Assigning, Reconciling, Dead); ``normalise_state``
   also accepts the enum spellings (STABLE, PREPARING_REBALANCE, ...) that other brokers and tools use.
 """
