@@ -1,8 +1,8 @@
 """Real local Kafka for integration tests.
 
 ``kafka`` (1 broker) and ``kafka_cluster3`` (3 combined broker+controller nodes) are session-scoped and only
-started when a test first asks for them, then stopped at the end of the session. A test that stops or kills a
-broker must call ``cluster.restart_stopped()`` when done so later tests see a whole cluster.
+started when a test first asks for them, then stopped at the end of the session. A test may stop or kill brokers
+and leave them down: every test that uses a cluster starts with all of its brokers running again.
 
 Nothing here skips: without Java 17+ or Maven the fixtures error with a message saying what to install.
 """
@@ -33,6 +33,18 @@ def kafka() -> Iterator[LocalKafka]:
 def kafka_cluster3() -> Iterator[LocalKafka]:
     with LocalKafka(brokers=3) as cluster:
         yield cluster
+
+
+@pytest.fixture(autouse=True)
+def _whole_clusters(request: pytest.FixtureRequest) -> None:
+    """Restart brokers an earlier test stopped or killed, before the next test that uses the cluster.
+
+    Done at setup rather than in the failing test's teardown, so Ctrl-C never waits for a broker to restart.
+    """
+    for name in ("kafka", "kafka_cluster3"):
+        if name in request.fixturenames:
+            cluster: LocalKafka = request.getfixturevalue(name)
+            cluster.restart_stopped()
 
 
 def unique_name(prefix: str) -> str:

@@ -411,6 +411,8 @@ class _Node:
     controller_port: int
     directory: Path
     proc: subprocess.Popen[bytes] | None = None
+    # Set when we stop or kill the broker on purpose; any other exit is a crash worth reporting.
+    stopped_on_purpose: bool = False
 
     @property
     def config_path(self) -> Path:
@@ -738,6 +740,7 @@ class LocalKafka:
 
     def _spawn(self, node: _Node) -> None:
         assert self._java is not None and self._libs is not None
+        node.stopped_on_purpose = False
         extra = [f"-Dkafka.logs.dir={node.log_dir}"]
         archive = cds_archive(self._libs, self._java)
         dump_to = None
@@ -774,6 +777,7 @@ class LocalKafka:
         with self._state.lock:
             node = self._node(broker_id)
             if node.proc is not None:
+                node.stopped_on_purpose = True
                 _terminate(self._state, node.proc, timeout)
 
     def kill_broker(self, broker_id: int) -> None:
@@ -781,6 +785,7 @@ class LocalKafka:
         with self._state.lock:
             node = self._node(broker_id)
             if node.proc is not None:
+                node.stopped_on_purpose = True
                 _terminate(self._state, node.proc, 0)
 
     def start_broker(self, broker_id: int, wait: bool = True, timeout: float = 60.0) -> None:
@@ -836,16 +841,7 @@ class LocalKafka:
 
     def _check_alive(self) -> None:
         for node in self._state.nodes.values():
-            if (
-                node.proc is not None
-                and node.proc.poll() is not None
-                and node.proc.returncode
-                not in (
-                    -signal.SIGTERM,
-                    -signal.SIGKILL,
-                    143,
-                )
-            ):
+            if node.proc is not None and node.proc.poll() is not None and not node.stopped_on_purpose:
                 tail = _tail(node.log_dir / "console.log") or _tail(node.log_dir / "server.log")
                 raise KafkaSandboxError(
                     f"broker {node.node_id} exited with code {node.proc.returncode}; see {node.log_dir}:\n{tail}"
