@@ -64,6 +64,7 @@ class ClusterCollector:
         self._derived = Derived()
         self._analysis: list[Any] = []
         self._phase_seconds: dict[str, float] = {}
+        self._render_seconds: float | None = None
         self._errors = dict.fromkeys(PHASES, 0)
         self._cycles = 0
         self._last_success: float | None = None
@@ -173,9 +174,12 @@ class ClusterCollector:
 
     def _publish(self, up: bool, failed: set[str]) -> None:
         started = time.perf_counter()
+        phase_seconds = dict(self._phase_seconds)
+        if self._render_seconds is not None:
+            phase_seconds["render"] = self._render_seconds  # rendering of the previous cycle: this one is running
         stats = CollectionStats(
             up=up,
-            phase_seconds=dict(self._phase_seconds),
+            phase_seconds=phase_seconds,
             phase_errors_total=dict(self._errors),
             cycles_total=self._cycles,
             last_success_timestamp=self._last_success,
@@ -188,7 +192,7 @@ class ClusterCollector:
             self._errors["render"] += 1
             failed.add("render")
             log.exception("cluster %s: rendering failed: %s", self.cluster.name, error)
-        self._phase_seconds["render"] = time.perf_counter() - started
+        self._render_seconds = time.perf_counter() - started
 
     def close(self) -> None:
         self._drop_admin()
