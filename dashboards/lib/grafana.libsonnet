@@ -209,7 +209,8 @@ local gridWidth = 24;
       definition: query,
       // The string form (as grafonnet emits it): the Prometheus plugin runs it as is and its editor parses it.
       query: query,
-      current: {},
+      // Multi-value variables start on All; single-value ones on the first value Grafana finds.
+      current: if includeAll then { selected: true, text: ['All'], value: ['$__all'] } else {},
       hide: 0,
       includeAll: includeAll,
       multi: multi,
