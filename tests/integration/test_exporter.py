@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 
@@ -282,3 +283,93 @@ def test_broker_loss_shows_leader_changes_and_under_replication(kafka_cluster3, 
         assert sum(pick(after, "kafka_broker_leader_partitions", broker_id=str(victim)).values()) == 0
     finally:
         cluster.restart_stopped()
+
+
+def test_unreachable_cluster_does_not_stall_a_healthy_one(kafka):
+    config = parse_config({
+        "listen_address": "127.0.0.1", "listen_port": 0, "interval_seconds": 1,
+        "clusters": [
+            {"name": "healthy", "bootstrap_servers": kafka.bootstrap_servers.split(",")},
+            # a closed loopback port: connection refused, and the bootstrap waits out its timeout
+            {"name": "broken", "bootstrap_servers": ["127.0.0.1:9"], "request_timeout_seconds": 20},
+        ],
+    })
+    with Exporter(config) as exporter:
+        time.sleep(6)
+        text = scrape(exporter.port)
+        healthy_cycles = value_in(text, "kafka_detective_collection_cycles_total", cluster="healthy")
+        assert healthy_cycles is not None and healthy_cycles >= 4, healthy_cycles
+        assert value_in(text, "kafka_detective_cluster_up", cluster="healthy") == 1
+        with urllib.request.urlopen(f"http://127.0.0.1:{exporter.port}/healthz", timeout=5) as r:
+            assert r.status == 200
+
+
+def test_readyz_waits_for_the_first_cycle(kafka):
+    config = parse_config({"listen_address": "127.0.0.1", "listen_port": 0, "interval_seconds": 30,
+                           "clusters": [{"name": "slow", "bootstrap_servers": ["127.0.0.1:9"],
+                                         "request_timeout_seconds": 3}]})
+    with Exporter(config) as exporter:
+        url = f"http://127.0.0.1:{exporter.port}/readyz"
+        with pytest.raises(urllib.error.HTTPError) as not_ready:
+            urllib.request.urlopen(url, timeout=5)
+        assert not_ready.value.code == 503
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(url, timeout=5) as r:
+                    assert r.status == 200
+                    break
+            except urllib.error.HTTPError:
+                assert time.monotonic() < deadline
+                time.sleep(0.5)
+        # Kafka unreachable, yet /metrics answers and says so
+        assert value_in(scrape(exporter.port), "kafka_detective_cluster_up", cluster="slow") == 0
+
+
+def test_rebalances_are_counted_for_classic_and_kip848_groups(kafka, new_topic):
+    bootstrap = kafka.bootstrap_servers
+    topic = new_topic("rebalancing", partitions=4)
+    kafka_tools.produce(bootstrap, topic, 20)
+    collector = collector_for(kafka)
+    first = consume_and_commit(bootstrap, topic, "it-rebalance-classic", 5)
+    kip848 = [kafka_tools.start_console_consumer(bootstrap, topic, "it-rebalance-848", protocol="consumer")]
+    try:
+        def members(group: str, count: int) -> None:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    state = kafka_tools.describe_group_state(bootstrap, group)
+                except kafka_tools.GroupNotFoundError:
+                    state = {}
+                if state.get("members") == count and state.get("state") == "Stable":
+                    return
+                assert time.monotonic() < deadline, f"{group}: {state}"
+                time.sleep(0.5)
+
+        members("it-rebalance-848", 1)
+        collector.run_cycle()
+        base = series(collector)
+        classic_before = one(base, "kafka_consumergroup_rebalances_total", consumergroup="it-rebalance-classic")
+        epoch_before = one(base, "kafka_consumergroup_epoch", consumergroup="it-rebalance-848")
+        kip848.append(kafka_tools.start_console_consumer(bootstrap, topic, "it-rebalance-848", protocol="consumer"))
+        second = KafkaConsumer(topic, bootstrap_servers=bootstrap, group_id="it-rebalance-classic",
+                               enable_auto_commit=False)
+        deadline = time.monotonic() + 60
+        while kafka_tools.describe_group_state(bootstrap, "it-rebalance-classic").get("members") != 2:
+            first.poll(200)
+            second.poll(200)
+            assert time.monotonic() < deadline
+        members("it-rebalance-848", 2)
+        collector.run_cycle()
+        after = series(collector)
+        assert one(after, "kafka_consumergroup_rebalances_total", consumergroup="it-rebalance-classic") \
+            > classic_before
+        epoch_after = one(after, "kafka_consumergroup_epoch", consumergroup="it-rebalance-848")
+        assert epoch_after > epoch_before
+        assert one(after, "kafka_consumergroup_rebalances_total", consumergroup="it-rebalance-848") \
+            == epoch_after - epoch_before
+        second.close()
+    finally:
+        for proc in kip848:
+            kafka_tools.stop_console_consumer(proc)
+        first.close()
