@@ -200,6 +200,43 @@ def compile_source(path: Path, params: Mapping[str, Any], directory: Path | None
     return dashboard
 
 
+_LABEL_VALUES = re.compile(r"^\s*label_values\(\s*(.+?)\s*,\s*[A-Za-z_]\w*\s*\)\s*$", re.S)
+_GRAFANA_VARIABLE = re.compile(r"\$\{\w+(?::\w+)?\}|\$\w+")
+
+
+def expressions(dashboard: Mapping) -> list[tuple[str, str]]:
+    """(where, PromQL) of every panel target, annotation and label_values() variable of a dashboard."""
+    out = []
+    for panel in dashboard.get("panels", []):
+        for inner in [panel, *(panel.get("panels") or [])]:
+            for target in inner.get("targets") or []:
+                out.append((f"panel {inner.get('title')!r}", str(target.get("expr", ""))))
+    for annotation in dashboard.get("annotations", {}).get("list", []):
+        if annotation.get("expr"):
+            out.append((f"annotation {annotation.get('name')!r}", str(annotation["expr"])))
+    for variable in dashboard.get("templating", {}).get("list", []):
+        if variable.get("type") == "query":
+            match = _LABEL_VALUES.match(str(variable.get("definition", "")))
+            out.append((f"variable {variable.get('name')}", match.group(1) if match else ""))
+    return out
+
+
+def check_metrics(name: str, dashboard: Mapping, recorded: set[str]) -> None:
+    """Every metric a dashboard queries is in the catalogue, a recording rule of the library or ALERTS."""
+    from kafka_detective.metrics.catalogue import all_sample_names
+    from kafka_detective.patterns import promql
+
+    known = set(all_sample_names()) | recorded | {"ALERTS"}
+    for where, expr in expressions(dashboard):
+        if not expr.strip():
+            raise UserError(f"dashboards: {name}: {where}: no PromQL (targets need expr, variables "
+                            f"label_values(<selector>, <label>))")
+        for metric in sorted(promql.metric_names(_GRAFANA_VARIABLE.sub("x", expr))):
+            if metric not in known:
+                raise UserError(f"dashboards: {name}: {where}: unknown metric {metric} (not in the metric "
+                                f"catalogue, not a recording rule of the library, not ALERTS)")
+
+
 def build_dashboards(library: Any, config: Mapping | None = None,
                      directory: Path | None = None) -> dict[str, str]:
     """filename (e.g. "kafka-detective-overview.json") -> Grafana dashboard JSON text."""
@@ -210,6 +247,7 @@ def build_dashboards(library: Any, config: Mapping | None = None,
     if not files:
         raise UserError(f"dashboards: no dashboard sources in {directory / 'src'}")
     params = params_of(library, config)
+    recorded = {str(_get(rule, "record")) for rule in (_get(library, "recording_rules", default=()) or ())}
     built: dict[str, str] = {}
     uids: dict[str, str] = {}
     for path in files:
@@ -221,5 +259,6 @@ def build_dashboards(library: Any, config: Mapping | None = None,
         if uid in uids:
             raise UserError(f"dashboards: {path.name}: uid {uid!r} is already used by {uids[uid]}")
         uids[uid] = path.name
+        check_metrics(output_name(path), dashboard, recorded)
         built[output_name(path)] = to_json(dashboard)
     return dict(sorted(built.items()))

@@ -141,3 +141,15 @@ def test_dashboards_fit_a_configmap_and_kubectl_apply():
 def test_summaries_lose_their_templating():
     summary = "Group {{ $labels.consumergroup }} is {{ $value | humanizeDuration }} behind {{ if true }}x{{ end }}."
     assert builder.plain_summary(summary) == "Group `<consumergroup>` is `<value>` behind …x…."
+
+
+def test_unknown_metric_is_refused_at_generation(tmp_path):
+    directory = _copy_sources(tmp_path)
+    (directory / "src" / "x.jsonnet").write_text(
+        "local kd = import 'kd.libsonnet';\n"
+        "function(params={}) kd.dashboard({uid: 'kafka-detective-x', title: 'X'}, 'x', [], kd.params(params))\n"
+        "+ kd.g.dashboard.withPanels([kd.g.panel.stat.new('S', 'short', 'a description of the panel')\n"
+        "  + kd.g.panel.withTargets([kd.g.target.new('sum(kafka_consumer_lagg{cluster=~\"$cluster\"})')])])\n"
+    )
+    with pytest.raises(UserError, match=r"kafka-detective-x\.json: panel 'S': unknown metric kafka_consumer_lagg"):
+        builder.build_dashboards(ALERTS, {}, directory=directory)
