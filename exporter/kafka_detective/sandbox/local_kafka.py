@@ -77,6 +77,10 @@ class KafkaSandboxError(RuntimeError):
     """The local Kafka could not be fetched, formatted or started; the message points at the log."""
 
 
+class PortTakenError(KafkaSandboxError):
+    """A broker could not bind the port chosen for it: another process took it first."""
+
+
 # --------------------------------------------------------------------------------------------------------------
 # Distribution (jars from Maven Central)
 # --------------------------------------------------------------------------------------------------------------
@@ -134,7 +138,9 @@ def find_maven() -> str:
 
 
 def distribution_dir(cache_dir: Path | str | None = None) -> Path:
-    return Path(cache_dir).expanduser() if cache_dir else cache_root() / f"kafka-{KAFKA_VERSION}"
+    """``<cache>/kafka-<version>``; ``cache_dir`` overrides the cache root like ``KAFKA_DETECTIVE_CACHE`` does."""
+    root = Path(cache_dir).expanduser() if cache_dir else cache_root()
+    return root / f"kafka-{KAFKA_VERSION}"
 
 
 def _pom() -> str:
@@ -174,8 +180,8 @@ def _file_lock(path: Path) -> Iterator[None]:
 def ensure_kafka_distribution(cache_dir: Path | str | None = None) -> Path:
     """Directory holding every jar the broker and Kafka's tools need (``java -cp '<dir>/*'``).
 
-    ``cache_dir`` is the version's own directory (default ``$KAFKA_DETECTIVE_CACHE/kafka-<version>`` or
-    ``~/.cache/kafka-detective/kafka-<version>``); the jars land in its ``libs``. Safe when several processes
+    The jars land in ``<cache>/kafka-<version>/libs``, where ``<cache>`` is ``cache_dir``, else
+    ``$KAFKA_DETECTIVE_CACHE``, else ``~/.cache/kafka-detective`` (outside the repository). Safe when several processes
     (pytest-xdist workers, the demo) ask at once: one resolves under a file lock, and ``libs`` only appears,
     by rename, once complete.
     """
@@ -534,6 +540,7 @@ class LocalKafka:
         self.cluster_id: str | None = None
         self.startup_seconds: float | None = None
         self._state = _State()
+        self._fresh_layout = True
         self._finalizer = weakref.finalize(self, _cleanup, self._state, 5.0)
 
     # -- properties ----------------------------------------------------------------------------------------
@@ -591,6 +598,29 @@ class LocalKafka:
         started = time.monotonic()
         self._libs = ensure_kafka_distribution(self._cache_dir)
         self._java = find_java()
+        # Ports are picked free but only bound later by the JVM; on a busy machine another process (a client's
+        # ephemeral port) can take one in between. A fresh cluster then simply retries with new ports.
+        for attempt in range(1, 4):
+            try:
+                self._start_once()
+                break
+            except PortTakenError as exc:
+                if attempt == 3 or not self._fresh_layout:
+                    raise
+                log.warning("retrying local Kafka start with new ports: %s", exc)
+                if self._requested_workdir is not None:
+                    (self.workdir / "cluster.json").unlink(missing_ok=True)
+        self.startup_seconds = time.monotonic() - started
+        log.info(
+            "local Kafka %s (%d broker(s)) ready at %s in %.1fs",
+            KAFKA_VERSION,
+            self.brokers,
+            self.bootstrap_servers,
+            self.startup_seconds,
+        )
+        return self
+
+    def _start_once(self) -> None:
         with self._state.lock:
             if self._state.nodes and any(n.running for n in self._state.nodes.values()):
                 raise KafkaSandboxError("LocalKafka is already running")
@@ -607,15 +637,6 @@ class LocalKafka:
         except BaseException:
             self.stop()
             raise
-        self.startup_seconds = time.monotonic() - started
-        log.info(
-            "local Kafka %s (%d broker(s)) ready at %s in %.1fs",
-            KAFKA_VERSION,
-            self.brokers,
-            self.bootstrap_servers,
-            self.startup_seconds,
-        )
-        return self
 
     def stop(self, timeout: float | None = None) -> None:
         """Stop every broker (SIGTERM, then SIGKILL after ``timeout``) and delete a temporary workdir.
@@ -640,7 +661,10 @@ class LocalKafka:
         layout_file = self.workdir / "cluster.json"
         layout = json.loads(layout_file.read_text()) if layout_file.exists() else None
         # A kept workdir restarts the same cluster (same id, ports, data); anything else starts afresh.
-        if layout and layout.get("version") == KAFKA_VERSION and len(layout.get("nodes", [])) == self.brokers:
+        self._fresh_layout = not (
+            layout and layout.get("version") == KAFKA_VERSION and len(layout.get("nodes", [])) == self.brokers
+        )
+        if layout and not self._fresh_layout:
             self.cluster_id = layout["cluster_id"]
             ports = [(n["id"], n["port"], n["controller_port"]) for n in layout["nodes"]]
         else:
@@ -842,9 +866,10 @@ class LocalKafka:
     def _check_alive(self) -> None:
         for node in self._state.nodes.values():
             if node.proc is not None and node.proc.poll() is not None and not node.stopped_on_purpose:
-                tail = _tail(node.log_dir / "console.log") or _tail(node.log_dir / "server.log")
-                raise KafkaSandboxError(
-                    f"broker {node.node_id} exited with code {node.proc.returncode}; see {node.log_dir}:\n{tail}"
+                summary = _crash_summary(node.log_dir)
+                error = PortTakenError if "Address already in use" in summary else KafkaSandboxError
+                raise error(
+                    f"broker {node.node_id} exited with code {node.proc.returncode}; see {node.log_dir}:\n{summary}"
                 )
 
     def _unfenced_brokers(self, live: set[int]) -> set[int]:
@@ -853,6 +878,8 @@ class LocalKafka:
         admin = KafkaAdminClient(
             bootstrap_servers=",".join(self.bootstrap_for(i) for i in sorted(live)),
             request_timeout_ms=5000,
+            # Something else listening on a port we picked must not hold a readiness probe for 30 s.
+            bootstrap_timeout_ms=5000,
             client_id="kafka-detective-sandbox",
         )
         try:
@@ -873,6 +900,14 @@ def _tail(path: Path, lines: int = 30) -> str:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
     except OSError:
         return ""
+
+
+def _crash_summary(log_dir: Path) -> str:
+    # The end of server.log is shutdown chatter; the cause is in its first ERROR lines or on the console.
+    server = _tail(log_dir / "server.log", 2000).splitlines()
+    errors = [line for line in server if " ERROR " in line or "Exception:" in line][:8]
+    console = _tail(log_dir / "console.log", 10)
+    return "\n".join([*errors, console] if console else errors or server[-15:])
 
 
 def _prop_value(value: Any) -> str:
