@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections import Counter
 
-from kafka_detective.metrics.exposition import Family, family
+from kafka_detective.metrics.catalogue import PARTITION
+from kafka_detective.metrics.exposition import Family, family, labelset
 from kafka_detective.metrics.view import View
 
 
@@ -43,7 +44,7 @@ def families(view: View) -> list[Family]:
     leader_changes = view.derived.leader_changes_total
     for key in sorted(state.partitions):
         p = state.partitions[key]
-        labels = (c, p.topic, str(p.partition))
+        labels = labelset(PARTITION, (c, p.topic, str(p.partition)))
         leader.add(labels, p.leader)
         epoch.add(labels, p.leader_epoch)
         replicas.add(labels, len(p.replicas))

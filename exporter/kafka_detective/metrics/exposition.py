@@ -12,6 +12,7 @@ that (see docs/benchmarks.md). Number formatting uses the client library's Go-co
 
 from __future__ import annotations
 
+import functools
 import gzip
 import threading
 from collections.abc import Iterable
@@ -37,29 +38,39 @@ def _escape_help(text: str) -> str:
 
 
 def format_value(value: float) -> str:
-    if isinstance(value, int) or (isinstance(value, float) and value.is_integer() and abs(value) < 1e15):
+    if type(value) is int:
+        return str(value)
+    if value.is_integer() and abs(value) < 1e15:
         return str(int(value))
     return floatToGoString(value)
 
 
+@functools.lru_cache(maxsize=1 << 18)
+def labelset(names: tuple[str, ...], values: tuple[str, ...]) -> str:
+    """The `a="1",b="2"` part of a sample line, shared by every family with these labels.
+
+    Cached: partitions and groups rarely change between cycles, so steady-state rendering formats each label
+    set once, not once per family per cycle.
+    """
+    return ",".join([f'{n}="{_escape_label(v)}"' for n, v in zip(names, values, strict=True)])
+
+
 @dataclass
 class Family:
-    """Samples of one catalogue family for one cluster."""
+    """Samples of one catalogue family for one cluster, with their label sets already rendered."""
 
     spec: MetricSpec
-    samples: list[tuple[tuple[str, ...], float]] = field(default_factory=list)
+    samples: list[tuple[str, float]] = field(default_factory=list)
 
-    def add(self, labels: tuple[str, ...], value: float) -> None:
+    def add(self, labels: tuple[str, ...] | str, value: float) -> None:
+        """`labels`: the values in the spec's label order, or a `labelset` for those labels."""
+        if not isinstance(labels, str):
+            labels = labelset(self.spec.labels, labels)
         self.samples.append((labels, value))
 
     def render(self) -> str:
-        names = self.spec.labels
         name = self.spec.name
-        lines = []
-        for values, value in self.samples:
-            pairs = ",".join(f'{n}="{_escape_label(v)}"' for n, v in zip(names, values, strict=True))
-            lines.append(f"{name}{{{pairs}}} {format_value(value)}\n")
-        return "".join(lines)
+        return "".join([f"{name}{{{labels}}} {format_value(value)}\n" for labels, value in self.samples])
 
 
 def family(name: str) -> Family:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from kafka_detective.metrics.exposition import Family, family
+from kafka_detective.metrics.catalogue import GROUP_PARTITION
+from kafka_detective.metrics.exposition import Family, family, labelset
 from kafka_detective.metrics.view import View
 
 GROUP_STATES = ("Stable", "PreparingRebalance", "CompletingRebalance", "Assigning", "Reconciling", "Empty", "Dead",
@@ -34,7 +35,7 @@ def families(view: View) -> list[Family]:
     sums: dict[tuple[str, str], int] = {}
     for key in sorted(d.committed):
         group, topic, partition = key
-        offset.add((c, group, topic, str(partition)), d.committed[key])
+        offset.add(labelset(GROUP_PARTITION, (c, group, topic, str(partition))), d.committed[key])
         sums[(group, topic)] = sums.get((group, topic), 0) + d.committed[key]
     for group, topic in sorted(sums):
         offset_sum.add((c, group, topic), sums[(group, topic)])

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from kafka_detective.metrics.exposition import Family, family
+from kafka_detective.metrics.catalogue import GROUP_PARTITION
+from kafka_detective.metrics.exposition import Family, family, labelset
 from kafka_detective.metrics.view import View
 
 
@@ -18,7 +19,7 @@ def families(view: View) -> list[Family]:
     maxima: dict[tuple[str, str], float] = {}
     for key in sorted(d.lag):
         group, topic, partition = key
-        labels = (c, group, topic, str(partition))
+        labels = labelset(GROUP_PARTITION, (c, group, topic, str(partition)))
         lag.add(labels, d.lag[key])
         sums[(group, topic)] = sums.get((group, topic), 0) + d.lag[key]
         age = d.lag_seconds.get(key)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from kafka_detective.metrics.exposition import Family, family
+from kafka_detective.metrics.catalogue import PARTITION
+from kafka_detective.metrics.exposition import Family, family, labelset
 from kafka_detective.metrics.view import View
 
 
@@ -13,7 +14,7 @@ def families(view: View) -> list[Family]:
     c = view.cluster
     current, oldest = family("kafka_topic_partition_current_offset"), family("kafka_topic_partition_oldest_offset")
     for (topic, partition) in sorted(offsets.log_end):
-        labels = (c, topic, str(partition))
+        labels = labelset(PARTITION, (c, topic, str(partition)))
         current.add(labels, offsets.log_end[(topic, partition)])
         start = offsets.log_start.get((topic, partition))
         if start is not None:
