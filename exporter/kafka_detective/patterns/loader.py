@@ -315,8 +315,12 @@ def load_library(root: Path, override: Path | None = None, patterns_dir: Path | 
                 raise PatternError(source, field, f"unknown metric {metric} (not in the metric catalogue, not a "
                                                   f"recording rule of the library, not a node/cAdvisor/up metric)")
 
-    if promql.check_expressions([expr for _, _, expr in checks]) is not None:
-        for source, field, expr in checks:
+    problem = promql.check_expressions([expr for _, _, expr in checks])
+    if problem is not None:
+        # promtool names the first failing rule (kd_check:expr_<i>); fall back to checking one by one.
+        match = re.search(r"kd_check:expr_(\d+)", problem)
+        suspects = [checks[int(match.group(1))]] if match else []
+        for source, field, expr in suspects + checks:
             problem = promql.check_expressions([expr])
             if problem:
                 raise PatternError(source, field, f"PromQL does not parse: {problem}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import shutil
@@ -67,10 +68,15 @@ def find_tool(name: str) -> str:
 
 def check_rule_groups(groups: list[dict]) -> str | None:
     """Run `promtool check rules` on the groups; return promtool's error text or None when valid."""
+    return _check_rule_text(yaml.safe_dump({"groups": groups}, sort_keys=False))
+
+
+@functools.lru_cache(maxsize=256)
+def _check_rule_text(text: str) -> str | None:
     promtool = find_tool("promtool")
     with tempfile.TemporaryDirectory(prefix="kd-promql-") as tmp:
         path = Path(tmp) / "rules.yaml"
-        path.write_text(yaml.safe_dump({"groups": groups}, sort_keys=False), encoding="utf-8")
+        path.write_text(text, encoding="utf-8")
         proc = subprocess.run([promtool, "check", "rules", str(path)], capture_output=True, text=True,
                               check=False)
         if proc.returncode == 0:

@@ -1,0 +1,60 @@
+"""Fixtures for the promtool/amtool tests of the generated alerting artefacts."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _tool(name: str) -> str:
+    found = shutil.which(name)
+    if found:
+        return found
+    cached = Path(os.path.expanduser("~/.cache/kafka-detective/bin")) / name
+    if cached.exists():
+        return str(cached)
+    pytest.fail(f"{name} is not installed (Debian: apt-get install prometheus prometheus-alertmanager, or make setup)")
+
+
+@pytest.fixture(scope="session")
+def root() -> Path:
+    return ROOT
+
+
+@pytest.fixture(scope="session")
+def promtool() -> str:
+    return _tool("promtool")
+
+
+@pytest.fixture(scope="session")
+def amtool() -> str:
+    return _tool("amtool")
+
+
+@pytest.fixture(scope="session")
+def alertmanager_bin() -> str:
+    for name in ("alertmanager", "prometheus-alertmanager"):
+        if shutil.which(name):
+            return shutil.which(name)
+    return _tool("prometheus-alertmanager")
+
+
+@pytest.fixture(scope="session")
+def rule_groups() -> list[dict]:
+    return yaml.safe_load((ROOT / "alert-rules" / "prometheus-rules.yaml").read_text())["groups"]
+
+
+@pytest.fixture(scope="session")
+def alerts(rule_groups) -> dict[str, dict]:
+    return {r["alert"]: r for g in rule_groups for r in g["rules"] if "alert" in r}
+
+
+@pytest.fixture(scope="session")
+def recorded(rule_groups) -> set[str]:
+    return {r["record"] for g in rule_groups for r in g["rules"] if "record" in r}

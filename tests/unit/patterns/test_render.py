@@ -1,0 +1,53 @@
+"""Renderers: metrics doc from the catalogue, Alertmanager routing shape, runbook contents."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from kafka_detective.metrics.catalogue import CATALOGUE
+from kafka_detective.patterns import render
+from kafka_detective.patterns.loader import load_library
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def test_metrics_doc_lists_every_catalogue_metric_with_type_and_compatibility():
+    doc = render.metrics_doc()
+    for spec in CATALOGUE:
+        row = next(line for line in doc.splitlines() if line.startswith(f"| `{spec.name}` |"))
+        assert f"| {spec.type} |" in row
+        assert ("| yes |" if spec.kafka_exporter_compatible else "| no |") in row
+
+
+def test_alertmanager_routes_each_severity_and_inhibits_on_cluster():
+    library = load_library(ROOT)
+    config = yaml.safe_load(render.alertmanager_config(library))
+    routes = {r["matchers"][0]: r["receiver"] for r in config["route"]["routes"]}
+    assert routes == {'severity="critical"': "pager", 'severity="warning"': "ticket", 'severity="info"': "null"}
+    assert config["inhibit_rules"]
+    for rule in config["inhibit_rules"]:
+        assert rule["equal"] == ["cluster"]
+        assert any("KafkaConsumerMessagesLost" in m for m in rule["target_matchers"])
+
+
+def test_runbook_has_real_queries_and_config_values():
+    library = load_library(ROOT)
+    pattern = library.by_alert()["KafkaConsumerLagSecondsHigh"]
+    text = render.runbook(library, pattern)
+    assert "kafka_consumergroup_max_lag_seconds > 300" in text
+    assert "kafka-consumer-groups.sh" in text
+    for section in render.RUNBOOK_SECTIONS:
+        assert f"## {section}" in text
+
+
+def test_unit_test_file_adds_links_severity_and_unknown_diagnosis():
+    library = load_library(ROOT)
+    pattern = library.by_alert()["KafkaConsumerLagHigh"]
+    doc = yaml.safe_load(render.unit_test_file(library, pattern))
+    firing = next(c for g in doc["tests"] for c in g["alert_rule_test"] if c["exp_alerts"])["exp_alerts"][0]
+    assert firing["exp_labels"]["severity"] == "warning"
+    assert firing["exp_labels"]["diagnosis"] == "unknown"
+    assert firing["exp_annotations"]["runbook_url"].endswith("/KafkaConsumerLagHigh.md")
+    assert "var-consumergroup=orders-service" in firing["exp_annotations"]["dashboard_url"]
