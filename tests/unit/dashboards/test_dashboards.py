@@ -41,6 +41,10 @@ SELECTOR = re.compile(r"(?<![\w:])([A-Za-z_:][\w:]*)\s*\{([^{}]*)\}")
 MATCHER = re.compile(r'([A-Za-z_]\w*)\s*(?:=~|!~|!=|=)\s*"(?:[^"\\]|\\.)*"')
 RATE_CALL = re.compile(r"\b(rate|increase|irate)\s*\(")
 RANGE = re.compile(r"\[[^\[\]]*\]")
+# Core panel plugins of Grafana 10/11 (no plugin to install) and the units the dashboards use: Grafana unit ids,
+# plus `msg/s`, a custom unit Grafana shows as a suffix. A typo (`secs`) would silently show raw numbers.
+CORE_PANELS = {"row", "timeseries", "stat", "table", "bargauge", "text", "state-timeline", "gauge", "barchart"}
+UNITS = {"short", "none", "s", "ms", "percentunit", "bytes", "reqps", "msg/s"}
 
 
 def all_panels(dashboard: dict) -> list[dict]:
@@ -131,9 +135,16 @@ def panel_problems(d: dict) -> list[str]:
             problems.append(f"{where}: no title")
         if not isinstance(panel.get("description"), str) or len(panel["description"]) < 20:
             problems.append(f"{where}: no description")
+        if panel.get("type") not in CORE_PANELS:
+            problems.append(f"{where}: {panel.get('type')!r} is not a core Grafana panel")
         unit = panel.get("fieldConfig", {}).get("defaults", {}).get("unit")
         if not isinstance(unit, str) or not unit:
             problems.append(f"{where}: no fieldConfig.defaults.unit")
+        units = [unit] + [prop["value"] for o in panel.get("fieldConfig", {}).get("overrides", [])
+                          for prop in o["properties"] if prop["id"] == "unit"]
+        for u in units:
+            if u and u not in UNITS:
+                problems.append(f"{where}: unit {u!r} is not one of {sorted(UNITS)}")
         if panel.get("type") != "text":
             targets = panel.get("targets") or []
             if not targets or not all(t.get("expr", "").strip() for t in targets):
@@ -493,6 +504,9 @@ def test_checks_catch_a_broken_dashboard(dashboards):
                                    ' + on(cluster) $nosuchvar')
     assert any("datasource" in p for p in datasource_problems(d))
     assert any("no fieldConfig.defaults.unit" in p for p in panel_problems(d))
+    other = next(p for p in d["panels"] if p["type"] == "stat")
+    other["fieldConfig"]["defaults"]["unit"] = "secs"
+    assert any("unit 'secs'" in p for p in panel_problems(d))
     assert any("no description" in p for p in panel_problems(d))
     assert any("overlaps" in p for p in grid_problems(d))
     assert any("must use [$__rate_interval]" in p for p in rate_interval_problems(d))
