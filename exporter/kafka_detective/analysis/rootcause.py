@@ -333,13 +333,25 @@ def _score_and_evidence(sig: Signals, w: _Window) -> tuple[dict[str, float], lis
     findings: list[_Finding] = []
     have_base = len(base) >= 3
 
-    # -- produce / consume rates
-    p_post, p_base, p_z = robust_z(_vals(sig.produce_rate, post), _vals(sig.produce_rate, base), 0.05, 1e-3)
-    c_post, c_base, c_z = robust_z(_vals(sig.consume_rate, post), _vals(sig.consume_rate, base), 0.05, 1e-3)
+    # -- produce / consume rates: the later half of a long growth phase (a gradual change is fully developed
+    # there; a step change looks the same in both halves)
+    rate_post = post[len(post) // 2:] if len(post) >= 8 else post
+    p_post, p_base, p_z = robust_z(_vals(sig.produce_rate, rate_post), _vals(sig.produce_rate, base), 0.05, 1e-3)
+    c_post, c_base, c_z = robust_z(_vals(sig.consume_rate, rate_post), _vals(sig.consume_rate, base), 0.05, 1e-3)
     p_ratio = p_post / p_base if have_base and p_base > 1e-9 else (math.inf if p_post > 0 and have_base else 1.0)
     c_ratio = c_post / c_base if have_base and c_base > 1e-9 else 1.0
-    p_peak_i = max(post, key=lambda i: sig.produce_rate[i])
-    c_low_i = min(post, key=lambda i: sig.consume_rate[i])
+    # Significance of the shift of medians (effect size x sqrt of the effective sample size; 1.25 is the
+    # efficiency loss of the median against the mean): a small but sustained shift over many samples counts.
+    n_eff = math.sqrt(len(rate_post) * len(base) / max(1, len(rate_post) + len(base))) / 1.25
+    p_t, c_t = p_z * n_eff, c_z * n_eff
+    p_peak_i = max(rate_post, key=lambda i: sig.produce_rate[i])
+    c_low_i = min(rate_post, key=lambda i: sig.consume_rate[i])
+    # Attribution of the deficit that makes the lag grow: before the onset the group kept up (consume ~
+    # produce), so deficit = (produce increase) + (consume decrease).
+    d_prod = max(0.0, p_post - p_base) if have_base else 0.0
+    d_cons = max(0.0, c_base - c_post) if have_base else 0.0
+    share_p = d_prod / (d_prod + d_cons) if d_prod + d_cons > 0 else 0.0
+    share_c = d_cons / (d_prod + d_cons) if d_prod + d_cons > 0 else 0.0
 
     # -- membership and commits
     n_post = len(post)
@@ -359,7 +371,9 @@ def _score_and_evidence(sig: Signals, w: _Window) -> tuple[dict[str, float], lis
     lc_near = sum(sig.leader_changes[i] for i in range(max(0, w.onset_index - 3),
                                                         min(sig.n, w.onset_index + 4)))
     lc_post = sum(sig.leader_changes[i] for i in around)
-    lost_post = sum(sig.lost[i] for i in range(max(0, w.onset_index - 2), sig.n))
+    # Losses trail the lag peak (the oldest message must age past the retention first): count to the end.
+    after_onset = range(max(0, w.onset_index - 2), sig.n)
+    lost_post = sum(sig.lost[i] for i in after_onset)
     urp = _vals(sig.under_replicated, around)
     off = _vals(sig.offline, around)
     urp_frac = sum(1 for v in urp if v > 0) / max(1, len(urp))
@@ -378,7 +392,8 @@ def _score_and_evidence(sig: Signals, w: _Window) -> tuple[dict[str, float], lis
     # ---- scores
     consumer_present = 1.0 - frac_empty
     # producer spike: produce rate well above its baseline, consumers not slower than before
-    spike = ramp(p_ratio, 1.25, 2.0) * ramp(p_z, 1.5, 3.0) if have_base else 0.0
+    spike = (max(ramp(p_ratio, 1.25, 2.0), share_p * ramp(p_ratio - 1, 0.05, 0.2)) * ramp(p_t, 2.0, 4.0)
+             if have_base else 0.0)
     healthy = ramp(c_ratio, 0.55, 0.9) if have_base else 0.5
     scores["producer_spike"] = 0.95 * spike * healthy * consumer_present * (1 - 0.7 * frac_frozen)
 
@@ -388,7 +403,10 @@ def _score_and_evidence(sig: Signals, w: _Window) -> tuple[dict[str, float], lis
     scores["consumer_stalled"] = 0.95 * ramp(frac_frozen, 0.2, 0.7) * (1 - ramp(reb_post, 1, 4) * 0.5) * \
         (1 - 0.6 * ramp(lc_near, 0.0, 1.0)) * (1 - 0.8 * broker_ind)
 
-    slowed = (ramp(1 - c_ratio, 0.15, 0.5) * ramp(-c_z, 1.5, 3.0)) if have_base else 0.0
+    slowed = (max(ramp(1 - c_ratio, 0.15, 0.5), share_c * ramp(1 - c_ratio, 0.05, 0.2)) * ramp(-c_t, 2.0, 4.0)
+              if have_base else 0.0)
+    # A dip right after a leader election is explained by the election.
+    election = ramp(lc_near, 0.0, 1.0)
     reb_signif = ramp(reb_post - reb_expected, 0.5, 3.0)
     scores["rebalance_storm"] = 0.95 * reb_signif * consumer_present * max(
         slowed, ramp(len(rebalancing_state) / n_post, 0.0, 0.3), ramp(reb_post, 2.0, 5.0))
@@ -396,7 +414,8 @@ def _score_and_evidence(sig: Signals, w: _Window) -> tuple[dict[str, float], lis
     scores["consumer_cpu_saturation"] = 0.95 * slowed * cpu_sat * consumer_present
     not_cpu = 1.0 - cpu_sat
     not_frozen = 1.0 - ramp(frac_frozen, 0.2, 0.7)
-    scores["consumer_slowdown"] = 0.85 * slowed * (1 - reb_signif) * not_cpu * consumer_present * not_frozen
+    scores["consumer_slowdown"] = 0.85 * slowed * (1 - reb_signif) * not_cpu * consumer_present * not_frozen * \
+        (1 - 0.5 * election)
 
     scores["broker_failure"] = 0.95 * max(1.0 if off_max > 0 else 0.0,
                                           0.9 * ramp(urp_frac, 0.0, 0.3) * (0.5 if urp_base > 0 else 1.0))
@@ -466,7 +485,7 @@ def _score_and_evidence(sig: Signals, w: _Window) -> tuple[dict[str, float], lis
             t_onset, f"{off_max:.0f} offline and up to {urp_max:.0f} under-replicated partitions on the topic",
             1.0 if off_max > 0 else ramp(urp_frac, 0, 0.3), ("broker_failure",))
     if lost_post > 0:
-        first = next((i for i in range(max(0, w.onset_index - 2), sig.n) if sig.lost[i] > 0), w.onset_index)
+        first = next((i for i in after_onset if sig.lost[i] > 0), w.onset_index)
         add(LOST, lost_post, 0, 0, sig.t[first], f"{lost_post:.0f} messages deleted by retention before the "
             "group read them", 1.0, ("retention_loss",))
     if disk_all and disk_max >= 0.7:
