@@ -36,6 +36,36 @@ class RequestCounter:
             return dict(self._counts)
 
 
+class _SecretRedactor(logging.Filter):
+    """kafka-python logs its whole configuration, passwords included, at DEBUG when a client starts; every secret
+    the exporter hands to it is registered here and replaced in those records before any handler sees them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.secrets: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.secrets:
+            message = record.getMessage()
+            redacted = message
+            for secret in self.secrets:
+                redacted = redacted.replace(secret, "<redacted>")
+            if redacted != message:
+                record.msg, record.args = redacted, ()
+        return True
+
+
+_REDACTOR = _SecretRedactor()
+for _name in ("kafka.admin.client", "kafka.client_async", "kafka.net.manager", "kafka.conn"):
+    logging.getLogger(_name).addFilter(_REDACTOR)
+
+
+def _secret(value: str | None) -> str | None:
+    if value:
+        _REDACTOR.secrets.add(value)
+    return value
+
+
 class FileTokenProvider(AbstractTokenProvider):
     """OAUTHBEARER token read from a file on every request, so a sidecar can rotate it."""
 
@@ -47,7 +77,7 @@ class FileTokenProvider(AbstractTokenProvider):
     def token(self) -> str:
         from kafka_detective.config import read_secret
 
-        return read_secret(self._path, self._env, "sasl.token").strip()
+        return _secret(read_secret(self._path, self._env, "sasl.token").strip()) or ""
 
 
 def admin_client_settings(cluster: ClusterConfig) -> dict[str, Any]:
@@ -66,7 +96,7 @@ def admin_client_settings(cluster: ClusterConfig) -> dict[str, Any]:
             ssl_cafile=tls.ca_file,
             ssl_certfile=tls.cert_file,
             ssl_keyfile=tls.key_file,
-            ssl_password=tls.key_password(),
+            ssl_password=_secret(tls.key_password()),
             ssl_check_hostname=tls.check_hostname,
         )
     sasl = cluster.sasl
@@ -74,7 +104,7 @@ def admin_client_settings(cluster: ClusterConfig) -> dict[str, Any]:
         settings["sasl_mechanism"] = sasl.mechanism
         if sasl.mechanism in ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"):
             settings["sasl_plain_username"] = sasl.username
-            settings["sasl_plain_password"] = sasl.password()
+            settings["sasl_plain_password"] = _secret(sasl.password())
         elif sasl.mechanism == "OAUTHBEARER":
             settings["sasl_oauth_token_provider"] = FileTokenProvider(sasl.token_file, sasl.token_env)
     return settings
