@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import confluent_kafka
+import kafka.errors as Errors
 import pytest
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import NewTopic
@@ -240,11 +241,30 @@ def test_group_lifecycle_active_empty_deleted(kafka: Any, admin: KafkaAdminClien
             members.close()
 
 
+def _admin_commit(admin: KafkaAdminClient, group: str, offsets: dict[TopicPartition, OffsetAndMetadata]) -> None:
+    """Commit as an admin, retrying while __consumer_offsets is still being created on a fresh broker.
+
+    alter_group_offsets reports per-partition errors in its result instead of raising them.
+    """
+    def attempt() -> bool:
+        try:
+            errors = {e for e in admin.alter_group_offsets(group, offsets).values() if e is not Errors.NoError}
+        except Errors.KafkaError as exc:
+            if not exc.retriable:
+                raise
+            return False
+        fatal = [e for e in errors if not e.retriable]
+        if fatal:
+            raise fatal[0](f"admin commit for {group}")
+        return not errors
+
+    _wait_for(f"an admin commit for {group}", attempt, timeout=60)
+
+
 def test_admin_only_group_is_listed_with_its_offsets(admin: KafkaAdminClient, topic: str) -> None:
     group = _name("admin-only")
     committed = {(topic, 0): 7, (topic, 4): 11}
-    admin.alter_group_offsets(group, {TopicPartition(t, p): OffsetAndMetadata(o, "", -1)
-                                      for (t, p), o in committed.items()})
+    _admin_commit(admin, group, {TopicPartition(t, p): OffsetAndMetadata(o, "", -1) for (t, p), o in committed.items()})
     listed = G.list_groups(admin)
     assert listed[group][1] == "classic"
     desc = G.describe_groups(admin, {group: listed[group]})[group]
@@ -272,8 +292,8 @@ def test_requests_do_not_grow_with_the_number_of_groups(kafka: Any, topic: str) 
         client = KafkaAdminClient(bootstrap_servers=kafka.bootstrap_servers, client_id="test-groups-count")
         try:
             for i in range(n):
-                client.alter_group_offsets(f"{prefix}-{i}", {TopicPartition(topic, i % PARTITIONS):
-                                                             OffsetAndMetadata(i + 1, "", -1)})
+                _admin_commit(client, f"{prefix}-{i}", {TopicPartition(topic, i % PARTITIONS):
+                                                        OffsetAndMetadata(i + 1, "", -1)})
             counts = _counting(client)
             listed = G.list_groups(client)
             mine = {g: v for g, v in listed.items() if g.startswith(prefix)}
