@@ -9,8 +9,8 @@ One `SignalDetector` per signal (produce_rate, consume_rate, lag, lag_seconds, r
    kept as a sorted `array('d')` plus a ring buffer: 16 bytes per value, O(log w) search + memmove per update.
    The robust z-score is `(x - median) / max(scale, floors)`; `direction` keeps one side for signals whose
    drops are good news (lag).
-3. **Change point** — a two-sided CUSUM (Page) on the robust z-scores flags persistent shifts that each single
-   point would not.
+3. **Change point** — a two-sided CUSUM (Page) on the robust z-scores (increments clipped at ±10, statistic
+   capped at the alarm level so it recovers quickly) flags persistent shifts that each single point would not.
 4. **Likelihood** — the raw score (max of |z| and the scaled CUSUM statistic) is turned into a calibrated 0–1
    score like Numenta's anomaly likelihood: the Gaussian tail probability of the recent average of raw scores
    against their long-run distribution (EW mean/variance, winsorised so anomalies do not poison it), reported
@@ -66,24 +66,26 @@ class RobustWindow:
         return (s[(3 * n) // 4] - s[n // 4]) / 1.349
 
 
-# Per-signal settings: direction, absolute floor of the scale, relative floor (x |median|), seasonal.
-SIGNAL_SETTINGS: dict[str, tuple[str, float, float, bool]] = {
-    "produce_rate": ("both", 0.5, 0.05, True),
-    "consume_rate": ("both", 0.5, 0.05, True),
-    "lag": ("up", 10.0, 0.10, True),
-    "lag_seconds": ("up", 5.0, 0.10, True),
-    "rebalances": ("up", 0.25, 0.0, False),
+# Per-signal settings: direction, absolute floor of the scale, relative floor (x |median|), seasonal, CUSUM.
+SIGNAL_SETTINGS: dict[str, tuple[str, float, float, bool, bool]] = {
+    "produce_rate": ("both", 0.5, 0.05, True, True),
+    "consume_rate": ("both", 0.5, 0.05, True, True),
+    "lag": ("up", 10.0, 0.10, True, True),
+    "lag_seconds": ("up", 5.0, 0.10, True, True),
+    # value: rebalances over the last ~10 min (decayed count); a deploy's one or two rebalances stay low,
+    # a storm (five or more) scores high. No CUSUM: the decayed count is already an accumulation.
+    "rebalances": ("up", 1.5, 0.0, False, False),
 }
 
 
 class SignalDetector:
     __slots__ = ("abs_floor", "cusum_h", "cusum_k", "direction", "last_insert", "last_t", "long_mean",
-                 "long_n", "long_var", "neg", "pos", "pos_start", "rel_floor", "season", "short", "spacing", "warmup",
-                 "window")
+                 "long_n", "long_var", "neg", "pos", "pos_start", "rel_floor", "season", "short", "spacing",
+                 "std_floor", "warmup", "window")
 
     def __init__(self, direction: str = "both", abs_floor: float = 1e-9, rel_floor: float = 0.0,
-                 seasonal: bool = True, window: int = 120, spacing: float = 30.0, warmup: int = 10,
-                 cusum_k: float = 0.5, cusum_h: float = 8.0):
+                 seasonal: bool = True, window: int = 120, spacing: float = 30.0, warmup: int = 20,
+                 cusum_k: float = 0.5, cusum_h: float = 8.0, std_floor: float = 0.3):
         self.direction = direction
         self.abs_floor = abs_floor
         self.rel_floor = rel_floor
@@ -93,6 +95,7 @@ class SignalDetector:
         self.warmup = warmup
         self.cusum_k = cusum_k
         self.cusum_h = cusum_h
+        self.std_floor = std_floor
         self.pos = 0.0
         self.pos_start: float | None = None   # when the current upward CUSUM excursion started
         self.neg = 0.0
@@ -105,8 +108,11 @@ class SignalDetector:
 
     @classmethod
     def for_signal(cls, signal: str, **overrides) -> SignalDetector:
-        direction, abs_floor, rel_floor, seasonal = SIGNAL_SETTINGS[signal]
+        direction, abs_floor, rel_floor, seasonal, cusum = SIGNAL_SETTINGS[signal]
         kwargs = {"direction": direction, "abs_floor": abs_floor, "rel_floor": rel_floor, "seasonal": seasonal}
+        if not cusum:
+            kwargs["cusum_h"] = math.inf
+            kwargs["std_floor"] = 0.5
         kwargs.update(overrides)
         return cls(**kwargs)
 
@@ -124,20 +130,23 @@ class SignalDetector:
             scale = max(window.scale(), self.abs_floor, self.rel_floor * abs(med))
             z = (d - med) / scale
             z = max(-50.0, min(50.0, z))
-            k = self.cusum_k
-            pos = max(0.0, self.pos + z - k)
-            if pos > 0.0 and self.pos == 0.0:
-                self.pos_start = t
-            self.pos = pos
-            if self.direction == "both":
-                self.neg = max(0.0, self.neg - z - k)
-                zd = abs(z)
-            else:
-                zd = max(0.0, z)
-            change = max(self.pos, self.neg) / self.cusum_h * 3.0
-            raw = max(zd, change)
-            # recent average of raw scores (~ last 5 points)
-            self.short += 0.3 * (raw - self.short)
+            zd = abs(z) if self.direction == "both" else max(0.0, z)
+            raw = zd
+            h = self.cusum_h
+            if h != math.inf:
+                # CUSUM increments clipped at +-10 (single outliers are the z-score's business) and the
+                # statistic capped at the alarm level h, so it recovers within a few points after a shift ends
+                k = self.cusum_k
+                zc = max(-10.0, min(10.0, z))
+                pos = min(h, max(0.0, self.pos + zc - k))
+                if pos > 0.0 and self.pos == 0.0:
+                    self.pos_start = t
+                self.pos = pos
+                if self.direction == "both":
+                    self.neg = min(h, max(0.0, self.neg - zc - k))
+                raw = max(zd, max(self.pos, self.neg) / h * 5.0)
+            # recent average of raw scores (~ last 9 points)
+            self.short += 0.2 * (raw - self.short)
             score = self._likelihood(raw)
             if season is not None:
                 season.update(t, x - med, dt)
@@ -152,7 +161,7 @@ class SignalDetector:
 
     def _likelihood(self, raw: float) -> float:
         n = self.long_n
-        if n < 10:
+        if n < 30:
             # learn the long-run distribution first
             self.long_n = n + 1
             w = 1.0 / self.long_n
@@ -160,7 +169,7 @@ class SignalDetector:
             self.long_mean += w * delta
             self.long_var += w * (delta * (raw - self.long_mean) - self.long_var)
             return 0.0
-        std = max(math.sqrt(self.long_var), 0.3)
+        std = max(math.sqrt(self.long_var), self.std_floor)
         x = (self.short - self.long_mean) / std
         tail = 0.5 * math.erfc(x / math.sqrt(2.0)) if x > 0 else 0.5
         score = math.log(max(tail, 1e-10)) / LOG_TAIL_FLOOR

@@ -23,6 +23,7 @@ from array import array
 DAY = 86400.0
 Z_UPPER = 1.645          # one-sided 95 % bound
 REF_STEP = 30.0          # smoothing constants are given per 30 s of elapsed time
+SAT_SECONDS = 20.0       # a backlog above this many seconds of production that keeps growing = saturated
 
 
 def _per_dt(rate: float, dt: float) -> float:
@@ -171,9 +172,15 @@ class RateModel:
         """Forecast rate at now + tau (never negative)."""
         return max(0.0, self.holt.forecast(tau) + self.seasonal_at(now + tau, now))
 
-    def integral(self, now: float, a: float, b: float) -> float:
-        """Forecast count increase over [now + a, now + b] (Simpson on the seasonal part)."""
-        v = self.holt.integral(b) - self.holt.integral(a)
+    def integral(self, now: float, a: float, b: float, no_rise: bool = False) -> float:
+        """Forecast count increase over [now + a, now + b] (Simpson on the seasonal part).
+
+        `no_rise`: ignore an upward trend (a saturated consumer cannot speed up on its own)."""
+        holt = self.holt
+        if no_rise and holt.trend > 0 and holt.level is not None:
+            v = holt.level * (b - a)
+        else:
+            v = holt.integral(b) - holt.integral(a)
         if self.season is not None and self.season.ready(now):
             m = (a + b) / 2.0
             v += (b - a) / 6.0 * (self.season.value(now + a) + 4.0 * self.season.value(now + m)
@@ -186,11 +193,27 @@ class RateModel:
 
 
 class LagForecaster:
-    """Per group/topic forecaster of lag, catch-up time and retention data-loss ETA."""
+    """Per group/topic forecaster of lag, catch-up time and retention data-loss ETA.
 
-    __slots__ = ("consume", "last_lag", "last_t", "ls_holt", "n_resid", "produce", "resid_var", "step")
+    The lag evolves as `lag' = produced - consumed`, where a group consumes at most its capacity and never more
+    than what is available. The projection integrates the forecast produce rate against the consumption the
+    group can sustain:
 
-    def __init__(self, alpha: float = 0.2, beta: float = 0.03, phi: float = 0.98, seasonal: bool = True):
+    * saturated (a backlog above the in-flight lag): the consumers run at capacity, so the consume forecast is the
+      damped-trend model of the consume rate, without any upward trend (a saturated consumer does not speed
+      up on its own);
+    * keeping up: the capacity is unknown but at least the largest consume rate seen over the last day
+      (hourly maxima of the smoothed consume rate), plus 10 % headroom; consumption follows production up to it.
+
+    Only the backlog above the group's usual in-flight lag (EMA of the lag while keeping up) is projected; the
+    in-flight part is added back, so a healthy group's forecast is its usual lag, not a noisy extrapolation."""
+
+    __slots__ = ("cap_hour", "cap_ring", "consume", "inflight", "lag_growth", "last_lag", "last_t", "ls_holt",
+                 "n_resid", "produce", "resid_var", "saturated", "step")
+
+    HEADROOM = 1.1
+
+    def __init__(self, alpha: float = 0.1, beta: float = 0.02, phi: float = 0.98, seasonal: bool = True):
         self.produce = RateModel(alpha, beta, phi, seasonal)
         self.consume = RateModel(alpha, beta, phi, seasonal)
         self.ls_holt = DampedHolt(0.3, 0.05, 0.995)    # lag seconds and its growth per second
@@ -199,6 +222,11 @@ class LagForecaster:
         self.last_lag: float | None = None
         self.last_t: float | None = None
         self.step = REF_STEP                           # typical sampling interval (EMA)
+        self.lag_growth = 0.0                          # EMA of d(lag)/dt, messages per second
+        self.saturated = False                         # lag building up: consumers run at capacity
+        self.inflight: float | None = None             # usual lag while keeping up
+        self.cap_ring = array("d", bytes(8 * 26))      # hourly maxima of the consume level, last 26 h
+        self.cap_hour = -1
 
     def update(self, t: float, lag: float, log_end: float, committed: float, lag_seconds: float | None) -> None:
         if self.last_t is not None and self.last_lag is not None and t > self.last_t:
@@ -210,15 +238,41 @@ class LagForecaster:
             w = max(0.02, 1.0 / self.n_resid)
             self.resid_var += w * (err * err - self.resid_var)
             self.step += 0.1 * (dt - self.step)
+            self.lag_growth += _per_dt(0.3, dt) * ((lag - self.last_lag) / dt - self.lag_growth)
         self.produce.update(t, log_end)
         self.consume.update(t, committed)
         if lag_seconds is not None:
             self.ls_holt.update(t, lag_seconds)
         self.last_lag, self.last_t = lag, t
+        produce_level = max(self.produce.level, 0.0)
+        backlog = SAT_SECONDS * produce_level
+        if self.inflight is None:
+            self.inflight = min(lag, backlog)
+        elif lag < backlog:
+            self.inflight += 0.02 * (lag - self.inflight)
+        # a backlog that is not drained away means the consumers already run at their capacity
+        self.saturated = lag - self.inflight > backlog
+        if not self.saturated:
+            hour = int(t // 3600.0)
+            slot = hour % 26
+            if hour != self.cap_hour:
+                self.cap_ring[slot] = 0.0
+                self.cap_hour = hour
+            if self.consume.level > self.cap_ring[slot]:
+                self.cap_ring[slot] = self.consume.level
 
-    def _project(self, now: float, lag: float, a: float, b: float) -> float:
-        grow = self.produce.integral(now, a, b) - self.consume.integral(now, a, b)
-        return max(0.0, lag + grow)
+    def capacity(self) -> float:
+        """Consumption rate the group can sustain when it is not saturated (messages per second)."""
+        return max(max(self.cap_ring), self.consume.level, self.produce.level) * self.HEADROOM
+
+    def _project(self, now: float, lag: float, a: float, b: float, capacity: float | None = None) -> float:
+        """Backlog at now + b from the backlog at now + a."""
+        produced = self.produce.integral(now, a, b)
+        if self.saturated:
+            consumable = self.consume.integral(now, a, b, True)
+        else:
+            consumable = (capacity if capacity is not None else self.capacity()) * (b - a)
+        return max(0.0, lag + produced - consumable)
 
     def predict(self, horizons: tuple[int, ...] | list[int]) -> tuple[dict[int, float], dict[int, float]]:
         """Predicted lag and upper bound at each horizon (seconds)."""
@@ -227,7 +281,9 @@ class LagForecaster:
         if self.last_t is None or self.last_lag is None or self.produce.holt.level is None:
             return pred, upper
         now = self.last_t
-        lag = self.last_lag
+        inflight = self.inflight or 0.0
+        excess = max(0.0, self.last_lag - inflight)
+        capacity = None if self.saturated else self.capacity()
         pos = 0.0
         sigma1 = math.sqrt(self.resid_var)
         alpha = self.produce.holt.alpha
@@ -236,12 +292,13 @@ class LagForecaster:
             # integrate in pieces of at most 300 s so the floor at zero acts along the way
             while pos < h:
                 nxt = min(h, pos + 300.0)
-                lag = self._project(now, lag, pos, nxt)
+                excess = self._project(now, excess, pos, nxt, capacity)
                 pos = nxt
             n = h / step
             var = n + alpha * n * (n - 1.0) + alpha * alpha * (n - 1.0) * n * (2.0 * n - 1.0) / 6.0
-            pred[h] = lag
-            upper[h] = lag + Z_UPPER * sigma1 * math.sqrt(max(var, 1.0))
+            value = excess + min(inflight, self.last_lag)
+            pred[h] = value
+            upper[h] = value + Z_UPPER * sigma1 * math.sqrt(max(var, 1.0))
         return pred, upper
 
     def catch_up_seconds(self, max_seconds: float = 7 * DAY) -> float | None:

@@ -114,7 +114,7 @@ class CompactHistory:
 
 class SubjectState:
     __slots__ = ("detectors", "diag_t", "diagnosis", "forecaster", "history", "last", "last_seen",
-                 "onset", "problem_since", "problem_until", "result", "scores")
+                 "onset", "problem_since", "problem_until", "rebalance_rate", "result", "scores")
 
     def __init__(self, history_points: int, history_spacing: float):
         self.forecaster = LagForecaster()
@@ -123,6 +123,7 @@ class SubjectState:
         self.last: GroupTopicSample | None = None
         self.last_seen = 0.0
         self.scores: dict[str, float] = {}
+        self.rebalance_rate = 0.0
         self.problem_since: float | None = None    # time the current lag problem was first seen
         self.problem_until = 0.0                   # the problem ends once calm after this time
         self.onset: float | None = None
@@ -136,7 +137,7 @@ class OnlineAnalytics:
 
     def __init__(self, horizons_seconds: Sequence[int] = (300, 900, 1800), history_seconds: float = 7200,
                  history_points: int = 120, stale_seconds: float = 900.0, diagnose_every_seconds: float = 60.0,
-                 problem_hold_seconds: float = 600.0):
+                 problem_hold_seconds: float = 600.0, min_backlog_seconds: float = 120.0):
         self.horizons = tuple(sorted(int(h) for h in horizons_seconds))
         self.history_seconds = float(history_seconds)
         self.history_points = max(2, int(history_points))
@@ -144,6 +145,7 @@ class OnlineAnalytics:
         self.stale_seconds = stale_seconds
         self.diagnose_every = diagnose_every_seconds
         self.problem_hold = problem_hold_seconds
+        self.min_backlog_seconds = min_backlog_seconds
         self._subjects: dict[Subject, SubjectState] = {}
         self._diagnose = None
         self._diagnose_checked = -math.inf
@@ -219,7 +221,10 @@ class OnlineAnalytics:
         if s.lag_seconds is not None:
             scores["lag_seconds"] = dets[3].update(t, s.lag_seconds)
         if prev is not None:
-            scores["rebalances"] = dets[4].update(t, float(max(0, s.rebalances_total - prev.rebalances_total)))
+            # rebalances over the last ~10 minutes (exponentially decayed count)
+            decay = math.exp(-(t - prev.timestamp) / 600.0)
+            st.rebalance_rate = st.rebalance_rate * decay + max(0, s.rebalances_total - prev.rebalances_total)
+            scores["rebalances"] = dets[4].update(t, st.rebalance_rate)
         st.scores = scores
 
         pred, upper = fc.predict(self.horizons)
@@ -228,10 +233,13 @@ class OnlineAnalytics:
 
         # lag problem? (hysteresis: stays on for problem_hold seconds after the last evidence)
         problem = False
-        if s.lag > 0:
+        produce_level = max(fc.produce.level, 0.0)
+        # a lag problem needs a material backlog: over `min_backlog_seconds` of production or of message age
+        material = s.lag > 0 and (s.lag >= self.min_backlog_seconds * produce_level
+                                  or (s.lag_seconds is not None and s.lag_seconds >= self.min_backlog_seconds))
+        if material:
             hmax = self.horizons[-1] if self.horizons else 0
             growth = pred.get(hmax, s.lag) - s.lag if hmax else 0.0
-            produce_level = max(fc.produce.level, 0.0)
             if (scores.get("lag", 0.0) >= 0.8 or scores.get("lag_seconds", 0.0) >= 0.8
                     or (growth > 0 and growth >= max(300.0 * produce_level, 100.0) and growth >= 0.5 * s.lag)
                     or (s.lag_seconds is not None and s.lag_seconds >= 600.0
