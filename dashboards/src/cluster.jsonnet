@@ -88,7 +88,7 @@ function(params={})
     ])
     + p.withOverrides([o.byQuery('B', [o.dashed, o.color('text'), o.fillOpacity(0)])])
     + p.withMinMax(min=0),
-    p.bargauge.new('Leadership share (1 = fair share)', 'percentunit',
+    p.bargauge.new('Leadership share (100% = fair share)', 'percentunit',
                    'Leader partitions of each broker divided by the fair share. The broker-skew alert fires above '
                    + '%s.' % skewRatio)
     + p.withTargets([t.instant('%s / on (cluster) group_left () %s' % [leaders, fairShare], 'broker {{broker_id}}')])
