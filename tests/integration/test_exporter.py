@@ -373,3 +373,37 @@ def test_rebalances_are_counted_for_classic_and_kip848_groups(kafka, new_topic):
         for proc in kip848:
             kafka_tools.stop_console_consumer(proc)
         first.close()
+
+
+def test_lag_seconds_agree_with_the_message_timestamps_in_kafka(kafka, new_topic):
+    """The interpolated age of the next unconsumed message, versus that message's own CreateTime."""
+    from kafka import KafkaProducer
+
+    bootstrap = kafka.bootstrap_servers
+    topic = new_topic("timed", partitions=1)
+    collector = collector_for(kafka)
+    producer = KafkaProducer(bootstrap_servers=bootstrap, linger_ms=0)
+    try:
+        for _ in range(12):  # ~1 message every 0.5 s, with a collection cycle every ~1 s
+            for _ in range(2):
+                producer.send(topic, b"m").get(timeout=30)
+                time.sleep(0.5)
+            collector.run_cycle()
+    finally:
+        producer.close()
+    committed = 6
+    commit(bootstrap, "it-timed", {TopicPartition(topic, 0): committed})
+    collector.run_cycle()
+    now = time.time()
+    lag_seconds = one(series(collector), "kafka_consumergroup_lag_seconds", consumergroup="it-timed", topic=topic)
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    try:
+        tp = TopicPartition(topic, 0)
+        consumer.assign([tp])
+        consumer.seek(tp, committed)
+        records = consumer.poll(10000, max_records=1)[tp]
+        true_age = now - records[0].timestamp / 1000
+    finally:
+        consumer.close()
+    # Interpolation between cycles ~1 s apart: the error is bounded by the spacing of the points.
+    assert abs(lag_seconds - true_age) < 1.5, (lag_seconds, true_age)
