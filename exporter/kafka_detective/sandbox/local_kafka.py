@@ -407,7 +407,12 @@ def _free_ports(count: int) -> list[int]:
 
 
 def _new_cluster_id() -> str:
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    # Like Kafka's Uuid.randomUuid: an id starting with "-" (1 in 64) would be read as an option by
+    # kafka-storage format.
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not cluster_id.startswith("-"):
+            return cluster_id
 
 
 @dataclass
@@ -634,6 +639,7 @@ class LocalKafka:
                 raise
         try:
             self.wait_ready(self.startup_timeout)
+            self._create_offsets_topic(self.startup_timeout)
         except BaseException:
             self.stop()
             raise
@@ -871,6 +877,36 @@ class LocalKafka:
                 raise error(
                     f"broker {node.node_id} exited with code {node.proc.returncode}; see {node.log_dir}:\n{summary}"
                 )
+
+    def _create_offsets_topic(self, timeout: float) -> None:
+        """Have ``__consumer_offsets`` created now, while every broker is up.
+
+        Kafka creates it on the first group request, with replication factor min(3, brokers). A test that kills
+        a broker of the 3-node cluster before any group was used would otherwise find that creation impossible
+        (2 live brokers < RF 3) and no group could ever get a coordinator.
+        """
+        from kafka import KafkaAdminClient
+
+        partitions = int(self.broker_overrides.get("offsets.topic.num.partitions", 10))
+        deadline = time.monotonic() + timeout
+        admin = KafkaAdminClient(
+            bootstrap_servers=self.bootstrap_servers, request_timeout_ms=5000, client_id="kafka-detective-sandbox"
+        )
+        try:
+            while True:
+                # FindCoordinator for any group is what triggers the creation.
+                with contextlib.suppress(Exception):
+                    admin.describe_groups(["kafka-detective-sandbox-warmup"])
+                with contextlib.suppress(Exception):
+                    (topic,) = admin.describe_topics(["__consumer_offsets"])
+                    parts = topic.get("partitions") or []
+                    if len(parts) == partitions and all(p["leader_id"] >= 0 for p in parts):
+                        return
+                if time.monotonic() > deadline:
+                    raise KafkaSandboxError(f"__consumer_offsets was not created within {timeout:.0f}s")
+                time.sleep(0.3)
+        finally:
+            admin.close()
 
     def _unfenced_brokers(self, live: set[int]) -> set[int]:
         from kafka import KafkaAdminClient
