@@ -71,7 +71,7 @@ class Cluster:
                 topic = f"bench-{g % self.topics:05d}"
                 offsets = {TopicPartition(topic, p): OffsetAndMetadata(g % MESSAGES_PER_PARTITION, "", None)
                            for p in range(PARTITIONS_PER_TOPIC)}
-                for attempt in range(120):
+                for _attempt in range(120):
                     try:
                         self.admin.alter_group_offsets(f"bench-group-{g:05d}", offsets)
                         break

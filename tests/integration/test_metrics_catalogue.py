@@ -6,8 +6,8 @@ import re
 import shutil
 import subprocess
 import time
-import uuid
 import urllib.request
+import uuid
 from pathlib import Path
 
 import pytest
