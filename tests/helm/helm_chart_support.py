@@ -40,6 +40,7 @@ groups:
           summary: "Consumer group {{ $labels.group }} on {{ $labels.cluster }} lags"
           description: "Lag is {{ $value | humanize }} messages."
           runbook_url: https://example.invalid/kafka-detective/runbooks/KafkaConsumerLagHigh.md
+          dashboard_url: http://grafana.example.com/d/kafka-detective-overview?var-cluster={{ $labels.cluster }}
       - alert: KafkaConsumerGroupDown
         expr: max by (cluster, group) (kafka_detective_diagnosis{root_cause="consumer_down"}) == 1
         for: 5m

@@ -249,6 +249,19 @@ def test_runbook_base_url_override(helm_runner, chart, defaults_values):
         assert url == base + "/" + original[alert["alert"]].rsplit("/", 1)[1]
 
 
+def test_grafana_url_override(helm_runner, chart, defaults_values):
+    grafana = "https://example.com/grafana"
+    rule = helm_runner.template([defaults_values], _rules_on({"grafanaUrl": grafana + "/"})).one("PrometheusRule")
+    original = {a["alert"]: a["annotations"].get("dashboard_url") for a in _alerts(_rules_source(chart)["groups"])}
+    changed = 0
+    for alert in _alerts(rule["spec"]["groups"]):
+        before = original[alert["alert"]]
+        if before:
+            assert alert["annotations"]["dashboard_url"] == grafana + "/d/" + before.split("/d/", 1)[1]
+            changed += 1
+    assert changed
+
+
 # --- dashboards ------------------------------------------------------------------------------------------------
 
 def test_dashboards_are_byte_for_byte_and_labelled_for_the_sidecar(helm_runner, chart, defaults_values):
@@ -267,6 +280,7 @@ def test_dashboards_are_byte_for_byte_and_labelled_for_the_sidecar(helm_runner, 
     assert found == files
     for text in files.values():
         json.loads(text)
+    assert any("{{" in text for text in files.values())  # Grafana templating is there and survived
     default = helm_runner.template([defaults_values], {"dashboards": {"enabled": True}})
     for cm in (c for c in default.of_kind("ConfigMap") if "config.yaml" not in c["data"]):
         assert cm["metadata"]["labels"]["grafana_dashboard"] == "1"
