@@ -125,6 +125,36 @@ def test_rendered_config_is_accepted_by_the_exporter_and_its_files_are_mounted(h
     assert referenced == mounted
 
 
+def test_kube_prometheus_stack_selects_and_scrapes_the_exporter(helm_runner):
+    """The ServiceMonitor selects the chart's Service on its `metrics` port in its namespace, and every object
+    kube-prometheus-stack must pick up carries the selector label."""
+    rendered = helm_runner.template([EVERYTHING])
+    service, monitor = rendered.one("Service"), rendered.one("ServiceMonitor")
+    selector = monitor["spec"]["selector"]["matchLabels"]
+    assert selector.items() <= service["metadata"]["labels"].items()
+    assert service["metadata"]["namespace"] in monitor["spec"]["namespaceSelector"]["matchNames"]
+    assert [e["port"] for e in monitor["spec"]["endpoints"]] == [p["name"] for p in service["spec"]["ports"]]
+    pod_labels = rendered.one("Deployment")["spec"]["template"]["metadata"]["labels"]
+    assert service["spec"]["selector"].items() <= pod_labels.items()
+    for doc in [monitor, rendered.one("PrometheusRule")]:
+        assert doc["metadata"]["labels"]["release"] == "kube-prometheus-stack"
+    dashboards = [cm for cm in rendered.of_kind("ConfigMap") if "config.yaml" not in cm["data"]]
+    assert dashboards and all(cm["metadata"]["labels"]["grafana_dashboard"] == "1" for cm in dashboards)
+
+
+def test_packaged_chart_carries_the_generated_files_and_not_the_ci_values(helm_runner, chart, tmp_path):
+    import tarfile
+
+    helm_runner.run("package", str(chart), "--destination", str(tmp_path))
+    (package,) = tmp_path.glob("kafka-detective-*.tgz")
+    with tarfile.open(package) as archive:
+        names = set(archive.getnames())
+    assert "kafka-detective/files/prometheus-rules.yaml" in names
+    assert any(n.startswith("kafka-detective/files/dashboards/") and n.endswith(".json") for n in names)
+    assert "kafka-detective/values.schema.json" in names
+    assert not any(n.startswith("kafka-detective/ci/") for n in names)
+
+
 # --- security --------------------------------------------------------------------------------------------------
 
 SENTINEL = "S3ntinel-Pa55word-7f3a9c"
