@@ -216,7 +216,7 @@ class LagForecaster:
     def __init__(self, alpha: float = 0.1, beta: float = 0.02, phi: float = 0.98, seasonal: bool = True):
         self.produce = RateModel(alpha, beta, phi, seasonal)
         self.consume = RateModel(alpha, beta, phi, seasonal)
-        self.ls_holt = DampedHolt(0.3, 0.05, 0.995)    # lag seconds and its growth per second
+        self.ls_holt = DampedHolt(0.5, 0.15, 0.995)    # lag seconds and its growth per second
         self.resid_var = 0.0                           # EW variance of the one-step lag error
         self.n_resid = 0
         self.last_lag: float | None = None

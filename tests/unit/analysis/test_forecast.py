@@ -1,0 +1,139 @@
+"""Forecasting: rate models, damped trend, daily profile, lag projection, catch-up and retention ETA."""
+
+from __future__ import annotations
+
+import math
+import random
+
+from kafka_detective.analysis.baselines import LeastSquaresLine, RegressionWithR2
+from kafka_detective.analysis.forecast import DAY, DampedHolt, LagForecaster, RateModel, SeasonalProfile
+
+T0 = 1_790_000_000.0
+
+
+def feed(fc: LagForecaster, n: int, step: float, produce: float, consume: float, lag0: float = 0.0,
+         t0: float = T0, lag_seconds=None) -> float:
+    log_end = 1_000_000.0 + lag0
+    committed = 1_000_000.0
+    t = t0
+    for _ in range(n):
+        fc.update(t, log_end - committed, log_end, committed, lag_seconds(t) if lag_seconds else None)
+        t += step
+        log_end += produce * step
+        committed += consume * step
+    return t - step
+
+
+def test_constant_rates_project_the_integrated_difference():
+    fc = LagForecaster(seasonal=False)
+    # producers 120 msg/s, consumers saturated at 100 msg/s with a backlog: lag grows 20 msg/s
+    feed(fc, 200, 30.0, 120.0, 100.0, lag0=50_000.0)
+    pred, upper = fc.predict((300, 900, 1800))
+    lag_now = fc.last_lag
+    for h in (300, 900, 1800):
+        assert math.isclose(pred[h], lag_now + 20.0 * h, rel_tol=0.02), (h, pred[h], lag_now + 20 * h)
+        assert upper[h] >= pred[h]
+    assert upper[1800] - pred[1800] >= upper[300] - pred[300]      # interval grows with the horizon
+
+
+def test_catch_up_time_and_floor_at_zero():
+    fc = LagForecaster(seasonal=False)
+    feed(fc, 200, 30.0, 100.0, 150.0, lag0=500_000.0)       # draining 50 msg/s
+    lag_now = fc.last_lag
+    eta = fc.catch_up_seconds()
+    assert eta is not None and math.isclose(eta, lag_now / 50.0, rel_tol=0.05)
+    pred, _ = fc.predict((1800,))
+    expected = max(0.0, lag_now - 50.0 * 1800)
+    assert abs(pred[1800] - expected) <= 0.05 * lag_now
+    # a group that keeps up never gets a negative forecast
+    fc2 = LagForecaster(seasonal=False)
+    feed(fc2, 200, 30.0, 100.0, 100.0)
+    assert all(v >= 0 for v in fc2.predict((300, 900, 1800))[0].values())
+    assert fc2.catch_up_seconds() == 0.0
+
+
+def test_damped_trend_flattens():
+    holt = DampedHolt(alpha=0.5, beta=0.2, phi=0.98)
+    t = T0
+    for i in range(200):
+        holt.update(t, 10.0 + 0.01 * i * 30.0)      # a steady ramp of 0.01 per second
+        t += 30.0
+    assert holt.trend > 0
+    linear = holt.level + holt.trend * 36_000
+    damped = holt.forecast(36_000)
+    assert holt.level < damped < linear                   # trends but less than a straight line
+    # the integral is consistent with the forecast
+    h = 1800.0
+    numeric = sum(holt.forecast((k + 0.5) * h / 100) for k in range(100)) * h / 100
+    assert math.isclose(holt.integral(h), numeric, rel_tol=1e-3)
+
+
+def test_seasonal_profile_learns_a_daily_bump():
+    rng = random.Random(3)
+    model = RateModel(seasonal=True)
+    count = 0.0
+    t = T0 - (T0 % DAY)                                   # midnight
+    step = 60.0
+    bump = lambda ts: 400.0 if 3 * 3600 <= ts % DAY < 3.5 * 3600 else 0.0  # noqa: E731
+    for _ in range(int(3 * DAY / step)):
+        rate = 100.0 + bump(t) + rng.gauss(0, 3)
+        count += rate * step
+        model.update(t, count)
+        t += step
+    # at 02:45 the forecast for 03:15 includes the 03:00 batch; for 05:00 it does not
+    now = t - (t % DAY) + 2.75 * 3600
+    assert model.season is not None and model.season.ready(now)
+    assert model.seasonal_at(now + 1800, now) > 200.0
+    assert abs(model.seasonal_at(now + 2.25 * 3600, now)) < 60.0
+    profile = SeasonalProfile()
+    assert profile.value(T0) == 0.0 and not profile.ready(T0)
+
+
+def test_no_look_ahead_in_forecasts():
+    a, b = LagForecaster(), LagForecaster()
+    rng = random.Random(5)
+    log_end, committed, t = 0.0, 0.0, T0
+    rows = []
+    for _ in range(300):
+        log_end += rng.uniform(80, 120) * 30
+        committed = min(log_end, committed + rng.uniform(80, 120) * 30)
+        rows.append((t, log_end - committed, log_end, committed))
+        t += 30
+    for row in rows[:200]:
+        a.update(*row, None)
+        b.update(*row, None)
+    before = a.predict((1800,))
+    for row in rows[200:]:
+        b.update(row[0], row[1] * 10, row[2] * 2, row[3], None)    # a different future for b
+    assert before == LagForecaster.predict(a, (1800,))
+
+
+def test_retention_breach_eta():
+    fc = LagForecaster(seasonal=False)
+    # consumers stopped: the oldest unconsumed message ages one second per second
+    feed(fc, 200, 30.0, 100.0, 0.0, lag0=1000.0, lag_seconds=lambda t: 100.0 + (t - T0))
+    age = 100.0 + 199 * 30.0
+    eta = fc.retention_breach_seconds(7200.0, age)
+    assert eta is not None and math.isclose(eta, 7200.0 - age, rel_tol=0.1)
+    assert fc.retention_breach_seconds(None, age) is None
+    assert fc.retention_breach_seconds(1000.0, age) == 0.0
+    healthy = LagForecaster(seasonal=False)
+    feed(healthy, 200, 30.0, 100.0, 100.0, lag_seconds=lambda t: 2.0)
+    assert healthy.retention_breach_seconds(7200.0, 2.0) is None
+
+
+def test_baselines_fit_a_line():
+    ls = LeastSquaresLine(3600)
+    r2 = RegressionWithR2(3600, 0.5)
+    for i in range(100):
+        ls.update(T0 + 30 * i, 1000 + 5.0 * 30 * i)
+        r2.update(T0 + 30 * i, 1000 + 5.0 * 30 * i)
+    last = 1000 + 5.0 * 30 * 99
+    assert math.isclose(ls.predict(1800), last + 5.0 * 1800, rel_tol=1e-6)
+    assert math.isclose(r2.predict(1800), last + 5.0 * 1800, rel_tol=1e-6)
+    assert r2.r2() > 0.99
+    noisy = RegressionWithR2(3600, 0.5)
+    rng = random.Random(1)
+    for i in range(100):
+        noisy.update(T0 + 30 * i, 1000 + rng.gauss(0, 100))
+    assert noisy.predict(1800) == noisy.points[-1][1]      # low R²: falls back to the last value
