@@ -36,14 +36,14 @@ def admin(kafka_cluster3: Any) -> Iterator[KafkaAdminClient]:
 
 
 def _retry_while_coordinator_loads(action: Callable[[], Any], timeout: float = 60.0) -> Any:
-    """Right after the cluster starts, __consumer_offsets is still being created and loaded."""
+    """Right after the cluster starts, __consumer_offsets is still being created and loaded, and a new topic
+    is not yet known everywhere: both give retriable errors for a few seconds."""
     deadline = time.monotonic() + timeout
     while True:
         try:
             return action()
-        except (Errors.CoordinatorNotAvailableError, Errors.CoordinatorLoadInProgressError,
-                Errors.NotCoordinatorError):
-            if time.monotonic() > deadline:
+        except Errors.KafkaError as exc:
+            if not exc.retriable or time.monotonic() > deadline:
                 raise
             time.sleep(0.5)
 
@@ -157,5 +157,48 @@ def test_stale_coordinators_are_retried_once_via_find_coordinator(kafka_cluster3
         assert G.fetch_committed_offsets(client, stale) == expected
         assert counts["FindCoordinatorRequest"] == 1
         assert counts["OffsetFetchRequest"] <= 2 * len(brokers)
+    finally:
+        client.close()
+
+
+def test_coordinator_crash_group_follows_new_coordinator(kafka_cluster3: Any, spread_groups: dict[str, Any]) -> None:
+    """SIGKILL the coordinator of the live KIP-848 group: ListGroups reports the dead broker as failed (the
+    caller keeps its previous listing), and describe/fetch with that stale listing find the new coordinator
+    once the controller has fenced the dead broker and moved its __consumer_offsets partitions."""
+    live, consumer = spread_groups["live"], spread_groups["consumer"]
+    client = _fresh_admin(kafka_cluster3)
+    try:
+        old = G.list_groups(client)
+        victim = old[live][0]
+        kafka_cluster3.kill_broker(victim)
+        try:
+            with pytest.raises(G.GroupListingIncomplete) as info:
+                G.list_groups(client)
+            assert victim in info.value.failed_brokers
+            assert live not in info.value.partial
+
+            def moved() -> G.GroupDescription | None:
+                consumer.poll(0.1)
+                d = G.describe_groups(client, {live: old[live]}).get(live)
+                return d if d is not None and d.coordinator_id != victim else None
+
+            deadline = time.monotonic() + 60
+            desc = None
+            while desc is None:
+                assert time.monotonic() < deadline, "the group never showed up at a new coordinator"
+                desc = moved()
+                time.sleep(0.5)
+            assert desc.protocol == "consumer"
+            assert G.fetch_committed_offsets(client, {live: old[live]})[live] == spread_groups["expected"][live]
+            deadline = time.monotonic() + 60
+            while True:  # the dead broker leaves the metadata once fenced; then listing is complete again
+                try:
+                    assert G.list_groups(client)[live] == (desc.coordinator_id, "consumer")
+                    break
+                except G.GroupListingIncomplete:
+                    assert time.monotonic() < deadline, "ListGroups never recovered after the broker was fenced"
+                    time.sleep(0.5)
+        finally:
+            kafka_cluster3.restart_stopped()
     finally:
         client.close()
