@@ -15,7 +15,7 @@ Request budget per call (B brokers, C coordinators; independent of the number of
   first sends FindCoordinator for groups it has not cached (we already know the coordinators from ListGroups)
   and raises on the first group or partition error, which would let one broken group hide all the others.
 
-Findings against Kafka 4.1 (checked with a real broker; see tests/integration/test_groups.py):
+Findings against Kafka 4.1.1 and 4.4.0 (real brokers; see tests/integration/test_groups.py):
 
 * ListGroups reports KIP-848 groups. From v5 on each entry carries ``GroupType``: ``"consumer"`` for KIP-848
   groups, ``"classic"`` for classic ones; ``ProtocolType`` is ``"consumer"`` for both, so only ``GroupType``
@@ -43,6 +43,13 @@ Findings against Kafka 4.1 (checked with a real broker; see tests/integration/te
   classic members too, with their assignments. When the last consumer-protocol member leaves, the group is
   ``classic`` again. The exporter sees the group's type flip between cycles (and ``group_epoch`` appear or
   disappear); a type flip is itself a rebalance.
+* Failures seen on a 3-broker cluster (tests/integration/test_groups_cluster3.py): on a freshly started
+  broker ListGroups answers COORDINATOR_LOAD_IN_PROGRESS for a few seconds; after a coordinator is killed,
+  ListGroups to it fails and FindCoordinator keeps naming it until the controller fences it (broker session
+  timeout, 6-9 s), so for those seconds ``list_groups`` raises ``GroupListingIncomplete`` and
+  ``describe_groups``/``fetch_committed_offsets`` leave its groups out; then the groups show up at their new
+  coordinator, offsets intact. A group listed but missing from a describe/fetch result is therefore
+  "unknown this cycle", not "gone".
 * States are reported in CamelCase by 4.1 (Stable, Empty, Assigning, Reconciling, Dead); ``normalise_state``
   also accepts the enum spellings (STABLE, PREPARING_REBALANCE, ...) that other brokers and tools use.
 """
