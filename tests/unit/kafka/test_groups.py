@@ -365,3 +365,23 @@ def test_empty_input_sends_nothing() -> None:
     assert G.describe_groups(admin, {}) == {}
     assert G.fetch_committed_offsets(admin, {}) == {}
     assert admin._manager.sent == []
+
+
+def test_protocol_schemas_are_declared_as_package_data() -> None:
+    """kafka-python reads the ConsumerGroupDescribe schemas as package resources at import time; a wheel
+    (the Docker image runs `pip install .`) only carries them if pyproject.toml declares them, otherwise
+    importing kafka_detective.kafka.groups fails with FileNotFoundError in the image."""
+    import fnmatch
+    import tomllib
+    from pathlib import Path
+
+    import kafka_detective
+
+    package_dir = Path(kafka_detective.__file__).parent
+    pyproject = package_dir.parent.parent / "pyproject.toml"
+    patterns = tomllib.loads(pyproject.read_text())["tool"]["setuptools"]["package-data"].get("kafka_detective", [])
+    schemas = sorted(p.relative_to(package_dir).as_posix() for p in (package_dir / "kafka" / "protocol").glob("*.json"))
+    assert schemas, "no schema files found"
+    missing = [s for s in schemas if not any(fnmatch.fnmatch(s, pat) for pat in patterns)]
+    assert not missing, (f"add \"kafka/protocol/*.json\" to [tool.setuptools.package-data] kafka_detective in "
+                         f"pyproject.toml; not shipped: {missing}")
