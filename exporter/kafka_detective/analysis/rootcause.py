@@ -231,22 +231,25 @@ def derive_signals(history: Sequence[GroupTopicSample]) -> Signals:
 # --- onset ------------------------------------------------------------------------------------------------
 
 
-def find_onset_index(lag: Sequence[float], t: Sequence[float] | None = None, min_rise: float = 10.0) -> int | None:
+def find_onset_index(lag: Sequence[float], t: Sequence[float] | None = None, min_rise: float = 10.0, lo: int = 0
+                     ) -> int | None:
     """Index where the lag starts to rise towards its peak, or None when it never rises.
 
     Robust change point: the lag is median-filtered (width 5, so single outliers do not move it), then a
     hinge model `a` before k and `a + b*(t - t_k)` after k is fitted by least squares on the samples up to
     the peak for every candidate k (O(n) with suffix sums); the k with the smallest residual wins. A
     "rise" must be material: the peak must exceed the pre-onset level by 5 robust deviations, by 10 %
-    of the peak and by `min_rise` messages."""
+    of the peak and by `min_rise` messages. Only onsets at index >= `lo` are considered (the peak is the
+    largest lag from `lo` on)."""
     n = len(lag)
     if n < 4:
         return None
     x = list(t) if t is not None else [float(i) for i in range(n)]
     y = median_filter(lag, 5) if n >= 7 else list(lag)
-    peak_val = max(y)
-    p = y.index(peak_val)
-    if p < 2:
+    lo = max(0, min(lo, n - 1))
+    peak_val = max(y[lo:])
+    p = lo + y[lo:].index(peak_val)
+    if p < 2 or p <= lo:
         return None
     m = p + 1
     xs, ys = x[:m], y[:m]
@@ -263,7 +266,7 @@ def find_onset_index(lag: Sequence[float], t: Sequence[float] | None = None, min
     sy = sy_s[0]
     syy = sum(v * v for v in ys)
     best_k, best_sse = None, math.inf
-    for k in range(0, m - 1):
+    for k in range(lo, m - 1):
         c = m - k
         tk = xs[k]
         hx = sx[k] - c * tk                       # sum of hinge values
@@ -392,7 +395,7 @@ def _score_and_evidence(sig: Signals, w: _Window) -> tuple[dict[str, float], lis
     # ---- scores
     consumer_present = 1.0 - frac_empty
     # producer spike: produce rate well above its baseline, consumers not slower than before
-    spike = (max(ramp(p_ratio, 1.25, 2.0), share_p * ramp(p_ratio - 1, 0.05, 0.2)) * ramp(p_t, 2.0, 4.0)
+    spike = (max(ramp(p_ratio, 1.25, 2.0), share_p * ramp(p_ratio - 1, 0.1, 0.35)) * ramp(p_t, 2.0, 4.0)
              if have_base else 0.0)
     healthy = ramp(c_ratio, 0.55, 0.9) if have_base else 0.5
     scores["producer_spike"] = 0.95 * spike * healthy * consumer_present * (1 - 0.7 * frac_frozen)
@@ -512,6 +515,15 @@ def _severity(cause: str, sig: Signals, w: _Window, lag_problem: bool, findings:
     return "warning"
 
 
+def _refine_onset(sig: Signals, onset: float) -> int:
+    """A given onset is a lower bound: the change point of the lag at or after it (3 samples of slack), so an
+    early hint (an anomaly detector that latched on noise, a generous incident window) does not dilute the
+    post-onset window with normal samples. Falls back to the given onset when the lag does not rise after it."""
+    given = next((i for i, ts in enumerate(sig.t) if ts >= onset), sig.n - 1)
+    found = find_onset_index(sig.lag, sig.t, _min_rise(sig), lo=max(0, given - 3))
+    return found if found is not None and found > given else given
+
+
 def _min_rise(sig: Signals) -> float:
     """A lag rise smaller than two steps' worth of production is normal in-flight backlog, not a problem."""
     if sig.n < 2:
@@ -539,7 +551,7 @@ def diagnose(history: Sequence[GroupTopicSample], onset: float | None = None) ->
     sig = derive_signals(history)
     lag_problem = True
     if onset is not None:
-        oi = next((i for i, ts in enumerate(sig.t) if ts >= onset), sig.n - 1)
+        oi = _refine_onset(sig, onset)
     else:
         found = find_onset_index(sig.lag, sig.t, _min_rise(sig))
         if found is None:
@@ -573,7 +585,7 @@ def scores(history: Sequence[GroupTopicSample], onset: float | None = None) -> d
     """Raw 0-1 score of every cause (for reports and tests)."""
     sig = derive_signals(history)
     if onset is not None:
-        oi = next((i for i, ts in enumerate(sig.t) if ts >= onset), sig.n - 1)
+        oi = _refine_onset(sig, onset)
     else:
         oi = find_onset_index(sig.lag, sig.t, _min_rise(sig))
         oi = max(1, sig.n // 2) if oi is None else oi

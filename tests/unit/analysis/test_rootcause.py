@@ -84,3 +84,13 @@ def test_cheap_enough_for_online_use() -> None:
     for _ in range(20):
         diagnose(history)
     assert (time.perf_counter() - started) / 20 < 0.02
+
+
+def test_early_onset_hint_is_refined_to_the_lag_rise() -> None:
+    # The online engine's excursion detector may latch early; a diluted post window must not hide a stall.
+    synth = scenario("consumer_stalled", noise=0.1)
+    synth.produce_at = lambda i: 100 * (1.3 if i >= 130 else 1.0)     # a mild produce rise before the stall
+    history = synth.samples()
+    d = diagnose(history[: synth.onset + 4], onset=history[130].timestamp)
+    assert d.cause == "consumer_stalled"
+    assert abs(d.onset - history[synth.onset].timestamp) <= 3 * synth.step
