@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import os
 import random
 import statistics
 import time
@@ -39,20 +40,21 @@ def make_cycle(n: int, k: int, interval: float, rng: random.Random, state: list[
     return out
 
 
-def timing(subjects: int, cycles: int, interval: float) -> tuple[list[float], int]:
+def timing(subjects: int, cycles: int, interval: float) -> tuple[list[float], list[float], int]:
     rng = random.Random(1)
     state = [[1e6, 1e6, rng.uniform(1, 500)] for _ in range(subjects)]
     engine = OnlineAnalytics()
-    times = []
+    times, cpu = [], []
     diagnosed = 0
     for k in range(cycles):
         samples = make_cycle(subjects, k, interval, rng, state)
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         engine.observe(samples)
         results = engine.results()
         times.append(time.perf_counter() - t0)
+        cpu.append(time.process_time() - c0)
         diagnosed = sum(1 for r in results if r.diagnosis is not None)
-    return times, diagnosed
+    return times, cpu, diagnosed
 
 
 def memory(subjects: int, cycles: int, interval: float) -> float:
@@ -80,15 +82,19 @@ def main() -> None:
     ap.add_argument("--memory-subjects", type=int, default=200)
     ap.add_argument("--memory-hours", type=float, default=2.5, help="long enough to fill every bounded buffer")
     args = ap.parse_args()
-    times, diagnosed = timing(args.subjects, args.cycles, args.interval)
+    times, cpu, diagnosed = timing(args.subjects, args.cycles, args.interval)
     steady = times[args.cycles // 2:]
     med = statistics.median(steady)
+    cpu_med = statistics.median(cpu[args.cycles // 2:])
     print(f"subjects per cycle:          {args.subjects}")
     print(f"cycles:                      {args.cycles} (steady state = last {len(steady)})")
     print(f"median observe()+results():  {med * 1000:.0f} ms  ({med / args.subjects * 1e6:.1f} us per subject)")
     print(f"p90 / max:                   {sorted(steady)[int(0.9 * len(steady))] * 1000:.0f} ms / "
           f"{max(steady) * 1000:.0f} ms")
-    print(f"share of a {args.interval:.0f} s cycle:        {med / args.interval:.1%}")
+    print(f"median CPU time (process):   {cpu_med * 1000:.0f} ms  ({cpu_med / args.subjects * 1e6:.1f} us per subject)")
+    print(f"share of a {args.interval:.0f} s cycle:        {med / args.interval:.1%} wall, "
+          f"{cpu_med / args.interval:.1%} CPU")
+    print(f"load average during the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     print(f"diagnosed subjects (last):   {diagnosed} (2 % of the subjects have a growing lag)")
     per = memory(args.memory_subjects, int(args.memory_hours * 3600 / args.interval), args.interval)
     print(f"memory per subject:          {per / 1024:.1f} KiB after {args.memory_hours} h "

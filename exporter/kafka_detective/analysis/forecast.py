@@ -83,7 +83,7 @@ class DampedHolt:
     level: smoothed value; trend: change per second, damped with time constant `1/k` seconds
     (`phi` is the damping per 60 s). Forecast at `tau` seconds: level + trend * (1 - e^(-k tau)) / k."""
 
-    __slots__ = ("alpha", "beta", "k", "level", "t", "trend")
+    __slots__ = ("_dt", "_w", "alpha", "beta", "k", "level", "t", "trend")
 
     def __init__(self, alpha: float = 0.2, beta: float = 0.03, phi: float = 0.98):
         self.alpha = alpha
@@ -92,6 +92,8 @@ class DampedHolt:
         self.level: float | None = None
         self.trend = 0.0
         self.t: float | None = None
+        self._dt = -1.0                      # weights cached for the last interval (cycles are regular)
+        self._w = (0.0, 0.0, 0.0)
 
     def update(self, t: float, y: float) -> None:
         if self.level is None or self.t is None:
@@ -100,12 +102,15 @@ class DampedHolt:
         dt = t - self.t
         if dt <= 0:
             return
-        damp = math.exp(-self.k * dt)
+        if dt != self._dt:
+            self._dt = dt
+            self._w = (math.exp(-self.k * dt), _per_dt(self.alpha, dt), _per_dt(self.beta, dt))
+        damp, wa, wb = self._w
         prev = self.level
         pred = prev + self.trend * (1.0 - damp) / self.k
-        self.level = pred + _per_dt(self.alpha, dt) * (y - pred)
+        self.level = pred + wa * (y - pred)
         slope = (self.level - prev) / dt
-        self.trend = damp * self.trend + _per_dt(self.beta, dt) * (slope - damp * self.trend)
+        self.trend = damp * self.trend + wb * (slope - damp * self.trend)
         self.t = t
 
     def forecast(self, tau: float) -> float:
@@ -208,8 +213,8 @@ class LagForecaster:
     Only the backlog above the group's usual in-flight lag (EMA of the lag while keeping up) is projected; the
     in-flight part is added back, so a healthy group's forecast is its usual lag, not a noisy extrapolation."""
 
-    __slots__ = ("cap_hour", "cap_ring", "consume", "inflight", "lag_growth", "last_lag", "last_t", "ls_holt",
-                 "n_resid", "produce", "resid_var", "saturated", "step")
+    __slots__ = ("cap_cache", "cap_hour", "cap_ring", "consume", "inflight", "lag_growth", "last_lag", "last_t",
+                 "ls_holt", "n_resid", "produce", "resid_var", "saturated", "step")
 
     HEADROOM = 1.1
 
@@ -227,6 +232,7 @@ class LagForecaster:
         self.inflight: float | None = None             # usual lag while keeping up
         self.cap_ring = array("d", bytes(8 * 26))      # hourly maxima of the consume level, last 26 h
         self.cap_hour = -1
+        self.cap_cache: float | None = None
 
     def update(self, t: float, lag: float, log_end: float, committed: float, lag_seconds: float | None) -> None:
         if self.last_t is not None and self.last_lag is not None and t > self.last_t:
@@ -241,6 +247,7 @@ class LagForecaster:
             self.lag_growth += _per_dt(0.3, dt) * ((lag - self.last_lag) / dt - self.lag_growth)
         self.produce.update(t, log_end)
         self.consume.update(t, committed)
+        self.cap_cache = None
         if lag_seconds is not None:
             self.ls_holt.update(t, lag_seconds)
         self.last_lag, self.last_t = lag, t
@@ -263,7 +270,9 @@ class LagForecaster:
 
     def capacity(self) -> float:
         """Consumption rate the group can sustain when it is not saturated (messages per second)."""
-        return max(max(self.cap_ring), self.consume.level, self.produce.level) * self.HEADROOM
+        if self.cap_cache is None:
+            self.cap_cache = max(max(self.cap_ring), self.consume.level, self.produce.level) * self.HEADROOM
+        return self.cap_cache
 
     def _project(self, now: float, lag: float, a: float, b: float, capacity: float | None = None) -> float:
         """Backlog at now + b from the backlog at now + a."""
@@ -289,9 +298,9 @@ class LagForecaster:
         alpha = self.produce.holt.alpha
         step = max(self.step, 1.0)
         for h in sorted(horizons):
-            # integrate in pieces of at most 300 s so the floor at zero acts along the way
+            # integrate from horizon to horizon (at most 900 s at a time) with the floor at zero in between
             while pos < h:
-                nxt = min(h, pos + 300.0)
+                nxt = min(h, pos + 900.0)
                 excess = self._project(now, excess, pos, nxt, capacity)
                 pos = nxt
             n = h / step

@@ -9,8 +9,10 @@ Per group/topic it keeps a `LagForecaster` (damped-trend produce/consume rate mo
 one `SignalDetector` per anomaly signal, and a compact bounded history (array of floats, at most
 `history_points` records over `history_seconds`) that is turned into `GroupTopicSample`s only when the
 root-cause function needs it. `kafka_detective.analysis.rootcause.diagnose` is called only while the subject
-shows a lag problem (lag anomalous or growing, lag seconds high, retention breach near, messages lost), at most
-once every `diagnose_every_seconds`, so its cost is amortised. Subjects not seen for `stale_seconds` are dropped.
+shows a lag problem (a material backlog that is anomalous or growing, lag seconds high, retention breach near,
+messages lost), at most once every `diagnose_every_seconds` per subject and at most `max_diagnoses_per_cycle`
+times per observe() (the longest-waiting first), so its cost is amortised and bounded. Subjects not seen for
+`stale_seconds` are dropped.
 
 The offline CLI (`kafka-detective evaluate`, `investigate`) replays traces through this same class.
 """
@@ -22,6 +24,7 @@ import math
 import time
 from array import array
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 
 from kafka_detective.analysis.anomaly import SignalDetector
 from kafka_detective.analysis.forecast import LagForecaster
@@ -137,7 +140,8 @@ class OnlineAnalytics:
 
     def __init__(self, horizons_seconds: Sequence[int] = (300, 900, 1800), history_seconds: float = 7200,
                  history_points: int = 120, stale_seconds: float = 900.0, diagnose_every_seconds: float = 60.0,
-                 problem_hold_seconds: float = 600.0, min_backlog_seconds: float = 120.0):
+                 problem_hold_seconds: float = 600.0, min_backlog_seconds: float = 120.0,
+                 max_diagnoses_per_cycle: int = 25):
         self.horizons = tuple(sorted(int(h) for h in horizons_seconds))
         self.history_seconds = float(history_seconds)
         self.history_points = max(2, int(history_points))
@@ -146,6 +150,8 @@ class OnlineAnalytics:
         self.diagnose_every = diagnose_every_seconds
         self.problem_hold = problem_hold_seconds
         self.min_backlog_seconds = min_backlog_seconds
+        self.max_diagnoses = max_diagnoses_per_cycle
+        self._pending: list[SubjectState] = []
         self._subjects: dict[Subject, SubjectState] = {}
         self._diagnose = None
         self._diagnose_checked = -math.inf
@@ -170,6 +176,8 @@ class OnlineAnalytics:
             if s.timestamp > latest:
                 latest = s.timestamp
         self._latest = latest
+        if self._pending:
+            self._diagnose_pending()
         self._observes += 1
         if self._observes % 10 == 0:
             self._expire()
@@ -259,8 +267,7 @@ class OnlineAnalytics:
             st.diagnosis = None
 
         if st.problem_since is not None and t - st.diag_t >= self.diagnose_every:
-            st.diag_t = t
-            st.diagnosis = self._run_diagnose(st, s)
+            self._pending.append(st)
 
         st.result = GroupTopicAnalysis(
             cluster=s.cluster, group=s.group, topic=s.topic,
@@ -268,6 +275,19 @@ class OnlineAnalytics:
             catch_up_seconds=catch_up, retention_breach_seconds=breach,
             anomaly_scores=scores, diagnosis=st.diagnosis if st.problem_since is not None else None,
         )
+
+    def _diagnose_pending(self) -> None:
+        """Run the due diagnoses, the longest-waiting first, at most `max_diagnoses_per_cycle` of them."""
+        pending = self._pending
+        self._pending = []
+        pending.sort(key=lambda st: st.diag_t)
+        for st in pending[: self.max_diagnoses]:
+            s = st.last
+            if s is None or st.result is None or st.problem_since is None:
+                continue
+            st.diag_t = s.timestamp
+            st.diagnosis = self._run_diagnose(st, s)
+            st.result = replace(st.result, diagnosis=st.diagnosis)
 
     def _diagnose_fn(self):
         if self._diagnose is not None:
