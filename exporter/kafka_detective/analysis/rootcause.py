@@ -358,10 +358,12 @@ def _score_and_evidence(sig: Signals, w: _Window) -> tuple[dict[str, float], lis
 
     # -- membership and commits
     n_post = len(post)
-    empty = [i for i in post if sig.members[i] <= 0 or sig.state[i] in EMPTY_STATES]
+    # Membership unknown (no members/state series: state "Unknown" with 0 members) is not "Empty".
+    empty = [i for i in post if sig.state[i] in EMPTY_STATES or (sig.members[i] <= 0 and sig.state[i] != "Unknown")]
     frac_empty = len(empty) / n_post
     producing = p_post > 0 or any(sig.produce_rate[i] > 0 for i in post)
-    with_members = [i for i in post if sig.members[i] > 0 and sig.state[i] not in EMPTY_STATES]
+    empty_set = set(empty)
+    with_members = [i for i in post if i not in empty_set]
     frozen = [i for i in with_members if sig.committed_delta[i] <= 0 and sig.lag[i] > 0]
     frac_frozen = len(frozen) / n_post
     rebalancing_state = [i for i in post if sig.state[i] in REBALANCING_STATES]

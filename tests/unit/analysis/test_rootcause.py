@@ -94,3 +94,11 @@ def test_early_onset_hint_is_refined_to_the_lag_rise() -> None:
     d = diagnose(history[: synth.onset + 4], onset=history[130].timestamp)
     assert d.cause == "consumer_stalled"
     assert abs(d.onset - history[synth.onset].timestamp) <= 3 * synth.step
+
+
+def test_unknown_membership_is_not_an_empty_group() -> None:
+    # Without members/state series (state "Unknown", members 0) a stall must not read as consumer_down.
+    from dataclasses import replace
+
+    history = [replace(s, members=0, state="Unknown") for s in scenario("consumer_stalled").samples()]
+    assert diagnose(history).cause == "consumer_stalled"
