@@ -66,7 +66,9 @@ fi
 # --- Kafka broker and tools jars (Maven Central, cached outside the repo) ---------------------------------
 say "Kafka distribution: $("$PYTHON" -c 'from kafka_detective.sandbox.local_kafka import ensure_kafka_distribution as e; print(e())')"
 
-if [ -x tests/helm/prepare.sh ]; then
-  tests/helm/prepare.sh
+# --- Go modules of the chart's CRD checker (the Prometheus Operator's API types), fetched once ----------------
+if [ -d tests/helm/crdcheck ]; then
+  say "warming the CRD checker's Go modules"
+  (cd tests/helm/crdcheck && go mod download && go build -o /dev/null .)
 fi
 say "setup complete"

@@ -128,7 +128,8 @@ class ClusterCollector:
                 offsets = self._phase("offsets", lambda: collect_offsets(admin, state), failed)
                 if offsets is not None:
                     snapshot = replace(snapshot, offsets=offsets)
-                groups = self._phase("groups", lambda: collect_groups(admin, cluster.groups, cluster.topics), failed)
+                groups = self._phase("groups", lambda: collect_groups(admin, cluster.groups, cluster.topics,
+                                                                      previous.groups), failed)
                 if groups is not None:
                     snapshot = replace(snapshot, groups=groups)
                 known = snapshot.topic_configs.topics.keys() if snapshot.topic_configs else set()

@@ -1,7 +1,10 @@
 """Rebalance counting per consumer group.
 
-KIP-848 (`consumer` protocol) groups: every rebalance bumps the group epoch, so the counter adds the epoch
-increase between cycles and sees rebalances that start and finish between two cycles.
+KIP-848 (`consumer` protocol) groups: the group epoch goes up by one for every membership or subscription
+change (a join, a leave, partitions added to a subscribed topic; a consumer restart is two), each of which
+makes the coordinator compute a new target assignment. The counter adds the epoch increase between cycles, so
+it counts every reassignment, including those that start and finish between two cycles — more than a classic
+group's counter would show for the same churn.
 
 Classic groups expose no generation in DescribeGroups, so a rebalance is inferred between cycles from what
 changed: the group entered PreparingRebalance/CompletingRebalance, or its member ids or assignment differ
