@@ -291,10 +291,10 @@ class Condition:
         base = f"[{int(BASELINE_WINDOW // 60)}m] offset {int(BASELINE_OFFSET // 60)}m"
         cw = f"[{int(COUNT_WINDOW // 60)}m]"
         if self.signal == "produce_rate":
-            m = f"kafka:topic_produce_rate:rate5m{tp}"
+            m = f"kafka:topic_produce_rate:rate[[ rate_window ]]{tp}"
             return f"on (cluster, topic) {m} {self.op} {thr} * avg_over_time({m}{base})"
         if self.signal == "consume_rate":
-            m = f"kafka:consumergroup_consume_rate:rate5m{gt}"
+            m = f"kafka:consumergroup_consume_rate:rate[[ rate_window ]]{gt}"
             return f"on (cluster, consumergroup, topic) {m} {self.op} {thr} * avg_over_time({m}{base})"
         if self.signal == "rebalances":
             return f"on (cluster, consumergroup) increase(kafka_consumergroup_rebalances_total{g}{cw}) >= {thr}"
@@ -327,9 +327,16 @@ def _fmt(v: float) -> str:
 
 @dataclass
 class LearnedRule:
+    """The learned alert condition. `expr()` keeps the library's `[[ rate_window ]]` placeholder (the recording
+    rules' names depend on it); `resolved(config)` substitutes it."""
+
     conditions: list[Condition]
     lag_min: float
     subject: dict[str, str | None]
+    rate_window: float = RATE_WINDOW
+
+    def resolved(self, config: dict) -> str:
+        return resolve(self.expr(), config)
 
     def expr(self) -> str:
         from kafka_detective.analysis.sources import selector
@@ -385,7 +392,7 @@ def replay(history: Sequence[GroupTopicSample], rule: LearnedRule, for_seconds: 
     n = len(grid.times)
     rates: dict[str, list[float | None]] = {}
     for name, attr in (("produce_rate", "log_end_offset"), ("consume_rate", "committed_offset")):
-        rates[name] = [_rate(grid, k, attr, RATE_WINDOW) for k in range(n)]
+        rates[name] = [_rate(grid, k, attr, rule.rate_window) for k in range(n)]
     cond_true = []
     back_base = round(BASELINE_OFFSET / grid.step)
     span_base = round(BASELINE_WINDOW / grid.step)
@@ -505,10 +512,11 @@ class LearnResult:
     pattern_path: Path | None = None
     signature_path: Path | None = None
     promtool: str | None = None     # "passed", "failed: ...", "skipped: ..."
+    library_check: str | None = None    # the pattern library's loader on the library with the new file
 
 
-def learn_rule(history: Sequence[GroupTopicSample], incident: Incident, sig: Signature, scope: str = "subject"
-               ) -> tuple[LearnedRule, ReplayScore, list[tuple[float, ReplayScore]]]:
+def learn_rule(history: Sequence[GroupTopicSample], incident: Incident, sig: Signature, scope: str = "subject",
+               rate_window: float = RATE_WINDOW) -> tuple[LearnedRule, ReplayScore, list[tuple[float, ReplayScore]]]:
     """Choose the thresholds (a fraction alpha of the observed deviation, in log space for ratios) that fire
     on the incident with the best precision."""
     subject = {"cluster": incident.cluster, "consumergroup": incident.consumergroup, "topic": incident.topic}
@@ -524,7 +532,7 @@ def learn_rule(history: Sequence[GroupTopicSample], incident: Incident, sig: Sig
     for alpha in (0.5, 0.3, 0.7, 0.9):
         for lag_frac in (0.2, 0.1, 0.4):
             lag_min = float(round(max(10.0, base_lag + lag_frac * (peak - base_lag))))
-            rule = LearnedRule(_candidate_conditions(sig, alpha), lag_min, subject)
+            rule = LearnedRule(_candidate_conditions(sig, alpha), lag_min, subject, rate_window)
             sc = score_replay(replay(history, rule), incident.start, incident.end)
             tried.append((alpha, sc))
             key = (sc.fired_on_incident, round(sc.precision, 3), sc.recall > 0.2, -(sc.first_fire_delay or 1e9))
@@ -603,7 +611,7 @@ def build_pattern(history: Sequence[GroupTopicSample], incident: Incident, sig: 
     fire_times = [t for t, f in firing if f and incident.start - 300 <= t <= incident.end + 900]
     quiet_times = [t for t, f in firing if not f and t < incident.start - 300]
     # The test slice starts late enough to be short, early enough for the baseline windows.
-    needed_history = BASELINE_OFFSET + BASELINE_WINDOW + RATE_WINDOW + 120
+    needed_history = BASELINE_OFFSET + BASELINE_WINDOW + rule.rate_window + 120
     slice_start = max(history[0].timestamp, incident.start - needed_history - 600)
     slice_start = history[0].timestamp + math.ceil((slice_start - history[0].timestamp) / EVAL_STEP) * EVAL_STEP
     tests = []
@@ -682,7 +690,7 @@ def build_pattern(history: Sequence[GroupTopicSample], incident: Incident, sig: 
     return doc, plan
 
 
-def promtool_confirm(doc: dict, tmp_dir: Path, recording_rules: Sequence[dict]) -> str:
+def promtool_confirm(doc: dict, tmp_dir: Path, recording_rules: Sequence[dict], config: dict | None = None) -> str:
     """Run the pattern's tests with promtool on a minimal rule file (recording rules + this alert)."""
     import shutil
     import subprocess
@@ -695,9 +703,9 @@ def promtool_confirm(doc: dict, tmp_dir: Path, recording_rules: Sequence[dict]) 
     if not any(t["kind"] == "firing" for t in doc["tests"]):
         return "skipped: the rule never fired on the incident"
     tmp_dir.mkdir(parents=True, exist_ok=True)
+    alert = {"alert": doc["alert"], "expr": resolve(doc["expr"], config or {}), "for": doc["for"]}
     rules = {"groups": [{"name": "recording", "rules": list(recording_rules)},
-                        {"name": "learned", "rules": [{"alert": doc["alert"], "expr": doc["expr"],
-                                                       "for": doc["for"]}]}]}
+                        {"name": "learned", "rules": [alert]}]}
     (tmp_dir / "rules.yaml").write_text(yaml.safe_dump(rules, sort_keys=False))
     tests = []
     for t in doc["tests"]:
@@ -715,8 +723,31 @@ def promtool_confirm(doc: dict, tmp_dir: Path, recording_rules: Sequence[dict]) 
     return "failed: " + text[:600]
 
 
-def library_recording_rules(library_dir: Path) -> list[dict]:
-    """The kafka:* recording rules of the library (patterns/*.yaml with recording_rules)."""
+DEFAULT_CONFIG = {"rate_window": "5m"}
+
+
+def resolve(text: str, config: dict) -> str:
+    """Substitute the library's `[[ key ]]` placeholders (defaults for the keys learn uses)."""
+    from kafka_detective.patterns.config import substitute
+
+    def missing(key: str) -> None:
+        raise UserError(f"placeholder [[ {key} ]] is not a key of the pattern library's config.yaml")
+
+    return substitute(text, {**DEFAULT_CONFIG, **config}, missing)
+
+
+def library_config(library_dir: Path) -> dict:
+    path = Path(library_dir) / "config.yaml"
+    if not path.is_file():
+        return dict(DEFAULT_CONFIG)
+    from kafka_detective.patterns.config import load_config
+
+    return {**DEFAULT_CONFIG, **load_config(path)}
+
+
+def library_recording_rules(library_dir: Path, config: dict | None = None) -> list[dict]:
+    """The kafka:* recording rules of the library (patterns/*.yaml with recording_rules), placeholders resolved."""
+    config = config if config is not None else library_config(library_dir)
     import yaml
 
     rules = []
@@ -728,7 +759,8 @@ def library_recording_rules(library_dir: Path) -> list[dict]:
         if isinstance(doc, dict):
             for r in doc.get("recording_rules") or []:
                 if isinstance(r, dict) and "record" in r and "expr" in r:
-                    rules.append({"record": r["record"], "expr": r["expr"]})
+                    rules.append({"record": resolve(str(r["record"]), config),
+                                  "expr": resolve(str(r["expr"]), config)})
     return rules or [
         {"record": "kafka:topic_produce_rate:rate5m",
          "expr": "sum by (cluster, topic) (rate(kafka_topic_partition_current_offset[5m]))"},
@@ -761,15 +793,34 @@ def learn(history: Sequence[GroupTopicSample], incident: Incident, library_dir: 
           tmp_dir: Path | None = None) -> LearnResult:
     sig = signature(history, incident.start, incident.end, name=incident.name, cause=incident.cause,
                     notes=incident.notes)
-    rule, score, tried = learn_rule(history, incident, sig, scope)
+    from kafka_detective.analysis.sources import parse_duration
+
+    library_dir = Path(library_dir)
+    config = library_config(library_dir)
+    rate_window = parse_duration(str(config.get("rate_window", "5m")))
+    rule, score, tried = learn_rule(history, incident, sig, scope, rate_window)
     firing = replay(history, rule)
     doc, _plan = build_pattern(history, incident, sig, rule, firing)
     result = LearnResult(incident, sig, rule, score, tried)
-    library_dir = Path(library_dir)
     if confirm_with_promtool:
         import tempfile
 
         with tempfile.TemporaryDirectory(prefix="kd-learn-") as tmp:
-            result.promtool = promtool_confirm(doc, Path(tmp_dir or tmp), library_recording_rules(library_dir))
+            result.promtool = promtool_confirm(doc, Path(tmp_dir or tmp), library_recording_rules(library_dir, config),
+                                               config)
     result.pattern_path, result.signature_path = write_learned(doc, sig, library_dir, incident.name, overwrite)
+    result.library_check = check_library(library_dir)
     return result
+
+
+def check_library(library_dir: Path) -> str:
+    """Load the whole library with its own loader (schema, metric names, PromQL via promtool)."""
+    if not (Path(library_dir) / "config.yaml").is_file():
+        return "skipped: no config.yaml in the library directory"
+    from kafka_detective.patterns.loader import load_library
+
+    try:
+        load_library(Path(library_dir).resolve().parent, patterns_dir=Path(library_dir).resolve())
+    except UserError as error:
+        return f"failed: {error}"
+    return "passed"

@@ -59,14 +59,20 @@ def run(args: argparse.Namespace) -> int:
             print(f"  {s.signal:16s} {s.direction:4s} effect {s.effect:+7.1f}  baseline {s.baseline:.4g} -> "
                   f"{s.value:.4g}  onset {when}")
     print("expression:")
-    print("  " + result.rule.expr().strip().replace("\n", "\n  "))
+    from kafka_detective.analysis.learn import library_config
+
+    print("  " + result.rule.resolved(library_config(library)).strip().replace("\n", "\n  "))
     delay = f"{sc.first_fire_delay:.0f}s after the window start" if sc.first_fire_delay is not None else "never"
     print(f"replay over {len(history)} samples: fires on the incident: {'yes' if sc.fired_on_incident else 'NO'} "
           f"(first {delay}); precision {sc.precision:.0%} ({sc.false_minutes} of {sc.firing_minutes} firing "
           f"minutes outside the incident); recall {sc.recall:.0%} of the window")
     if result.promtool is not None:
         print(f"promtool test rules (replay confirmation): {result.promtool}")
+    if result.library_check is not None:
+        print(f"pattern library check: {result.library_check}")
     print(f"wrote {result.pattern_path}")
     print(f"wrote {result.signature_path}")
     print("next: kafka-detective generate  (adds the alert, its runbook and promtool test)")
-    return 0 if sc.fired_on_incident else 1
+    ok = sc.fired_on_incident and not (result.library_check or "").startswith("failed") and \
+        not (result.promtool or "").startswith("failed")
+    return 0 if ok else 1

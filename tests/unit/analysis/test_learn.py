@@ -48,6 +48,7 @@ def test_learn_writes_a_valid_pattern_that_replays(tmp_path, cause) -> None:
     assert result.score.fired_on_incident
     assert result.score.precision >= 0.85
     assert result.promtool == "passed"
+    assert result.library_check == "passed"
     # the file is in the pattern library format: the library's own loader accepts it
     from kafka_detective.patterns.loader import load_library
 
