@@ -397,7 +397,7 @@ def _score_and_evidence(sig: Signals, w: _Window) -> tuple[dict[str, float], lis
     # ---- scores
     consumer_present = 1.0 - frac_empty
     # producer spike: produce rate well above its baseline, consumers not slower than before
-    spike = (max(ramp(p_ratio, 1.25, 2.0), share_p * ramp(p_ratio - 1, 0.1, 0.35)) * ramp(p_t, 2.0, 4.0)
+    spike = (max(ramp(p_ratio, 1.25, 2.0), share_p * ramp(p_ratio - 1, 0.05, 0.2)) * ramp(p_t, 2.0, 4.0)
              if have_base else 0.0)
     healthy = ramp(c_ratio, 0.55, 0.9) if have_base else 0.5
     scores["producer_spike"] = 0.95 * spike * healthy * consumer_present * (1 - 0.7 * frac_frozen)
