@@ -434,8 +434,18 @@ def format_report(summary: dict) -> str:
         lines.append("")
         lines.append("Per alert rule (real Prometheus on the traces): precision / recall")
         for name, s in summary["prometheus"].get("alerts", {}).items():
-            lines.append(f"  {name:40} precision {_fmt(s['precision'])} ({s['tp']}/{s['tp'] + s['fp']})  "
-                         f"recall {_fmt(s['recall'])} ({s['caught']}/{s['incidents']})")
+            if "error" in s:
+                lines.append(f"  {name:40} query error: {s['error']}")
+                continue
+            if not (s["tp"] or s["fp"] or s["incidents"]):
+                continue
+            lines.append(f"  {name:40} precision {_fmt(s['precision'])} ({s['tp']}/{s['tp'] + s['fp']}, "
+                         f"{s['off_pattern']} off-pattern)  recall {_fmt(s['recall'])} "
+                         f"({s['caught']}/{s['incidents']})")
         if summary["prometheus"].get("error"):
             lines.append(f"  (error: {summary['prometheus']['error']})")
+        else:
+            lines.append(f"  false alerts per day on quiet traces: "
+                         f"{_fmt(summary['prometheus'].get('quiet_false_alerts_per_day'))} "
+                         f"{summary['prometheus'].get('quiet_false_alerts') or ''}")
     return "\n".join(lines)

@@ -43,12 +43,13 @@ EXPECTED_ALERTS: dict[str, list[str]] = {
     "consumer_stalled": ["KafkaConsumerStalled"],
     "rebalance_storm": ["KafkaConsumerRebalanceStorm"],
     "leader_election": ["KafkaLeaderElections"],
-    "broker_failure": ["KafkaBrokerMissing", "KafkaUnderReplicatedPartitions"],
+    "broker_failure": ["KafkaBrokerMissing", "KafkaUnderReplicatedPartitions", "KafkaLeaderElections"],
     "broker_skew": ["KafkaBrokerLeaderSkew"],
-    "disk_pressure": ["KafkaBrokerDiskUsageHigh"],
-    "retention_loss": ["KafkaConsumerMessagesLost", "KafkaConsumerRetentionBreachPredicted"],
+    "disk_pressure": ["KafkaBrokerDiskPressure"],
+    "retention_loss": ["KafkaConsumerMessagesLost"],
     "death_spiral": ["KafkaConsumerDeathSpiral", "KafkaConsumerLagHigh", "KafkaConsumerLagGrowing"],
-    "slow_growth": ["KafkaConsumerLagGrowing", "KafkaConsumerLagPredicted", "KafkaConsumerLagHigh"],
+    "slow_growth": ["KafkaConsumerLagGrowing", "KafkaConsumerLagBreachPredicted", "KafkaConsumerLagHigh"],
+    "retention_breach_predicted": ["KafkaConsumerRetentionBreachPredicted"],
 }
 
 
@@ -233,12 +234,12 @@ def simulate(sc: Scenario) -> tuple[list[Series], Truth]:
                 stalled[ev.target] = True
             elif ev.kind == "rebalance_storm" and active:
                 g = groups[ev.target]
-                if g.next_storm_rebalance is None or g.next_storm_rebalance < t - p.get("max_gap", 150):
+                if g.next_storm_rebalance is None or g.next_storm_rebalance < t - p.get("max_gap", 90):
                     g.next_storm_rebalance = t
                 if t >= g.next_storm_rebalance:
                     new_rebalance[ev.target] += 1
                     g.rebalance_until = t + rng.uniform(20, 45)
-                    g.next_storm_rebalance = t + rng.uniform(p.get("min_gap", 50), p.get("max_gap", 150))
+                    g.next_storm_rebalance = t + rng.uniform(p.get("min_gap", 30), p.get("max_gap", 90))
                 cap_mult[ev.target] *= p.get("factor", 0.6)
                 members[ev.target] = max(1, g.spec.members - rng.choice((0, 1, 1, 2)))
             elif ev.kind == "deploy" and starts:            # a rolling restart: two quick rebalances
@@ -246,7 +247,8 @@ def simulate(sc: Scenario) -> tuple[list[Series], Truth]:
                 groups[ev.target].rebalance_until = t + 20
             elif ev.kind == "elections" and active:         # repeated leader elections on a topic
                 if starts or rng.random() < p.get("per_step", 0.4):
-                    election_now.append((ev.target, rng.randrange(topics[ev.target].spec.partitions)))
+                    for _ in range(rng.randint(1, 3)):
+                        election_now.append((ev.target, rng.randrange(topics[ev.target].spec.partitions)))
                 for gname, g in groups.items():
                     if g.spec.topic == ev.target:
                         cap_mult[gname] *= p.get("factor", 0.35)
@@ -433,7 +435,8 @@ def simulate(sc: Scenario) -> tuple[list[Series], Truth]:
         breach = truth.extra["breach_time"]
         if split and breach is not None:       # lag first (the slowdown), data loss from the first lost message
             inc = truth.incidents[0]
-            truth.incidents = [Incident(inc.onset, breach, split, list(EXPECTED_ALERTS.get(split, []))),
+            truth.incidents = [Incident(inc.onset, breach, split, list(EXPECTED_ALERTS.get(split, []))
+                                        + EXPECTED_ALERTS["retention_breach_predicted"]),
                                Incident(breach, inc.end, inc.root_cause, list(inc.patterns))]
     return out, truth
 
@@ -504,7 +507,7 @@ def consumer_stalled() -> Scenario:
 
 @scenario
 def rebalance_storm() -> Scenario:
-    return _one_group("rebalance-storm", "The group rebalances every one to two minutes for 45 minutes.",
+    return _one_group("rebalance-storm", "The group rebalances every 30-90 seconds for 45 minutes.",
                       [Event("rebalance_storm", T0, T0 + 45 * MIN, G, {"factor": 0.45})],
                       [(T0, T0 + 90 * MIN, "rebalance_storm", EXPECTED_ALERTS["rebalance_storm"])])
 
@@ -545,7 +548,8 @@ def retention_loss() -> Scenario:
     return _one_group("retention-loss", "Retention is 1 hour and the consumers stop for 90 minutes: unconsumed "
                       "messages are deleted.",
                       [Event("down", T0 - 60 * MIN, T0 + 30 * MIN, G)],
-                      [(T0 - 60 * MIN, T0, "consumer_down", EXPECTED_ALERTS["consumer_down"]),
+                      [(T0 - 60 * MIN, T0, "consumer_down",
+                        EXPECTED_ALERTS["consumer_down"] + EXPECTED_ALERTS["retention_breach_predicted"]),
                        (T0, T0 + 90 * MIN, "retention_loss", EXPECTED_ALERTS["retention_loss"])],
                       retention=HOUR, extra={"retention_breach": True})
 
