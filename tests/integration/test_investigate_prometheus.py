@@ -141,3 +141,16 @@ def test_empty_answer_is_one_error(prometheus, capsys) -> None:
                *_range_args(history)])
     err = capsys.readouterr().err
     assert rc == 2 and "has no kafka_consumergroup_lag_sum" in err and "Traceback" not in err
+
+
+def test_cpu_query_is_used_and_an_empty_one_is_an_error(prometheus, capsys) -> None:
+    url, history = prometheus
+    query = 'avg(consumergroup:cpu_utilisation:ratio{consumergroup="checkout"}) * 1'
+    assert main(["correlate", "--prometheus", url, "--group", "checkout", "--topic", "orders", "--json",
+                 "--cpu-query", query, *_range_args(history)]) == 0
+    rows = {r["signal"]: r for r in json.loads(capsys.readouterr().out)["rows"]}
+    assert rows["cpu"]["significant"]
+    rc = main(["correlate", "--prometheus", url, "--group", "checkout", "--topic", "orders",
+               "--cpu-query", 'node_cpu_seconds_total{job="nope"}', *_range_args(history)])
+    err = capsys.readouterr().err
+    assert rc == 2 and "--cpu-query returned nothing" in err
