@@ -99,10 +99,17 @@ def lag_spike_playbook(topic: str, group: str, cluster: str | None = None, since
     ]
 
 
-def explore_url(grafana_url: str, expr: str, since: str = "6h", datasource: str = "prometheus") -> str:
-    """Grafana Explore link (the `left` URL state, accepted by Grafana 7-11) showing `expr` over the range."""
-    state = {"datasource": datasource, "queries": [{"refId": "A", "expr": expr}],
-             "range": {"from": f"now-{since}", "to": "now"}}
+def explore_url(grafana_url: str, expr: str, since: str = "6h", datasource: str = "prometheus",
+                until: float | None = None) -> str:
+    """Grafana Explore link (the `left` URL state, accepted by Grafana 7-11) showing `expr` over the range
+    (relative to now, or absolute epoch milliseconds ending at `until`)."""
+    if until is None:
+        time_range = {"from": f"now-{since}", "to": "now"}
+    else:
+        from kafka_detective.analysis.sources import parse_duration
+
+        time_range = {"from": str(int((until - parse_duration(since)) * 1000)), "to": str(int(until * 1000))}
+    state = {"datasource": datasource, "queries": [{"refId": "A", "expr": expr}], "range": time_range}
     return f"{grafana_url.rstrip('/')}/explore?orgId=1&left=" + quote(json.dumps(state, separators=(",", ":")),
                                                                        safe="")
 
@@ -142,7 +149,7 @@ def _short_labels(labels: dict) -> str:
 
 
 def render(steps: list[Step], grafana_url: str | None = None, since: str = "6h", markdown: bool = False,
-           datasource: str = "prometheus", header: str = "") -> str:
+           datasource: str = "prometheus", header: str = "", until: float | None = None) -> str:
     lines = [header] if header else []
     for step in steps:
         lines.append(f"{'## ' if markdown else ''}Step {step.number}: {step.title}")
@@ -154,7 +161,7 @@ def render(steps: list[Step], grafana_url: str | None = None, since: str = "6h",
             if q.look_for:
                 lines.append(f"    look for: {q.look_for}")
             if grafana_url:
-                url = explore_url(grafana_url, q.expr, since, datasource)
+                url = explore_url(grafana_url, q.expr, since, datasource, until)
                 lines.append(f"    [Explore]({url})" if markdown else f"    explore: {url}")
             if q.error is not None:
                 lines.append(f"    answer: error: {q.error}")

@@ -43,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
     header = (f"# Lag spike investigation: {who}, last {since}" if args.format == "markdown"
               else f"Lag spike investigation: {who}, last {since}\n" + "=" * 60)
     print(playbook.render(steps, args.grafana_url, since, args.format == "markdown", args.grafana_datasource,
-                          header))
+                          header, at))
     if not args.prometheus:
         print("Run with --prometheus URL to execute the queries.")
     return 0

@@ -44,6 +44,9 @@ def test_explore_url_carries_the_query() -> None:
     assert state["queries"][0]["expr"] == expr
     assert state["datasource"] == "prom-uid" and state["range"]["from"] == "now-6h"
     assert " " not in url
+    fixed = playbook.explore_url("http://g", expr, "1h", until=1_800_000_000)
+    state = json.loads(unquote(parse_qs(urlparse(fixed).query)["left"][0]))
+    assert state["range"] == {"from": "1799996400000", "to": "1800000000000"}
 
 
 class _FakeProm(BaseHTTPRequestHandler):
