@@ -199,7 +199,11 @@ def _counter_delta(values: Sequence[float]) -> list[float]:
 
 def derive_signals(history: Sequence[GroupTopicSample]) -> Signals:
     t = [float(s.timestamp) for s in history]
-    dts = [0.0] + [max(b - a, 1e-9) for a, b in itertools.pairwise(t)]
+    raw_dts = [b - a for a, b in itertools.pairwise(t)]
+    positive = [d for d in raw_dts if d > 0]
+    typical = median(positive) if positive else 1.0
+    # A repeated or out-of-order timestamp must not turn a counter step into an absurd rate.
+    dts = [0.0] + [d if d > 0 else typical for d in raw_dts]
     leo = _counter_delta([s.log_end_offset for s in history])
     com_raw = [0.0] + [float(b.committed_offset - a.committed_offset) for a, b in itertools.pairwise(history)]
     com = [d if d > 0 else 0.0 for d in com_raw]

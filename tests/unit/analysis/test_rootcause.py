@@ -102,3 +102,15 @@ def test_unknown_membership_is_not_an_empty_group() -> None:
 
     history = [replace(s, members=0, state="Unknown") for s in scenario("consumer_stalled").samples()]
     assert diagnose(history).cause == "consumer_stalled"
+
+
+def test_repeated_timestamps_do_not_make_absurd_rates() -> None:
+    from dataclasses import replace
+
+    from kafka_detective.analysis.rootcause import derive_signals
+
+    history = scenario("producer_spike").samples()
+    history[50] = replace(history[50], timestamp=history[49].timestamp)
+    sig = derive_signals(history)
+    assert max(sig.produce_rate) < 1000
+    assert diagnose(history).cause == "producer_spike"
