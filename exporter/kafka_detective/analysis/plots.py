@@ -39,7 +39,7 @@ def _finish(plt, mdates, fig, ax, onset: float | None, title: str, ylabel: str, 
     locator = mdates.AutoDateLocator()
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator, tz=UTC))
-    ax.legend(loc="upper left", fontsize=9)
+    ax.legend(loc="best", fontsize=9, framealpha=0.85)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
