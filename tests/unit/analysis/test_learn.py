@@ -120,3 +120,29 @@ def test_existing_pattern_is_not_overwritten(tmp_path) -> None:
     learn(h, _incident(h, "producer_spike"), lib, confirm_with_promtool=False)
     with pytest.raises(UserError, match="exists"):
         learn(h, _incident(h, "producer_spike"), lib, confirm_with_promtool=False)
+
+
+def test_generated_artefacts_of_a_learned_pattern_pass_promtool(tmp_path) -> None:
+    """The library's generator turns the learned file into an alert, a runbook and a promtool test that passes."""
+    import subprocess
+
+    from kafka_detective.cli import main
+
+    promtool = shutil.which("promtool")
+    assert promtool, "promtool is required for this test"
+    root = tmp_path / "root"
+    (root / "patterns").mkdir(parents=True)
+    for path in (REPO / "patterns").glob("*.yaml"):
+        shutil.copy(path, root / "patterns")
+    history = scenario("rebalance_storm", n=600, onset=400, noise=0.1).samples()
+    result = learn(history, _incident(history, "rebalance_storm"), root / "patterns")
+    assert result.library_check == "passed"
+    out = tmp_path / "out"
+    assert main(["generate", "--root", str(root), "--output-dir", str(out)]) == 0
+    alert = alert_name(result.incident.name)
+    assert (out / "runbooks" / f"{alert}.md").exists()
+    assert alert in (out / "alert-rules" / "prometheus-rules.yaml").read_text()
+    test_file = out / "tests" / "rules" / "generated" / "learned-learned-rebalance-storm.test.yaml"
+    proc = subprocess.run([promtool, "test", "rules", test_file.name], cwd=test_file.parent, capture_output=True,
+                          text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
