@@ -60,16 +60,18 @@ def make_handler(app: MetricsApp) -> type[BaseHTTPRequestHandler]:
         def log_message(self, format: str, *args: object) -> None:
             log.debug("%s - " + format, self.address_string(), *args)
 
-        def _send(self, status: int, body: bytes, content_type: str = "text/plain; charset=utf-8",
-                  encoding: str | None = None) -> None:
+        def _send(self, status: int, body: bytes | tuple[bytes, ...],
+                  content_type: str = "text/plain; charset=utf-8", encoding: str | None = None) -> None:
+            chunks = (body,) if isinstance(body, bytes) else body
             self.send_response(status)
             self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Content-Length", str(sum(len(c) for c in chunks)))
             if encoding:
                 self.send_header("Content-Encoding", encoding)
             self.end_headers()
             if self.command != "HEAD":
-                self.wfile.write(body)
+                for chunk in chunks:
+                    self.wfile.write(chunk)
 
         def do_HEAD(self) -> None:
             self.do_GET()
@@ -81,7 +83,7 @@ def make_handler(app: MetricsApp) -> type[BaseHTTPRequestHandler]:
                     body = app.exposition.static_body_gzip() + gzip.compress(app.dynamic_body(), compresslevel=1)
                     self._send(200, body, CONTENT_TYPE, "gzip")
                 else:
-                    self._send(200, app.exposition.static_body() + app.dynamic_body(), CONTENT_TYPE)
+                    self._send(200, (*app.exposition.static_chunks(), app.dynamic_body()), CONTENT_TYPE)
             elif path == "/healthz":
                 ok = app.alive()
                 self._send(200 if ok else 503, b"ok\n" if ok else b"collection thread stopped\n")

@@ -22,6 +22,7 @@ which is what lag in seconds of a long-stalled consumer needs. Amortised O(1) pe
 
 from __future__ import annotations
 
+from array import array
 from bisect import bisect_right
 from dataclasses import dataclass
 
@@ -41,8 +42,10 @@ class OffsetTimeTable:
         if size < 4:
             raise ValueError("size must be at least 4")
         self._size = size
-        self._offsets: list[int] = []
-        self._times: list[float] = []
+        # Typed arrays: 16 bytes a point instead of ~80 for boxed ints and floats in lists, which matters at
+        # tens of thousands of partitions with full tables.
+        self._offsets = array("q")
+        self._times = array("d")
 
     def __len__(self) -> int:
         return len(self._offsets)
@@ -58,8 +61,8 @@ class OffsetTimeTable:
                 return
             if offset < offsets[-1]:
                 # The log was truncated or the topic re-created: the history no longer describes it.
-                offsets.clear()
-                times.clear()
+                del offsets[:]
+                del times[:]
             elif offset == offsets[-1] and len(offsets) >= 2 and offsets[-2] == offset:
                 times[-1] = timestamp  # extend the flat run instead of adding a point
                 return
@@ -72,8 +75,8 @@ class OffsetTimeTable:
         half = len(self._offsets) // 2
         # Keep index 0 (the oldest point bounds the covered span) and every second point of the older half.
         keep = [i for i in range(half) if i % 2 == 0] + list(range(half, len(self._offsets)))
-        self._offsets = [self._offsets[i] for i in keep]
-        self._times = [self._times[i] for i in keep]
+        self._offsets = array("q", [self._offsets[i] for i in keep])
+        self._times = array("d", [self._times[i] for i in keep])
 
     def produce_rate(self, window_seconds: float) -> float | None:
         """Messages per second appended over roughly the last `window_seconds` of history."""
