@@ -7,6 +7,7 @@ An incident file names a window, a subject and a cause:
     subject: {cluster: prod, consumergroup: checkout, topic: orders}
     cause: producer_spike               # one of ROOT_CAUSES
     notes: Nightly import job doubled the order events.
+    recurrences: [{start: ..., end: ...}]   # optional: other windows of the same incident (firing there is correct)
 
 From the subject's history around the window `signature()` extracts which signals deviated from their
 pre-window baseline, in which direction, by how much (robust effect size) and in which order.
@@ -63,6 +64,7 @@ class Incident:
     cause: str
     notes: str = ""
     path: str = ""
+    recurrences: list[tuple[float, float]] = field(default_factory=list)   # other windows of the same incident
 
 
 def _slug(text: str) -> str:
@@ -108,8 +110,16 @@ def load_incident(path: str | Path) -> Incident:
     if t1 <= t0:
         raise UserError(f"{path}: field 'window.end' must be after window.start")
     name = data.get("name") or f"{group}-{cause}-{datetime.fromtimestamp(t0, tz=UTC):%Y%m%d-%H%M}"
+    recurrences = []
+    for i, w in enumerate(data.get("recurrences") or []):
+        a = need(w, "start", f"recurrences[{i}].")
+        b = need(w, "end", f"recurrences[{i}].")
+        try:
+            recurrences.append((parse_time(a), parse_time(b)))
+        except UserError as error:
+            raise UserError(f"{path}: field 'recurrences[{i}]': {error}") from None
     return Incident(name=_slug(str(name)), start=t0, end=t1, cluster=cluster, consumergroup=group, topic=topic,
-                    cause=cause, notes=str(data.get("notes") or ""), path=str(path))
+                    cause=cause, notes=str(data.get("notes") or ""), path=str(path), recurrences=recurrences)
 
 
 # --- signature --------------------------------------------------------------------------------------------
@@ -171,6 +181,16 @@ def _series(history: Sequence[GroupTopicSample]) -> tuple[list[float], dict[str,
     }
 
 
+def _quantile(values: Sequence[float], q: float) -> float:
+    v = sorted(values)
+    if not v:
+        return math.nan
+    pos = q * (len(v) - 1)
+    i = int(pos)
+    frac = pos - i
+    return v[i] if i + 1 >= len(v) else v[i] * (1 - frac) + v[i + 1] * frac
+
+
 def signature(history: Sequence[GroupTopicSample], start: float, end: float, *, name: str = "", cause: str = "",
               notes: str = "", baseline_seconds: float = 7200.0) -> Signature:
     """Deviation of every signal in [start, end] from the `baseline_seconds` before start."""
@@ -205,7 +225,13 @@ def signature(history: Sequence[GroupTopicSample], start: float, end: float, *, 
             b_med = median(bv)
             scale = max(mad(bv, b_med), 0.05 * abs(b_med), _FLOOR.get(name_, 1e-3))
             # the peak characterises a lag excursion, the median any other signal
-            value = max(pv) if name_ in ("lag", "lag_seconds") else median(pv)
+            # other signals: the 20th or 80th percentile, whichever deviates more, so a burst that covers a
+            # fifth of the window (a short produce spike followed by a long catch-up) still counts
+            if name_ in ("lag", "lag_seconds"):
+                value = max(pv)
+            else:
+                lo_q, hi_q = _quantile(pv, 0.2), _quantile(pv, 0.8)
+                value = hi_q if abs(hi_q - b_med) >= abs(lo_q - b_med) else lo_q
             effect = (value - b_med) / scale
             baseline = b_med
             ratio = value / b_med if abs(b_med) > 1e-9 else None
@@ -455,20 +481,36 @@ class ReplayScore:
     first_fire_delay: float | None   # seconds after the window start
     firing_minutes: int
     false_minutes: int
+    false_episodes: list[tuple[float, float]] = field(default_factory=list)   # firing outside, (start, end)
+    recurrence_minutes: int = 0  # firing inside the listed recurrences (counted as correct)
 
 
-def score_replay(firing: list[tuple[float, bool]], start: float, end: float, grace: float = 900.0) -> ReplayScore:
-    inside = [f for t, f in firing if start - 300 <= t <= end + grace]
+def score_replay(firing: list[tuple[float, bool]], start: float, end: float, grace: float = 900.0,
+                 recurrences: Sequence[tuple[float, float]] = ()) -> ReplayScore:
+    def near(t: float, a: float, b: float) -> bool:
+        return a - 300 <= t <= b + grace
+
+    inside = [f for t, f in firing if near(t, start, end)]
     fired = [t for t, f in firing if f]
-    good = [t for t in fired if start - 300 <= t <= end + grace]
+    good = [t for t in fired if near(t, start, end)]
+    again = [t for t in fired if not near(t, start, end) and any(near(t, a, b) for a, b in recurrences)]
+    bad = [t for t in fired if not near(t, start, end) and not any(near(t, a, b) for a, b in recurrences)]
     in_window = [f for t, f in firing if start <= t <= end]
     first = next((t for t in fired if t >= start - 300), None)
+    episodes: list[tuple[float, float]] = []
+    step = firing[1][0] - firing[0][0] if len(firing) > 1 else EVAL_STEP
+    for t in bad:
+        if episodes and t - episodes[-1][1] <= step * 1.5:
+            episodes[-1] = (episodes[-1][0], t)
+        else:
+            episodes.append((t, t))
     return ReplayScore(
         fired_on_incident=any(inside),
-        precision=(len(good) / len(fired)) if fired else 0.0,
+        precision=((len(good) + len(again)) / len(fired)) if fired else 0.0,
         recall=(sum(in_window) / len(in_window)) if in_window else 0.0,
         first_fire_delay=None if first is None else first - start,
-        firing_minutes=len(fired), false_minutes=len(fired) - len(good))
+        firing_minutes=len(fired), false_minutes=len(bad), false_episodes=episodes,
+        recurrence_minutes=len(again))
 
 
 def _candidate_conditions(sig: Signature, alpha: float) -> list[Condition]:
@@ -533,7 +575,8 @@ def learn_rule(history: Sequence[GroupTopicSample], incident: Incident, sig: Sig
         for lag_frac in (0.2, 0.1, 0.4):
             lag_min = float(round(max(10.0, base_lag + lag_frac * (peak - base_lag))))
             rule = LearnedRule(_candidate_conditions(sig, alpha), lag_min, subject, rate_window)
-            sc = score_replay(replay(history, rule), incident.start, incident.end)
+            sc = score_replay(replay(history, rule), incident.start, incident.end,
+                              recurrences=incident.recurrences)
             tried.append((alpha, sc))
             key = (sc.fired_on_incident, round(sc.precision, 3), sc.recall > 0.2, -(sc.first_fire_delay or 1e9))
             if best is None or key > best[0]:

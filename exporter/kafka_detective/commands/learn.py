@@ -65,7 +65,16 @@ def run(args: argparse.Namespace) -> int:
     delay = f"{sc.first_fire_delay:.0f}s after the window start" if sc.first_fire_delay is not None else "never"
     print(f"replay over {len(history)} samples: fires on the incident: {'yes' if sc.fired_on_incident else 'NO'} "
           f"(first {delay}); precision {sc.precision:.0%} ({sc.false_minutes} of {sc.firing_minutes} firing "
-          f"minutes outside the incident); recall {sc.recall:.0%} of the window")
+          f"minutes outside the incident{' and its recurrences' if incident.recurrences else ''}); "
+          f"recall {sc.recall:.0%} of the window")
+    if sc.recurrence_minutes:
+        print(f"  {sc.recurrence_minutes} firing minutes fall in the listed recurrences (counted as correct)")
+    if sc.false_episodes:
+        from kafka_detective.analysis.report import ts
+
+        shown = ", ".join(f"{ts(a)} ({(b - a) / 60 + 1:.0f} min)" for a, b in sc.false_episodes[:5])
+        more = f" and {len(sc.false_episodes) - 5} more" if len(sc.false_episodes) > 5 else ""
+        print(f"  fires outside the incident at: {shown}{more} (list known repeats under `recurrences:`)")
     if result.promtool is not None:
         print(f"promtool test rules (replay confirmation): {result.promtool}")
     if result.library_check is not None:

@@ -146,3 +146,20 @@ def test_generated_artefacts_of_a_learned_pattern_pass_promtool(tmp_path) -> Non
     proc = subprocess.run([promtool, "test", "rules", test_file.name], cwd=test_file.parent, capture_output=True,
                           text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_recurrences_count_as_correct_firing(tmp_path) -> None:
+    from kafka_detective.analysis.learn import score_replay
+
+    path = tmp_path / "incident.yaml"
+    path.write_text("window: {start: 1000, end: 2000}\nsubject: {cluster: c, consumergroup: g, topic: t}\n"
+                    "cause: producer_spike\nrecurrences: [{start: 90000, end: 91000}]\n")
+    inc = load_incident(path)
+    assert inc.recurrences == [(90000.0, 91000.0)]
+    firing = [(float(t), 1200 <= t <= 1500 or 90100 <= t <= 90400 or 50000 <= t <= 50100)
+              for t in range(0, 100000, 60)]
+    plain = score_replay(firing, inc.start, inc.end)
+    known = score_replay(firing, inc.start, inc.end, recurrences=inc.recurrences)
+    assert known.precision > plain.precision
+    assert known.recurrence_minutes == 5 and known.false_episodes == [(50040.0, 50100.0)]
+    assert len(plain.false_episodes) == 2
