@@ -199,27 +199,31 @@ def main() -> int:
     parser.add_argument("--grid", default="100x1000,500x5000,2000x10000", help="groupsxpartitions,...")
     parser.add_argument("--cycles", type=int, default=5)
     parser.add_argument("--interval", type=float, default=5.0)
+    parser.add_argument("--brokers", type=int, default=1, help="brokers in the local cluster (1 or 3)")
     parser.add_argument("--json", help="write the results as JSON")
     args = parser.parse_args()
     grid = [tuple(int(x) for x in point.split("x")) for point in args.grid.split(",")]
     results = []
     progress(f"starting a local Kafka broker ({os.cpu_count()} cores)")
-    with LocalKafka(brokers=1, heap="2g", broker_overrides={"num.io.threads": 4}) as kafka:
+    heap = "2g" if args.brokers == 1 else "1g"
+    with LocalKafka(brokers=args.brokers, heap=heap, broker_overrides={"num.io.threads": 4}) as kafka:
         cluster = Cluster(kafka)
         for groups, partitions in grid:
             cluster.grow(groups, partitions)
             progress(f"measuring {groups} groups over {partitions} partitions")
-            result = {"groups": groups, "partitions": partitions, **measure(kafka, args.cycles, args.interval)}
+            result = {"brokers": args.brokers, "groups": groups, "partitions": partitions,
+                      **measure(kafka, args.cycles, args.interval)}
             results.append(result)
             print(json.dumps(result), flush=True)
     print()
     print(f"cores: {os.cpu_count()}")
-    print("| groups | partitions | series | cycle (median) | slowest phase | requests/cycle | peak RSS | "
+    print("| brokers | groups | partitions | series | cycle (median) | slowest phase | requests/cycle | peak RSS | "
           "scrape p50 / p99 (gzip, as Prometheus) | scrape p50 / p99 (plain) | size gzip / plain |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for r in results:
         phase, seconds = max(r["phase_median_seconds"].items(), key=lambda kv: kv[1])
-        print(f"| {r['groups']} | {r['partitions']} | {r['series']} | {r['cycle_median_seconds']:.2f} s | "
+        print(f"| {r['brokers']} | {r['groups']} | {r['partitions']} | {r['series']} | "
+              f"{r['cycle_median_seconds']:.2f} s | "
               f"{phase} {seconds:.2f} s | {r['requests_per_cycle_total']:.0f} | {r['peak_rss_mb']:.0f} MB | "
               f"{r['scrape_gzip_p50_ms']:.1f} / {r['scrape_gzip_p99_ms']:.1f} ms | "
               f"{r['scrape_p50_ms']:.1f} / {r['scrape_p99_ms']:.1f} ms | "
