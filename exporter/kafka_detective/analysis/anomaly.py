@@ -13,8 +13,9 @@ One `SignalDetector` per signal (produce_rate, consume_rate, lag, lag_seconds, r
    capped at the alarm level so it recovers quickly) flags persistent shifts that each single point would not.
 4. **Likelihood** — the raw score (max of |z| and the scaled CUSUM statistic) is turned into a calibrated 0–1
    score like Numenta's anomaly likelihood: the Gaussian tail probability of the recent average of raw scores
-   against their long-run distribution (EW mean/variance, winsorised so anomalies do not poison it), reported
-   on a log scale (`log(tail) / log(1e-10)`): noise stays well below 0.5, a tail of 1e-5 gives 0.5, 1e-10 gives 1.
+   (each capped at 8, so a single outlier cannot saturate it) against their long-run distribution (EW
+   mean/variance, winsorised so anomalies do not poison it), reported on a log scale
+   (`log(tail) / log(1e-10)`): noise stays well below 0.5, a tail of 1e-5 gives 0.5, 1e-10 gives 1.
 
 No look-ahead: the score at t depends only on values up to t.
 """
@@ -28,6 +29,7 @@ from bisect import bisect_left, bisect_right
 from kafka_detective.analysis.forecast import SeasonalProfile
 
 LOG_TAIL_FLOOR = math.log(1e-10)
+RAW_CAP = 8.0
 
 
 class RobustWindow:
@@ -145,8 +147,9 @@ class SignalDetector:
                 if self.direction == "both":
                     self.neg = min(h, max(0.0, self.neg - zc - k))
                 raw = max(zd, max(self.pos, self.neg) / h * 5.0)
-            # recent average of raw scores (~ last 9 points)
-            self.short += 0.2 * (raw - self.short)
+            # recent average of raw scores (~ last 9 points), each capped at 8 so that one outlier cannot
+            # saturate the score: it takes about four consecutive outlying points (or a CUSUM alarm)
+            self.short += 0.2 * (min(raw, RAW_CAP) - self.short)
             score = self._likelihood(raw)
             if season is not None:
                 season.update(t, x - med, dt)

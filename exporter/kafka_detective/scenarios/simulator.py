@@ -346,6 +346,7 @@ def simulate(sc: Scenario) -> tuple[list[Series], Truth]:
             g.state = state[gname]
 
         # ----- emit -------------------------------------------------------------------------------------------
+        emit("kafka_detective_cluster_up", {"cluster": CLUSTER}, t, 1)
         emit("kafka_brokers", {"cluster": CLUSTER}, t, len(BROKERS) - len(brokers_down))
         counts = {b: 0 for b in BROKERS}
         for ts in topics.values():
