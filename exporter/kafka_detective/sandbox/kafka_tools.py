@@ -151,25 +151,39 @@ def _split_row(line: str, header: list[tuple[str, int]]) -> dict[str, Any]:
     return {name: _value(name, cell) for (name, _), cell in zip(header, cells, strict=True)}
 
 
-def _consumer_groups(bootstrap: str, *args: str, timeout: float = 60.0) -> str:
-    return run_tool(CONSUMER_GROUP_COMMAND, ["--bootstrap-server", bootstrap, *args], timeout=timeout).stdout
+def _consumer_groups(
+    bootstrap: str, *args: str, timeout: float = 60.0, command_config: Path | str | None = None
+) -> str:
+    # Security settings (and their secrets) go in a properties file, never on the command line.
+    config = ["--command-config", str(command_config)] if command_config else []
+    return run_tool(CONSUMER_GROUP_COMMAND, ["--bootstrap-server", bootstrap, *config, *args], timeout=timeout).stdout
 
 
-def describe_group_offsets(bootstrap: str, group: str, timeout: float = 60.0) -> list[dict[str, Any]]:
+def describe_group_offsets(
+    bootstrap: str, group: str, timeout: float = 60.0, *, command_config: Path | str | None = None
+) -> list[dict[str, Any]]:
     """``kafka-consumer-groups --describe --group G``: one dict per partition with lowercase keys.
+
+    Every consumer-groups wrapper takes ``command_config``: a client properties file (security protocol, SASL,
+    trust store; see ``LocalKafka.write_client_properties``) for a secured listener.
 
     Keys: group, topic, partition, current_offset, log_end_offset, lag, consumer_id, host, client_id; a ``-`` in
     the tool's output (no committed offset, no member) is ``None``. Raises ``GroupNotFoundError``.
     """
-    rows = parse_table(_consumer_groups(bootstrap, "--describe", "--group", group, timeout=timeout))
+    rows = parse_table(
+        _consumer_groups(bootstrap, "--describe", "--group", group, timeout=timeout, command_config=command_config)
+    )
     return [_snake(row) for row in rows if row.get("TOPIC") is not None]
 
 
-def describe_group_state(bootstrap: str, group: str, timeout: float = 60.0) -> dict[str, Any]:
+def describe_group_state(
+    bootstrap: str, group: str, timeout: float = 60.0, *, command_config: Path | str | None = None
+) -> dict[str, Any]:
     """``--describe --state --verbose``: coordinator ("host:port"), coordinator_id, assignment_strategy, state,
     members (int), and for KIP-848 groups group_epoch / target_assignment_epoch."""
     rows = parse_table(
-        _consumer_groups(bootstrap, "--describe", "--group", group, "--state", "--verbose", timeout=timeout)
+        _consumer_groups(bootstrap, "--describe", "--group", group, "--state", "--verbose", timeout=timeout,
+                         command_config=command_config)
     )
     if not rows:
         raise GroupNotFoundError(f"no state reported for group {group!r}")
@@ -184,12 +198,13 @@ def describe_group_state(bootstrap: str, group: str, timeout: float = 60.0) -> d
 
 
 def describe_group_members(
-    bootstrap: str, group: str, verbose: bool = False, timeout: float = 60.0
+    bootstrap: str, group: str, verbose: bool = False, timeout: float = 60.0, *,
+    command_config: Path | str | None = None,
 ) -> list[dict[str, Any]]:
     """``--describe --members``: consumer_id, host, client_id, partitions (count); with ``verbose`` also
     current_epoch, current_assignment, target_epoch, target_assignment (KIP-848 groups) or the assignment."""
     args = ["--describe", "--group", group, "--members"] + (["--verbose"] if verbose else [])
-    rows = parse_table(_consumer_groups(bootstrap, *args, timeout=timeout))
+    rows = parse_table(_consumer_groups(bootstrap, *args, timeout=timeout, command_config=command_config))
     members = []
     for raw in rows:
         row = _snake(raw)
@@ -198,15 +213,21 @@ def describe_group_members(
     return members
 
 
-def list_groups(bootstrap: str, timeout: float = 60.0) -> dict[str, dict[str, Any]]:
+def list_groups(
+    bootstrap: str, timeout: float = 60.0, *, command_config: Path | str | None = None
+) -> dict[str, dict[str, Any]]:
     """Every group with its type (``Classic``/``Consumer``/...) and state, from ``--list --type --state``."""
-    rows = parse_table(_consumer_groups(bootstrap, "--list", "--type", "--state", timeout=timeout))
+    rows = parse_table(
+        _consumer_groups(bootstrap, "--list", "--type", "--state", timeout=timeout, command_config=command_config)
+    )
     return {row["GROUP"]: {"type": row.get("TYPE"), "state": row.get("STATE")} for row in rows if row.get("GROUP")}
 
 
-def delete_group(bootstrap: str, group: str, timeout: float = 60.0) -> None:
+def delete_group(
+    bootstrap: str, group: str, timeout: float = 60.0, *, command_config: Path | str | None = None
+) -> None:
     """Delete a group (it must have no members). Raises ``GroupNotFoundError`` if it does not exist."""
-    _consumer_groups(bootstrap, "--delete", "--group", group, timeout=timeout)
+    _consumer_groups(bootstrap, "--delete", "--group", group, timeout=timeout, command_config=command_config)
 
 
 def _snake(row: Mapping[str, Any]) -> dict[str, Any]:

@@ -7,6 +7,10 @@ The broker jars come from Maven Central (no Kafka tarball, no Docker): ``ensure_
 Every JVM runs in its own process group and is registered with a small reaper process that kills it if this
 Python process dies in any way (even SIGKILL), so an interrupted test run never leaves brokers behind.
 
+With ``security=KafkaSecurity()`` each broker also gets SASL_PLAINTEXT, SSL and SASL_SSL client listeners (PLAIN,
+SCRAM and unsecured-JWS OAUTHBEARER; a throwaway CA and broker certificate are generated at every start), while
+the inter-broker and controller listeners stay PLAINTEXT.
+
 Run ``python -m kafka_detective.sandbox.local_kafka --brokers 3`` for a cluster that lives until Ctrl-C.
 """
 
@@ -22,6 +26,7 @@ import json
 import logging
 import os
 import re
+import secrets
 import shutil
 import signal
 import socket
@@ -34,6 +39,7 @@ import uuid
 import weakref
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -323,6 +329,147 @@ def java_command(
 
 
 # --------------------------------------------------------------------------------------------------------------
+# Security: SASL / TLS client listeners
+# --------------------------------------------------------------------------------------------------------------
+
+SECURE_PROTOCOLS = ("SASL_PLAINTEXT", "SSL", "SASL_SSL")
+BROKER_SASL_MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "OAUTHBEARER")
+_SCRAM_MECHANISMS = ("SCRAM-SHA-256", "SCRAM-SHA-512")
+# Names and passwords end up inside JAAS strings, Java properties and ``--add-scram 'M=[name=..,password=..]'``:
+# allowing only these characters needs no quoting rules anywhere.
+_CREDENTIAL = re.compile(r"^[A-Za-z0-9_.~-]{1,128}$")
+_JAAS = {
+    "PLAIN": "org.apache.kafka.common.security.plain.PlainLoginModule",
+    "SCRAM": "org.apache.kafka.common.security.scram.ScramLoginModule",
+    "OAUTHBEARER": "org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule",
+}
+OAUTHBEARER_UNSECURED_VALIDATOR = (
+    "org.apache.kafka.common.security.oauthbearer.internals.unsecured.OAuthBearerUnsecuredValidatorCallbackHandler"
+)
+
+
+@dataclass(frozen=True)
+class KafkaSecurity:
+    """Secured client listeners for ``LocalKafka(security=...)``.
+
+    ``protocols``: which of SASL_PLAINTEXT, SSL and SASL_SSL get a listener (PLAINTEXT always stays, for the
+    brokers themselves and for test setup). ``mechanisms``: SASL mechanisms enabled on the SASL listeners.
+    ``users``: name -> password, accepted by PLAIN and created as SCRAM credentials at format time; by default
+    one user ``detective`` with a random password (kept in a kept workdir). OAUTHBEARER validates unsecured JWS
+    tokens (``alg: none``) whose ``sub`` claim is the principal: a test mechanism only, never for production.
+    """
+
+    protocols: tuple[str, ...] = SECURE_PROTOCOLS
+    mechanisms: tuple[str, ...] = ("PLAIN", "SCRAM-SHA-512", "OAUTHBEARER")
+    users: Mapping[str, str] | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        unknown = [p for p in self.protocols if p not in SECURE_PROTOCOLS]
+        if unknown or not self.protocols:
+            raise ValueError(f"protocols must be a non-empty subset of {SECURE_PROTOCOLS}, got {self.protocols}")
+        unknown = [m for m in self.mechanisms if m not in BROKER_SASL_MECHANISMS]
+        if unknown:
+            raise ValueError(f"mechanisms must be among {BROKER_SASL_MECHANISMS}, got {unknown}")
+        if any(p.startswith("SASL_") for p in self.protocols) and not self.mechanisms:
+            raise ValueError("a SASL listener needs at least one mechanism")
+        for name, password in (self.users or {}).items():
+            if not (_CREDENTIAL.match(name) and _CREDENTIAL.match(password)):
+                raise ValueError(f"user {name!r}: names and passwords may only use letters, digits and '_.~-'")
+
+    @property
+    def uses_tls(self) -> bool:
+        return any(p in ("SSL", "SASL_SSL") for p in self.protocols)
+
+
+def generate_tls_material(directory: Path, hosts: tuple[str, ...] = ("127.0.0.1", "localhost")) -> dict[str, Path]:
+    """A throwaway CA and a broker certificate for ``hosts`` (IP addresses become IP SANs), written as PEM.
+
+    Returns ``ca`` (the CA certificate, what clients trust), ``broker_keystore`` (broker key + certificate chain,
+    for ``ssl.keystore.type=PEM``), ``broker_cert`` and ``broker_key``. Keys are unencrypted and mode 0600.
+    """
+    import ipaddress
+
+    try:
+        from cryptography import x509
+        from cryptography.hazmat.primitives import hashes, serialization
+        from cryptography.hazmat.primitives.asymmetric import ec
+        from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+    except ImportError:
+        raise MissingToolError("TLS listeners of the local Kafka need the `cryptography` package") from None
+
+    directory.mkdir(parents=True, exist_ok=True)
+    now = datetime.now(UTC)
+    not_before, not_after = now - timedelta(hours=1), now + timedelta(days=30)
+
+    def name(common_name: str) -> x509.Name:
+        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_cert = (
+        x509.CertificateBuilder()
+        .subject_name(name("kafka-detective sandbox CA"))
+        .issuer_name(name("kafka-detective sandbox CA"))
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(not_before)
+        .not_valid_after(not_after)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=False, key_encipherment=False,
+                                     data_encipherment=False, key_agreement=False, key_cert_sign=True,
+                                     crl_sign=True, encipher_only=False, decipher_only=False), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    sans: list[x509.GeneralName] = []
+    for host in hosts:
+        try:
+            sans.append(x509.IPAddress(ipaddress.ip_address(host)))
+        except ValueError:
+            sans.append(x509.DNSName(host))
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name(hosts[0]))
+        .issuer_name(ca_cert.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(not_before)
+        .not_valid_after(not_after)
+        .add_extension(x509.SubjectAlternativeName(sans), critical=False)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    pem = serialization.Encoding.PEM
+    key_pem = key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    cert_pem, ca_pem = cert.public_bytes(pem), ca_cert.public_bytes(pem)
+    paths = {
+        "ca": directory / "ca.crt",
+        "broker_cert": directory / "broker.crt",
+        "broker_key": directory / "broker.key",
+        "broker_keystore": directory / "broker-keystore.pem",
+    }
+    _write_private(paths["ca"], ca_pem, mode=0o644)
+    _write_private(paths["broker_cert"], cert_pem + ca_pem, mode=0o644)
+    _write_private(paths["broker_key"], key_pem)
+    _write_private(paths["broker_keystore"], key_pem + cert_pem + ca_pem)
+    return paths
+
+
+def _write_private(path: Path, data: bytes | str, mode: int = 0o600) -> None:
+    """Write a file that is never readable by others while it is being written."""
+    raw = data.encode() if isinstance(data, str) else data
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(raw)
+    os.chmod(tmp, mode)
+    os.replace(tmp, path)
+
+
+
+# --------------------------------------------------------------------------------------------------------------
 # Reaper: kills our JVMs if this Python process dies without cleaning up
 # --------------------------------------------------------------------------------------------------------------
 
@@ -421,6 +568,8 @@ class _Node:
     port: int
     controller_port: int
     directory: Path
+    # secured client listener ports by protocol (SASL_PLAINTEXT, SSL, SASL_SSL); empty without security
+    listener_ports: dict[str, int] = field(default_factory=dict)
     proc: subprocess.Popen[bytes] | None = None
     # Set when we stop or kill the broker on purpose; any other exit is a crash worth reporting.
     stopped_on_purpose: bool = False
@@ -517,6 +666,10 @@ class LocalKafka:
 
     With three nodes, all three are controller voters (static ``controller.quorum.voters``), so any single node
     can be stopped or killed while the other two keep the quorum and serve clients.
+
+    ``security`` (a ``KafkaSecurity``, or ``True`` for its defaults) adds secured client listeners beside
+    PLAINTEXT: ``bootstrap_for_protocol("SASL_SSL")``, ``ca_file``, ``users`` and ``client_properties(...)`` say
+    how to reach them. Broker-side secrets live only in the workdir's files (mode 0600), never in an argv.
     """
 
     def __init__(
@@ -529,10 +682,16 @@ class LocalKafka:
         jvm_opts: tuple[str, ...] = DEFAULT_JVM_OPTS,
         startup_timeout: float = 90.0,
         cache_dir: Path | str | None = None,
+        security: KafkaSecurity | bool | None = None,
     ) -> None:
         if brokers < 1:
             raise ValueError("brokers must be >= 1")
         self.brokers = brokers
+        if security is True:
+            security = KafkaSecurity()
+        self.security: KafkaSecurity | None = security or None
+        self._users: dict[str, str] = {}
+        self._tls: dict[str, Path] = {}
         self._requested_workdir = Path(workdir) if workdir is not None else None
         self._workdir: Path | None = None
         self.broker_overrides = dict(broker_overrides or {})
@@ -570,6 +729,65 @@ class LocalKafka:
 
     def bootstrap_for(self, broker_id: int) -> str:
         return f"127.0.0.1:{self._node(broker_id).port}"
+
+    def bootstrap_for_protocol(self, protocol: str) -> str:
+        """Bootstrap servers of the client listener speaking ``protocol`` (PLAINTEXT, SASL_PLAINTEXT, SSL,
+        SASL_SSL); raises ``KafkaSandboxError`` for a protocol this cluster was not started with."""
+        if protocol == "PLAINTEXT":
+            return self.bootstrap_servers
+        if self.security is None or protocol not in self.security.protocols:
+            enabled = ("PLAINTEXT", *(self.security.protocols if self.security else ()))
+            raise KafkaSandboxError(f"no {protocol} listener (this cluster has {', '.join(enabled)})")
+        return ",".join(f"127.0.0.1:{self._node(i).listener_ports[protocol]}" for i in self.broker_ids)
+
+    @property
+    def ca_file(self) -> Path:
+        """PEM certificate of the throwaway CA that signed the brokers' certificate (SSL, SASL_SSL)."""
+        if "ca" not in self._tls:
+            raise KafkaSandboxError("no TLS listener: start LocalKafka with security including SSL or SASL_SSL")
+        return self._tls["ca"]
+
+    @property
+    def users(self) -> dict[str, str]:
+        """SASL users, name -> password (PLAIN, and SCRAM for the enabled SCRAM mechanisms)."""
+        if self.security is None:
+            raise KafkaSandboxError("no SASL users: LocalKafka was started without security")
+        return dict(self._users)
+
+    def client_properties(self, protocol: str, mechanism: str | None = None, user: str | None = None,
+                          password: str | None = None) -> dict[str, str]:
+        """Java client properties (for a tool's ``--command-config``) to reach the ``protocol`` listener.
+
+        ``user`` defaults to the first user; ``password`` defaults to that user's (pass another to fail on
+        purpose). With OAUTHBEARER the Java client makes its own unsecured token with ``sub=user``.
+        """
+        self.bootstrap_for_protocol(protocol)  # validates the protocol
+        props = {"security.protocol": protocol}
+        if protocol in ("SSL", "SASL_SSL"):
+            props.update({"ssl.truststore.type": "PEM", "ssl.truststore.location": str(self.ca_file),
+                          "ssl.endpoint.identification.algorithm": "https"})
+        if protocol.startswith("SASL_"):
+            assert self.security is not None
+            mechanism = mechanism or self.security.mechanisms[0]
+            if mechanism not in self.security.mechanisms:
+                raise KafkaSandboxError(f"{mechanism} is not enabled (enabled: {', '.join(self.security.mechanisms)})")
+            user = user or next(iter(self._users))
+            if password is None:
+                password = self._users[user]
+            props["sasl.mechanism"] = mechanism
+            if mechanism == "OAUTHBEARER":
+                props["sasl.jaas.config"] = f'{_JAAS["OAUTHBEARER"]} required unsecuredLoginStringClaim_sub="{user}";'
+            else:
+                module = _JAAS["PLAIN" if mechanism == "PLAIN" else "SCRAM"]
+                props["sasl.jaas.config"] = f'{module} required username="{user}" password="{password}";'
+        return props
+
+    def write_client_properties(self, path: Path | str, protocol: str, mechanism: str | None = None,
+                                user: str | None = None, password: str | None = None) -> Path:
+        """``client_properties`` written to ``path`` (mode 0600); returns the path."""
+        path = Path(path)
+        _write_private(path, _properties_text(self.client_properties(protocol, mechanism, user, password)))
+        return path
 
     @property
     def libs(self) -> Path:
@@ -666,17 +884,26 @@ class LocalKafka:
     def _prepare_nodes(self) -> None:
         layout_file = self.workdir / "cluster.json"
         layout = json.loads(layout_file.read_text()) if layout_file.exists() else None
+        security = self._prepare_security()
         # A kept workdir restarts the same cluster (same id, ports, data); anything else starts afresh.
         self._fresh_layout = not (
-            layout and layout.get("version") == KAFKA_VERSION and len(layout.get("nodes", [])) == self.brokers
+            layout
+            and layout.get("version") == KAFKA_VERSION
+            and len(layout.get("nodes", [])) == self.brokers
+            and layout.get("security") == security
         )
         if layout and not self._fresh_layout:
             self.cluster_id = layout["cluster_id"]
-            ports = [(n["id"], n["port"], n["controller_port"]) for n in layout["nodes"]]
+            ports = [(n["id"], n["port"], n["controller_port"], n.get("listener_ports", {})) for n in layout["nodes"]]
         else:
             self.cluster_id = _new_cluster_id()
-            free = _free_ports(2 * self.brokers)
-            ports = [(i + 1, free[2 * i], free[2 * i + 1]) for i in range(self.brokers)]
+            protocols = self.security.protocols if self.security else ()
+            per_node = 2 + len(protocols)
+            free = _free_ports(per_node * self.brokers)
+            ports = []
+            for i in range(self.brokers):
+                mine = free[per_node * i : per_node * (i + 1)]
+                ports.append((i + 1, mine[0], mine[1], dict(zip(protocols, mine[2:], strict=True))))
             for i in range(1, self.brokers + 1):
                 shutil.rmtree(self.workdir / f"broker-{i}", ignore_errors=True)
             layout_file.write_text(
@@ -684,30 +911,86 @@ class LocalKafka:
                     {
                         "version": KAFKA_VERSION,
                         "cluster_id": self.cluster_id,
-                        "nodes": [{"id": i, "port": p, "controller_port": c} for i, p, c in ports],
+                        "security": security,
+                        "nodes": [
+                            {"id": i, "port": p, "controller_port": c, "listener_ports": lp} for i, p, c, lp in ports
+                        ],
                     },
                     indent=2,
                 )
             )
-        self._state.nodes = {i: _Node(i, p, c, self.workdir / f"broker-{i}") for i, p, c in ports}
+        self._state.nodes = {i: _Node(i, p, c, self.workdir / f"broker-{i}", lp) for i, p, c, lp in ports}
         voters = ",".join(f"{n.node_id}@127.0.0.1:{n.controller_port}" for n in self._state.nodes.values())
         for node in self._state.nodes.values():
             node.log_dir.mkdir(parents=True, exist_ok=True)
-            node.config_path.write_text(_properties_text(self._broker_properties(node, voters)))
+            # Holds the PLAIN users' passwords with security on: readable by the owner only.
+            _write_private(node.config_path, _properties_text(self._broker_properties(node, voters)))
         self._format_storage([n for n in self._state.nodes.values() if not (n.data_dir / "meta.properties").exists()])
+
+    def _prepare_security(self) -> dict[str, Any] | None:
+        """Users (generated once per kept workdir) and fresh TLS material; returns the layout's fingerprint."""
+        if self.security is None:
+            return None
+        directory = self.workdir / "security"
+        directory.mkdir(parents=True, exist_ok=True)
+        os.chmod(directory, 0o700)
+        users_file = directory / "users.json"
+        if self.security.users:
+            users = dict(self.security.users)
+        elif users_file.exists():
+            users = json.loads(users_file.read_text())
+        else:
+            users = {"detective": secrets.token_urlsafe(18)}
+        _write_private(users_file, json.dumps(users))
+        self._users = users
+        self._tls = generate_tls_material(directory / "tls") if self.security.uses_tls else {}
+        digest = hashlib.sha256(json.dumps(sorted(users.items())).encode()).hexdigest()
+        return {"protocols": list(self.security.protocols), "mechanisms": list(self.security.mechanisms),
+                "users_sha256": digest}
+
+    def _security_properties(self, node: _Node) -> dict[str, Any]:
+        security = self.security
+        if security is None:
+            return {}
+        props: dict[str, Any] = {}
+        sasl_listeners = [p for p in security.protocols if p.startswith("SASL_")]
+        if sasl_listeners:
+            props["sasl.enabled.mechanisms"] = ",".join(security.mechanisms)
+        for listener in sasl_listeners:
+            prefix = f"listener.name.{listener.lower()}"
+            props[f"{prefix}.sasl.enabled.mechanisms"] = ",".join(security.mechanisms)
+            for mechanism in security.mechanisms:
+                key = f"{prefix}.{mechanism.lower()}"
+                if mechanism == "PLAIN":
+                    users = " ".join(f'user_{name}="{password}"' for name, password in self._users.items())
+                    props[f"{key}.sasl.jaas.config"] = f"{_JAAS['PLAIN']} required {users};"
+                elif mechanism in _SCRAM_MECHANISMS:
+                    props[f"{key}.sasl.jaas.config"] = f"{_JAAS['SCRAM']} required;"
+                elif mechanism == "OAUTHBEARER":
+                    props[f"{key}.sasl.jaas.config"] = (
+                        f'{_JAAS["OAUTHBEARER"]} required unsecuredLoginStringClaim_sub="kafka-broker";'
+                    )
+                    props[f"{key}.sasl.server.callback.handler.class"] = OAUTHBEARER_UNSECURED_VALIDATOR
+        if security.uses_tls:
+            props["ssl.keystore.type"] = "PEM"
+            props["ssl.keystore.location"] = str(self._tls["broker_keystore"])
+            props["ssl.client.auth"] = "none"
+        return props
 
     def _broker_properties(self, node: _Node, voters: str) -> dict[str, str]:
         rf = min(3, self.brokers)
         min_isr = min(2, rf)
+        secured = "".join(f",{p}://127.0.0.1:{port}" for p, port in node.listener_ports.items())
+        protocol_map = "".join(f",{p}:{p}" for p in node.listener_ports)
         props: dict[str, Any] = {
             "process.roles": "broker,controller",
             "node.id": node.node_id,
             "controller.quorum.voters": voters,
-            "listeners": f"PLAINTEXT://127.0.0.1:{node.port},CONTROLLER://127.0.0.1:{node.controller_port}",
-            "advertised.listeners": f"PLAINTEXT://127.0.0.1:{node.port}",
+            "listeners": f"PLAINTEXT://127.0.0.1:{node.port},CONTROLLER://127.0.0.1:{node.controller_port}{secured}",
+            "advertised.listeners": f"PLAINTEXT://127.0.0.1:{node.port}{secured}",
             "controller.listener.names": "CONTROLLER",
             "inter.broker.listener.name": "PLAINTEXT",
-            "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+            "listener.security.protocol.map": f"PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT{protocol_map}",
             "log.dirs": str(node.data_dir),
             # Fewer threads than the production defaults: up to three brokers share two cores with the tests.
             "num.network.threads": 2,
@@ -741,6 +1024,7 @@ class LocalKafka:
             "auto.create.topics.enable": "true",
             "delete.topic.enable": "true",
         }
+        props.update(self._security_properties(node))
         props.update(self.broker_overrides)
         return {k: _prop_value(v) for k, v in props.items()}
 
@@ -748,14 +1032,24 @@ class LocalKafka:
         if not nodes:
             return
         assert self.cluster_id is not None
+        args = ["format", "-t", self.cluster_id]
+        scram = [m for m in (self.security.mechanisms if self.security else ()) if m in _SCRAM_MECHANISMS]
         procs = []
         for node in nodes:
             assert self._java is not None and self._libs is not None
+            node_args = [*args, "-c", str(node.config_path)]
+            if scram:
+                # SCRAM credentials are metadata records written at format time. kafka-storage (argparse4j) reads
+                # arguments from an @file, one per line, taken verbatim: the passwords never appear in an argv.
+                argfile = node.directory / "format-scram.args"
+                entries = [f"{m}=[name={n},password={pw}]" for m in scram for n, pw in self._users.items()]
+                _write_private(argfile, "".join(f"--add-scram\n{e}\n" for e in entries))
+                node_args.append(f"@{argfile}")
             cmd = java_command(
                 self._java,
                 self._libs,
                 STORAGE_TOOL_MAIN,
-                ["format", "-t", self.cluster_id, "-c", str(node.config_path)],
+                node_args,
                 heap="256m",
                 jvm_opts=self.jvm_opts,
             )
@@ -971,6 +1265,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--set", action="append", default=[], metavar="KEY=VALUE", help="extra broker property (repeatable)"
     )
+    parser.add_argument(
+        "--security", action="store_true",
+        help="also SASL_PLAINTEXT, SSL and SASL_SSL listeners (PLAIN, SCRAM-SHA-512, unsecured OAUTHBEARER)",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     logging.getLogger("kafka").setLevel(logging.WARNING)  # kafka-python narrates every readiness probe
@@ -989,8 +1287,13 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     try:
-        with LocalKafka(args.brokers, workdir=args.workdir, broker_overrides=overrides) as kafka:
+        with LocalKafka(args.brokers, workdir=args.workdir, broker_overrides=overrides,
+                        security=args.security) as kafka:
             print(f"bootstrap servers: {kafka.bootstrap_servers}", flush=True)
+            if kafka.security is not None:
+                for protocol in kafka.security.protocols:
+                    print(f"{protocol}: {kafka.bootstrap_for_protocol(protocol)}", flush=True)
+                print(f"SASL users and CA: {kafka.workdir / 'security'}", flush=True)
             print(f"workdir: {kafka.workdir}  (ready in {kafka.startup_seconds:.1f}s; Ctrl-C to stop)", flush=True)
             while not stop.wait(1.0):
                 kafka._check_alive()
