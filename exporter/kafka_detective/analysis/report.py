@@ -283,7 +283,8 @@ def evidence_table(d: Diagnosis) -> str:
 
 def build_report(*, history: Sequence[GroupTopicSample], diagnosis: Diagnosis, source: str,
                  plots: dict[str, str], correlation=None, similar: Sequence[dict] = (),
-                 runbook: Runbook | None = None, generated_at: float | None = None) -> str:
+                 runbook: Runbook | None = None, generated_at: float | None = None,
+                 sequence: str | None = None) -> str:
     from kafka_detective.analysis.correlate import format_table
 
     s0 = history[0]
@@ -301,6 +302,8 @@ def build_report(*, history: Sequence[GroupTopicSample], diagnosis: Diagnosis, s
         "| rank | cause | confidence |", "|---|---|---|",
     ]
     lines += [f"| {i} | `{c}` | {p:.0%} |" for i, (c, p) in enumerate(d.alternatives, 1)]
+    if sequence:
+        lines += ["", f"Sequence (signals that deviated from the pre-onset baseline, in order): {sequence}."]
     lines += ["", "Confidence is the best cause's score discounted by how close the runner-up comes: two causes "
               "that explain the evidence equally well give a low confidence.", "",
               "## Evidence", "", evidence_table(d), ""]

@@ -50,18 +50,20 @@ def run(args: argparse.Namespace) -> int:
     except UserError:
         correlation = None
     similar = []
+    sequence = None
     if diagnosis.onset is not None:
         end = history[-1].timestamp
         try:
             current = signature(history, diagnosis.onset, end, name="current", cause=diagnosis.cause)
             similar = similar_incidents(current, args.library_dir)
+            sequence = current.describe()
         except UserError:
             similar = []
     runbook = rp.build_runbook(diagnosis, subject.cluster, subject.group, subject.topic)
     source = f"trace `{args.trace}`" if args.trace else f"Prometheus {args.prometheus}"
     text = rp.build_report(history=history, diagnosis=diagnosis, source=source,
                            plots={k: p.name for k, p in plots.items()}, correlation=correlation, similar=similar,
-                           runbook=runbook, generated_at=now.timestamp())
+                           runbook=runbook, generated_at=now.timestamp(), sequence=sequence)
     report_path = out / "report.md"
     report_path.write_text(text, encoding="utf-8")
     (out / "diagnosis.json").write_text(json.dumps({

@@ -45,6 +45,8 @@ def test_investigate_trace_writes_report_and_plots(tmp_path, spike_trace, capsys
         assert width >= 800 and height >= 300
     assert "| `kafka_topic_produce_rate_messages_per_second` |" in text
     assert "## Runbook: Producer traffic spike on checkout/orders" in text
+    assert "Sequence (signals that deviated from the pre-onset baseline, in order): " in text
+    assert "produce_rate up" in text
     diag = json.loads((out / "diagnosis.json").read_text())
     assert diag["cause"] == "producer_spike" and diag["consumergroup"] == "checkout"
 
