@@ -52,7 +52,10 @@ def run(args: argparse.Namespace) -> int:
     similar = []
     sequence = None
     if diagnosis.onset is not None:
-        end = history[-1].timestamp
+        # the growth phase the diagnosis looked at: the onset to the lag peak (or the end of the range)
+        peak = next((e.timestamp for e in diagnosis.evidence if e.metric == "kafka_consumergroup_lag_sum"), None)
+        step = (history[-1].timestamp - history[0].timestamp) / max(1, len(history) - 1)
+        end = peak if peak is not None and peak >= diagnosis.onset + 3 * step else history[-1].timestamp
         try:
             current = signature(history, diagnosis.onset, end, name="current", cause=diagnosis.cause)
             similar = similar_incidents(current, args.library_dir)
