@@ -417,8 +417,10 @@ def _score_and_evidence(sig: Signals, w: _Window) -> tuple[dict[str, float], lis
     # A dip right after a leader election is explained by the election.
     election = ramp(lc_near, 0.0, 1.0)
     reb_signif = ramp(reb_post - reb_expected, 0.5, 3.0)
+    # Rebalances while partitions are offline are often the broker failure's doing (lost coordinator,
+    # reassigned partitions): the broker side is upstream.
     scores["rebalance_storm"] = 0.95 * reb_signif * consumer_present * max(
-        slowed, ramp(len(rebalancing_state) / n_post, 0.0, 0.3), ramp(reb_post, 2.0, 5.0))
+        slowed, ramp(len(rebalancing_state) / n_post, 0.0, 0.3), ramp(reb_post, 2.0, 5.0)) * (1 - 0.25 * broker_ind)
     cpu_sat = ramp(cpu_med, 0.7, 0.9) if cpu_post else 0.0
     scores["consumer_cpu_saturation"] = 0.95 * slowed * cpu_sat * consumer_present
     not_cpu = 1.0 - cpu_sat
