@@ -56,8 +56,19 @@ class _SecretRedactor(logging.Filter):
 
 
 _REDACTOR = _SecretRedactor()
-for _name in ("kafka.admin.client", "kafka.client_async", "kafka.net.manager", "kafka.conn"):
-    logging.getLogger(_name).addFilter(_REDACTOR)
+_previous_factory = logging.getLogRecordFactory()
+
+
+def _redacting_factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+    # Logger filters do not apply to child loggers, and kafka-python logs from many (its protocol parser dumps
+    # the raw SASL PLAIN/OAUTHBEARER authentication bytes at DEBUG): redact every kafka.* record at creation.
+    record = _previous_factory(*args, **kwargs)
+    if record.name == "kafka" or record.name.startswith("kafka."):
+        _REDACTOR.filter(record)
+    return record
+
+
+logging.setLogRecordFactory(_redacting_factory)
 
 
 def _secret(value: str | None) -> str | None:
