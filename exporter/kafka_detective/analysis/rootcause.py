@@ -523,6 +523,10 @@ def _severity(cause: str, sig: Signals, w: _Window, lag_problem: bool, findings:
     return "warning"
 
 
+_NEEDS_LAG_PROBLEM = ("producer_spike", "consumer_down", "consumer_stalled", "rebalance_storm",
+                      "consumer_cpu_saturation", "consumer_slowdown", "leader_election")
+
+
 def _refine_onset(sig: Signals, onset: float) -> int:
     """A given onset is a lower bound: the change point of the lag at or after it (3 samples of slack), so an
     early hint (an anomaly detector that latched on noise, a generous incident window) does not dilute the
@@ -570,6 +574,11 @@ def diagnose(history: Sequence[GroupTopicSample], onset: float | None = None) ->
     oi = max(0, min(oi, sig.n - 1))
     w = _windows(sig, oi)
     scores, findings = _score_and_evidence(sig, w)
+    if not lag_problem:
+        # Without a lag rise there is nothing for the rate-based causes to explain (a daily produce peak the
+        # consumers absorb is not a producer spike); conditions that matter on their own stay.
+        for c in _NEEDS_LAG_PROBLEM:
+            scores[c] = 0.0
     ranked = sorted(scores.items(), key=lambda kv: (-kv[1], ROOT_CAUSES.index(kv[0])))
     cause = ranked[0][0]
     conf = confidence_from_scores(ranked)
