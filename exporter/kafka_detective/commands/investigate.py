@@ -13,7 +13,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
     add_source_arguments(parser)
     parser.add_argument("--onset", default=None,
-                        help="when the problem started, at the latest (unix or RFC 3339): the lag's change point "
+                        help="when the problem started, or a time before it (unix or RFC 3339): the lag's change point "
                              "at or after it is used; found from the lag when omitted")
     parser.add_argument("--out", default=None, metavar="DIR",
                         help="report directory (default: ./investigation-<group>-<topic>-<time>)")
