@@ -9,7 +9,7 @@ One `SignalDetector` per signal (produce_rate, consume_rate, lag, lag_seconds, r
    kept as a sorted `array('d')` plus a ring buffer: 16 bytes per value, O(log w) search + memmove per update.
    The robust z-score is `(x - median) / max(scale, floors)`; `direction` keeps one side for signals whose
    drops are good news (lag).
-3. **Change point** — a two-sided CUSUM (Page) on the robust z-scores (increments clipped at ±10, statistic
+3. **Change point** — a two-sided CUSUM (Page) on the robust z-scores (increments clipped at ±h/2, statistic
    capped at the alarm level so it recovers quickly) flags persistent shifts that each single point would not.
 4. **Likelihood** — the raw score (max of |z| and the scaled CUSUM statistic) is turned into a calibrated 0–1
    score like Numenta's anomaly likelihood: the Gaussian tail probability of the recent average of raw scores
@@ -72,8 +72,10 @@ class RobustWindow:
 SIGNAL_SETTINGS: dict[str, tuple[str, float, float, bool, bool]] = {
     "produce_rate": ("both", 0.5, 0.05, True, True),
     "consume_rate": ("both", 0.5, 0.05, True, True),
+    # lag: the engine raises the floor to 30 s of production each cycle; lag seconds: 30 s. A backlog smaller
+    # than half a minute is operationally noise (a deploy's pause), however unusual statistically.
     "lag": ("up", 10.0, 0.10, True, True),
-    "lag_seconds": ("up", 5.0, 0.10, True, True),
+    "lag_seconds": ("up", 30.0, 0.10, True, True),
     # value: rebalances over the last ~10 min (decayed count); a deploy's one or two rebalances stay low,
     # a storm (five or more) scores high. No CUSUM: the decayed count is already an accumulation.
     "rebalances": ("up", 1.5, 0.0, False, False),
@@ -136,10 +138,11 @@ class SignalDetector:
             raw = zd
             h = self.cusum_h
             if h != math.inf:
-                # CUSUM increments clipped at +-10 (single outliers are the z-score's business) and the
-                # statistic capped at the alarm level h, so it recovers within a few points after a shift ends
+                # CUSUM increments clipped at +-h/2 (single outliers are the z-score's business: it takes three
+                # outlying points in a row to alarm) and the statistic capped at the alarm level h, so it
+                # recovers within a few points after a shift ends
                 k = self.cusum_k
-                zc = max(-10.0, min(10.0, z))
+                zc = max(-0.5 * h, min(0.5 * h, z))
                 pos = min(h, max(0.0, self.pos + zc - k))
                 if pos > 0.0 and self.pos == 0.0:
                     self.pos_start = t

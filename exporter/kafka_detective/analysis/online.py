@@ -38,6 +38,7 @@ STATES: tuple[str, ...] = ("Unknown", "Stable", "Empty", "PreparingRebalance", "
                            "Assigning", "Reconciling", "NotReady")
 _STATE_CODE = {s: i for i, s in enumerate(STATES)}
 _NAN = float("nan")
+LAG_FLOOR_SECONDS = 30.0   # scale floor of the lag anomaly score: 30 s of production
 
 # Compact history record layout (one array('d') slot per field).
 _FIELDS = ("timestamp", "lag", "log_end_offset", "committed_offset", "lag_seconds", "members", "state",
@@ -225,6 +226,7 @@ class OnlineAnalytics:
             scores["produce_rate"] = dets[0].update(t, produce_rate)
         if consume_rate is not None:
             scores["consume_rate"] = dets[1].update(t, consume_rate)
+        dets[2].abs_floor = max(10.0, LAG_FLOOR_SECONDS * fc.produce.level)
         scores["lag"] = dets[2].update(t, float(s.lag))
         if s.lag_seconds is not None:
             scores["lag_seconds"] = dets[3].update(t, s.lag_seconds)
