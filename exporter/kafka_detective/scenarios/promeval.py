@@ -238,7 +238,7 @@ def evaluate_rules(scenarios_dir, rules_path, replays: dict, progress: bool = Tr
                 t0 = t1 + step
             if alert in results:
                 continue
-            stats = {"tp": 0, "fp": 0, "off_pattern": 0, "incidents": 0, "caught": 0}
+            stats = {"tp": 0, "fp": 0, "off_pattern": 0, "incidents": 0, "caught": 0, "false_positives": []}
             for cl, truth in truths.items():
                 points = sorted(set(by_cluster.get(cl, [])))
                 episodes = _firing(points, truth.step_seconds, hold, keep)
@@ -250,6 +250,7 @@ def evaluate_rules(scenarios_dir, rules_path, replays: dict, progress: bool = Tr
                             stats["off_pattern"] += 1
                     else:
                         stats["fp"] += 1
+                        stats["false_positives"].append(f"{cl}@{(a - truth.start) / 3600:.1f}h")
                         if truth.quiet:
                             quiet_fp[alert] = quiet_fp.get(alert, 0) + 1
                 for inc in truth.incidents:

@@ -420,6 +420,17 @@ def simulate(sc: Scenario) -> tuple[list[Series], Truth]:
         other_subjects=[(CLUSTER, g, tp) for g, tp in sc.other_subjects], extra=dict(sc.extra),
     )
     out = list(series.values())
+    # an incident ends when the group is healthy again: extend each end until the lag is back near its
+    # pre-onset level (twice the median of the hour before the onset, at least 1000 messages)
+    subject_lag = series.get(("kafka_consumergroup_lag_sum", (("cluster", CLUSTER), ("consumergroup", sc.subject[0]),
+                                                              ("topic", sc.subject[1]))))
+    if subject_lag is not None:
+        lt, lv = subject_lag.timestamps, subject_lag.values
+        for inc in truth.incidents:
+            before = sorted(v for t_, v in zip(lt, lv, strict=True) if inc.onset - HOUR <= t_ < inc.onset)
+            normal = max(1000.0, 2.0 * before[len(before) // 2]) if before else 1000.0
+            recovered = next((t_ for t_, v in zip(lt, lv, strict=True) if t_ >= inc.end and v <= normal), lt[-1])
+            inc.end = max(inc.end, recovered)
     # ground-truth extras computed from the simulated series (breach time of slow-growth scenarios)
     threshold = truth.extra.get("lag_threshold")
     if threshold is not None:
@@ -591,7 +602,7 @@ def the_3am_mystery() -> Scenario:
     events = [Event("produce", d * DAY + 3 * HOUR, d * DAY + 3 * HOUR + 30 * MIN, "orders",
                     {"factor": 5.0, "ramp": 120}) for d in range(days)]
     incidents = [(d * DAY + 3 * HOUR, d * DAY + 4 * HOUR, "producer_spike", EXPECTED_ALERTS["producer_spike"])
-                 for d in range(1, days)]
+                 for d in range(days)]
     sc = _one_group("the-3am-mystery", "A nightly producer batch at 03:00 (5x the rate for 30 minutes) makes the "
                     "checkout consumers lag every night; several days, so the daily profile can learn it.",
                     events, incidents, duration=days * DAY - 60.0, capacity=1.9)
