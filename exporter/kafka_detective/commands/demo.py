@@ -386,13 +386,15 @@ def run_demo(args: argparse.Namespace) -> int:
     try:
         demo.start(say)
         view = LiveView(demo, color=not plain)
-        tail = 10.0   # a few seconds after the last phase for the last alerts to be delivered
-        deadline = None
+        # After the last phase: a few seconds for the last alerts to be delivered, up to 30 s more while the
+        # diagnosis has not formed yet (a short --duration).
+        finished: float | None = None
         data = view.sample()
         while True:
-            if deadline is None and demo.driver.finished:
-                deadline = time.monotonic() + tail
-            if deadline is not None and time.monotonic() >= deadline:
+            if finished is None and demo.driver.finished:
+                finished = time.monotonic()
+            waited = 0.0 if finished is None else time.monotonic() - finished
+            if waited >= 40.0 or (waited >= 10.0 and data.get("diagnosis")):
                 break
             time.sleep(args.refresh)
             data = view.sample()

@@ -114,9 +114,9 @@ def free_port() -> int:
 
 
 def find_binary(*names: str) -> str:
-    """Path of the first of ``names`` on PATH (or in /usr/bin); UserError saying how to install it otherwise."""
+    """Path of the first of ``names`` on PATH; UserError saying how to install it otherwise."""
     for name in names:
-        found = shutil.which(name) or (f"/usr/bin/{name}" if os.access(f"/usr/bin/{name}", os.X_OK) else None)
+        found = shutil.which(name)
         if found:
             return found
     raise UserError(f"`{names[0]}` is not installed: {INSTALL_HINT}")
