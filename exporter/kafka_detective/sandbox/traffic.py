@@ -252,7 +252,7 @@ class TrafficDriver:
     """Plays a ``Scenario`` against a Kafka cluster (see the module docstring)."""
 
     def __init__(self, bootstrap: str, scenario: Scenario, kafka: Any = None, topic: str | None = None,
-                 group: str | None = None, restart_brokers: bool = True,
+                 group: str | None = None, restart_brokers: bool = False,
                  on_event: Callable[[float, str], None] | None = None) -> None:
         if scenario.brokers > 1 and (kafka is None or len(getattr(kafka, "broker_ids", [])) < scenario.brokers):
             raise ValueError(f"scenario {scenario.name} needs a local cluster of {scenario.brokers} brokers")
