@@ -7,7 +7,8 @@ OpenMetrics with `cluster` set to the scenario name (so the traces do not collid
 expression of the rule file (recording rules inlined) is then queried with `/api/v1/query_range` at the trace
 step; `for:` (and `keep_firing_for:`) are applied to the result, giving firing episodes per scenario.
 
-An episode is a true positive when it overlaps an incident (up to 2 h after its end), otherwise a false positive
+An episode is a true positive when it overlaps an incident (from 30 min before its onset — predictive alerts —
+to 2 h after its end), otherwise a false positive
 (a lag alert during a consumer outage is not a false alarm); `off_pattern` counts the true positives whose
 incidents neither list the alert in `patterns` nor have a root cause among the alert's `root_causes` in the
 pattern library. Recall counts the incidents listing the alert that saw it fire between onset and end.
@@ -243,7 +244,8 @@ def evaluate_rules(scenarios_dir, rules_path, replays: dict, progress: bool = Tr
                 points = sorted(set(by_cluster.get(cl, [])))
                 episodes = _firing(points, truth.step_seconds, hold, keep)
                 for a, b in episodes:
-                    if any(a <= i.end + GRACE and b >= i.onset for i in truth.incidents):
+                    # predictive alerts legitimately fire up to 30 min before the onset
+                    if any(a <= i.end + GRACE and b >= i.onset - 1800.0 for i in truth.incidents):
                         stats["tp"] += 1
                         if not any(a <= i.end + GRACE and b >= i.onset for i in truth.incidents
                                    if alert in i.patterns or i.root_cause in causes.get(alert, set())):
