@@ -120,8 +120,9 @@ SCENARIOS: dict[str, Scenario] = {s.name: s for s in (
        expected_alerts=("KafkaConsumerLagBreachPredicted", "KafkaConsumerLagSecondsHigh")),
     _s("rebalance-storm", "Rebalance storm",
        "Consumers crash (OOM) and rejoin every few seconds; every rebalance stops consumption for the whole group.",
-       [Phase("stable", 50, 80, consumers=3, note="three consumers keep up"),
-        Phase("crash loop", 130, 80, consumers=3, churn_seconds=6, note="a consumer crashes and rejoins every 6 s")],
+       [Phase("stable", 50, 80, consumers=3, consumer_rate=30, note="three consumers (capacity 90/s) keep up"),
+        Phase("crash loop", 130, 80, consumers=3, consumer_rate=30, churn_seconds=4,
+              note="a consumer crashes and rejoins every 4 s; every rebalance pauses the group")],
        expected_cause="rebalance_storm", expected_alerts=("KafkaConsumerRebalanceStorm",)),
     _s("the-ghost", "The Ghost",
        "Lag spikes that come and go on their own: the consumers freeze for a while (stop-the-world GC pauses) but stay "
