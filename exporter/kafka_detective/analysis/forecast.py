@@ -129,7 +129,7 @@ class DampedHolt:
 class RateModel:
     """Rate of a monotonic counter: damped Holt on the deseasonalised rate plus a daily profile."""
 
-    __slots__ = ("baseline", "holt", "last_count", "last_rate", "last_t", "season", "seasonal")
+    __slots__ = ("baseline", "holt", "last_count", "last_rate", "last_t", "season", "seasonal", "smoothed")
 
     def __init__(self, alpha: float = 0.2, beta: float = 0.03, phi: float = 0.98, seasonal: bool = True):
         self.holt = DampedHolt(alpha, beta, phi)
@@ -139,6 +139,7 @@ class RateModel:
         self.last_count: float | None = None
         self.last_t: float | None = None
         self.last_rate: float | None = None
+        self.smoothed = 0.0
 
     def update(self, t: float, count: float) -> float | None:
         """Feed the counter's value at `t`; returns the observed rate since the previous value (or None)."""
@@ -158,6 +159,7 @@ class RateModel:
         season = self.season
         s = season.value(mid) if season is not None and season.ready(t) else 0.0
         self.holt.update(t, rate - s)
+        self.smoothed = self.holt.level + (season.value(t) if s else 0.0)
         if season is not None:
             de = rate - (season.value(mid) if season.profile is not None else 0.0)
             if self.baseline is None:
@@ -194,7 +196,8 @@ class RateModel:
 
     @property
     def level(self) -> float:
-        return self.holt.level if self.holt.level is not None else 0.0
+        """Current smoothed rate, daily profile included (messages per second)."""
+        return self.smoothed
 
 
 class LagForecaster:
