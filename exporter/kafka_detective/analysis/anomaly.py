@@ -6,7 +6,7 @@ One `SignalDetector` per signal (produce_rate, consume_rate, lag, lag_seconds, r
    day of history exists, so a recurring 03:00 batch stops being a surprise.
 2. **Robust statistics** — median and inter-quartile range (scale = IQR / 1.349, a MAD-equivalent robust sigma)
    of the deseasonalised values over a bounded window (`window` values, at most one every `spacing` seconds),
-   kept as a sorted `array('d')` plus a ring buffer: 16 bytes per value, O(log w) search + memmove per update.
+   kept as a sorted `array('f')` plus a ring buffer: 8 bytes per value, O(log w) search + memmove per update.
    The robust z-score is `(x - median) / max(scale, floors)`; `direction` keeps one side for signals whose
    drops are good news (lag).
 3. **Change point** — a two-sided CUSUM (Page) on the robust z-scores (increments clipped at ±h/2, statistic
@@ -33,20 +33,24 @@ RAW_CAP = 8.0
 
 
 class RobustWindow:
-    """Bounded window of floats with O(1) median and quartiles (sorted array + insertion-order ring)."""
+    """Bounded window of floats with O(1) median and quartiles (sorted array + insertion-order ring).
+
+    Values are kept as float32 (`array('f')`, 8 bytes per value for both arrays): plenty for robust statistics,
+    half the memory of doubles. Ring and sorted array hold the same rounded values, so removals match exactly."""
 
     __slots__ = ("capacity", "head", "ring", "sorted")
 
     def __init__(self, capacity: int):
         self.capacity = capacity
-        self.ring = array("d")
-        self.sorted = array("d")
+        self.ring = array("f")
+        self.sorted = array("f")
         self.head = 0
 
     def __len__(self) -> int:
         return len(self.sorted)
 
     def add(self, x: float) -> None:
+        x = max(-3.0e38, min(3.0e38, x))      # inside float32's range
         if len(self.ring) < self.capacity:
             self.ring.append(x)
         else:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from array import array
 
 from kafka_detective.analysis.anomaly import RobustWindow, SignalDetector, score_series
 from kafka_detective.analysis.model import ANOMALY_SIGNALS
@@ -65,7 +66,7 @@ def test_robust_window_matches_sorted_statistics():
     w = RobustWindow(50)
     values = []
     for _ in range(500):
-        x = rng.gauss(0, 1)
+        x = array("f", [rng.gauss(0, 1)])[0]          # the window keeps float32 values
         w.add(x)
         values.append(x)
         recent = sorted(values[-50:])
