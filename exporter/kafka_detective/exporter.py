@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 
 from kafka_detective.config import Config
 from kafka_detective.gathering.loop import ClusterCollector, CollectionLoop
@@ -32,6 +33,10 @@ class Exporter:
         return all(loop.is_alive() for loop in self.loops)
 
     def start(self) -> None:
+        # The collection threads are CPU-bound for part of every cycle (deriving and rendering ~250k series at
+        # scale); with Python's default 5 ms GIL switch interval a scrape arriving then waits several slices per
+        # socket write. 1 ms keeps the scrape p99 low for a negligible cost in cycle time (docs/benchmarks.md).
+        sys.setswitchinterval(0.001)
         self.server.start()
         for loop in self.loops:
             loop.start()
