@@ -281,6 +281,13 @@ def test_broker_loss_shows_leader_changes_and_under_replication(kafka_cluster3, 
         assert all(changes[k] >= 1 for k in changes if dict(k)["partition"] in victim_partitions)
         assert one(after, "kafka_detective_cluster_up") == 1
         assert sum(pick(after, "kafka_broker_leader_partitions", broker_id=str(victim)).values()) == 0
+        # the dead broker is fenced, not live: kafka_brokers drops once the controller fences it
+        deadline = time.monotonic() + 60
+        while one(series(collector), "kafka_brokers") != 2:
+            assert time.monotonic() < deadline, "killed broker still counted"
+            time.sleep(1)
+            collector.run_cycle()
+        assert not pick(series(collector), "kafka_broker_info", broker_id=str(victim))
     finally:
         cluster.restart_stopped()
 

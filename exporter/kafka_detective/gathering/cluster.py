@@ -12,9 +12,12 @@ from kafka_detective.gathering.snapshot import Broker, ClusterState, PartitionSt
 
 def collect_cluster(admin: KafkaAdminClient, topics: NameFilter) -> ClusterState:
     described = admin.describe_cluster()
+    # A broker that died stays in DescribeCluster as fenced until it comes back; it is not serving anything, and
+    # counting it would hide the loss from kafka_brokers and the alerts built on it.
     brokers = tuple(
         sorted(
-            (Broker(b["broker_id"], b["host"], b["port"], b.get("rack")) for b in described["brokers"]),
+            (Broker(b["broker_id"], b["host"], b["port"], b.get("rack"))
+             for b in described["brokers"] if not b.get("is_fenced")),
             key=lambda b: b.broker_id,
         )
     )

@@ -41,9 +41,10 @@ GROUP_PARTITION = ("cluster", "consumergroup", "topic", "partition")
 
 CATALOGUE: tuple[MetricSpec, ...] = (
     # --- cluster -------------------------------------------------------------------------------------------
-    MetricSpec("kafka_brokers", "gauge", C, "Number of brokers in the cluster.", "cluster", True),
+    MetricSpec("kafka_brokers", "gauge", C, "Number of live brokers in the cluster (fenced brokers excluded).",
+               "cluster", True),
     MetricSpec("kafka_broker_info", "gauge", BROKER + ("host", "port", "rack"),
-               "Broker identity; always 1.", "cluster"),
+               "Identity of a live (unfenced) broker; always 1.", "cluster"),
     MetricSpec("kafka_broker_is_controller", "gauge", BROKER,
                "1 if this broker is the active controller reported by the cluster, else 0.", "cluster"),
     MetricSpec("kafka_broker_leader_partitions", "gauge", BROKER,
