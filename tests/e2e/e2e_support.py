@@ -60,10 +60,11 @@ class E2E:
 
 
 @contextlib.contextmanager
-def e2e_environment(brokers: int) -> Iterator[E2E]:
+def e2e_environment(brokers: int, overrides: dict[str, Any] | None = None) -> Iterator[E2E]:
+    """Kafka, the exporter and the stack; ``overrides`` replaces the compressed-time `_config` keys."""
     with LocalKafka(brokers=brokers) as kafka:
         exporter = sandbox_exporter(kafka.bootstrap_servers, cluster=CLUSTER)
-        with exporter, Stack([f"127.0.0.1:{exporter.port}"]) as stack:
+        with exporter, Stack([f"127.0.0.1:{exporter.port}"], overrides=overrides) as stack:
             env = E2E(kafka, exporter, stack)
             try:
                 wait_until(lambda: env.prometheus.value(f'kafka_detective_cluster_up{{cluster="{CLUSTER}"}}') == 1,
