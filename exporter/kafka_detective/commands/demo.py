@@ -381,7 +381,8 @@ def run_demo(args: argparse.Namespace) -> int:
     def on_term(signum, frame):
         raise KeyboardInterrupt
 
-    previous = signal.signal(signal.SIGTERM, on_term)
+    # Ctrl-C and SIGTERM stop and clean up, even when started with SIGINT ignored (a background job).
+    previous = {sig: signal.signal(sig, on_term) for sig in (signal.SIGINT, signal.SIGTERM)}
     demo = Demo(scenario, out_dir)
     try:
         demo.start(say)
@@ -426,7 +427,8 @@ def run_demo(args: argparse.Namespace) -> int:
     finally:
         say("stopping the traffic, Prometheus, Alertmanager, the exporter and Kafka")
         demo.close()
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
         say(f"done in {time.monotonic() - started:.0f}s; everything started by the demo is stopped")
     return 0
 
