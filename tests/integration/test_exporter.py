@@ -256,6 +256,8 @@ def test_kafka_down_keeps_serving_last_snapshot_and_recovers(private_kafka, new_
 def test_broker_loss_shows_leader_changes_and_under_replication(kafka_cluster3, new_topic):
     cluster = kafka_cluster3
     topic = new_topic("replicated", partitions=6, rf=3, cluster=cluster)
+    kafka_tools.produce(cluster.bootstrap_servers, topic, 6 * 5)
+    commit(cluster.bootstrap_servers, "it-outage", {TopicPartition(topic, p): 2 for p in range(6)})
     collector = collector_for(cluster)
     collector.run_cycle()
     before = series(collector)
@@ -288,6 +290,17 @@ def test_broker_loss_shows_leader_changes_and_under_replication(kafka_cluster3, 
             time.sleep(1)
             collector.run_cycle()
         assert not pick(series(collector), "kafka_broker_info", broker_id=str(victim))
+        # With the dead broker fenced, every phase succeeds again: group lag must not freeze during an outage.
+        collector.run_cycle()
+        errors_before = {dict(k)["phase"]: v for k, v in
+                         pick(series(collector), "kafka_detective_collection_errors_total").items()}
+        kafka_tools.produce(cluster.bootstrap_servers, topic, 12)
+        collector.run_cycle()
+        during = series(collector)
+        errors_after = {dict(k)["phase"]: v for k, v in
+                        pick(during, "kafka_detective_collection_errors_total").items()}
+        assert errors_after == errors_before
+        assert one(during, "kafka_consumergroup_lag_sum", consumergroup="it-outage", topic=topic) == 12 + 6 * 3
     finally:
         cluster.restart_stopped()
 

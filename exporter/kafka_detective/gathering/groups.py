@@ -9,6 +9,7 @@ to `increase()`). A group leaves only when ListGroups, answered by every broker,
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 
 from kafka.admin import KafkaAdminClient
 
@@ -18,9 +19,13 @@ from kafka_detective.kafka import groups as kafka_groups
 
 
 def collect_groups(
-    admin: KafkaAdminClient, group_filter: NameFilter, topic_filter: NameFilter, previous: Groups | None = None
+    admin: KafkaAdminClient,
+    group_filter: NameFilter,
+    topic_filter: NameFilter,
+    previous: Groups | None = None,
+    live_brokers: Iterable[int] | None = None,
 ) -> Groups:
-    listed = {g: c for g, c in kafka_groups.list_groups(admin).items() if group_filter.allows(g)}
+    listed = {g: c for g, c in kafka_groups.list_groups(admin, live_brokers).items() if group_filter.allows(g)}
     descriptions = kafka_groups.describe_groups(admin, listed) if listed else {}
     committed_raw = kafka_groups.fetch_committed_offsets(admin, listed) if listed else {}
     committed = {

@@ -20,8 +20,8 @@ from kafka_detective.config import AnalysisConfig, ClusterConfig
 from kafka_detective.gathering.cluster import collect_cluster
 from kafka_detective.gathering.groups import collect_groups
 from kafka_detective.gathering.log_dirs import collect_log_dirs
-from kafka_detective.gathering.offsets import collect_offsets
-from kafka_detective.gathering.snapshot import Snapshot
+from kafka_detective.gathering.offsets import PartialOffsets, collect_offsets
+from kafka_detective.gathering.snapshot import Offsets, Snapshot
 from kafka_detective.gathering.topic_configs import collect_topic_configs
 from kafka_detective.kafka.client import RequestCounter, connect
 from kafka_detective.metrics.exposition import Exposition
@@ -65,6 +65,7 @@ class ClusterCollector:
         self._analysis: list[Any] = []
         self._phase_seconds: dict[str, float] = {}
         self._render_seconds: float | None = None
+        self._partial_offsets: Offsets | None = None
         self._errors = dict.fromkeys(PHASES, 0)
         self._cycles = 0
         self._last_success: float | None = None
@@ -125,11 +126,14 @@ class ClusterCollector:
             state = self._phase("cluster", lambda: collect_cluster(admin, cluster.topics), failed)
             if state is not None:
                 snapshot = replace(snapshot, state=state)
-                offsets = self._phase("offsets", lambda: collect_offsets(admin, state), failed)
+                offsets = self._phase("offsets", lambda: self._offsets(admin, state, previous), failed)
+                if offsets is None and self._partial_offsets is not None:
+                    offsets, self._partial_offsets = self._partial_offsets, None
                 if offsets is not None:
                     snapshot = replace(snapshot, offsets=offsets)
+                live = [b.broker_id for b in state.brokers]
                 groups = self._phase("groups", lambda: collect_groups(admin, cluster.groups, cluster.topics,
-                                                                      previous.groups), failed)
+                                                                      previous.groups, live), failed)
                 if groups is not None:
                     snapshot = replace(snapshot, groups=groups)
                 known = snapshot.topic_configs.topics.keys() if snapshot.topic_configs else set()
@@ -163,6 +167,14 @@ class ClusterCollector:
         self._publish(up=reached, failed=failed)
         self.completed.set()
         return snapshot
+
+    def _offsets(self, admin: Any, state: Any, previous: Snapshot) -> Offsets:
+        try:
+            return collect_offsets(admin, state, previous.offsets)
+        except PartialOffsets as partial:
+            # Keep what the healthy leaders answered, and still count and log the failure.
+            self._partial_offsets = partial.offsets
+            raise
 
     @staticmethod
     def _analyse(analytics: Any, snapshot: Snapshot, derived: Derived) -> list[Any]:

@@ -2,28 +2,78 @@
 
 kafka-python groups a ListOffsets call by partition leader, so this phase costs two requests per leader broker
 (latest, then earliest), whatever the number of partitions. Offline partitions are left out: they have no
-leader to ask, and their last known offsets stay with the previous snapshot's history.
+leader to ask.
+
+kafka-python fails the whole call when any partition errors (a leader that just died and is not fenced yet, a
+topic deleted since the metadata was read). Then the call is repeated leader by leader: the partitions of the
+leaders that answer are fresh, those of a failing leader keep their previous offsets, and the phase still
+counts as failed (the error counter and the log say which leader).
 """
 
 from __future__ import annotations
 
 import time
+from collections import defaultdict
 
 from kafka.admin import KafkaAdminClient
 from kafka.structs import TopicPartition as KafkaTopicPartition
 
-from kafka_detective.gathering.snapshot import ClusterState, Offsets
+from kafka_detective.gathering.snapshot import ClusterState, Offsets, TopicPartition
 
 LATEST = -1
 EARLIEST = -2
 
 
-def collect_offsets(admin: KafkaAdminClient, state: ClusterState) -> Offsets:
+class PartialOffsets(Exception):
+    """Some leaders failed; `offsets` holds fresh values for the others and previous ones for theirs."""
+
+    def __init__(self, offsets: Offsets, failures: dict[int, Exception]) -> None:
+        leaders = ", ".join(f"{leader}: {error!r}" for leader, error in sorted(failures.items()))
+        super().__init__(f"ListOffsets failed for leader(s) {leaders}")
+        self.offsets = offsets
+
+
+def _query(admin: KafkaAdminClient, partitions: list[KafkaTopicPartition]) -> tuple[dict, dict]:
+    latest = admin.list_partition_offsets({tp: LATEST for tp in partitions})
+    earliest = admin.list_partition_offsets({tp: EARLIEST for tp in partitions})
+    return (
+        {(tp.topic, tp.partition): o.offset for tp, o in latest.items() if o.offset >= 0},
+        {(tp.topic, tp.partition): o.offset for tp, o in earliest.items() if o.offset >= 0},
+    )
+
+
+def collect_offsets(admin: KafkaAdminClient, state: ClusterState, previous: Offsets | None = None) -> Offsets:
     online = [KafkaTopicPartition(t, p) for (t, p), s in state.partitions.items() if s.leader >= 0]
     if not online:
         return Offsets({}, {}, time.time())
-    latest = admin.list_partition_offsets({tp: LATEST for tp in online})
-    earliest = admin.list_partition_offsets({tp: EARLIEST for tp in online})
-    log_end = {(tp.topic, tp.partition): o.offset for tp, o in latest.items() if o.offset >= 0}
-    log_start = {(tp.topic, tp.partition): o.offset for tp, o in earliest.items() if o.offset >= 0}
-    return Offsets(log_end=log_end, log_start=log_start, collected_at=time.time())
+    try:
+        log_end, log_start = _query(admin, online)
+        return Offsets(log_end=log_end, log_start=log_start, collected_at=time.time())
+    except Exception as whole_call_error:
+        by_leader: dict[int, list[KafkaTopicPartition]] = defaultdict(list)
+        for tp in online:
+            by_leader[state.partitions[(tp.topic, tp.partition)].leader].append(tp)
+        log_end, log_start = {}, {}
+        failures: dict[int, Exception] = {}
+        for leader, partitions in sorted(by_leader.items()):
+            try:
+                end, start = _query(admin, partitions)
+            except Exception as error:
+                failures[leader] = error
+                end, start = _previous(previous, partitions)
+            log_end.update(end)
+            log_start.update(start)
+        offsets = Offsets(log_end=log_end, log_start=log_start, collected_at=time.time())
+        if failures:
+            raise PartialOffsets(offsets, failures) from whole_call_error
+        return offsets
+
+
+def _previous(previous: Offsets | None, partitions: list[KafkaTopicPartition]) -> tuple[dict, dict]:
+    if previous is None:
+        return {}, {}
+    keys: list[TopicPartition] = [(tp.topic, tp.partition) for tp in partitions]
+    return (
+        {k: previous.log_end[k] for k in keys if k in previous.log_end},
+        {k: previous.log_start[k] for k in keys if k in previous.log_start},
+    )

@@ -353,18 +353,22 @@ def _run(admin: KafkaAdminClient, coro: Callable[..., Awaitable[Any]], *args: An
     return admin._manager.run(coro, *args)
 
 
-def list_groups(admin: KafkaAdminClient) -> dict[str, tuple[int, str]]:
+def list_groups(admin: KafkaAdminClient, broker_ids: Iterable[int] | None = None) -> dict[str, tuple[int, str]]:
     """group_id -> (coordinator broker id, "classic"/"consumer"), from one ListGroups per broker.
+
+    ``broker_ids``: the live brokers to ask (the exporter passes those of its own fresh DescribeCluster, fenced
+    ones excluded). Without it, kafka-python's cached metadata is used, which keeps a dead broker listed for as
+    long as the client lives — every listing would then fail for the whole outage.
 
     A group reported by two brokers (coordinator moving) appears once: the broker FindCoordinator names,
     else the lowest broker id (see ``resolve_conflicts``). Raises ``GroupListingIncomplete`` (with the
     partial result) if some broker did not answer.
     """
-    return _run(admin, _list_groups, admin)
+    return _run(admin, _list_groups, admin, None if broker_ids is None else sorted(broker_ids))
 
 
-async def _list_groups(admin: KafkaAdminClient) -> dict[str, tuple[int, str]]:
-    broker_ids = sorted(b.node_id for b in admin._manager.cluster.brokers())
+async def _list_groups(admin: KafkaAdminClient, live: list[int] | None = None) -> dict[str, tuple[int, str]]:
+    broker_ids = live if live is not None else sorted(b.node_id for b in admin._manager.cluster.brokers())
     # One request object per broker: kafka-python pins the negotiated version on the request when sending.
     responses = await _send_all(admin, [(b, ListGroupsRequest()) for b in broker_ids])
     per_broker: dict[int, list[tuple[str, str]]] = {}

@@ -12,7 +12,7 @@ def describe(name):
 
 def test_listed_group_missing_from_describe_keeps_previous_data(monkeypatch):
     previous = Groups({"a": describe("a"), "b": describe("b")}, {"a": {("t", 0): 5}, "b": {("t", 0): 7}}, 0.0)
-    monkeypatch.setattr(gathering.kafka_groups, "list_groups", lambda admin: {"a": (1, "classic"),
+    monkeypatch.setattr(gathering.kafka_groups, "list_groups", lambda admin, live=None: {"a": (1, "classic"),
                                                                                 "b": (2, "classic")})
     # coordinator 2 failed this cycle: b is listed but neither described nor fetched
     monkeypatch.setattr(gathering.kafka_groups, "describe_groups", lambda admin, g: {"a": describe("a")})
@@ -24,6 +24,6 @@ def test_listed_group_missing_from_describe_keeps_previous_data(monkeypatch):
 
 def test_group_no_longer_listed_is_gone(monkeypatch):
     previous = Groups({"a": describe("a")}, {"a": {("t", 0): 5}}, 0.0)
-    monkeypatch.setattr(gathering.kafka_groups, "list_groups", lambda admin: {})
+    monkeypatch.setattr(gathering.kafka_groups, "list_groups", lambda admin, live=None: {})
     result = gathering.collect_groups(None, NameFilter(), NameFilter(), previous)
     assert result.descriptions == {} and result.committed == {}
