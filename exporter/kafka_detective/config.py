@@ -101,6 +101,23 @@ class AnalysisConfig:
     enabled: bool = True
     horizons_seconds: tuple[int, ...] = (300, 900, 1800)
     history_seconds: int = 7200
+    history_points: int = 120                 # samples kept per group/topic for diagnoses: the memory knob
+    diagnose_every_seconds: float = 60.0      # at most one root-cause analysis per group/topic this often
+    problem_hold_seconds: float = 600.0       # a lag problem stays open this long after it calms down
+    min_backlog_seconds: float = 120.0        # a backlog smaller than this much production is not a problem
+    max_diagnoses_per_cycle: int = 25
+
+    def online_settings(self) -> dict[str, Any]:
+        """Keyword arguments of `OnlineAnalytics`."""
+        return {
+            "horizons_seconds": self.horizons_seconds,
+            "history_seconds": self.history_seconds,
+            "history_points": self.history_points,
+            "diagnose_every_seconds": self.diagnose_every_seconds,
+            "problem_hold_seconds": self.problem_hold_seconds,
+            "min_backlog_seconds": self.min_backlog_seconds,
+            "max_diagnoses_per_cycle": self.max_diagnoses_per_cycle,
+        }
 
 
 @dataclass(frozen=True)
@@ -295,6 +312,11 @@ def _analysis(fields: _Fields) -> AnalysisConfig:
         enabled=fields.get("enabled", bool, True),
         horizons_seconds=tuple(sorted(set(horizons))),
         history_seconds=fields.positive("history_seconds", 7200, int),
+        history_points=fields.positive("history_points", 120, int),
+        diagnose_every_seconds=fields.positive("diagnose_every_seconds", 60.0),
+        problem_hold_seconds=fields.positive("problem_hold_seconds", 600.0),
+        min_backlog_seconds=fields.positive("min_backlog_seconds", 120.0),
+        max_diagnoses_per_cycle=fields.positive("max_diagnoses_per_cycle", 25, int),
     )
     fields.done()
     return result

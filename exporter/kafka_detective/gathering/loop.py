@@ -82,7 +82,7 @@ class ClusterCollector:
         except ImportError:
             log.warning("online analytics unavailable; forecasts and diagnoses are not exported")
             return None
-        return OnlineAnalytics(horizons_seconds=settings.horizons_seconds, history_seconds=settings.history_seconds)
+        return OnlineAnalytics(**settings.online_settings())
 
     @property
     def snapshot(self) -> Snapshot:

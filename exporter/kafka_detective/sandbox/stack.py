@@ -395,31 +395,13 @@ def sandbox_exporter_config(bootstrap: str, cluster: str = "sandbox", interval_s
     return parse_config({
         "listen_address": "127.0.0.1", "listen_port": port, "interval_seconds": interval_seconds,
         "config_refresh_seconds": 10,
-        "analysis": {"history_seconds": COMPRESSED_ANALYTICS["history_seconds"]},
+        "analysis": dict(COMPRESSED_ANALYTICS),
         "clusters": [{"name": cluster, "bootstrap_servers": bootstrap.split(","), "request_timeout_seconds": 5}],
     })
-
-
-def compress_analytics(exporter: Any) -> None:
-    """Give every collector of ``exporter`` an OnlineAnalytics with the COMPRESSED_ANALYTICS time constants
-    (parameters the installed version does not know are left at their defaults)."""
-    import inspect
-
-    from kafka_detective.analysis.online import OnlineAnalytics
-
-    accepted = set(inspect.signature(OnlineAnalytics.__init__).parameters)
-    settings = exporter.config.analysis
-    kwargs = {k: v for k, v in COMPRESSED_ANALYTICS.items() if k in accepted}
-    kwargs["horizons_seconds"] = settings.horizons_seconds
-    for collector in exporter.collectors:
-        if getattr(collector, "_analytics", None) is not None:
-            collector._analytics = OnlineAnalytics(**kwargs)
 
 
 def sandbox_exporter(bootstrap: str, cluster: str = "sandbox", port: int = 0) -> Any:
     """An (unstarted) ``Exporter`` for a local cluster in compressed time."""
     from kafka_detective.exporter import Exporter
 
-    exporter = Exporter(sandbox_exporter_config(bootstrap, cluster, port=port))
-    compress_analytics(exporter)
-    return exporter
+    return Exporter(sandbox_exporter_config(bootstrap, cluster, port=port))
