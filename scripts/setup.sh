@@ -57,10 +57,12 @@ if ! command -v promtool >/dev/null || ! command -v prometheus >/dev/null || ! c
 fi
 
 # --- helm, built from the Go module proxy at a pinned version -------------------------------------------------
-if ! [ -x "$TOOLS_BIN/helm" ] || ! "$TOOLS_BIN/helm" version --short 2>/dev/null | grep -q "^${HELM_VERSION}"; then
+# A helm built by `go install` reports only its minor version, so the pinned version is kept in a stamp file.
+if ! [ -x "$TOOLS_BIN/helm" ] || [ "$(cat "$TOOLS_BIN/.helm-version" 2>/dev/null)" != "$HELM_VERSION" ]; then
   command -v go >/dev/null || { echo "error: Go is needed to build helm ${HELM_VERSION}: install golang" >&2; exit 1; }
   say "building helm ${HELM_VERSION} (go install)"
   GOBIN="$TOOLS_BIN" GOFLAGS=-mod=mod go install "helm.sh/helm/v3/cmd/helm@${HELM_VERSION}"
+  echo "$HELM_VERSION" > "$TOOLS_BIN/.helm-version"
 fi
 
 # --- Kafka broker and tools jars (Maven Central, cached outside the repo) ---------------------------------
