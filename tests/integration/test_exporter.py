@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import sys
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from kafka import KafkaAdminClient, KafkaConsumer
@@ -20,6 +22,9 @@ from kafka_detective.metrics.exposition import Exposition
 from kafka_detective.sandbox import kafka_tools
 from kafka_detective.sandbox.local_kafka import LocalKafka
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from integration_support import one, pick, series
+
 pytestmark = pytest.mark.kafka
 
 
@@ -27,27 +32,6 @@ def collector_for(kafka: LocalKafka, **cluster: object) -> ClusterCollector:
     config = parse_config({"clusters": [{"name": "it", "bootstrap_servers": kafka.bootstrap_servers.split(","),
                                          **cluster}]})
     return ClusterCollector(config.clusters[0], Exposition(), config.config_refresh_seconds, config.analysis)
-
-
-def series(collector: ClusterCollector) -> dict[str, dict[tuple, float]]:
-    """Family name -> {sorted label items: value}, parsed from the rendered exposition text."""
-    text = collector.exposition.static_body().decode()
-    out: dict[str, dict[tuple, float]] = {}
-    for fam in text_string_to_metric_families(text):
-        for s in fam.samples:
-            out.setdefault(s.name, {})[tuple(sorted(s.labels.items()))] = s.value
-    return out
-
-
-def pick(samples: dict[str, dict[tuple, float]], name: str, **labels: str) -> dict[tuple, float]:
-    wanted = set(labels.items())
-    return {k: v for k, v in samples.get(name, {}).items() if wanted <= set(k)}
-
-
-def one(samples: dict[str, dict[tuple, float]], name: str, **labels: str) -> float:
-    found = pick(samples, name, **labels)
-    assert len(found) == 1, f"{name}{labels}: {found}"
-    return next(iter(found.values()))
 
 
 def commit(bootstrap: str, group: str, offsets: dict[TopicPartition, int]) -> None:

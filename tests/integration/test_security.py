@@ -23,7 +23,6 @@ from typing import Any
 import pytest
 from kafka import KafkaAdminClient
 from kafka.structs import OffsetAndMetadata, TopicPartition
-from prometheus_client.parser import text_string_to_metric_families
 
 from kafka_detective.config import parse_config
 from kafka_detective.gathering.loop import ClusterCollector
@@ -35,6 +34,9 @@ from kafka_detective.sandbox.local_kafka import (
     LocalKafka,
     generate_tls_material,
 )
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from integration_support import one, series
 
 pytestmark = pytest.mark.kafka
 
@@ -155,21 +157,6 @@ def cluster_config(kafka: LocalKafka, protocol: str, mechanism: str | None, secr
 def collector_for(cluster: dict[str, Any]) -> ClusterCollector:
     config = parse_config({"clusters": [cluster], "analysis": {"enabled": False}})
     return ClusterCollector(config.clusters[0], Exposition(), config.config_refresh_seconds, config.analysis)
-
-
-def series(collector: ClusterCollector) -> dict[str, dict[tuple, float]]:
-    text = collector.exposition.static_body().decode()
-    out: dict[str, dict[tuple, float]] = {}
-    for fam in text_string_to_metric_families(text):
-        for s in fam.samples:
-            out.setdefault(s.name, {})[tuple(sorted(s.labels.items()))] = s.value
-    return out
-
-
-def one(samples: dict[str, dict[tuple, float]], name: str, **labels: str) -> float:
-    found = {k: v for k, v in samples.get(name, {}).items() if set(labels.items()) <= set(k)}
-    assert len(found) == 1, f"{name}{labels}: {found}"
-    return next(iter(found.values()))
 
 
 class Watch:
