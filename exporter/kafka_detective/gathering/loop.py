@@ -20,8 +20,8 @@ from kafka_detective.config import AnalysisConfig, ClusterConfig
 from kafka_detective.gathering.cluster import collect_cluster
 from kafka_detective.gathering.groups import collect_groups
 from kafka_detective.gathering.log_dirs import collect_log_dirs
-from kafka_detective.gathering.offsets import PartialOffsets, collect_offsets
-from kafka_detective.gathering.snapshot import Offsets, Snapshot
+from kafka_detective.gathering.offsets import collect_offsets
+from kafka_detective.gathering.snapshot import PartialResult, Snapshot
 from kafka_detective.gathering.topic_configs import collect_topic_configs
 from kafka_detective.kafka.client import RequestCounter, connect
 from kafka_detective.metrics.exposition import Exposition
@@ -65,7 +65,6 @@ class ClusterCollector:
         self._analysis: list[Any] = []
         self._phase_seconds: dict[str, float] = {}
         self._render_seconds: float | None = None
-        self._partial_offsets: Offsets | None = None
         self._errors = dict.fromkeys(PHASES, 0)
         self._cycles = 0
         self._last_success: float | None = None
@@ -101,7 +100,8 @@ class ClusterCollector:
             failed.add(name)
             self.last_error = f"{name}: {_describe(error)}"
             log.warning("cluster %s: phase %s failed: %s", self.cluster.name, name, _describe(error))
-            return None
+            # A partial result is still used: fresh where it could be, the previous data elsewhere.
+            return error.value if isinstance(error, PartialResult) else None  # type: ignore[return-value]
         finally:
             self._phase_seconds[name] = time.perf_counter() - started
 
@@ -126,9 +126,7 @@ class ClusterCollector:
             state = self._phase("cluster", lambda: collect_cluster(admin, cluster.topics), failed)
             if state is not None:
                 snapshot = replace(snapshot, state=state)
-                offsets = self._phase("offsets", lambda: self._offsets(admin, state, previous), failed)
-                if offsets is None and self._partial_offsets is not None:
-                    offsets, self._partial_offsets = self._partial_offsets, None
+                offsets = self._phase("offsets", lambda: collect_offsets(admin, state, previous.offsets), failed)
                 if offsets is not None:
                     snapshot = replace(snapshot, offsets=offsets)
                 live = [b.broker_id for b in state.brokers]
@@ -167,14 +165,6 @@ class ClusterCollector:
         self._publish(up=reached, failed=failed)
         self.completed.set()
         return snapshot
-
-    def _offsets(self, admin: Any, state: Any, previous: Snapshot) -> Offsets:
-        try:
-            return collect_offsets(admin, state, previous.offsets)
-        except PartialOffsets as partial:
-            # Keep what the healthy leaders answered, and still count and log the failure.
-            self._partial_offsets = partial.offsets
-            raise
 
     @staticmethod
     def _analyse(analytics: Any, snapshot: Snapshot, derived: Derived) -> list[Any]:

@@ -18,19 +18,15 @@ from collections import defaultdict
 from kafka.admin import KafkaAdminClient
 from kafka.structs import TopicPartition as KafkaTopicPartition
 
-from kafka_detective.gathering.snapshot import ClusterState, Offsets, TopicPartition
+from kafka_detective.gathering.snapshot import ClusterState, Offsets, PartialResult, TopicPartition
 
 LATEST = -1
 EARLIEST = -2
 
 
-class PartialOffsets(Exception):
-    """Some leaders failed; `offsets` holds fresh values for the others and previous ones for theirs."""
-
-    def __init__(self, offsets: Offsets, failures: dict[int, Exception]) -> None:
-        leaders = ", ".join(f"{leader}: {error!r}" for leader, error in sorted(failures.items()))
-        super().__init__(f"ListOffsets failed for leader(s) {leaders}")
-        self.offsets = offsets
+def _partial(offsets: Offsets, failures: dict[int, Exception]) -> PartialResult:
+    leaders = ", ".join(f"{leader}: {error!r}" for leader, error in sorted(failures.items()))
+    return PartialResult(f"ListOffsets failed for leader(s) {leaders}", offsets)
 
 
 def _query(admin: KafkaAdminClient, partitions: list[KafkaTopicPartition]) -> tuple[dict, dict]:
@@ -65,7 +61,7 @@ def collect_offsets(admin: KafkaAdminClient, state: ClusterState, previous: Offs
             log_start.update(start)
         offsets = Offsets(log_end=log_end, log_start=log_start, collected_at=time.time())
         if failures:
-            raise PartialOffsets(offsets, failures) from whole_call_error
+            raise _partial(offsets, failures) from whole_call_error
         return offsets
 
 

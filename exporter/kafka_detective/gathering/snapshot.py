@@ -14,6 +14,15 @@ from kafka_detective.kafka.groups import GroupDescription
 TopicPartition = tuple[str, int]
 
 
+class PartialResult(Exception):
+    """A phase that failed in part: `value` is still worth publishing (fresh where it could be, previous data
+    elsewhere), while the failure is counted and logged like any other."""
+
+    def __init__(self, message: str, value: object) -> None:
+        super().__init__(message)
+        self.value = value
+
+
 @dataclass(frozen=True, slots=True)
 class Broker:
     broker_id: int
