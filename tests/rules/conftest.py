@@ -2,24 +2,24 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
 import pytest
 import yaml
 
+from kafka_detective.errors import UserError
+from kafka_detective.patterns.promql import find_tool
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def _tool(name: str) -> str:
-    found = shutil.which(name)
-    if found:
-        return found
-    cached = Path(os.path.expanduser("~/.cache/kafka-detective/bin")) / name
-    if cached.exists():
-        return str(cached)
-    pytest.fail(f"{name} is not installed (Debian: apt-get install prometheus prometheus-alertmanager, or make setup)")
+    """The generator's own lookup (PATH, then the tool cache), as a test failure naming the tool."""
+    try:
+        return find_tool(name)
+    except UserError as missing:
+        pytest.fail(f"{missing} (Debian: apt-get install prometheus prometheus-alertmanager, or make setup)")
 
 
 @pytest.fixture(scope="session")

@@ -214,21 +214,26 @@ class _Outcome:
     other_api: set[str]  # GROUP_ID_NOT_FOUND from one describe API: retry with the other one
 
 
+def _describable(group: Any, out: _Outcome, api: str) -> bool:
+    """Sort one described group by its error, the same for both describe APIs; True when it can be parsed."""
+    if group.error_code in _COORDINATOR_ERRORS:
+        out.relocate.add(group.group_id)
+    elif group.error_code == _GROUP_ID_NOT_FOUND:
+        out.other_api.add(group.group_id)
+    elif group.error_code:
+        log.warning("%s %s: %s %s", api, group.group_id, Errors.for_code(group.error_code).__name__,
+                    getattr(group, "error_message", None) or "")
+    else:
+        # Pre-4.0 brokers answer an unknown or just-deleted group with Dead and no error.
+        return normalise_state(group.group_state) != "Dead"
+    return False
+
+
 def parse_describe_groups(response: Any, coordinator_id: int) -> _Outcome:
     """Parse a DescribeGroups (classic) response."""
     out = _Outcome({}, set(), set())
     for group in response.groups:
-        if group.error_code in _COORDINATOR_ERRORS:
-            out.relocate.add(group.group_id)
-        elif group.error_code == _GROUP_ID_NOT_FOUND:
-            out.other_api.add(group.group_id)
-        elif group.error_code:
-            log.warning("DescribeGroups %s: %s %s", group.group_id, Errors.for_code(group.error_code).__name__,
-                        getattr(group, "error_message", None) or "")
-        elif normalise_state(group.group_state) == "Dead":
-            # Pre-4.0 brokers answer an unknown or just-deleted group with Dead and no error.
-            continue
-        else:
+        if _describable(group, out, "DescribeGroups"):
             members = tuple(sorted(
                 (GroupMember(member_id=m.member_id, client_id=m.client_id, host=m.client_host,
                              assignment=_decode_classic_assignment(group.protocol_type, m.member_assignment))
@@ -245,16 +250,7 @@ def parse_consumer_group_describe(response: Any, coordinator_id: int) -> _Outcom
     """Parse a ConsumerGroupDescribe (KIP-848) response."""
     out = _Outcome({}, set(), set())
     for group in response.groups:
-        if group.error_code in _COORDINATOR_ERRORS:
-            out.relocate.add(group.group_id)
-        elif group.error_code == _GROUP_ID_NOT_FOUND:
-            out.other_api.add(group.group_id)
-        elif group.error_code:
-            log.warning("ConsumerGroupDescribe %s: %s %s", group.group_id,
-                        Errors.for_code(group.error_code).__name__, group.error_message or "")
-        elif normalise_state(group.group_state) == "Dead":
-            continue
-        else:
+        if _describable(group, out, "ConsumerGroupDescribe"):
             members = tuple(sorted(
                 (GroupMember(member_id=m.member_id, client_id=m.client_id, host=m.client_host,
                              assignment=_sorted_assignment(
