@@ -43,8 +43,11 @@ CATALOGUE: tuple[MetricSpec, ...] = (
     # --- cluster -------------------------------------------------------------------------------------------
     MetricSpec("kafka_brokers", "gauge", C, "Number of live brokers in the cluster (fenced brokers excluded).",
                "cluster", True),
-    MetricSpec("kafka_broker_info", "gauge", BROKER + ("host", "port", "rack"),
-               "Identity of a live (unfenced) broker; always 1.", "cluster"),
+    # `id` and `address` are kafka_exporter's labels for the same thing: both sets are carried so queries written
+    # for either exporter keep working.
+    MetricSpec("kafka_broker_info", "gauge", BROKER + ("host", "port", "rack", "id", "address"),
+               "Identity of a live (unfenced) broker; always 1. `id` and `address` (host:port) repeat broker_id, "
+               "host and port under kafka_exporter's label names.", "cluster", True),
     MetricSpec("kafka_broker_is_controller", "gauge", BROKER,
                "1 if this broker is the active controller reported by the cluster, else 0.", "cluster"),
     MetricSpec("kafka_broker_leader_partitions", "gauge", BROKER,

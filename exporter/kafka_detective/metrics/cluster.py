@@ -9,6 +9,11 @@ from kafka_detective.metrics.exposition import Family, family, labelset
 from kafka_detective.metrics.view import View
 
 
+def _address(host: str, port: int) -> str:
+    """`host:port` as kafka_exporter prints it, with IPv6 literals bracketed so the port stays unambiguous."""
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
 def families(view: View) -> list[Family]:
     state = view.snapshot.state
     if state is None:
@@ -22,7 +27,7 @@ def families(view: View) -> list[Family]:
     preferred_counts = Counter(p.preferred_leader for p in state.partitions.values() if p.replicas)
     for b in state.brokers:
         bid = str(b.broker_id)
-        info.add((c, bid, b.host, str(b.port), b.rack or ""), 1)
+        info.add((c, bid, b.host, str(b.port), b.rack or "", bid, _address(b.host, b.port)), 1)
         controller.add((c, bid), 1 if b.broker_id == state.controller_id else 0)
         led.add((c, bid), leaders.get(b.broker_id, 0))
         preferred.add((c, bid), preferred_counts.get(b.broker_id, 0))
