@@ -1,8 +1,13 @@
 """Helpers of the integration tests (imported via sys.path, like tests/e2e/e2e_support.py): reading a collector's
-rendered exposition back as series, with prometheus_client's parser."""
+rendered exposition back as series, with prometheus_client's parser, and waiting until a kafka-python consumer
+knows its topic before it joins a group."""
 
 from __future__ import annotations
 
+import time
+from typing import Any
+
+from kafka import KafkaConsumer
 from prometheus_client.parser import text_string_to_metric_families
 
 from kafka_detective.gathering.loop import ClusterCollector
@@ -29,3 +34,33 @@ def one(samples: Samples, name: str, **labels: str) -> float:
     found = pick(samples, name, **labels)
     assert len(found) == 1, f"{name}{labels}: {found}"
     return next(iter(found.values()))
+
+
+def wait_for_consumer_metadata(consumer: KafkaConsumer, topic: str, partitions: int, timeout: float = 60.0) -> None:
+    """Block until ``consumer``'s own metadata has a leader for each of the ``partitions`` of ``topic``.
+
+    Call it after subscribing and before the first poll. kafka-python (3.0.12), unlike the Java client, joins the
+    group before its metadata knows the subscribed topic: the range assignor then logs "No partition metadata for
+    topic" and hands out nothing, and the metadata that arrives a moment later forces a second rebalance. In about
+    one of twenty runs on a loaded machine that second rebalance never completes on the client (the SyncGroup
+    answer with every partition arrives, the assignment is never applied), so the member sits with an empty
+    assignment() for good. Joining with the metadata already known makes the first assignment the final one.
+    """
+    cluster: Any = consumer._cluster  # kafka-python keeps no public view of partition leaders
+    deadline = time.monotonic() + timeout
+    while len(cluster.available_partitions_for_topic(topic) or ()) < partitions:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"consumer metadata has no leader for every partition of {topic} after {timeout}s: "
+                                 f"{cluster.available_partitions_for_topic(topic)}")
+        consumer.topics()  # a blocking metadata request; the consumer's refresh timer alone waits 5 minutes
+
+
+def subscribed_consumer(topic: str, partitions: int, **config: Any) -> KafkaConsumer:
+    """A kafka-python consumer subscribed to ``topic`` whose metadata already knows every partition's leader."""
+    consumer = KafkaConsumer(topic, **config)
+    try:
+        wait_for_consumer_metadata(consumer, topic, partitions)
+    except BaseException:
+        consumer.close()
+        raise
+    return consumer

@@ -9,11 +9,14 @@ counts are checked too. Every test uses its own topic and group names, so the sh
 from __future__ import annotations
 
 import collections
+import logging
 import queue
+import sys
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import confluent_kafka
@@ -24,6 +27,9 @@ from kafka.admin import NewTopic
 from kafka.structs import OffsetAndMetadata
 
 from kafka_detective.kafka import groups as G
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from integration_support import subscribed_consumer
 
 pytestmark = pytest.mark.kafka
 
@@ -61,6 +67,8 @@ def admin(kafka: Any) -> Iterator[KafkaAdminClient]:
 def topic(kafka: Any, admin: KafkaAdminClient) -> Iterator[str]:
     name = _name("groups")
     admin.create_topics([NewTopic(name, PARTITIONS, 1)])
+    # The producer waits for the topic's metadata itself; a kafka-python consumer does not: see
+    # integration_support.wait_for_consumer_metadata, which every classic member below goes through.
     producer = KafkaProducer(bootstrap_servers=kafka.bootstrap_servers)
     for p in range(PARTITIONS):
         for _ in range(MESSAGES_PER_PARTITION):
@@ -99,8 +107,8 @@ class _ClassicMembers:
             thread.start()
 
     def _run(self, i: int, bootstrap: str, group: str, topic: str) -> None:
-        consumer = KafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=group, client_id=f"classic-{i}",
-                                 enable_auto_commit=False, auto_offset_reset="latest")
+        consumer = subscribed_consumer(topic, PARTITIONS, bootstrap_servers=bootstrap, group_id=group,
+                                       client_id=f"classic-{i}", enable_auto_commit=False, auto_offset_reset="latest")
         try:
             while not self._stop.is_set():
                 while not self._tasks[i].empty():
@@ -321,8 +329,8 @@ def test_group_converted_between_protocols_is_followed(kafka: Any, admin: KafkaA
     it, and a classic group again when that member leaves. A describe with the stale listed type still works
     (one retry with the other API) and reports both kinds of members with their assignments."""
     group = _name("migrating")
-    classic = KafkaConsumer(topic, bootstrap_servers=kafka.bootstrap_servers, group_id=group, client_id="old-m",
-                            enable_auto_commit=False)
+    classic = subscribed_consumer(topic, PARTITIONS, bootstrap_servers=kafka.bootstrap_servers, group_id=group,
+                                  client_id="old-m", enable_auto_commit=False)
     kip848 = None
     try:
         _wait_for("the classic member to own all partitions", lambda: len(classic.assignment()) == PARTITIONS,
@@ -358,3 +366,19 @@ def test_group_converted_between_protocols_is_followed(kafka: Any, admin: KafkaA
         if kip848 is not None:
             kip848.close()
         classic.close()
+
+
+def test_a_classic_member_joins_with_its_topic_known(kafka: Any, topic: str, caplog: pytest.LogCaptureFixture
+                                                     ) -> None:
+    """The first assignment of a member made by subscribed_consumer covers the topic, so no second,
+    metadata-triggered rebalance follows (the one kafka-python 3.0.12 sometimes never finishes). A plain
+    KafkaConsumer(topic) joins before its metadata knows the topic and logs "No partition metadata" here."""
+    caplog.set_level(logging.WARNING, logger="kafka.coordinator.assignors")
+    consumer = subscribed_consumer(topic, PARTITIONS, bootstrap_servers=kafka.bootstrap_servers,
+                                   group_id=_name("knows-topic"), enable_auto_commit=False)
+    try:
+        _wait_for("the member to own all partitions", lambda: len(consumer.assignment()) == PARTITIONS,
+                  poll=lambda: consumer.poll(timeout_ms=100))
+    finally:
+        consumer.close()
+    assert not [r.getMessage() for r in caplog.records if "No partition metadata" in r.getMessage()]
