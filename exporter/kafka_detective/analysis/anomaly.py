@@ -60,6 +60,11 @@ class RobustWindow:
             del self.sorted[bisect_left(self.sorted, old)]
         self.sorted.insert(bisect_right(self.sorted, x), x)
 
+    def clear(self) -> None:
+        del self.ring[:]
+        del self.sorted[:]
+        self.head = 0
+
     def median(self) -> float:
         s = self.sorted
         n = len(s)
@@ -197,3 +202,195 @@ def score_series(timestamps, values, signal: str | None = None, **settings) -> l
     """Anomaly scores of a whole series with the same streaming algorithm (offline helper)."""
     detector = SignalDetector.for_signal(signal, **settings) if signal else SignalDetector(**settings)
     return [detector.update(t, v) for t, v in zip(timestamps, values, strict=True)]
+
+
+class TailCalibrator:
+    """Online calibration of a non-negative evidence statistic against its own null distribution.
+
+    Tracks the 98th percentile `q` (Robbins–Monro, steps proportional to the tail scale) and the mean excess `b`
+    above it, and models the tail beyond `q` as exponential: P(E > e) = 0.02 · exp(−(e − q) / b). The same rule
+    serves Gaussian, heavy-tailed, count and autocorrelated streams, because each stream calibrates it on
+    itself. Values far in the tail are winsorised before they teach, so an anomaly does not become normal."""
+
+    __slots__ = ("b", "q")
+
+    def __init__(self, q: float, b: float):
+        self.q = q
+        self.b = b
+
+    def log_tail(self, e: float) -> float:
+        """Natural log of the tail probability of `e` (≤ 0)."""
+        q = self.q
+        if e <= q:
+            return math.log(1.0 - 0.98 * e / q) if q > 0.0 else 0.0
+        return LOG_TAIL_Q - (e - q) / self.b
+
+    def update(self, e: float) -> None:
+        q, b = self.q, self.b
+        e = min(e, q + 6.0 * b)
+        if e > q:
+            self.b = b + 0.05 * ((e - q) - b)
+            self.q = q + 0.98 * TAIL_STEP * b
+        else:
+            self.q = max(0.0, q - 0.02 * TAIL_STEP * b)
+
+
+LOG_TAIL_Q = math.log(0.02)
+TAIL_STEP = 0.5
+
+
+class StreamDetector:
+    """Streaming anomaly score for arbitrary streams (the `anomalies` command): any sampling interval, any
+    length from ~100 points, gaussian, heavy-tailed, count or autocorrelated noise.
+
+    Per point (O(log w)):
+
+    * a daily profile (time-of-day buckets sized to the sampling interval) is subtracted once a day has been seen;
+    * the residual's robust z-score: location = median of the last `loc_window` residuals (short, so slow drifts
+      and not yet learned seasonality do not look anomalous), scale = median absolute first difference of the
+      last `window` points / 0.954 (the noise sigma, immune to slow drifts), floored by a slow EW mean of
+      absolute differences. Every point counts (no time spacing), so hourly or short streams learn as fast as
+      minutely ones;
+    * four detectors share it: the point's own |z| (spikes, dips), a two-sided CUSUM on clipped z (level shifts,
+      trends), a short EW mean of z² (variance changes) and the run of repeated values against the stream's own
+      rate of repeats (flatlines);
+    * each evidence is calibrated on the stream itself (`TailCalibrator`), and the fused tail probability (most
+      surprising evidence, Bonferroni-corrected for four) is reported as log(p)/log(p_floor) in [0, 1];
+    * after an alarm (p below `p_alarm`) on a persistent evidence the detector restarts on the new regime
+      (location window refilled from the points since the change, CUSUM and variance reset, the flatline run
+      counted anew), so a change is reported when it happens, not for as long as the old state lingers.
+
+    Causal: the score at t uses points ≤ t."""
+
+    __slots__ = ("_buckets", "_dt", "_last_r", "_last_t", "_last_x", "_mad_slow", "_n", "_p_repeat", "_recent",
+                 "_run", "_run_base", "_since", "cal", "cusum_k", "diffs", "loc", "log_alarm",
+                 "log_floor", "neg", "pos", "profile", "profile_n", "profile_start", "seasonal", "var", "warmup")
+
+    def __init__(self, window: int = 512, loc_window: int = 64, warmup: int = 10, seasonal: bool = True,
+                 cusum_k: float = 0.5, p_alarm: float = 1e-3, p_floor: float = 1e-12):
+        self.diffs = RobustWindow(window)
+        self.loc = RobustWindow(loc_window)
+        self.warmup = warmup
+        self.seasonal = seasonal
+        self.cusum_k = cusum_k
+        self.log_floor = math.log(p_floor)
+        self.log_alarm = math.log(p_alarm)
+        self.pos = 0.0
+        self.neg = 0.0
+        self.var = 1.0
+        # evidence calibrators (|z|, CUSUM, variance) with Gaussian-like priors; streams retune them
+        self.cal = (TailCalibrator(2.3, 0.4), TailCalibrator(2.5, 1.0), TailCalibrator(2.0, 0.5))
+        self._n = 0
+        self._dt: float | None = None
+        self._last_t: float | None = None
+        self._last_x: float | None = None
+        self._last_r: float | None = None
+        self._mad_slow = 0.0
+        self._since = 0
+        self._run = 0
+        self._run_base = 0
+        self._p_repeat = 0.02
+        self._recent: list[float] = []
+        self._buckets = 0
+        self.profile: list[float] | None = None
+        self.profile_n: list[int] | None = None
+        self.profile_start: float | None = None
+
+    def _season(self, t: float) -> float:
+        p = self.profile
+        if p is None or self.profile_start is None or t - self.profile_start < DAY_SECONDS:
+            return 0.0
+        return p[int((t % DAY_SECONDS) / DAY_SECONDS * self._buckets)]
+
+    def _learn_season(self, t: float, deviation: float) -> None:
+        if self.profile is None:
+            if self._dt is None or self._n < 8:
+                return
+            self._buckets = max(6, min(96, round(DAY_SECONDS / max(self._dt, 1.0))))
+            self.profile = [0.0] * self._buckets
+            self.profile_n = [0] * self._buckets
+            self.profile_start = t
+        b = int((t % DAY_SECONDS) / DAY_SECONDS * self._buckets)
+        counts = self.profile_n
+        counts[b] += 1
+        # per-bucket mean at first, then an EMA with a memory of about three days
+        per_day = max(1.0, DAY_SECONDS / self._buckets / max(self._dt or 1.0, 1.0))
+        g = max(1.0 / counts[b], 1.0 / (3.0 * per_day))
+        self.profile[b] += g * (deviation - self.profile[b])
+
+    def _score(self, log_p: float) -> float:
+        """0.9 at the alarm level, linear in log(p) on either side, 1 at `p_floor`."""
+        alarm = self.log_alarm
+        if log_p >= alarm:
+            return 0.9 * log_p / alarm
+        return min(1.0, 0.9 + 0.1 * (log_p - alarm) / (self.log_floor - alarm))
+
+    def update(self, t: float, x: float) -> float:
+        """Feed the value at t; returns the anomaly score in [0, 1]."""
+        n = self._n
+        if self._last_t is not None:
+            dt = t - self._last_t
+            self._dt = dt if self._dt is None else self._dt + 0.05 * (dt - self._dt)
+        self._last_t = t
+        repeat = x == self._last_x
+        self._run = self._run + 1 if repeat else 0
+        if not repeat:
+            self._run_base = 0          # a flatline reported once stays quiet until it ends
+        self._last_x = x
+        r = x - self._season(t) if self.seasonal else x
+        d = abs(r - self._last_r) if self._last_r is not None else None
+        self._last_r = r
+        loc, diffs = self.loc, self.diffs
+        score = 0.0
+        if len(diffs) >= self.warmup:
+            med = loc.median()
+            scale = max(diffs.median() / 0.954, 0.5 * self._mad_slow, 1e-9 * abs(med), 1e-12)
+            z = max(-50.0, min(50.0, (r - med) / scale))
+            az = abs(z)
+            zc = max(-3.0, min(3.0, z))
+            k = self.cusum_k
+            self.pos = max(0.0, self.pos + zc - k)
+            self.neg = max(0.0, self.neg - zc - k)
+            c = max(self.pos, self.neg)
+            self._since = self._since + 1 if c > 0.0 else 0
+            self.var += 0.15 * (min(z * z, 36.0) - self.var)
+            cal_z, cal_c, cal_v = self.cal
+            lp_z = cal_z.log_tail(az)
+            lp_p = min(cal_c.log_tail(c), cal_v.log_tail(self.var))
+            run = self._run if self._run_base == 0 else 0
+            if run >= 2:
+                lp_p = min(lp_p, run * math.log(self._p_repeat))
+            log_p = min(0.0, min(lp_z, lp_p) + LOG4)
+            if n >= 2 * self.warmup:
+                score = self._score(log_p)
+            cal_z.update(az)
+            cal_c.update(c)
+            cal_v.update(self.var)
+            if self.seasonal:
+                self._learn_season(t, x - med)
+            self._p_repeat = max(1e-3, self._p_repeat + 0.005 * ((1.0 if repeat else 0.0) - self._p_repeat))
+            if lp_p + LOG4 <= self.log_alarm:
+                # a confirmed change: restart on the new regime, learnt from the points since it began
+                if self._since >= 2:
+                    loc.clear()
+                    for v in self._recent[-min(self._since, len(self._recent)):]:
+                        loc.add(v)
+                self.pos = self.neg = 0.0
+                self._since = 0
+                self.var = 1.0
+                self._run_base = 1 if self._run >= 2 else 0
+        recent = self._recent
+        recent.append(r)
+        if len(recent) > 8:
+            del recent[0]
+        loc.add(r)
+        if d is not None and self._run < 2:
+            # a flatline's zero differences would collapse the scale and make its end look like an outburst
+            diffs.add(d)
+            self._mad_slow += (0.01 if n < 200 else 0.002) * (d / 1.128 - self._mad_slow)
+        self._n = n + 1
+        return score
+
+
+DAY_SECONDS = 86400.0
+LOG4 = math.log(4.0)

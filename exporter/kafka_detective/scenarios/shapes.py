@@ -15,6 +15,7 @@ Labels are the rows where each anomaly starts (as in NAB, the window is centred 
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass, field
 
@@ -85,7 +86,7 @@ def _stream(rng: np.random.Generator, spec: SplitSpec, family: str, name: str) -
     if family == "seasonal_break":
         # a pattern break needs a few periods of history: at least four days before the break
         interval = max(interval, 300.0) if n * interval < 6 * DAY else interval
-        n = max(n, int(math.ceil(6 * DAY / interval)))
+        n = max(n, math.ceil(6 * DAY / interval))
     timestamps = EPOCH + rng.uniform(0, DAY) + interval * np.arange(n, dtype=float)
     if rng.random() < spec.irregular:
         timestamps = _irregular(rng, timestamps, interval)
@@ -182,7 +183,7 @@ def _positions(rng: np.random.Generator, n: int, k: int, timestamps: np.ndarray,
     gap = max(2, int(0.25 * n / k))
     for _ in range(50):
         picks = sorted(int(p) for p in rng.integers(lo, hi, k))
-        if all(b - a >= gap for a, b in zip(picks, picks[1:], strict=False)):
+        if all(b - a >= gap for a, b in itertools.pairwise(picks)):
             return picks
     return [int(rng.integers(lo, hi))]
 
@@ -199,10 +200,7 @@ def _noise(rng: np.random.Generator, noise: str, mean: np.ndarray, sigma: float,
             lam = lam.copy()
             lam[over] = rng.gamma(shape, lam[over] / shape)
         return rng.poisson(lam).astype(float)
-    if noise == "heavy_tailed":
-        eps = rng.standard_t(3, n) / math.sqrt(3.0)
-    else:
-        eps = rng.standard_normal(n)
+    eps = rng.standard_t(3, n) / math.sqrt(3.0) if noise == "heavy_tailed" else rng.standard_normal(n)
     values = mean + sigma * scale * eps
     if noise == "random_walk":
         values += np.cumsum(rng.standard_normal(n)) * sigma * 0.15
