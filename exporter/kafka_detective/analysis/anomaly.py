@@ -322,7 +322,7 @@ class StreamDetector:
         """0.9 at the alarm level, linear in log(p) on either side, 1 at `p_floor`."""
         alarm = self.log_alarm
         if log_p >= alarm:
-            return 0.9 * log_p / alarm
+            return 0.9 * log_p / alarm + 0.0      # + 0.0: never -0.0
         return min(1.0, 0.9 + 0.1 * (log_p - alarm) / (self.log_floor - alarm))
 
     def update(self, t: float, x: float) -> float:

@@ -73,3 +73,82 @@ def test_robust_window_matches_sorted_statistics():
         assert list(w.sorted) == recent
     n = len(recent)
     assert w.median() == (recent[n // 2 - 1] + recent[n // 2]) / 2
+
+
+# --- StreamDetector: the general-stream detector of `kafka-detective anomalies` ---------------------------------
+
+def _stream_scores(ts: list[float], vs: list[float], **kw) -> list[float]:
+    from kafka_detective.analysis.anomaly import StreamDetector
+
+    det = StreamDetector(**kw)
+    return [det.update(t, v) for t, v in zip(ts, vs, strict=True)]
+
+
+def test_stream_detector_flags_a_spike_at_once_and_noise_rarely():
+    ts, vs = noisy(1500, seed=4)
+    vs[1000] += 50.0                                   # 10 sigma
+    scores = _stream_scores(ts, vs)
+    assert all(0.0 <= s <= 1.0 for s in scores)
+    assert scores[1000] >= 0.95
+    quiet = scores[100:1000]
+    # 0.9 is the detector's own alarm level (tail probability 1e-3 after the correction for four detectors)
+    assert sum(s >= 0.9 for s in quiet) <= 3
+    assert max(scores[1001:1010]) < 0.9              # one spike, one alarm
+
+
+def test_stream_detector_reports_a_level_shift_once_then_learns_it():
+    ts, vs = noisy(2000, seed=5)
+    vs = [v + (25.0 if i >= 1200 else 0.0) for i, v in enumerate(vs)]   # 5 sigma, for good
+    scores = _stream_scores(ts, vs)
+    assert max(scores[1200:1206]) >= 0.9
+    # after the restart the new level is normal: no alarm from 30 points after the shift on
+    assert sum(s >= 0.9 for s in scores[1230:]) <= 2
+
+
+def test_stream_detector_on_short_hourly_streams_learns_from_every_point():
+    # 120 hourly points: a time-spaced window would hold a handful of values; this one holds them all
+    rng = random.Random(6)
+    ts = [1_790_000_000.0 + 3600.0 * i for i in range(120)]
+    vs = [50.0 + rng.gauss(0, 2) for _ in ts]
+    vs[90] = 80.0
+    scores = _stream_scores(ts, vs)
+    assert scores[90] >= 0.95
+    assert max(scores[30:90]) < 0.9
+
+
+def test_stream_detector_flags_a_flatline_and_a_variance_change():
+    ts, vs = noisy(1500, seed=7)
+    flat = [v if not 900 <= i < 960 else vs[899] for i, v in enumerate(vs)]
+    scores = _stream_scores(ts, flat)
+    assert max(scores[900:910]) >= 0.9
+    assert max(scores[915:960]) < 0.9                 # reported once, not for as long as it lasts
+    rng = random.Random(8)
+    wide = [v if i < 1000 else 100.0 + rng.gauss(0, 25.0) for i, v in enumerate(vs)]
+    scores = _stream_scores(ts, wide)
+    assert max(scores[1000:1030]) >= 0.9
+
+
+def test_stream_detector_is_causal():
+    ts, vs = noisy(800, seed=9)
+    base = _stream_scores(ts, vs)
+    changed = vs[:500] + [v + 100.0 for v in vs[500:]]
+    assert _stream_scores(ts, changed)[:500] == base[:500]
+
+
+def test_stream_detector_unlearns_nothing_from_counts_with_repeats():
+    # low Poisson counts repeat often: runs of equal values are not flatlines there
+    rng = random.Random(10)
+    import math as _m
+
+    def poisson(lam: float) -> int:
+        k, p, limit = 0, 1.0, _m.exp(-lam)
+        while True:
+            p *= rng.random()
+            if p <= limit:
+                return k
+            k += 1
+
+    ts = [1_790_000_000.0 + 60.0 * i for i in range(3000)]
+    vs = [float(poisson(2.0)) for _ in ts]
+    scores = _stream_scores(ts, vs)
+    assert sum(s >= 0.9 for s in scores[300:]) <= 8
