@@ -16,9 +16,11 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import pkgutil
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from kafka_detective import __version__, commands
 from kafka_detective.errors import UserError
@@ -33,8 +35,19 @@ def _command_modules():
             yield module
 
 
+DEBUG_ENV = "KAFKA_DETECTIVE_DEBUG"
+
+
+class _Parser(argparse.ArgumentParser):
+    """Bad flags give one line (`kafka-detective correlate: error: argument --max-shift: ...`), not the usage
+    block followed by the error; `--help` still shows the usage."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="kafka-detective",
         description="Kafka Detective: consumer lag, data loss and cluster health for Prometheus, "
         "with forecasts, anomaly scores and root-cause analysis.",
@@ -53,7 +66,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as stop:   # --help, --version, or a bad flag (already printed as one line)
+        return stop.code if isinstance(stop.code, int) else 2
     level = (args.log_level or "info").upper()
     logging.basicConfig(level=getattr(logging, level, logging.INFO),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -64,6 +80,36 @@ def main(argv: Sequence[str] | None = None) -> int:
         return error.exit_code
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # `kafka-detective simulate --list | head`: the reader left; nothing useful can be printed anywhere.
+        _silence_stdout()
+        return 1
+    except (OSError, UnicodeError) as error:
+        # Last resort for what no command turned into a UserError: one line, not a traceback. Tests and bug
+        # reports set KAFKA_DETECTIVE_DEBUG=1 to see where it came from.
+        if os.environ.get(DEBUG_ENV, "") not in ("", "0"):
+            raise
+        print(f"kafka-detective: error: {describe_error(error)}", file=sys.stderr)
+        return 1
+
+
+def describe_error(error: BaseException) -> str:
+    """One line for an OSError or a Unicode error, naming the file when the error knows it."""
+    if isinstance(error, UnicodeDecodeError):
+        return f"input is not UTF-8 text (byte 0x{error.object[error.start:error.start + 1].hex()})"
+    if isinstance(error, OSError):
+        reason = error.strerror or str(error) or type(error).__name__
+        files = [str(f) for f in (error.filename, error.filename2) if f is not None]
+        return f"{reason}: {' -> '.join(files)}" if files else reason
+    return str(error) or type(error).__name__
+
+
+def _silence_stdout() -> None:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
 
 
 if __name__ == "__main__":

@@ -7,26 +7,34 @@ connection time, and are never part of a repr.
 
 from __future__ import annotations
 
+import ipaddress
+import math
 import os
 import re
+import socket
+import ssl
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from kafka_detective import yamlio
 from kafka_detective.errors import UserError
 
 SECURITY_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
+TLS_PROTOCOLS = ("SSL", "SASL_SSL")
 SASL_MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "OAUTHBEARER", "AWS_MSK_IAM")
 _CLUSTER_NAME = re.compile(r"^[A-Za-z0-9_.:-]+$")
+_NUMERIC_V4 = re.compile(r"^[0-9.]+$")
+_HOST_PORT = re.compile(r"\[(?P<v6>[^\]]*)\]:(?P<port6>\d+)|(?P<host>[^\s:\[\]/]+):(?P<port>\d+)")
+_DAY = 86400.0
 
 
 class ConfigError(UserError):
     def __init__(self, path: str, message: str) -> None:
         super().__init__(f"config: {path}: {message}")
         self.path = path
+        self.message = message
 
 
 def read_secret(path: str | None, env: str | None, field_name: str) -> str:
@@ -36,12 +44,63 @@ def read_secret(path: str | None, env: str | None, field_name: str) -> str:
             return Path(path).read_text(encoding="utf-8").rstrip("\n")
         except OSError as error:
             raise ConfigError(field_name, f"cannot read secret file {path}: {error.strerror}") from None
+        except UnicodeDecodeError:
+            # No byte value or position: they would tell something about the secret.
+            raise ConfigError(field_name, f"secret file {path} is not UTF-8 text") from None
     if env:
         value = os.environ.get(env)
         if value is None:
             raise ConfigError(field_name, f"environment variable {env} is not set")
         return value
     raise ConfigError(field_name, "needs a *_file or *_env source")
+
+
+def split_host_port(text: str) -> tuple[str, int]:
+    """'host:port' or '[ipv6]:port' -> (host, port); ValueError saying what is wrong."""
+    match = _HOST_PORT.fullmatch(text)
+    if match is None:
+        if text.count(":") > 1 and "[" not in text:
+            raise ValueError(f"IPv6 addresses go in brackets, e.g. [::1]:9092, got {text!r}")
+        raise ValueError(f"must be host:port, got {text!r}")
+    port = int(match["port6"] or match["port"])
+    if not 1 <= port <= 65535:
+        raise ValueError(f"port must be between 1 and 65535, got {port} in {text!r}")
+    if match["v6"] is not None:
+        host = match["v6"]
+        try:
+            ipaddress.IPv6Address(host)
+        except ValueError:
+            raise ValueError(f"{host!r} in brackets is not an IPv6 address") from None
+    else:
+        host = match["host"]
+        _check_numeric_ipv4(host)
+    return host, port
+
+
+def _check_numeric_ipv4(host: str) -> None:
+    # All digits and dots is never a host name: 999.1.1.1 would otherwise wait for a DNS answer that says no.
+    if _NUMERIC_V4.match(host):
+        try:
+            ipaddress.IPv4Address(host)
+        except ValueError:
+            raise ValueError(f"{host!r} is not an IPv4 address") from None
+
+
+def _listen_address(value: str) -> str:
+    """The HTTP listen address: an IPv4/IPv6 literal ('[::]' is accepted for '::') or a host name."""
+    address = value.strip()
+    if address.startswith("[") and address.endswith("]"):
+        address = address[1:-1]
+    try:
+        if ":" in address:
+            ipaddress.IPv6Address(address)
+        else:
+            _check_numeric_ipv4(address)
+    except ValueError:
+        raise ConfigError("listen_address", f"{value!r} is not an IP address or a host name") from None
+    if any(c.isspace() or c in "/[]" for c in address):
+        raise ConfigError("listen_address", f"{value!r} is not an IP address or a host name")
+    return address
 
 
 @dataclass(frozen=True)
@@ -161,13 +220,26 @@ class _Fields:
         if isinstance(value, bool) and bool not in kinds:
             raise ConfigError(self.name(key), f"must be {_kind_names(kinds)}, got a boolean")
         if not isinstance(value, kinds):
+            if float in kinds and isinstance(value, str) and _looks_numeric(value):
+                # YAML 1.1 reads 1e3 (no dot) as text; say so rather than "got str" for what looks like a number.
+                raise ConfigError(self.name(key), f"must be a number, got the string {value!r} (YAML reads an "
+                                  "exponent without a dot and a sign as text: write 1.0e+3, not 1e3)")
             raise ConfigError(self.name(key), f"must be {_kind_names(kinds)}, got {type(value).__name__}")
+        if isinstance(value, float) and not math.isfinite(value):
+            # YAML's .nan/.inf: NaN ran cycles back to back and inf killed the collection thread.
+            raise ConfigError(self.name(key), f"must be a finite number, got {value}")
         return value
 
-    def positive(self, key: str, default: float, kind: type = float) -> Any:
+    def positive(self, key: str, default: float, kind: type = float, maximum: float | None = None,
+                 minimum: float | None = None) -> Any:
+        """A number > 0 (and >= minimum, <= maximum when given)."""
         value = self.get(key, kind, default)
         if value <= 0:
             raise ConfigError(self.name(key), f"must be greater than 0, got {value}")
+        if minimum is not None and value < minimum:
+            raise ConfigError(self.name(key), f"must be at least {minimum:g}, got {value:g}")
+        if maximum is not None and value > maximum:
+            raise ConfigError(self.name(key), f"must be at most {maximum:g}, got {value:g}")
         return value
 
     def choice(self, key: str, choices: Sequence[str], default: str | None = None) -> str | None:
@@ -184,6 +256,14 @@ class _Fields:
         unknown = sorted(str(k) for k in self.data if k not in self.used)
         if unknown:
             raise ConfigError(self.name(unknown[0]), "unknown field")
+
+
+def _looks_numeric(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _kind_names(kinds: tuple[type, ...]) -> str:
@@ -270,8 +350,13 @@ def _cluster(fields: _Fields) -> ClusterConfig:
     if not servers:
         raise ConfigError(fields.name("bootstrap_servers"), "must name at least one host:port")
     for index, server in enumerate(servers):
-        if not isinstance(server, str) or not re.fullmatch(r"\[?[^\s\]]+\]?:\d{1,5}", server):
-            raise ConfigError(f"{fields.name('bootstrap_servers')}[{index}]", f"must be host:port, got {server!r}")
+        where = f"{fields.name('bootstrap_servers')}[{index}]"
+        if not isinstance(server, str):
+            raise ConfigError(where, f"must be host:port, got {server!r}")
+        try:
+            split_host_port(server)
+        except ValueError as error:
+            raise ConfigError(where, str(error)) from None
     protocol = fields.choice("security_protocol", SECURITY_PROTOCOLS, "PLAINTEXT")
     sasl_fields = fields.sub("sasl")
     sasl = _sasl(sasl_fields) if sasl_fields.data else None
@@ -281,9 +366,14 @@ def _cluster(fields: _Fields) -> ClusterConfig:
         raise ConfigError(fields.name("security_protocol"), "must be SASL_PLAINTEXT or SASL_SSL when sasl is set")
     if sasl is not None and sasl.mechanism == "AWS_MSK_IAM" and protocol != "SASL_SSL":
         raise ConfigError(fields.name("security_protocol"), "AWS_MSK_IAM needs SASL_SSL")
-    tls = _tls(fields.sub("tls"))
+    tls_fields = fields.sub("tls")
+    tls = _tls(tls_fields)
+    if tls_fields.data and protocol not in TLS_PROTOCOLS:
+        # Silently connecting in plaintext while the file asks for a CA is the wrong kind of forgiving.
+        raise ConfigError(tls_fields.path, f"is set but security_protocol {protocol} does not use TLS; "
+                          f"use {'SASL_SSL' if protocol.startswith('SASL_') else 'SSL'} or remove tls")
     lag = fields.sub("lag_seconds")
-    table_size = lag.positive("table_size", 60, int)
+    table_size = lag.positive("table_size", 60, int, maximum=100_000)
     lag.done()
     if table_size < 4:
         raise ConfigError(f"{lag.path}.table_size", "must be at least 4")
@@ -291,7 +381,7 @@ def _cluster(fields: _Fields) -> ClusterConfig:
         name=name,
         bootstrap_servers=tuple(servers),
         client_id=fields.get("client_id", str, "kafka-detective"),
-        request_timeout_seconds=fields.positive("request_timeout_seconds", 10.0),
+        request_timeout_seconds=fields.positive("request_timeout_seconds", 10.0, minimum=0.1, maximum=3600),
         security_protocol=protocol,
         sasl=sasl,
         tls=tls,
@@ -308,15 +398,17 @@ def _analysis(fields: _Fields) -> AnalysisConfig:
     for index, value in enumerate(horizons):
         if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
             raise ConfigError(f"{fields.name('horizons_seconds')}[{index}]", "must be a positive integer")
+        if value > 7 * _DAY:
+            raise ConfigError(f"{fields.name('horizons_seconds')}[{index}]", f"must be at most 604800, got {value}")
     result = AnalysisConfig(
         enabled=fields.get("enabled", bool, True),
         horizons_seconds=tuple(sorted(set(horizons))),
-        history_seconds=fields.positive("history_seconds", 7200, int),
-        history_points=fields.positive("history_points", 120, int),
-        diagnose_every_seconds=fields.positive("diagnose_every_seconds", 60.0),
-        problem_hold_seconds=fields.positive("problem_hold_seconds", 600.0),
-        min_backlog_seconds=fields.positive("min_backlog_seconds", 120.0),
-        max_diagnoses_per_cycle=fields.positive("max_diagnoses_per_cycle", 25, int),
+        history_seconds=fields.positive("history_seconds", 7200, int, maximum=30 * _DAY),
+        history_points=fields.positive("history_points", 120, int, maximum=100_000),
+        diagnose_every_seconds=fields.positive("diagnose_every_seconds", 60.0, maximum=_DAY),
+        problem_hold_seconds=fields.positive("problem_hold_seconds", 600.0, maximum=7 * _DAY),
+        min_backlog_seconds=fields.positive("min_backlog_seconds", 120.0, maximum=7 * _DAY),
+        max_diagnoses_per_cycle=fields.positive("max_diagnoses_per_cycle", 25, int, maximum=100_000),
     )
     fields.done()
     return result
@@ -339,10 +431,10 @@ def parse_config(data: Any) -> Config:
         raise ConfigError("listen_port", f"must be between 0 and 65535, got {port}")
     config = Config(
         clusters=clusters,
-        listen_address=fields.get("listen_address", str, "0.0.0.0"),
+        listen_address=_listen_address(fields.get("listen_address", str, "0.0.0.0")),
         listen_port=port,
-        interval_seconds=fields.positive("interval_seconds", 15.0),
-        config_refresh_seconds=fields.positive("config_refresh_seconds", 300.0),
+        interval_seconds=fields.positive("interval_seconds", 15.0, minimum=0.1, maximum=_DAY),
+        config_refresh_seconds=fields.positive("config_refresh_seconds", 300.0, maximum=7 * _DAY),
         log_level=fields.choice("log_level", ("debug", "info", "warning", "error"), "info"),
         analysis=_analysis(fields.sub("analysis")),
     )
@@ -364,12 +456,13 @@ def load_config(
             text = Path(path).read_text(encoding="utf-8")
         except OSError as error:
             raise ConfigError("--config", f"cannot read {path}: {error.strerror}") from None
+        except UnicodeDecodeError as error:
+            raise ConfigError("--config", f"{path} is {yamlio.describe_decode_error(error, error.object)}") from None
         try:
-            loaded = yaml.safe_load(text)
-        except yaml.YAMLError as error:
-            mark = getattr(error, "problem_mark", None)
-            where = f" line {mark.line + 1}" if mark else ""
-            raise ConfigError(f"{path}{where}", f"invalid YAML: {getattr(error, 'problem', error)}") from None
+            loaded = yamlio.loads(text, path)
+        except yamlio.YamlError as error:
+            where = f" line {error.line}" if error.line else ""
+            raise ConfigError(f"{path}{where}", error.problem) from None
         if loaded is not None and not isinstance(loaded, dict):
             raise ConfigError("(top level)", f"must be a mapping, got {type(loaded).__name__}")
         data = dict(loaded or {})
@@ -395,3 +488,87 @@ def load_config(
         data["clusters"] = [{"name": cluster_name or "default", "bootstrap_servers": servers}]
     data.update({k: v for k, v in overrides.items() if v is not None})
     return parse_config(data)
+
+
+# --- offline checks (serve and --check-config) -----------------------------------------------------------
+
+def check_offline(config: Config) -> None:
+    """What can be known without Kafka: secret files and variables, TLS material, the listen address.
+
+    `parse_config` checks shapes and ranges only, so a config can be built in tests without real files;
+    `serve` runs this before starting so that `--check-config` says valid exactly when serve would start.
+    Raises ConfigError naming the first problem."""
+    _check_listen_address(config.listen_address, config.listen_port)
+    for index, cluster in enumerate(config.clusters):
+        where = f"clusters[{index}]"
+        sasl = cluster.sasl
+        if sasl is not None:
+            if sasl.password_file or sasl.password_env:
+                _check_secret(sasl.password_file, sasl.password_env, f"{where}.sasl.password")
+            if sasl.token_file or sasl.token_env:
+                _check_secret(sasl.token_file, sasl.token_env, f"{where}.sasl.token")
+        if cluster.security_protocol in TLS_PROTOCOLS:
+            _check_tls(cluster.tls, f"{where}.tls")
+
+
+def _check_listen_address(address: str, port: int) -> None:
+    flags = socket.AI_PASSIVE
+    if ":" in address or _NUMERIC_V4.match(address):
+        flags |= socket.AI_NUMERICHOST       # a literal is never looked up in DNS
+    try:
+        socket.getaddrinfo(address or None, port, type=socket.SOCK_STREAM, flags=flags)
+    except (OSError, UnicodeError) as error:
+        reason = getattr(error, "strerror", None) or str(error)
+        raise ConfigError("listen_address", f"{address!r} is not an IP address or a resolvable host name "
+                          f"({reason})") from None
+
+
+def _check_secret(path: str | None, env: str | None, field_name: str) -> str:
+    source = f"secret file {path}" if path else f"environment variable {env}"
+    field = f"{field_name}_file" if path else f"{field_name}_env"
+    try:
+        value = read_secret(path, env, field)
+    except ConfigError as error:
+        raise ConfigError(field, error.message) from None
+    if not value.strip():
+        raise ConfigError(field, f"{source} is empty")
+    return value
+
+
+def _check_readable(path: str, field_name: str) -> None:
+    try:
+        with open(path, "rb") as handle:
+            handle.read(1)
+    except OSError as error:
+        raise ConfigError(field_name, f"cannot read {path}: {error.strerror or error}") from None
+
+
+def _check_tls(tls: TlsConfig, where: str) -> None:
+    # The same loads the Kafka client does when it connects, so a bad PEM or key password shows up now.
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    if tls.ca_file:
+        _check_readable(tls.ca_file, f"{where}.ca_file")
+        try:
+            context.load_verify_locations(cafile=tls.ca_file)
+        except ssl.SSLError as error:
+            raise ConfigError(f"{where}.ca_file", f"{tls.ca_file} holds no usable PEM certificate "
+                              f"({(error.reason or 'unreadable').lower().replace('_', ' ')})") from None
+    password = None
+    if tls.key_password_file or tls.key_password_env:
+        password = _check_secret(tls.key_password_file, tls.key_password_env, f"{where}.key_password")
+    if tls.cert_file and tls.key_file:
+        _check_readable(tls.cert_file, f"{where}.cert_file")
+        _check_readable(tls.key_file, f"{where}.key_file")
+        try:
+            # An empty password instead of None: OpenSSL would otherwise prompt on the terminal for it.
+            context.load_cert_chain(tls.cert_file, tls.key_file, password=password or "")
+        except ssl.SSLError as error:
+            if error.reason == "KEY_VALUES_MISMATCH":
+                message = f"{tls.key_file} is not the key of {tls.cert_file}"
+            elif password:
+                message = (f"cannot load {tls.key_file} with {tls.cert_file}: wrong key_password, or not a PEM key "
+                           "and certificate")
+            else:
+                message = (f"cannot load {tls.key_file} with {tls.cert_file}: the key is encrypted (set "
+                           "key_password_file or key_password_env), or not a PEM key and certificate")
+            raise ConfigError(f"{where}.key_file", message) from None

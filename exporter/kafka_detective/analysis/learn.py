@@ -73,17 +73,11 @@ def _slug(text: str) -> str:
 
 
 def load_incident(path: str | Path) -> Incident:
-    import yaml
-
     from kafka_detective.analysis.sources import parse_time
+    from kafka_detective.yamlio import load_file
 
     path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as error:
-        raise UserError(f"cannot read incident {path}: {error.strerror}") from None
-    except yaml.YAMLError:
-        raise UserError(f"{path}: invalid YAML") from None
+    data = load_file(path, "incident")
     if not isinstance(data, dict):
         raise UserError(f"{path}: an incident must be a YAML mapping")
 
@@ -791,13 +785,13 @@ def library_config(library_dir: Path) -> dict:
 def library_recording_rules(library_dir: Path, config: dict | None = None) -> list[dict]:
     """The kafka:* recording rules of the library (patterns/*.yaml with recording_rules), placeholders resolved."""
     config = config if config is not None else library_config(library_dir)
-    import yaml
+    from kafka_detective.yamlio import load_file
 
     rules = []
     for path in sorted(Path(library_dir).glob("*.yaml")):
         try:
-            doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except (OSError, yaml.YAMLError):
+            doc = load_file(path)
+        except UserError:    # a broken file is reported by `generate`; here it only lacks recording rules
             continue
         if isinstance(doc, dict):
             for r in doc.get("recording_rules") or []:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import io
 import math
 
 from kafka_detective.errors import UserError
@@ -23,31 +24,30 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def read_series(path: str) -> tuple[list[float], list[float]]:
+    from kafka_detective.yamlio import read_text
+
     timestamps: list[float] = []
     values: list[float] = []
-    try:
-        handle = open(path, newline="", encoding="utf-8")  # noqa: SIM115 - closed by the with below
-    except OSError as error:
-        raise UserError(f"cannot read {path}: {error.strerror}") from None
-    with handle:
-        for lineno, row in enumerate(csv.reader(handle), 1):
-            if not row or all(not c.strip() for c in row):
-                continue
-            if lineno == 1 and row[0].strip().lower() in ("timestamp", "time", "ts"):
-                continue
-            if len(row) < 2:
-                raise UserError(f"{path}:{lineno}: expected timestamp,value, got {','.join(row)!r}")
-            try:
-                t = float(row[0])
-                v = float(row[1])
-            except ValueError:
-                raise UserError(f"{path}:{lineno}: not a number in {','.join(row)!r}") from None
-            if not (math.isfinite(t) and math.isfinite(v)):
-                raise UserError(f"{path}:{lineno}: timestamp and value must be finite numbers")
-            if timestamps and t <= timestamps[-1]:
-                raise UserError(f"{path}:{lineno}: timestamp {row[0]} is not after the previous one")
-            timestamps.append(t)
-            values.append(v)
+    # Read whole (bytes, then UTF-8) so a bad byte is reported with its line instead of a traceback mid-loop.
+    text = read_text(path)
+    for lineno, row in enumerate(csv.reader(io.StringIO(text, newline="")), 1):
+        if not row or all(not c.strip() for c in row):
+            continue
+        if lineno == 1 and row[0].strip().lower() in ("timestamp", "time", "ts"):
+            continue
+        if len(row) < 2:
+            raise UserError(f"{path}:{lineno}: expected timestamp,value, got {','.join(row)!r}")
+        try:
+            t = float(row[0])
+            v = float(row[1])
+        except ValueError:
+            raise UserError(f"{path}:{lineno}: not a number in {','.join(row)!r}") from None
+        if not (math.isfinite(t) and math.isfinite(v)):
+            raise UserError(f"{path}:{lineno}: timestamp and value must be finite numbers")
+        if timestamps and t <= timestamps[-1]:
+            raise UserError(f"{path}:{lineno}: timestamp {row[0]} is not after the previous one")
+        timestamps.append(t)
+        values.append(v)
     return timestamps, values
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 
+from kafka_detective.commands._argtypes import float_between, non_negative_int
+
 NAME = "correlate"
 HELP = "correlate a consumer group's lag growth with produce/consume rates, rebalances, CPU, brokers ..."
 
@@ -13,10 +15,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     from kafka_detective.analysis.sources import add_source_arguments
 
     add_source_arguments(parser)
-    parser.add_argument("--alpha", type=float, default=0.05, help="false discovery rate / significance (0.05)")
+    parser.add_argument("--alpha", type=float_between(0, 1), default=0.05,
+                        help="false discovery rate / significance (0.05)")
     parser.add_argument("--correction", choices=("bh", "holm"), default="bh",
                         help="multiple-testing correction: Benjamini-Hochberg (default) or Holm")
-    parser.add_argument("--max-shift", type=int, default=None,
+    parser.add_argument("--max-shift", type=non_negative_int, default=None,
                         help="largest lead/lag tried, in steps (default: n/10, at most 10)")
     parser.add_argument("--difference-gauges", action="store_true",
                         help="difference gauges (CPU, members, disk) too, instead of using their levels")

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import argparse
 
+from kafka_detective.commands._argtypes import positive_float
+
 NAME = "demo"
 HELP = ("start a local Kafka, the exporter, Prometheus and Alertmanager, play a production mystery and watch it "
         "being solved (about 4 minutes)")
@@ -21,13 +23,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--scenario", default=DEFAULT_SCENARIO, metavar="NAME",
                         help=f"case study to play (default {DEFAULT_SCENARIO}; see --list-scenarios)")
     parser.add_argument("--list-scenarios", action="store_true", help="list the case studies and exit")
-    parser.add_argument("--duration", type=float, default=None, metavar="SECONDS",
+    parser.add_argument("--duration", type=positive_float, default=None, metavar="SECONDS",
                         help="compress or stretch the scenario's timeline to this many seconds (default: its own, "
                              "about 3 minutes)")
     parser.add_argument("--keep-running", action="store_true",
                         help="leave the stack and the traffic running after the report, print the URLs, stop on "
                              "Ctrl-C")
-    parser.add_argument("--refresh", type=float, default=3.0, metavar="SECONDS",
+    parser.add_argument("--refresh", type=positive_float, default=3.0, metavar="SECONDS",
                         help="refresh the live view this often (default 3)")
     parser.add_argument("--out", default=None, metavar="DIR",
                         help="where the report, the delivered notifications and the log go "

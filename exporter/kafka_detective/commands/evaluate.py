@@ -22,8 +22,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from kafka_detective.commands._argtypes import check_output_file
+    from kafka_detective.errors import UserError
     from kafka_detective.scenarios.evaluate import evaluate, format_report
 
+    if args.json:
+        check_output_file(args.json, "--json")
     summary = evaluate(args.scenarios, progress=not args.quiet)
     replays = summary.pop("_replays")
     if args.prometheus:
@@ -32,7 +36,10 @@ def run(args: argparse.Namespace) -> int:
         summary["prometheus"] = evaluate_rules(args.scenarios, args.rules, replays, progress=not args.quiet)
     print(format_report(summary))
     if args.json:
-        with open(args.json, "w", encoding="utf-8") as out:
-            json.dump(summary, out, indent=2, sort_keys=False, default=str)
-            out.write("\n")
+        try:
+            with open(args.json, "w", encoding="utf-8") as out:
+                json.dump(summary, out, indent=2, sort_keys=False, default=str)
+                out.write("\n")
+        except OSError as error:
+            raise UserError(f"--json {args.json}: cannot write: {error.strerror or error}") from None
     return 0

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from kafka_detective.commands._argtypes import positive_float
+
 NAME = "learn"
 HELP = "learn a pattern from a labelled incident: signature, alert expression validated by replay"
 
@@ -24,7 +26,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--step", default="1m", help="query_range step (Prometheus; default 1m)")
     parser.add_argument("--force", action="store_true", help="replace an existing learned pattern of that name")
     parser.add_argument("--no-promtool", action="store_true", help="skip the promtool confirmation")
-    parser.add_argument("--timeout", type=float, default=30.0)
+    parser.add_argument("--timeout", type=positive_float, default=30.0, help="HTTP timeout in seconds (default 30)")
 
 
 def run(args: argparse.Namespace) -> int:

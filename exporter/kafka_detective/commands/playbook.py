@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from kafka_detective.commands._argtypes import positive_float
+
 NAME = "playbook"
 HELP = "print an investigation playbook (PromQL per step, Grafana Explore links; answers with --prometheus)"
 
@@ -23,7 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--format", choices=("text", "markdown"), default="text")
     parser.add_argument("--rules", action="store_true",
                         help="print the queries as a Prometheus rule file (for promtool check rules)")
-    parser.add_argument("--timeout", type=float, default=30.0)
+    parser.add_argument("--timeout", type=positive_float, default=30.0, help="HTTP timeout in seconds (default 30)")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -7,7 +7,8 @@ import logging
 import signal
 import threading
 
-from kafka_detective.config import load_config
+from kafka_detective.commands._argtypes import port, positive_float
+from kafka_detective.config import check_offline, load_config
 
 NAME = "serve"
 HELP = "Collect lag, offsets and cluster health from Kafka and serve them on /metrics."
@@ -19,8 +20,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="bootstrap server of a single PLAINTEXT cluster (repeatable)")
     parser.add_argument("--cluster-name", help="the `cluster` label of that cluster (default: default)")
     parser.add_argument("--listen-address", help="HTTP listen address (default 0.0.0.0)")
-    parser.add_argument("--listen-port", type=int, help="HTTP port (default 9308)")
-    parser.add_argument("--interval-seconds", type=float, help="collection interval (default 15)")
+    parser.add_argument("--listen-port", type=port, help="HTTP port (default 9308)")
+    parser.add_argument("--interval-seconds", type=positive_float, help="collection interval (default 15)")
     parser.add_argument("--check-config", action="store_true", help="validate the configuration and exit")
 
 
@@ -35,6 +36,8 @@ def run(args: argparse.Namespace) -> int:
     }
     config = load_config(args.config, overrides=overrides)
     logging.getLogger().setLevel(config.log_level.upper())
+    # Files, variables and the listen address: serve must not start (nor --check-config say valid) without them.
+    check_offline(config)
     if args.check_config:
         print(f"configuration is valid: {len(config.clusters)} cluster(s)")
         return 0

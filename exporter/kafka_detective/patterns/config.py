@@ -10,8 +10,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import yaml
-
+from kafka_detective import yamlio
 from kafka_detective.errors import UserError
 
 # `[[ key ]]`: cannot clash with Prometheus' `{{ ... }}` templates and is never valid PromQL on its own.
@@ -19,12 +18,13 @@ PLACEHOLDER = re.compile(r"\[\[\s*([A-Za-z_][A-Za-z0-9_]*)\s*\]\]")
 
 
 def _read_yaml(path: Path, what: str) -> object:
+    if not path.exists():
+        raise UserError(f"{what}: {path}: file not found")
+    text = yamlio.read_text(path, what)
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as error:
-        raise UserError(f"{what}: {path}: file not found") from error
-    except yaml.YAMLError as error:
-        raise UserError(f"{what}: {path}: invalid YAML: {str(error).splitlines()[0]}") from error
+        return yamlio.loads(text, str(path))
+    except yamlio.YamlError as error:
+        raise UserError(f"{what}: {error}") from None
 
 
 def _config_mapping(doc: object, path: Path, what: str) -> dict:

@@ -9,8 +9,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import yaml
-
+from kafka_detective import yamlio
 from kafka_detective.analysis.model import ROOT_CAUSES
 from kafka_detective.errors import UserError
 from kafka_detective.patterns import promql
@@ -263,9 +262,10 @@ def load_library(root: Path, override: Path | None = None, patterns_dir: Path | 
         except ValueError:
             source = str(path)
         try:
-            raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except yaml.YAMLError as error:
-            raise PatternError(source, "(file)", f"invalid YAML: {str(error).splitlines()[0]}") from error
+            raw = yamlio.loads(yamlio.read_text(path), source)
+        except yamlio.YamlError as error:
+            where = f"(file, line {error.line})" if error.line else "(file)"
+            raise PatternError(source, where, error.problem) from None
         if not isinstance(raw, dict):
             raise PatternError(source, "(file)", "must be a YAML mapping")
         doc = _subst_tree(raw, config, source, "")

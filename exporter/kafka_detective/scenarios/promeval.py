@@ -86,13 +86,14 @@ def _engine_series(rep, cluster: str) -> list[Series]:
 
 
 def _alert_root_causes(patterns_dir: Path) -> dict[str, set[str]]:
-    import yaml
+    from kafka_detective.errors import UserError
+    from kafka_detective.yamlio import load_file
 
     out: dict[str, set[str]] = {}
     for path in sorted(patterns_dir.glob("*.yaml")):
         try:
-            data = yaml.safe_load(path.read_text())
-        except (OSError, yaml.YAMLError):
+            data = load_file(path)
+        except UserError:
             continue
         if isinstance(data, dict) and data.get("alert"):
             out[str(data["alert"])] = set(data.get("root_causes") or [])
@@ -146,7 +147,7 @@ def _firing(values: list[tuple[float, float]], step: float, hold: float, keep: f
 
 
 def evaluate_rules(scenarios_dir, rules_path, replays: dict, progress: bool = True) -> dict:
-    import yaml
+    from kafka_detective.yamlio import load_file
 
     promtool, prometheus = shutil.which("promtool"), shutil.which("prometheus")
     if not promtool or not prometheus:
@@ -154,7 +155,7 @@ def evaluate_rules(scenarios_dir, rules_path, replays: dict, progress: bool = Tr
     rules_path = Path(rules_path)
     if not rules_path.exists():
         return {"error": f"rule file {rules_path} does not exist"}
-    rules = yaml.safe_load(rules_path.read_text())
+    rules = load_file(rules_path, "--rules")
     records: dict[str, str] = {}
     alerts = []
     for group in rules.get("groups", []):

@@ -29,6 +29,7 @@ from pathlib import Path
 
 from kafka_detective.analysis.model import GroupTopicSample
 from kafka_detective.errors import UserError
+from kafka_detective.yamlio import load_file, text_lines
 
 # A series that is not one of the exporter's metrics but that the simulator (or a Prometheus recording
 # rule fed from node_exporter / cAdvisor) provides: CPU utilisation of the group's consumers, 0-1.
@@ -188,7 +189,7 @@ def load_trace(path: str | Path) -> Trace:
     Raises UserError naming the line for malformed input."""
     path = Path(path)
     try:
-        handle = open(path, encoding="utf-8")  # noqa: SIM115 - closed by the with below
+        handle = open(path, "rb")  # noqa: SIM115 - closed by the with below
     except OSError as error:
         raise UserError(f"cannot read trace {path}: {error.strerror}") from None
     types: dict[str, str] = {}
@@ -196,7 +197,7 @@ def load_trace(path: str | Path) -> Trace:
     label_cache: dict[str, dict[str, str]] = {}
     saw_eof = False
     with handle:
-        for lineno, line in enumerate(handle, 1):
+        for lineno, line in text_lines(handle, f"trace {path}"):
             line = line.rstrip("\n")
             where = f"{path}:{lineno}"
             if saw_eof:
@@ -306,17 +307,8 @@ def truth_path_for(trace_path: str | Path) -> Path:
 
 
 def load_truth(path: str | Path) -> Truth:
-    import yaml
-
     path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as error:
-        raise UserError(f"cannot read ground truth {path}: {error.strerror}") from None
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        line = f":{mark.line + 1}" if mark is not None else ""
-        raise UserError(f"{path}{line}: invalid YAML") from None
+    data = load_file(path, "ground truth")
     if not isinstance(data, dict):
         raise UserError(f"{path}: ground truth must be a mapping")
     try:
