@@ -30,8 +30,8 @@ def parse_duration(text: str) -> float:
     text = str(text).strip()
     try:
         value = float(text)
-        if value <= 0:
-            raise UserError(f"duration must be positive: {text!r}")
+        if not math.isfinite(value) or value <= 0:
+            raise UserError(f"duration must be a positive number of seconds: {text!r}")
         return value
     except ValueError:
         pass
@@ -313,7 +313,9 @@ def add_source_arguments(parser, topic_required: bool = False) -> None:
                         help="PromQL giving the consumers' CPU utilisation 0-1 (default: the recording rule "
                         f"{CPU_RECORDING_RULE}{{cluster,consumergroup}} when it exists)")
     parser.add_argument("--disk-query", default=None, help="PromQL giving the brokers' max disk used ratio 0-1")
-    parser.add_argument("--timeout", type=float, default=30.0, help="HTTP timeout in seconds (default 30)")
+    from kafka_detective.commands._argtypes import positive_float
+
+    parser.add_argument("--timeout", type=positive_float, default=30.0, help="HTTP timeout in seconds (default 30)")
 
 
 def load_history(args) -> tuple[Subject, list[GroupTopicSample]]:

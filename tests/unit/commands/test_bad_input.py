@@ -140,11 +140,19 @@ def test_simulate_list_needs_no_out_and_generating_does(capsys: pytest.CaptureFi
     (["playbook", "lag-spike", "--topic", "t", "--group", "g", "--timeout", "0"],
      "argument --timeout: must be greater than 0"),
     (["demo", "--refresh", "-1"], "argument --refresh: must be greater than 0"),
+    (["investigate", "--prometheus", "http://127.0.0.1:9", "--group", "g", "--timeout", "-1"],
+     "argument --timeout: must be greater than 0"),
 ])
 def test_numeric_flags_are_validated_by_the_parser(argv: list[str], message: str,
                                                    capsys: pytest.CaptureFixture[str]) -> None:
     line = one_line(run(argv, capsys), 2, f"kafka-detective {argv[0]}: error: {message}")
     assert line.endswith(f"(see kafka-detective {argv[0]} --help)")
+
+
+@pytest.mark.parametrize("since", ["nan", "inf", "-5"])
+def test_non_finite_durations_are_rejected(trace: Path, since: str, capsys: pytest.CaptureFixture[str]) -> None:
+    one_line(run(["correlate", "--trace", str(trace), "--group", "checkout", "--since", since], capsys), 2,
+             f"kafka-detective correlate: duration must be a positive number of seconds: '{since}'")
 
 
 # --- the last-resort handler -----------------------------------------------------------------------------------
