@@ -263,7 +263,7 @@ class StreamDetector:
     Causal: the score at t uses points ≤ t."""
 
     __slots__ = ("_buckets", "_dt", "_last_r", "_last_t", "_last_x", "_mad_slow", "_n", "_p_repeat", "_recent",
-                 "_run", "_run_base", "_since", "cal", "cusum_k", "diffs", "loc", "log_alarm",
+                 "_recent_d", "_run", "_run_base", "_since", "cal", "cusum_k", "diffs", "loc", "log_alarm",
                  "log_floor", "neg", "pos", "profile", "profile_n", "profile_start", "seasonal", "var", "warmup")
 
     def __init__(self, window: int = 512, loc_window: int = 64, warmup: int = 10, seasonal: bool = True,
@@ -291,6 +291,7 @@ class StreamDetector:
         self._run_base = 0
         self._p_repeat = 0.02
         self._recent: list[float] = []
+        self._recent_d: list[float] = []
         self._buckets = 0
         self.profile: list[float] | None = None
         self.profile_n: list[int] | None = None
@@ -342,7 +343,7 @@ class StreamDetector:
         self._last_r = r
         loc, diffs = self.loc, self.diffs
         score = 0.0
-        if len(diffs) >= self.warmup:
+        if n >= self.warmup and len(diffs) >= 3:
             med = loc.median()
             scale = max(diffs.median() / 0.954, 0.5 * self._mad_slow, 1e-9 * abs(med), 1e-12)
             z = max(-50.0, min(50.0, (r - med) / scale))
@@ -356,7 +357,8 @@ class StreamDetector:
             self.var += 0.15 * (min(z * z, 36.0) - self.var)
             cal_z, cal_c, cal_v = self.cal
             lp_z = cal_z.log_tail(az)
-            lp_p = min(cal_c.log_tail(c), cal_v.log_tail(self.var))
+            lp_v = cal_v.log_tail(self.var)
+            lp_p = min(cal_c.log_tail(c), lp_v)
             run = self._run if self._run_base == 0 else 0
             if run >= 2:
                 lp_p = min(lp_p, run * math.log(self._p_repeat))
@@ -375,6 +377,11 @@ class StreamDetector:
                     loc.clear()
                     for v in self._recent[-min(self._since, len(self._recent)):]:
                         loc.add(v)
+                if lp_v + LOG4 <= self.log_alarm and len(self._recent_d) >= 3:
+                    # the noise itself changed: its scale is relearnt from the recent differences
+                    diffs.clear()
+                    for v in self._recent_d:
+                        diffs.add(v)
                 self.pos = self.neg = 0.0
                 self._since = 0
                 self.var = 1.0
@@ -387,6 +394,10 @@ class StreamDetector:
         if d is not None and self._run < 2:
             # a flatline's zero differences would collapse the scale and make its end look like an outburst
             diffs.add(d)
+            recent_d = self._recent_d
+            recent_d.append(d)
+            if len(recent_d) > 8:
+                del recent_d[0]
             self._mad_slow += (0.01 if n < 200 else 0.002) * (d / 1.128 - self._mad_slow)
         self._n = n + 1
         return score

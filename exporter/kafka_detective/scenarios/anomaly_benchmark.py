@@ -73,6 +73,7 @@ def signal_detector(stream: ShapeStream) -> np.ndarray:
 DETECTORS: dict[str, ScoreFn] = {
     "kafka-detective": kafka_detective,
     "windowed-gaussian": windowed_gaussian,
+    "signal-detector": signal_detector,
 }
 
 
@@ -137,3 +138,59 @@ def format_reports(reports: Sequence[DetectorReport]) -> str:
     for fam in families:
         lines.append(f"{fam:<16}" + "".join(f" {r.families.get(fam, float('nan')):20.1f}" for r in reports))
     return "\n".join(lines)
+
+
+def to_json(reports: Sequence[DetectorReport]) -> dict:
+    def part(r: SweepResult) -> dict:
+        return {"score": round(r.score, 2), "threshold": r.threshold if math.isfinite(r.threshold) else None,
+                "windows_detected": sum(s.detected for s in r.streams),
+                "windows": sum(s.windows for s in r.streams),
+                "false_positive_rows": sum(s.false_positives for s in r.streams)}
+    return {r.name: {"train": part(r.train), "test_at_train_threshold": part(r.test_fixed),
+                     "test_swept": part(r.test_swept),
+                     "test_families": {k: round(v, 2) for k, v in r.families.items()},
+                     "train_families": {k: round(v, 2) for k, v in r.families_train.items()}}
+            for r in reports}
+
+
+PLOT_FAMILIES = ("spike", "level_shift", "variance_change", "flatline", "seasonal_break")
+
+
+def plot(path: str, reports: Sequence[DetectorReport], seed: int = 12, per_family_count: int | None = None,
+         families: Sequence[str] = PLOT_FAMILIES) -> None:
+    """A few test streams: values with the labelled windows (top), each detector's score and its threshold chosen
+    on the train split (bottom)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    test = corpus("test", seed, per_family_count)
+    picked = [next(s for s in test if s.family == f and s.anomalies) for f in families]
+    fig, axes = plt.subplots(2 * len(picked), 1, figsize=(11, 2.6 * len(picked)),
+                             gridspec_kw={"height_ratios": [2, 1] * len(picked)})
+    for k, s in enumerate(picked):
+        top, bottom = axes[2 * k], axes[2 * k + 1]
+        x = np.arange(len(s))
+        top.plot(x, s.values, lw=0.6, color="0.25")
+        for lo, hi in anomaly_windows(len(s), s.anomalies):
+            for ax in (top, bottom):
+                ax.axvspan(lo, hi, color="tab:orange", alpha=0.25, lw=0)
+        for a in s.anomalies:
+            top.axvline(a, color="tab:red", lw=0.8, ls=":")
+        top.set_title(f"{s.name}: {s.noise} noise, {len(s)} points every {s.interval / 60:g} min", fontsize=9)
+        top.tick_params(labelsize=7, labelbottom=False)
+        for r, color in zip(reports, ("tab:blue", "tab:green", "tab:purple"), strict=False):
+            scores = DETECTORS[r.name](s) if r.name in DETECTORS else None
+            if scores is None:
+                continue
+            bottom.plot(x, scores, lw=0.7, color=color, label=r.name)
+            if math.isfinite(r.train.threshold):
+                bottom.axhline(r.train.threshold, color=color, lw=0.6, ls="--")
+        bottom.set_ylim(-0.02, 1.05)
+        bottom.tick_params(labelsize=7)
+        if k == 0:
+            bottom.legend(fontsize=7, loc="upper left")
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)

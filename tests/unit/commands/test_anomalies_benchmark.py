@@ -1,0 +1,30 @@
+"""`kafka-detective anomalies --benchmark`: NAB-style figures, JSON and plot; missing inputs fail clearly."""
+
+from __future__ import annotations
+
+import json
+
+from kafka_detective.cli import main
+
+
+def test_benchmark_prints_train_and_test_beside_the_baseline(tmp_path, capsys) -> None:
+    out_json = tmp_path / "bench.json"
+    png = tmp_path / "bench.png"
+    assert main(["anomalies", "--benchmark", "--per-family", "1", "--json", str(out_json),
+                 "--plot", str(png)]) == 0
+    text = capsys.readouterr().out
+    assert "test@train-thr" in text and "windowed-gaussian" in text and "kafka-detective" in text
+    figures = json.loads(out_json.read_text())
+    for name in ("kafka-detective", "windowed-gaussian", "signal-detector"):
+        part = figures[name]
+        assert set(part) >= {"train", "test_at_train_threshold", "test_swept", "test_families"}
+        assert part["test_swept"]["score"] >= part["test_at_train_threshold"]["score"] - 1e-9
+    assert png.stat().st_size > 10_000
+
+
+def test_anomalies_without_inputs_names_the_missing_flag(tmp_path, capsys) -> None:
+    assert main(["anomalies", "--out", str(tmp_path / "o.csv")]) == 2
+    err = capsys.readouterr().err
+    assert "--csv" in err and "Traceback" not in err
+    assert main(["anomalies", "--benchmark", "--per-family", "0"]) == 2
+    assert "--per-family" in capsys.readouterr().err
