@@ -165,8 +165,8 @@ function(params={})
 
     p.row.new('Exporter health'),
     p.stat.new('Snapshot age', 's',
-               'Age of the snapshot served at scrape time; well above the collection interval means the '
-               + 'collection loop is stuck or failing.')
+               'Time since the stalest of the cluster, offsets and groups data served last succeeded, at '
+               + 'scrape time; well above the collection interval means phases keep failing or the loop is stuck.')
     + p.withTargets([t.new('max by (cluster) (kafka_detective_snapshot_age_seconds{%s})' % c, '{{cluster}}')])
     + p.withThresholds(g.thresholds.levels(staleSeconds / 2, staleSeconds))
     + p.withSize(6, 4),
@@ -210,4 +210,25 @@ function(params={})
       '{{api}} {{cluster}}'
     )])
     + p.withSize(8, 8),
+    p.timeseries.new('Data age per phase', 's',
+                     'Seconds since each phase last succeeded in full (kafka_detective_data_age_seconds, at '
+                     + 'scrape time). A failed or partial phase keeps its previous data and its age grows; '
+                     + 'KafkaDetectiveBlind fires when cluster, offsets or groups data gets too old. Dashed: the '
+                     + 'same from the last-success timestamps.')
+    + p.withTargets([
+      t.new('max by (cluster, phase) (kafka_detective_data_age_seconds{%s})' % c, '{{phase}} {{cluster}}'),
+      t.new('time() - max by (cluster, phase) (kafka_detective_last_success_timestamp_seconds{%s})' % c,
+            'last success {{phase}} {{cluster}}'),
+    ])
+    + p.withOverrides([o.byQuery('B', [o.dashed])])
+    + p.withSize(12, 8),
+    p.timeseries.new('Forced metadata refreshes', 'short',
+                     'Client metadata refreshes the exporter forced instead of waiting for the 5-minute refresh: '
+                     + 'brokers = the cluster reported a live broker the client did not know (after restarts), '
+                     + 'error = a phase failed with an error stale metadata explains.', bars=true)
+    + p.withTargets([t.new(
+      'sum by (cluster, reason) (increase(kafka_detective_metadata_refreshes_total{%s}[$__rate_interval]))' % c,
+      '{{reason}} {{cluster}}'
+    )])
+    + p.withSize(12, 8),
   ])

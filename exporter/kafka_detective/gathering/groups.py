@@ -1,21 +1,38 @@
 """Groups phase: list, describe and committed offsets of every consumer group, batched per coordinator.
 
-A listed group missing from the describe or offset answers was not deleted: its coordinator failed or moved
-during the cycle. It keeps the previous cycle's description and offsets, so its series do not blink out and its
-rebalance counter does not reset (a counter that drops to zero and comes back reads as a burst of rebalances
-to `increase()`). A group leaves only when ListGroups, answered by every broker, no longer reports it.
+A group never leaves `/metrics` because a broker did not answer. Three cases keep a group's previous data:
+
+* ListGroups failed on some brokers: their groups are missing from the listing;
+* a group known a moment ago is missing from a listing that looks complete: after a full restart the brokers
+  that answer first do not report the groups of coordinators still registering or loading. It is located with
+  FindCoordinator and described (`kafka.presence`): it stays if it exists or if that cannot be told, and leaves
+  only when the cluster confirms it gone (GROUP_ID_NOT_FOUND from every describe API, or Dead);
+* a listed group missing from the describe or offset answers: its coordinator failed or moved during the cycle.
+
+Each of these makes the phase *partial* (`PartialResult`): the fresh data is used, the kept data keeps its
+series (and the rebalance counter does not reset: a counter that drops to zero and comes back reads as a burst
+of rebalances to `increase()`), and the phase counts an error, so its last-success timestamp and data age say
+how old the groups data really is.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Iterable
+from typing import Any
 
 from kafka.admin import KafkaAdminClient
 
 from kafka_detective.config import NameFilter
-from kafka_detective.gathering.snapshot import Groups
+from kafka_detective.gathering.snapshot import Groups, PartialResult
 from kafka_detective.kafka import groups as kafka_groups
+from kafka_detective.kafka import presence
+
+
+def _summary(names: Iterable[str], limit: int = 5) -> str:
+    ordered = sorted(names)
+    shown = ", ".join(ordered[:limit])
+    return shown + (f" and {len(ordered) - limit} more" if len(ordered) > limit else "")
 
 
 def collect_groups(
@@ -25,17 +42,47 @@ def collect_groups(
     previous: Groups | None = None,
     live_brokers: Iterable[int] | None = None,
 ) -> Groups:
-    listed = {g: c for g, c in kafka_groups.list_groups(admin, live_brokers).items() if group_filter.allows(g)}
+    problems: list[str] = []
+    causes: dict[Any, BaseException] = {}
+    try:
+        listing = kafka_groups.list_groups(admin, live_brokers)
+    except kafka_groups.GroupListingIncomplete as incomplete:
+        listing = incomplete.partial
+        problems.append(str(incomplete))
+        causes.update(incomplete.failed_brokers)
+    listed = {g: c for g, c in listing.items() if group_filter.allows(g)}
+
+    known = set(previous.descriptions) | set(previous.committed) if previous is not None else set()
+    unconfirmed: set[str] = set()
+    missing = {g for g in known - listed.keys() if group_filter.allows(g)}
+    if missing:
+        located = presence.locate(admin, missing)
+        listed.update(located.found)
+        unconfirmed = located.unknown
+        if unconfirmed:
+            problems.append(f"{len(unconfirmed)} group(s) known a moment ago are neither listed nor confirmed gone "
+                            f"(kept with their previous data): {_summary(unconfirmed)}")
+
     descriptions = kafka_groups.describe_groups(admin, listed) if listed else {}
     committed_raw = kafka_groups.fetch_committed_offsets(admin, listed) if listed else {}
     committed = {
         group: {tp: offset for tp, offset in offsets.items() if topic_filter.allows(tp[0])}
         for group, offsets in committed_raw.items()
     }
+    kept: set[str] = set()
     if previous is not None:
-        for group in listed:
+        for group in listed.keys() | unconfirmed:
             if group not in descriptions and group in previous.descriptions:
                 descriptions[group] = previous.descriptions[group]
+                kept.add(group)
             if group not in committed and group in previous.committed:
                 committed[group] = previous.committed[group]
-    return Groups(descriptions=descriptions, committed=committed, collected_at=time.time())
+                kept.add(group)
+    unanswered = kept - unconfirmed
+    if unanswered:
+        problems.append(f"{len(unanswered)} listed group(s) not described or without offsets this cycle "
+                        f"(kept with their previous data): {_summary(unanswered)}")
+    groups = Groups(descriptions=descriptions, committed=committed, collected_at=time.time())
+    if problems:
+        raise PartialResult("; ".join(problems), groups, causes)
+    return groups

@@ -2,9 +2,15 @@
 
 Each cluster runs in its own thread with its own admin client, so a slow or unreachable cluster never delays
 another. A failing phase keeps the previous cycle's data for that phase (stale but honest: its age is visible
-through the phase timestamps and `kafka_detective_last_successful_collection_timestamp_seconds`) and counts
-an error; when the cluster cannot be reached at all, `kafka_detective_cluster_up` turns 0 while the last
-snapshot stays on `/metrics`, and the loop reconnects by itself.
+through `kafka_detective_last_success_timestamp_seconds{phase}` and the scrape-time
+`kafka_detective_data_age_seconds{phase}`) and counts an error; when the cluster cannot be reached at all,
+`kafka_detective_cluster_up` turns 0 while the last snapshot stays on `/metrics`, and the loop reconnects by
+itself.
+
+Recovery does not wait for kafka-python's 5-minute metadata refresh (`kafka.metadata`): after each cycle's
+DescribeCluster the client's cached metadata is refreshed if it lacks a live broker, and a phase that fails
+with an error stale metadata explains (unknown broker id, not leader, not coordinator, node not ready) refreshes
+it and, when that error cost no timeout, runs again in the same cycle.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from kafka_detective.gathering.log_dirs import collect_log_dirs
 from kafka_detective.gathering.offsets import collect_offsets
 from kafka_detective.gathering.snapshot import PartialResult, Snapshot
 from kafka_detective.gathering.topic_configs import collect_topic_configs
+from kafka_detective.kafka import metadata
 from kafka_detective.kafka.client import RequestCounter, connect
 from kafka_detective.metrics.exposition import Exposition
 from kafka_detective.metrics.render import cluster_families
@@ -34,6 +41,10 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 PHASES = ("connect", "cluster", "offsets", "groups", "topic_configs", "log_dirs", "signals", "analysis", "render")
+# Phases that produce data, with a last-success time and a data age. `connect` and `render` produce none.
+DATA_PHASES = ("cluster", "offsets", "groups", "topic_configs", "log_dirs", "signals", "analysis")
+# The data every cycle must refresh; their age is reported even before their first success (age since start).
+CORE_PHASES = ("cluster", "offsets", "groups")
 
 
 def _describe(error: BaseException) -> str:
@@ -60,6 +71,7 @@ class ClusterCollector:
         self._admin: Any = None
         self._signals = SignalState(cluster.lag_table_size)
         self._analytics = self._make_analytics(analysis)
+        self._analysis_settings = analysis
         self._snapshot = Snapshot(cluster.name, time.time())
         self._derived = Derived()
         self._analysis: list[Any] = []
@@ -68,6 +80,12 @@ class ClusterCollector:
         self._errors = dict.fromkeys(PHASES, 0)
         self._cycles = 0
         self._last_success: float | None = None
+        self._started = time.time()
+        # Replaced whole, never mutated: the HTTP threads read it at scrape time without a lock.
+        self._phase_success: dict[str, float] = {}
+        self._metadata_refreshes: dict[str, int] = {}
+        self._live_brokers: frozenset[int] = frozenset()
+        self._reconnect = False
         self._configs_due = 0.0
         self.completed = threading.Event()   # set after the first cycle, successful or not
         self.last_error: str | None = None
@@ -91,10 +109,22 @@ class ClusterCollector:
     def derived(self) -> Derived:
         return self._derived
 
-    def _phase(self, name: str, work: Callable[[], T], failed: set[str]) -> T | None:
+    def _phase(self, name: str, work: Callable[[], T], failed: set[str], admin: Any = None) -> T | None:
+        """Run one phase; with `admin`, an error that stale metadata explains refreshes it (and may retry)."""
         started = time.perf_counter()
         try:
-            return work()
+            try:
+                result = work()
+            except Exception as error:  # one failing phase must not take the others down
+                if admin is None or not metadata.stale_metadata(error):
+                    raise
+                if not self._refresh_metadata(admin, "error") or not metadata.retry_now(error):
+                    raise
+                log.info("cluster %s: phase %s failed (%s); metadata refreshed, trying again",
+                         self.cluster.name, name, _describe(error))
+                result = work()
+            self._phase_success = {**self._phase_success, name: time.time()}
+            return result
         except Exception as error:  # one failing phase must not take the others down
             self._errors[name] += 1
             failed.add(name)
@@ -104,6 +134,49 @@ class ClusterCollector:
             return error.value if isinstance(error, PartialResult) else None  # type: ignore[return-value]
         finally:
             self._phase_seconds[name] = time.perf_counter() - started
+
+    def _refresh_metadata(self, admin: Any, reason: str) -> bool:
+        self._metadata_refreshes = {**self._metadata_refreshes,
+                                    reason: self._metadata_refreshes.get(reason, 0) + 1}
+        try:
+            metadata.refresh(admin)
+            return True
+        except Exception as error:  # no broker answered: start over with a new client next cycle
+            log.warning("cluster %s: metadata refresh failed, reconnecting next cycle: %s",
+                        self.cluster.name, _describe(error))
+            self._reconnect = True
+            return False
+
+    def _sync_metadata(self, admin: Any, live: frozenset[int]) -> None:
+        """Have the client know every broker DescribeCluster reports live before anything is sent to them."""
+        back = live - self._live_brokers
+        self._live_brokers = live
+        try:
+            if metadata.sync(admin, live, back):
+                self._metadata_refreshes = {**self._metadata_refreshes,
+                                            "brokers": self._metadata_refreshes.get("brokers", 0) + 1}
+                log.info("cluster %s: client metadata lacked live broker(s); refreshed", self.cluster.name)
+        except Exception as error:  # the phases will fail on their own and say why; reconnect next cycle
+            log.warning("cluster %s: metadata refresh failed, reconnecting next cycle: %s",
+                        self.cluster.name, _describe(error))
+            self._reconnect = True
+
+    def data_ages(self, now: float | None = None) -> dict[str, float]:
+        """Seconds since each data phase last succeeded; the core phases count from start until they do.
+
+        This is the honest staleness: a cycle that runs but fails a phase does not make that phase's data newer.
+        """
+        now = time.time() if now is None else now
+        successes = self._phase_success
+        ages = {phase: max(0.0, now - successes[phase]) for phase in DATA_PHASES if phase in successes}
+        for phase in CORE_PHASES:
+            ages.setdefault(phase, max(0.0, now - self._started))
+        return ages
+
+    def snapshot_age(self, now: float | None = None) -> float:
+        """Age of the stalest of the cluster, offsets and groups data served."""
+        ages = self.data_ages(now)
+        return max(ages[phase] for phase in CORE_PHASES)
 
     def _drop_admin(self) -> None:
         admin, self._admin = self._admin, None
@@ -121,17 +194,20 @@ class ClusterCollector:
         if self._admin is None:
             self._admin = self._phase("connect", lambda: self._connector(cluster, self.requests), failed)
         admin = self._admin
+        self._reconnect = False
         snapshot = replace(previous, timestamp=time.time())
         if admin is not None:
             state = self._phase("cluster", lambda: collect_cluster(admin, cluster.topics), failed)
             if state is not None:
                 snapshot = replace(snapshot, state=state)
-                offsets = self._phase("offsets", lambda: collect_offsets(admin, state, previous.offsets), failed)
+                live = [b.broker_id for b in state.brokers]
+                self._sync_metadata(admin, frozenset(live))
+                offsets = self._phase("offsets", lambda: collect_offsets(admin, state, previous.offsets), failed,
+                                      admin)
                 if offsets is not None:
                     snapshot = replace(snapshot, offsets=offsets)
-                live = [b.broker_id for b in state.brokers]
                 groups = self._phase("groups", lambda: collect_groups(admin, cluster.groups, cluster.topics,
-                                                                      previous.groups, live), failed)
+                                                                      previous.groups, live), failed, admin)
                 if groups is not None:
                     snapshot = replace(snapshot, groups=groups)
                 known = snapshot.topic_configs.topics.keys() if snapshot.topic_configs else set()
@@ -146,7 +222,7 @@ class ClusterCollector:
                     if configs is not None and dirs is not None:
                         self._configs_due = time.monotonic() + self.config_refresh_seconds
         reached = admin is not None and "cluster" not in failed
-        if not reached:
+        if not reached or self._reconnect:
             self._drop_admin()  # reconnect from scratch next cycle: broker addresses may have changed
         snapshot = replace(snapshot, failed_phases=frozenset(failed))
         if reached:
@@ -187,6 +263,8 @@ class ClusterCollector:
             cycles_total=self._cycles,
             last_success_timestamp=self._last_success,
             requests_total=self.requests.snapshot(),
+            phase_last_success=dict(self._phase_success),
+            metadata_refreshes_total=dict(self._metadata_refreshes),
         )
         view = View(self.cluster.name, self._snapshot, self._derived, stats, self._analysis)
         try:
@@ -196,6 +274,15 @@ class ClusterCollector:
             failed.add("render")
             log.exception("cluster %s: rendering failed: %s", self.cluster.name, error)
         self._render_seconds = time.perf_counter() - started
+
+    def warm_start(self, interval_seconds: float) -> None:
+        """Refill the analytics from Prometheus (`analysis.warm_start_url`); best effort, time-bounded."""
+        settings = self._analysis_settings
+        if self._analytics is not None and settings is not None and settings.warm_start_url:
+            from kafka_detective.analysis.warm_start import warm_start
+
+            warm_start(self._analytics, settings.warm_start_url, self.cluster.name,
+                       settings.warm_start_lookback_seconds or settings.history_seconds, interval_seconds)
 
     def close(self) -> None:
         self._drop_admin()
@@ -211,6 +298,7 @@ class CollectionLoop(threading.Thread):
         self._stop_event = threading.Event()
 
     def run(self) -> None:
+        self.collector.warm_start(self.interval_seconds)   # in this thread: /metrics is served meanwhile
         while not self._stop_event.is_set():
             started = time.monotonic()
             try:

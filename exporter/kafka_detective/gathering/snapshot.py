@@ -7,7 +7,9 @@ previous cycle's data rather than emptying `/metrics`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from kafka_detective.kafka.groups import GroupDescription
 
@@ -16,11 +18,13 @@ TopicPartition = tuple[str, int]
 
 class PartialResult(Exception):
     """A phase that failed in part: `value` is still worth publishing (fresh where it could be, previous data
-    elsewhere), while the failure is counted and logged like any other."""
+    elsewhere), while the failure is counted and logged like any other. `failures` holds the underlying errors
+    (by broker, leader...), so the loop can tell whether fresh metadata would cure them."""
 
-    def __init__(self, message: str, value: object) -> None:
+    def __init__(self, message: str, value: object, failures: Mapping[Any, BaseException] | None = None) -> None:
         super().__init__(message)
         self.value = value
+        self.failures = dict(failures or {})
 
 
 @dataclass(frozen=True, slots=True)

@@ -172,8 +172,26 @@ CATALOGUE: tuple[MetricSpec, ...] = (
                "Completed collection cycles since the exporter started.", "self"),
     MetricSpec("kafka_detective_last_successful_collection_timestamp_seconds", "gauge", C,
                "Unix time at which the last fully successful cycle finished.", "self"),
+    MetricSpec("kafka_detective_last_success_timestamp_seconds", "gauge", C + ("phase",),
+               "Unix time at which the phase last succeeded in full (cluster, offsets, groups, topic_configs, "
+               "log_dirs, signals, analysis). A failed or partial phase (some brokers, leaders or coordinators "
+               "did not answer; their previous data is kept) does not advance it. Absent until the first "
+               "success.", "self"),
+    MetricSpec("kafka_detective_data_age_seconds", "gauge", C + ("phase",),
+               "Seconds, at scrape time, since the phase last succeeded in full: how old the data it feeds is. "
+               "Grows while the phase keeps failing even though cycles keep running; for cluster, offsets and "
+               "groups it counts from the exporter's start until their first success. topic_configs and "
+               "log_dirs are refreshed every config_refresh_seconds, so their age rises to that normally.",
+               "self"),
     MetricSpec("kafka_detective_snapshot_age_seconds", "gauge", C,
-               "Age of the served snapshot at scrape time.", "self"),
+               "Seconds, at scrape time, since the stalest of the cluster, offsets and groups data served last "
+               "succeeded in full (the largest of their kafka_detective_data_age_seconds); not the time since "
+               "the last cycle ran.", "self"),
+    MetricSpec("kafka_detective_metadata_refreshes_total", "counter", C + ("reason",),
+               "Client metadata refreshes forced by the exporter instead of waiting for the 5-minute refresh: "
+               "reason=brokers when the cluster reports a live broker the client did not know (e.g. after a "
+               "full restart), reason=error after a phase failed with an error stale metadata explains.",
+               "self"),
     MetricSpec("kafka_detective_kafka_requests_total", "counter", C + ("api",),
                "Kafka requests sent by the exporter, by API.", "self"),
     MetricSpec("kafka_detective_series", "gauge", C,

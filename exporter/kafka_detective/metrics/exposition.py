@@ -24,7 +24,8 @@ from kafka_detective.metrics.catalogue import BY_NAME, CATALOGUE, MetricSpec
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 # Rendered by the HTTP layer at scrape time, not per cluster cycle.
-SCRAPE_TIME_FAMILIES = frozenset({"kafka_detective_snapshot_age_seconds", "kafka_detective_build_info"})
+SCRAPE_TIME_FAMILIES = frozenset({"kafka_detective_snapshot_age_seconds", "kafka_detective_data_age_seconds",
+                                  "kafka_detective_build_info"})
 
 
 def _escape_label(value: str) -> str:

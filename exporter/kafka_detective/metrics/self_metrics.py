@@ -12,6 +12,8 @@ def families(view: View, series: int) -> list[Family]:
     errors, cycles = family("kafka_detective_collection_errors_total"), family(
         "kafka_detective_collection_cycles_total")
     last_success = family("kafka_detective_last_successful_collection_timestamp_seconds")
+    phase_success = family("kafka_detective_last_success_timestamp_seconds")
+    refreshes = family("kafka_detective_metadata_refreshes_total")
     requests, series_family = family("kafka_detective_kafka_requests_total"), family("kafka_detective_series")
     up.add((c,), 1 if s.up else 0)
     for phase in sorted(s.phase_seconds):
@@ -21,7 +23,11 @@ def families(view: View, series: int) -> list[Family]:
     cycles.add((c,), s.cycles_total)
     if s.last_success_timestamp is not None:
         last_success.add((c,), s.last_success_timestamp)
+    for phase in sorted(s.phase_last_success):
+        phase_success.add((c, phase), s.phase_last_success[phase])
+    for reason in sorted(s.metadata_refreshes_total):
+        refreshes.add((c, reason), s.metadata_refreshes_total[reason])
     for api in sorted(s.requests_total):
         requests.add((c, api), s.requests_total[api])
     series_family.add((c,), series)
-    return [up, duration, errors, cycles, last_success, requests, series_family]
+    return [up, duration, errors, cycles, last_success, phase_success, refreshes, requests, series_family]

@@ -17,6 +17,8 @@ class CollectionStats:
     cycles_total: int
     last_success_timestamp: float | None
     requests_total: dict[str, int]
+    phase_last_success: dict[str, float] = field(default_factory=dict)  # phase -> Unix time of its last success
+    metadata_refreshes_total: dict[str, int] = field(default_factory=dict)  # reason -> forced metadata refreshes
 
 
 @dataclass(frozen=True)

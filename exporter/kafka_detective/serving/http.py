@@ -38,11 +38,17 @@ class MetricsApp:
 
     def dynamic_body(self) -> bytes:
         age = family("kafka_detective_snapshot_age_seconds")
+        data_age = family("kafka_detective_data_age_seconds")
         now = time.time()
         for collector in sorted(self.collectors, key=lambda c: c.cluster.name):
             if collector.completed.is_set():
-                age.add((collector.cluster.name,), max(0.0, now - collector.snapshot.timestamp))
-        text = header(BY_NAME["kafka_detective_snapshot_age_seconds"]) + age.render()
+                # Ages of the newest successful data, not of the last attempt: a failing cycle does not reset them.
+                ages = collector.data_ages(now)
+                age.add((collector.cluster.name,), collector.snapshot_age(now))
+                for phase in sorted(ages):
+                    data_age.add((collector.cluster.name, phase), ages[phase])
+        text = (header(BY_NAME["kafka_detective_snapshot_age_seconds"]) + age.render()
+                + header(BY_NAME["kafka_detective_data_age_seconds"]) + data_age.render())
         return self._build_info + text.encode("utf-8") + generate_latest(REGISTRY)
 
     def ready(self) -> tuple[bool, str]:
