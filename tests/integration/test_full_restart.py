@@ -137,6 +137,20 @@ def tool_lag(bootstrap: str, topic: str) -> dict[int, int] | None:
     return lag if len(lag) == PARTITIONS and all(v is not None for v in lag.values()) else None
 
 
+def totals_of(port: int) -> dict[str, float]:
+    """Forced metadata refreshes and phase errors, for the figures in docs/reliability.md."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
+        text = response.read().decode()
+    totals: dict[str, float] = {}
+    for fam in text_string_to_metric_families(text):
+        for s in fam.samples:
+            if s.name == "kafka_detective_metadata_refreshes_total":
+                totals[f"refreshes[{s.labels['reason']}]"] = s.value
+            elif s.name == "kafka_detective_collection_errors_total" and s.value:
+                totals[f"errors[{s.labels['phase']}]"] = s.value
+    return totals
+
+
 @pytest.fixture
 def exporter(kafka_cluster3: LocalKafka) -> Iterator[Exporter]:
     config = parse_config({"listen_address": "127.0.0.1", "listen_port": 0, "interval_seconds": 1,
@@ -191,6 +205,8 @@ def test_five_full_restarts_leave_no_blind_spot(kafka_cluster3: LocalKafka, new_
             measured.append({"restart": restart, "outage_age": outage_age,
                              "restart_to_match": matched.at - restarted, "answer_to_match": matched.at - answering,
                              "cycles": cycles})
+        totals = totals_of(exporter.port)
+        print("after {} restarts: {}".format(RESTARTS, ", ".join(f"{k} {v:.0f}" for k, v in sorted(totals.items()))))
     finally:
         scraper.stop()
         thread.join(timeout=15)
