@@ -18,6 +18,7 @@ from datetime import datetime
 
 from kafka_detective.analysis.model import GroupTopicSample
 from kafka_detective.errors import UserError
+from kafka_detective.kafka.redaction import redact_url
 
 CPU_RECORDING_RULE = "consumergroup:cpu_utilisation:ratio"
 
@@ -137,7 +138,15 @@ class Prometheus:
 
     url: str
     timeout: float = 30.0
-    headers: dict[str, str] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict, repr=False)
+
+    @property
+    def shown_url(self) -> str:
+        """The URL as messages may show it: credentials in it (user:password@, token=...) replaced."""
+        return redact_url(self.url)
+
+    def __repr__(self) -> str:
+        return f"Prometheus(url={self.shown_url!r}, timeout={self.timeout!r})"
 
     def _get(self, path: str, params: dict) -> dict:
         import requests
@@ -147,11 +156,11 @@ class Prometheus:
             response = requests.get(base + path, params=params, timeout=self.timeout, headers=self.headers)
         except requests.RequestException as error:
             reason = type(error).__name__
-            raise UserError(f"cannot reach Prometheus at {self.url} ({reason})") from None
+            raise UserError(f"cannot reach Prometheus at {self.shown_url} ({reason})") from None
         try:
             body = response.json()
         except ValueError:
-            raise UserError(f"Prometheus at {self.url} answered HTTP {response.status_code} with no JSON "
+            raise UserError(f"Prometheus at {self.shown_url} answered HTTP {response.status_code} with no JSON "
                             f"(is this the Prometheus base URL?)") from None
         if response.status_code != 200 or body.get("status") != "success":
             raise UserError(f"Prometheus query failed ({body.get('errorType', response.status_code)}): "
@@ -235,9 +244,9 @@ def resolve_prometheus_subject(prom: Prometheus, group: str, topic: str | None, 
     subjects = [(r["metric"].get("cluster", ""), r["metric"].get("consumergroup", ""), r["metric"].get("topic", ""))
                 for r in result]
     if not subjects:
-        raise UserError(f"Prometheus at {prom.url} has no kafka_consumergroup_lag_sum{sel} in the range "
+        raise UserError(f"Prometheus at {prom.shown_url} has no kafka_consumergroup_lag_sum{sel} in the range "
                         f"(is the exporter scraped? check --group/--topic/--cluster and --since)")
-    return _pick_subject(subjects, cluster, group, topic, f"Prometheus at {prom.url}")
+    return _pick_subject(subjects, cluster, group, topic, f"Prometheus at {prom.shown_url}")
 
 
 def samples_from_prometheus(url: str, group: str, topic: str | None = None, cluster: str | None = None, *,

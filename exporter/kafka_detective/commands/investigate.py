@@ -34,6 +34,7 @@ def run(args: argparse.Namespace) -> int:
     from kafka_detective.analysis.rootcause import diagnose
     from kafka_detective.analysis.sources import load_history, parse_time
     from kafka_detective.errors import UserError
+    from kafka_detective.kafka.redaction import redact_url
 
     subject, history = load_history(args)
     onset = parse_time(args.onset) if args.onset else None
@@ -64,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
         except UserError:
             similar = []
     runbook = rp.build_runbook(diagnosis, subject.cluster, subject.group, subject.topic)
-    source = f"trace `{args.trace}`" if args.trace else f"Prometheus {args.prometheus}"
+    source = f"trace `{args.trace}`" if args.trace else f"Prometheus {redact_url(args.prometheus)}"
     text = rp.build_report(history=history, diagnosis=diagnosis, source=source,
                            plots={k: p.name for k, p in plots.items()}, correlation=correlation, similar=similar,
                            runbook=runbook, generated_at=now.timestamp(), sequence=sequence)

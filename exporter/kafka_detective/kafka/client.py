@@ -23,7 +23,7 @@ from kafka.net.inet import KafkaNetSocket
 from kafka.net.sasl.oauth import AbstractTokenProvider
 from kafka.net.selector import NetworkSelector
 
-from kafka_detective.config import ClusterConfig
+from kafka_detective.config import ClusterConfig, ConfigError
 from kafka_detective.kafka.redaction import install as install_redaction
 from kafka_detective.kafka.redaction import register_secret
 
@@ -204,16 +204,22 @@ def connect(cluster: ClusterConfig, counter: RequestCounter) -> KafkaAdminClient
     Raises `ClusterConnectError` naming the cause (wrong password, TLS mismatch, unknown CA...) when the cluster
     cannot be used; configuration mistakes among them are also logged at ERROR with a hint. Nothing the attempt
     started outlives a failure."""
-    check_tls_files(cluster)
-    settings = admin_client_settings(cluster)
     failures: deque[ConnectionFailure] = deque(maxlen=32)
     try:
-        admin = _AdminClient(failures, **settings)
-    except Exception as error:
-        failure = describe_connect_failure(cluster, error, list(failures))
+        try:
+            check_tls_files(cluster)
+            settings = admin_client_settings(cluster)
+        except ConfigError as error:  # a secret file or variable gone since start-up (they are read per connect)
+            raise ClusterConnectError("secret_source", str(error), "secrets are read again on every connect: "
+                                      "fix the file or variable and the next cycle uses it", True) from None
+        try:
+            admin = _AdminClient(failures, **settings)
+        except Exception as error:
+            raise describe_connect_failure(cluster, error, list(failures)) from error
+    except ClusterConnectError as failure:
         if failure.needs_attention:
             log.error("cluster %s: %s", cluster.name, failure)
-        raise failure from error
+        raise
     manager = admin._manager
     send = manager.send
 
