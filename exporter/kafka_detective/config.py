@@ -165,6 +165,9 @@ class AnalysisConfig:
     problem_hold_seconds: float = 600.0       # a lag problem stays open this long after it calms down
     min_backlog_seconds: float = 120.0        # a backlog smaller than this much production is not a problem
     max_diagnoses_per_cycle: int = 25
+    # Prometheus scraping this exporter, read back at start-up to refill the analytics (analysis/warm_start.py)
+    warm_start_url: str | None = None
+    warm_start_lookback_seconds: int | None = None   # None: history_seconds
 
     def online_settings(self) -> dict[str, Any]:
         """Keyword arguments of `OnlineAnalytics`."""
@@ -409,9 +412,22 @@ def _analysis(fields: _Fields) -> AnalysisConfig:
         problem_hold_seconds=fields.positive("problem_hold_seconds", 600.0, maximum=7 * _DAY),
         min_backlog_seconds=fields.positive("min_backlog_seconds", 120.0, maximum=7 * _DAY),
         max_diagnoses_per_cycle=fields.positive("max_diagnoses_per_cycle", 25, int, maximum=100_000),
+        warm_start_url=_warm_start_url(fields),
+        warm_start_lookback_seconds=(fields.positive("warm_start_lookback_seconds", 1, int, maximum=30 * _DAY)
+                                     if fields.data.get("warm_start_lookback_seconds") is not None else None),
     )
     fields.done()
     return result
+
+
+def _warm_start_url(fields: _Fields) -> str | None:
+    from kafka_detective.analysis.warm_start import check_url
+
+    url = fields.get("warm_start_url", str)
+    problem = check_url(url) if url else None   # "" is unset, as a Helm value left empty renders it
+    if problem:
+        raise ConfigError(fields.name("warm_start_url"), problem)
+    return url or None
 
 
 def parse_config(data: Any) -> Config:

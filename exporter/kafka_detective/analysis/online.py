@@ -197,6 +197,28 @@ class OnlineAnalytics:
     def subjects(self) -> list[Subject]:
         return list(self._subjects)
 
+    def history(self, cluster: str, group: str, topic: str) -> list[GroupTopicSample]:
+        """The compact history kept for one subject, oldest first (at most one record per history spacing)."""
+        st = self._subjects.get((cluster, group, topic))
+        return st.history.samples(cluster, group, topic) if st else []
+
+    def replay(self, batches: Iterable[Sequence[GroupTopicSample]]) -> int:
+        """Feed earlier cycles, oldest first, as if they had been observed live: the warm start
+        (`kafka_detective.analysis.warm_start`). Returns the number of samples fed.
+
+        No diagnosis runs during a replay: a diagnosis is about the present, so subjects with an open lag
+        problem get theirs on the first live cycle, and a replay of hours stays cheap."""
+        held, self.max_diagnoses = self.max_diagnoses, 0
+        fed = 0
+        try:
+            for batch in batches:
+                batch = list(batch)
+                self.observe(batch)
+                fed += len(batch)
+        finally:
+            self.max_diagnoses = held
+        return fed
+
     def __len__(self) -> int:
         return len(self._subjects)
 
