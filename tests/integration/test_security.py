@@ -329,3 +329,120 @@ def test_security_settings_are_validated_and_unknown_listeners_named() -> None:
         plain.bootstrap_for_protocol("SSL")
     with pytest.raises(KafkaSandboxError, match="no TLS listener"):
         assert plain.ca_file
+
+
+# --- odd passwords and named failures ------------------------------------------------------------------------
+
+ODD_PASSWORDS = {
+    "backslash": "wr\\ong-pass-81",
+    "quotes": "it's \"wrong\" 82",
+    "tab": "wrong\tpass-83",
+    "non-ascii": "wröng-pässwort-日本-84",
+    "everything": "a\\b'c\"d\te-é-85",
+}
+
+
+def rendered_forms(secret: str) -> set[str]:
+    """How kafka-python would print `secret` when nothing hides it: as is, in a str repr (its configuration
+    dump) and in a bytes repr (the SASL PLAIN authentication bytes, UTF-8), with either quoting."""
+    raw = secret.encode()
+    return {secret, repr(secret)[1:-1], repr(secret + "'\"")[1:-4], repr(raw)[2:-1], repr(raw + b"'\"")[2:-5]}
+
+
+def named_errors(watch: Watch) -> list[str]:
+    return [r.getMessage() for r in watch.caplog.records
+            if r.levelno == logging.ERROR and r.name == "kafka_detective.kafka.client"]
+
+
+ODD_CASES = [("PLAIN", p) for p in ODD_PASSWORDS.values()] + [("SCRAM-SHA-512", ODD_PASSWORDS["everything"])]
+
+
+@pytest.mark.parametrize(("mechanism", "password"), ODD_CASES,
+                         ids=[f"PLAIN-{k}" for k in ODD_PASSWORDS] + ["SCRAM-SHA-512-everything"])
+def test_odd_wrong_password_is_named_at_error_and_shown_in_no_form(
+    secure_kafka: LocalKafka, secrets_dir: Path, watch: Watch, mechanism: str, password: str,
+) -> None:
+    collector = collector_for(cluster_config(secure_kafka, "SASL_PLAINTEXT", mechanism, secrets_dir,
+                                             password=password, timeout=3))
+    try:
+        samples = watch.cycle(collector)
+    finally:
+        collector.close()
+    assert one(samples, "kafka_detective_cluster_up", cluster="secure") == 0
+    # The password did travel: kafka-python logged the authentication request at DEBUG (masked).
+    assert any("SaslAuthenticateRequest" in r.getMessage() for r in watch.caplog.records)
+    errors = named_errors(watch)
+    assert errors and all("authentication failed" in e and "wrong password" in e for e in errors), errors
+    assert collector.last_error and "authentication failed" in collector.last_error
+    watch.assert_never_leaked(password)
+    for form in rendered_forms(password):
+        assert form not in watch.caplog.text, f"the password in the form {form!r}"
+
+
+def encrypted_client_key(directory: Path, password: str) -> tuple[Path, Path]:
+    """A self-signed client certificate and its key encrypted with `password` (the brokers do not ask for
+    client certificates: what matters is that the client must decrypt the key to build its TLS context)."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "detective-client")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(days=1)).sign(key, hashes.SHA256()))
+    cert_path, key_path = directory / "client.crt", directory / "client.key"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.touch(mode=0o600)
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.BestAvailableEncryption(password.encode())))
+    return cert_path, key_path
+
+
+FAILURES = {
+    # name: (client protocol, mechanism, listener reached, words the ERROR line must hold)
+    "wrong-sasl-password": ("SASL_PLAINTEXT", "PLAIN", "SASL_PLAINTEXT", ["authentication failed", "wrong password"]),
+    "wrong-key-password": ("SSL", None, "SSL", ["client certificate and key", "wrong key password"]),
+    "missing-ca": ("SSL", None, "SSL", ["tls.ca_file", "cannot be read", "missing CA"]),
+    "unknown-ca": ("SSL", None, "SSL", ["not trusted", "unknown CA"]),
+    "ssl-to-plaintext-port": ("SSL", None, "PLAINTEXT", ["TLS handshake failed", "TLS mismatch"]),
+    "plaintext-to-sasl-port": ("PLAINTEXT", None, "SASL_PLAINTEXT", ["requires SASL", "SASL_PLAINTEXT"]),
+    "plaintext-to-ssl-port": ("PLAINTEXT", None, "SSL", ["TLS", "SSL"]),
+}
+
+
+@pytest.mark.parametrize("failure", FAILURES)
+def test_auth_and_tls_failures_are_named_at_error_with_a_hint(
+    secure_kafka: LocalKafka, lagging_topic: str, secrets_dir: Path, tmp_path: Path, watch: Watch, failure: str,
+) -> None:
+    protocol, mechanism, listener, words = FAILURES[failure]
+    kafka = secure_kafka
+    cluster = cluster_config(kafka, protocol, mechanism, secrets_dir,
+                             password="wrong-" + next(iter(kafka.users.values())), timeout=3)
+    cluster["bootstrap_servers"] = kafka.bootstrap_for_protocol(listener).split(",")
+    if failure == "wrong-key-password":
+        cert, key = encrypted_client_key(tmp_path, "the-right-key-password")
+        cluster["tls"].update(cert_file=str(cert), key_file=str(key),
+                              key_password_file=str(write_secret(secrets_dir, "key-password", "not-the-right-one")))
+    elif failure == "missing-ca":
+        cluster["tls"]["ca_file"] = str(tmp_path / "no-such-ca.crt")
+    elif failure == "unknown-ca":
+        cluster["tls"]["ca_file"] = str(generate_tls_material(tmp_path / "other-ca")["ca"])
+    collector = collector_for(cluster)
+    try:
+        samples = watch.cycle(collector)
+    finally:
+        collector.close()
+    assert one(samples, "kafka_detective_cluster_up", cluster="secure") == 0
+    assert one(samples, "kafka_detective_collection_errors_total", cluster="secure", phase="connect") == 1
+    errors = named_errors(watch)
+    assert len(errors) == 1, errors
+    for word in words:
+        assert word in errors[0], (word, errors[0])
+    assert "hint: " in errors[0]
+    assert collector.last_error and collector.last_error.startswith("connect: ")
+    assert "Unable to bootstrap" not in collector.last_error

@@ -338,6 +338,12 @@ def describe_connect_failure(cluster: ClusterConfig, error: BaseException,
                                  f"{'SASL_SSL' if uses_sasl else 'SSL'} (with tls.ca_file) or the plaintext "
                                  "listener's port")
     disconnects = [f for f in failures if _is_disconnect(f.error)]
+    if uses_sasl and any(f.last_request in ("SaslAuthenticateRequest", "SaslBytesRequest") for f in disconnects):
+        # Brokers answer a rejected password with an error, but may close the connection before it is read.
+        return attention("authentication", f"SASL {mechanism} authentication failed"
+                         + (f" for user '{sasl.username}'" if sasl and sasl.username else "")
+                         + f" at {where}: the broker closed the connection on the credentials",
+                         "wrong password or token (sasl.password_file / password_env / token_file), or unknown user")
     if disconnects:
         if not uses_sasl and any(f.initialized for f in disconnects):
             return attention("sasl_required", f"the broker at {where} closed the connection after the handshake, "

@@ -232,6 +232,8 @@ DISCONNECTED = Errors.KafkaConnectionError("socket disconnected")
           "SaslAuthenticationFailedError: Authentication failed during authentication due to invalid credentials"),
           "SaslAuthenticateRequest", False)],
      "authentication", ["user 'detective'", "invalid credentials", "wrong password", "SCRAM-SHA-512 credentials"]),
+    (cluster_of("SASL_PLAINTEXT", "PLAIN"), [ConnectionFailure(DISCONNECTED, "SaslAuthenticateRequest", False)],
+     "authentication", ["authentication failed", "user 'detective'", "closed the connection", "wrong password"]),
     (cluster_of("SASL_PLAINTEXT", "OAUTHBEARER"),
      [ConnectionFailure(Errors.SaslAuthenticationFailedError("x: invalid_token"), "SaslAuthenticateRequest", False)],
      "authentication", ["token", "invalid_token"]),
