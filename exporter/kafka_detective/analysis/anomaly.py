@@ -262,9 +262,38 @@ class StreamDetector:
 
     Causal: the score at t uses points ≤ t."""
 
-    __slots__ = ("_buckets", "_dt", "_last_r", "_last_t", "_last_x", "_mad_slow", "_n", "_p_repeat", "_recent",
-                 "_recent_d", "_run", "_run_base", "_since", "cal", "cusum_k", "diffs", "loc", "log_alarm",
-                 "log_floor", "neg", "pos", "profile", "profile_n", "profile_start", "seasonal", "var", "warmup")
+    __slots__ = (
+        "_buckets",
+        "_dt",
+        "_last_r",
+        "_last_run",
+        "_last_t",
+        "_last_x",
+        "_mad_slow",
+        "_n",
+        "_p_repeat",
+        "_recent",
+        "_recent_d",
+        "_run",
+        "_run_base",
+        "_since",
+        "cal",
+        "cusum_k",
+        "diffs",
+        "loc",
+        "log_alarm",
+        "log_floor",
+        "neg",
+        "pos",
+        "profile",
+        "profile_n",
+        "profile_start",
+        "seasonal",
+        "var",
+        "warmup",
+        "weekday",
+        "weekday_n",
+    )
 
     def __init__(self, window: int = 512, loc_window: int = 64, warmup: int = 10, seasonal: bool = True,
                  cusum_k: float = 0.5, p_alarm: float = 1e-3, p_floor: float = 1e-12):
@@ -279,7 +308,8 @@ class StreamDetector:
         self.neg = 0.0
         self.var = 1.0
         # evidence calibrators (|z|, CUSUM, variance) with Gaussian-like priors; streams retune them
-        self.cal = (TailCalibrator(2.3, 0.4), TailCalibrator(2.5, 1.0), TailCalibrator(2.0, 0.5))
+        self.cal = (TailCalibrator(2.3, 0.4), TailCalibrator(2.5, 1.0), TailCalibrator(2.0, 0.5),
+                    TailCalibrator(1.0, 0.5))
         self._n = 0
         self._dt: float | None = None
         self._last_t: float | None = None
@@ -288,6 +318,7 @@ class StreamDetector:
         self._mad_slow = 0.0
         self._since = 0
         self._run = 0
+        self._last_run = 0
         self._run_base = 0
         self._p_repeat = 0.02
         self._recent: list[float] = []
@@ -296,12 +327,22 @@ class StreamDetector:
         self.profile: list[float] | None = None
         self.profile_n: list[int] | None = None
         self.profile_start: float | None = None
+        self.weekday = [0.0] * 7
+        self.weekday_n = [0] * 7
 
-    def _season(self, t: float) -> float:
+    def _daily(self, t: float) -> float:
         p = self.profile
         if p is None or self.profile_start is None or t - self.profile_start < DAY_SECONDS:
             return 0.0
         return p[int((t % DAY_SECONDS) / DAY_SECONDS * self._buckets)]
+
+    def _weekly(self, t: float) -> float:
+        if self.profile_start is None or t - self.profile_start < WEEK_SECONDS + DAY_SECONDS:
+            return 0.0
+        return self.weekday[int(t // DAY_SECONDS + 3) % 7]     # 1970-01-01 was a Thursday: Monday = 0
+
+    def _season(self, t: float) -> float:
+        return self._daily(t) + self._weekly(t)
 
     def _learn_season(self, t: float, deviation: float) -> None:
         if self.profile is None:
@@ -311,13 +352,20 @@ class StreamDetector:
             self.profile = [0.0] * self._buckets
             self.profile_n = [0] * self._buckets
             self.profile_start = t
+        dt = max(self._dt or 1.0, 1.0)
+        # weekly part: a level per weekday (weekends, a Monday peak), on top of the daily shape
+        day = int(t // DAY_SECONDS + 3) % 7
+        wcounts = self.weekday_n
+        wcounts[day] += 1
+        g = max(1.0 / wcounts[day], dt / (3.0 * DAY_SECONDS))      # about three weeks of memory
+        self.weekday[day] += g * (deviation - self._daily(t) - self.weekday[day])
         b = int((t % DAY_SECONDS) / DAY_SECONDS * self._buckets)
         counts = self.profile_n
         counts[b] += 1
         # per-bucket mean at first, then an EMA with a memory of about three days
-        per_day = max(1.0, DAY_SECONDS / self._buckets / max(self._dt or 1.0, 1.0))
+        per_day = max(1.0, DAY_SECONDS / self._buckets / dt)
         g = max(1.0 / counts[b], 1.0 / (3.0 * per_day))
-        self.profile[b] += g * (deviation - self.profile[b])
+        self.profile[b] += g * (deviation - self._weekly(t) - self.profile[b])
 
     def _score(self, log_p: float) -> float:
         """0.9 at the alarm level, linear in log(p) on either side, 1 at `p_floor`."""
@@ -334,6 +382,7 @@ class StreamDetector:
             self._dt = dt if self._dt is None else self._dt + 0.05 * (dt - self._dt)
         self._last_t = t
         repeat = x == self._last_x
+        self._last_run = self._run
         self._run = self._run + 1 if repeat else 0
         if not repeat:
             self._run_base = 0          # a flatline reported once stays quiet until it ends
@@ -355,19 +404,23 @@ class StreamDetector:
             c = max(self.pos, self.neg)
             self._since = self._since + 1 if c > 0.0 else 0
             self.var += 0.15 * (min(z * z, 36.0) - self.var)
-            cal_z, cal_c, cal_v = self.cal
+            cal_z, cal_c, cal_v, cal_r = self.cal
             lp_z = cal_z.log_tail(az)
             lp_v = cal_v.log_tail(self.var)
             lp_p = min(cal_c.log_tail(c), lp_v)
             run = self._run if self._run_base == 0 else 0
             if run >= 2:
-                lp_p = min(lp_p, run * math.log(self._p_repeat))
+                # the less surprising of two views: independent repeats at the stream's rate, and the stream's
+                # own distribution of run lengths (counts that sit at zero every night repeat in long runs)
+                lp_p = min(lp_p, max(run * math.log(self._p_repeat), cal_r.log_tail(run)))
             log_p = min(0.0, min(lp_z, lp_p) + LOG4)
             if n >= 2 * self.warmup:
                 score = self._score(log_p)
             cal_z.update(az)
             cal_c.update(c)
             cal_v.update(self.var)
+            if not repeat and self._last_run > 0:
+                cal_r.update(self._last_run)          # one lesson per completed run
             if self.seasonal:
                 self._learn_season(t, x - med)
             self._p_repeat = max(1e-3, self._p_repeat + 0.005 * ((1.0 if repeat else 0.0) - self._p_repeat))
@@ -404,4 +457,5 @@ class StreamDetector:
 
 
 DAY_SECONDS = 86400.0
+WEEK_SECONDS = 7 * DAY_SECONDS
 LOG4 = math.log(4.0)
