@@ -309,7 +309,7 @@ class StreamDetector:
         self.var = 1.0
         # evidence calibrators (|z|, CUSUM, variance) with Gaussian-like priors; streams retune them
         self.cal = (TailCalibrator(2.3, 0.4), TailCalibrator(2.5, 1.0), TailCalibrator(2.0, 0.5),
-                    TailCalibrator(1.0, 0.5))
+                    TailCalibrator(1.0, 0.5), TailCalibrator(2.3, 0.4))
         self._n = 0
         self._dt: float | None = None
         self._last_t: float | None = None
@@ -404,8 +404,11 @@ class StreamDetector:
             c = max(self.pos, self.neg)
             self._since = self._since + 1 if c > 0.0 else 0
             self.var += 0.15 * (min(z * z, 36.0) - self.var)
-            cal_z, cal_c, cal_v, cal_r = self.cal
-            lp_z = cal_z.log_tail(az)
+            cal_z, cal_c, cal_v, cal_r, cal_d = self.cal
+            # a point judged against its predecessor as well as against the median: the better baseline for
+            # random walks and periodic ramps, where the median lags the level
+            dz = d / (1.414 * scale) if d is not None else 0.0
+            lp_z = min(cal_z.log_tail(az), cal_d.log_tail(dz))
             lp_v = cal_v.log_tail(self.var)
             lp_p = min(cal_c.log_tail(c), lp_v)
             run = self._run if self._run_base == 0 else 0
@@ -417,6 +420,7 @@ class StreamDetector:
             if n >= 2 * self.warmup:
                 score = self._score(log_p)
             cal_z.update(az)
+            cal_d.update(dz)
             cal_c.update(c)
             cal_v.update(self.var)
             if not repeat and self._last_run > 0:
@@ -458,4 +462,4 @@ class StreamDetector:
 
 DAY_SECONDS = 86400.0
 WEEK_SECONDS = 7 * DAY_SECONDS
-LOG4 = math.log(4.0)
+LOG4 = math.log(5.0)        # Bonferroni: five evidences
