@@ -265,12 +265,14 @@ class StreamDetector:
     __slots__ = (
         "_buckets",
         "_dt",
+        "_last_ok",
         "_last_r",
         "_last_run",
         "_last_t",
         "_last_x",
         "_mad_slow",
         "_n",
+        "_outliers",
         "_p_repeat",
         "_recent",
         "_recent_d",
@@ -319,6 +321,8 @@ class StreamDetector:
         self._since = 0
         self._run = 0
         self._last_run = 0
+        self._last_ok: float | None = None
+        self._outliers = 0
         self._run_base = 0
         self._p_repeat = 0.02
         self._recent: list[float] = []
@@ -407,8 +411,15 @@ class StreamDetector:
             cal_z, cal_c, cal_v, cal_r, cal_d = self.cal
             # a point judged against its predecessor as well as against the median: the better baseline for
             # random walks and periodic ramps, where the median lags the level
-            dz = d / (1.414 * scale) if d is not None else 0.0
+            # (against the last point that was not itself an outlier: the way back from a spike is no news)
+            base = self._last_ok if self._last_ok is not None else r
+            dz = abs(r - base) / (1.414 * scale)
             lp_z = min(cal_z.log_tail(az), cal_d.log_tail(dz))
+            if lp_z + LOG4 > self.log_alarm or self._outliers >= 2:
+                self._last_ok = r
+                self._outliers = 0
+            else:
+                self._outliers += 1
             lp_v = cal_v.log_tail(self.var)
             lp_p = min(cal_c.log_tail(c), lp_v)
             run = self._run if self._run_base == 0 else 0
