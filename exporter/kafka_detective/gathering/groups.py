@@ -53,15 +53,18 @@ def collect_groups(
     listed = {g: c for g, c in listing.items() if group_filter.allows(g)}
 
     known = set(previous.descriptions) | set(previous.committed) if previous is not None else set()
-    unconfirmed: set[str] = set()
     missing = {g for g in known - listed.keys() if group_filter.allows(g)}
-    if missing:
-        located = presence.locate(admin, missing)
+    # A group whose coordinator just failed ListGroups cannot be confirmed either; asking that broker again would
+    # only add a timeout to the cycle when it hangs.
+    unconfirmed = {g for g in missing if previous is not None and g in previous.descriptions
+                   and previous.descriptions[g].coordinator_id in causes}
+    if missing - unconfirmed:
+        located = presence.locate(admin, missing - unconfirmed)
         listed.update(located.found)
-        unconfirmed = located.unknown
-        if unconfirmed:
-            problems.append(f"{len(unconfirmed)} group(s) known a moment ago are neither listed nor confirmed gone "
-                            f"(kept with their previous data): {_summary(unconfirmed)}")
+        unconfirmed |= located.unknown
+    if unconfirmed:
+        problems.append(f"{len(unconfirmed)} group(s) known a moment ago are neither listed nor confirmed gone "
+                        f"(kept with their previous data): {_summary(unconfirmed)}")
 
     descriptions = kafka_groups.describe_groups(admin, listed) if listed else {}
     committed_raw = kafka_groups.fetch_committed_offsets(admin, listed) if listed else {}

@@ -115,7 +115,7 @@ class ClusterCollector:
         try:
             try:
                 result = work()
-            except Exception as error:  # one failing phase must not take the others down
+            except Exception as error:
                 if admin is None or not metadata.stale_metadata(error):
                     raise
                 if not self._refresh_metadata(admin, "error") or not metadata.retry_now(error):
@@ -123,7 +123,8 @@ class ClusterCollector:
                 log.info("cluster %s: phase %s failed (%s); metadata refreshed, trying again",
                          self.cluster.name, name, _describe(error))
                 result = work()
-            self._phase_success = {**self._phase_success, name: time.time()}
+            if name in DATA_PHASES:
+                self._phase_success = {**self._phase_success, name: time.time()}
             return result
         except Exception as error:  # one failing phase must not take the others down
             self._errors[name] += 1

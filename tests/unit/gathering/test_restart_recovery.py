@@ -46,6 +46,8 @@ class FakeKafka:
     unlisted: set[str] = field(default_factory=set)
     leaders_moved: bool = False  # answers NOT_LEADER until the client refreshes its metadata
     refreshes: int = 0
+    listing_fails: set[int] = field(default_factory=set)  # brokers whose ListGroups answers an error
+    sent: list[tuple[str, int]] = field(default_factory=list)  # (request type, node id)
     backoff_resets: list[int] = field(default_factory=list)
 
     def leader(self, partition: int) -> int:
@@ -128,6 +130,7 @@ class FakeManager:
 
     def send(self, request: Any, node_id: int | None = None, request_timeout_ms: int | None = None) -> Any:
         self.admin._require(node_id)  # raised at send time, as kafka-python's get_connection does
+        self.kafka.sent.append((type(request).__name__, node_id))
         answer = getattr(self, "_" + type(request).__name__)
 
         async def reply() -> Any:
@@ -138,6 +141,8 @@ class FakeManager:
         return {g: d for g, d in self.kafka.groups.items() if d.coordinator == node}
 
     def _ListGroupsRequest(self, request: Any, node: int) -> Any:
+        if node in self.kafka.listing_fails:
+            return NS(error_code=Errors.CoordinatorLoadInProgressError.errno, groups=[])
         return NS(error_code=0, groups=[NS(group_id=g, group_type="classic") for g in self._mine(node)
                                         if g not in self.kafka.unlisted])
 
@@ -329,3 +334,17 @@ def test_the_scrape_reports_each_data_age_and_the_stalest_core_one_as_snapshot_a
     assert samples[("kafka_detective_data_age_seconds", "cluster")] < 5
     assert samples[("kafka_detective_snapshot_age_seconds", None)] == samples[("kafka_detective_data_age_seconds",
                                                                                "groups")]
+
+
+def test_groups_of_a_broker_whose_listing_failed_are_kept_without_asking_it_again(kafka):
+    collector = make_collector(kafka)
+    collector.run_cycle()
+    kafka.listing_fails = {3}
+    kafka.groups["on-1"].committed = {0: 50}
+    kafka.sent.clear()
+
+    snapshot = collector.run_cycle()
+
+    assert "groups" in snapshot.failed_phases
+    assert lag(collector) == {("on-1", 0): 50, ("on-2", 1): 180, ("on-3", 2): 270}
+    assert not [(api, node) for api, node in kafka.sent if node == 3 and api != "ListGroupsRequest"]
