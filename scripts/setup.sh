@@ -67,6 +67,8 @@ fi
 
 # --- Kafka broker and tools jars (Maven Central, cached outside the repo) ---------------------------------
 say "Kafka distribution: $("$PYTHON" -c 'from kafka_detective.sandbox.local_kafka import ensure_kafka_distribution as e; print(e())')"
+# and the older releases the compatibility tests run against (tests/integration/test_compat_kafka39.py)
+say "Kafka distributions for compatibility tests: $("$PYTHON" -c 'from kafka_detective.sandbox.local_kafka import COMPAT_KAFKA_VERSIONS as V, ensure_kafka_distribution as e; print(" ".join(str(e(version=v)) for v in V))')"
 
 # --- Go modules of the chart's CRD checker (the Prometheus Operator's API types), fetched once ----------------
 if [ -d tests/helm/crdcheck ]; then

@@ -46,6 +46,10 @@ def verdict(error_code: int, state: str | None) -> str:
     """What one describe API says about one group."""
     if error_code == Errors.GroupIdNotFoundError.errno:
         return ABSENT  # 4.x: unknown group, or a group of the other protocol (the other API answers for it)
+    if error_code == Errors.UnsupportedVersionError.errno:
+        # 3.x with the consumer protocol off (its default) advertises ConsumerGroupDescribe but answers every
+        # group so: that API holds no group there, and DescribeGroups' Dead alone confirms a deletion.
+        return ABSENT
     if error_code:
         return UNKNOWN  # coordinator moved or loading, authorization...: not a confirmation of anything
     return ABSENT if kafka_groups.normalise_state(state) == "Dead" else PRESENT

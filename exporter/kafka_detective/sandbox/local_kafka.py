@@ -48,6 +48,9 @@ from kafka_detective.errors import UserError
 log = logging.getLogger(__name__)
 
 KAFKA_VERSION = "4.4.0"
+# Older Kafka lines the compatibility tests also run against (tests/integration/test_compat_kafka39.py);
+# `scripts/setup.sh` fetches their jars too. Any other version of org.apache.kafka:kafka_2.13 works the same way.
+COMPAT_KAFKA_VERSIONS: tuple[str, ...] = ("3.9.1",)
 SCALA_BINARY_VERSION = "2.13"
 # Kafka's Maven artifacts depend on log4j-core and slf4j-api but not on the binding between them (the binary
 # distribution ships it), so without this the broker would log nothing at all.
@@ -143,16 +146,21 @@ def find_maven() -> str:
     return mvn
 
 
-def distribution_dir(cache_dir: Path | str | None = None) -> Path:
+def distribution_dir(cache_dir: Path | str | None = None, version: str = KAFKA_VERSION) -> Path:
     """``<cache>/kafka-<version>``; ``cache_dir`` overrides the cache root like ``KAFKA_DETECTIVE_CACHE`` does."""
     root = Path(cache_dir).expanduser() if cache_dir else cache_root()
-    return root / f"kafka-{KAFKA_VERSION}"
+    return root / f"kafka-{version}"
 
 
-def _pom() -> str:
+def version_tuple(version: str) -> tuple[int, ...]:
+    """'3.9.1' -> (3, 9, 1); a suffix such as '-rc1' is ignored."""
+    return tuple(int(part) for part in re.findall(r"\d+", version.split("-")[0])[:3])
+
+
+def _pom(version: str = KAFKA_VERSION) -> str:
     deps = [
-        ("org.apache.kafka", f"kafka_{SCALA_BINARY_VERSION}", KAFKA_VERSION),
-        ("org.apache.kafka", "kafka-tools", KAFKA_VERSION),
+        ("org.apache.kafka", f"kafka_{SCALA_BINARY_VERSION}", version),
+        ("org.apache.kafka", "kafka-tools", version),
         ("org.apache.logging.log4j", "log4j-slf4j-impl", LOG4J_VERSION),
     ]
     dep_xml = "\n".join(
@@ -163,7 +171,7 @@ def _pom() -> str:
   <modelVersion>4.0.0</modelVersion>
   <groupId>local.kafka-detective</groupId>
   <artifactId>kafka-sandbox</artifactId>
-  <version>{KAFKA_VERSION}</version>
+  <version>{version}</version>
   <packaging>pom</packaging>
   <dependencies>
 {dep_xml}
@@ -183,7 +191,7 @@ def _file_lock(path: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def ensure_kafka_distribution(cache_dir: Path | str | None = None) -> Path:
+def ensure_kafka_distribution(cache_dir: Path | str | None = None, version: str = KAFKA_VERSION) -> Path:
     """Directory holding every jar the broker and Kafka's tools need (``java -cp '<dir>/*'``).
 
     The jars land in ``<cache>/kafka-<version>/libs``, where ``<cache>`` is ``cache_dir``, else
@@ -191,7 +199,7 @@ def ensure_kafka_distribution(cache_dir: Path | str | None = None) -> Path:
     (pytest-xdist workers, the demo) ask at once: one resolves under a file lock, and ``libs`` only appears,
     by rename, once complete.
     """
-    dist = distribution_dir(cache_dir)
+    dist = distribution_dir(cache_dir, version)
     libs = dist / "libs"
     if (dist / _COMPLETE_MARKER).exists() and libs.is_dir():
         _write_log4j_configs(dist)
@@ -200,18 +208,18 @@ def ensure_kafka_distribution(cache_dir: Path | str | None = None) -> Path:
     mvn = find_maven()
     with _file_lock(dist / ".lock"):
         if not ((dist / _COMPLETE_MARKER).exists() and libs.is_dir()):
-            _resolve_jars(mvn, dist, libs)
+            _resolve_jars(mvn, dist, libs, version)
     _write_log4j_configs(dist)
     return libs
 
 
-def _resolve_jars(mvn: str, dist: Path, libs: Path) -> None:
+def _resolve_jars(mvn: str, dist: Path, libs: Path, version: str = KAFKA_VERSION) -> None:
     started = time.monotonic()
-    log.info("fetching Apache Kafka %s jars from Maven Central into %s", KAFKA_VERSION, libs)
+    log.info("fetching Apache Kafka %s jars from Maven Central into %s", version, libs)
     staging = Path(tempfile.mkdtemp(prefix="libs-staging-", dir=dist))
     try:
         pom = staging / "pom.xml"
-        pom.write_text(_pom())
+        pom.write_text(_pom(version))
         cmd = [
             mvn,
             "-B",
@@ -227,14 +235,14 @@ def _resolve_jars(mvn: str, dist: Path, libs: Path) -> None:
         if proc.returncode != 0 or not any(j.name.startswith(f"kafka_{SCALA_BINARY_VERSION}-") for j in jars):
             tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-30:])
             raise KafkaSandboxError(
-                f"could not fetch Apache Kafka {KAFKA_VERSION} from Maven Central "
+                f"could not fetch Apache Kafka {version} from Maven Central "
                 f"(`{' '.join(cmd)}` exited {proc.returncode}):\n{tail}"
             )
         if libs.exists():  # left by an interrupted earlier attempt (no completion marker)
             shutil.rmtree(libs)
         os.rename(staging / "libs", libs)
-        (dist / "pom.xml").write_text(_pom())
-        (dist / _COMPLETE_MARKER).write_text(f"{KAFKA_VERSION}\n")
+        (dist / "pom.xml").write_text(_pom(version))
+        (dist / _COMPLETE_MARKER).write_text(f"{version}\n")
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     log.info("fetched %d jars in %.1fs", len(list(libs.glob("*.jar"))), time.monotonic() - started)
@@ -276,6 +284,32 @@ _TOOLS_LOG4J = """<?xml version="1.0" encoding="UTF-8"?>
 """
 
 
+# Kafka 3.x logs through slf4j 1.7 with reload4j (log4j 1) beside the log4j2 binding added above; whichever binding
+# slf4j picks, the same files get the same lines.
+_BROKER_LOG4J1 = """log4j.rootLogger=WARN, server
+log4j.appender.server=org.apache.log4j.FileAppender
+log4j.appender.server.File=${kafka.logs.dir}/server.log
+log4j.appender.server.layout=org.apache.log4j.PatternLayout
+log4j.appender.server.layout.ConversionPattern=[%d] %p %m (%c)%n
+log4j.logger.kafka=INFO
+log4j.logger.org.apache.kafka=INFO
+log4j.logger.kafka.request.logger=WARN
+log4j.logger.kafka.log.LogCleaner=WARN
+log4j.logger.state.change.logger=WARN
+log4j.logger.org.apache.kafka.raft=WARN
+log4j.logger.org.apache.kafka.storage.internals.log=WARN
+log4j.logger.org.apache.kafka.clients=WARN
+log4j.logger.kafka.server.KafkaConfig=WARN
+"""
+
+_TOOLS_LOG4J1 = """log4j.rootLogger=WARN, stderr
+log4j.appender.stderr=org.apache.log4j.ConsoleAppender
+log4j.appender.stderr.Target=System.err
+log4j.appender.stderr.layout=org.apache.log4j.PatternLayout
+log4j.appender.stderr.layout.ConversionPattern=[%d] %p %m (%c)%n
+"""
+
+
 def _write_if_changed(path: Path, text: str) -> None:
     # Replace atomically so a broker starting in another process never reads half a file.
     if path.exists() and path.read_text() == text:
@@ -288,6 +322,8 @@ def _write_if_changed(path: Path, text: str) -> None:
 def _write_log4j_configs(dist: Path) -> None:
     _write_if_changed(dist / "log4j2-broker.xml", _BROKER_LOG4J)
     _write_if_changed(dist / "log4j2-tools.xml", _TOOLS_LOG4J)
+    _write_if_changed(dist / "log4j1-broker.properties", _BROKER_LOG4J1)
+    _write_if_changed(dist / "log4j1-tools.properties", _TOOLS_LOG4J1)
 
 
 def tools_log4j_config(libs: Path) -> Path:
@@ -324,7 +360,11 @@ def java_command(
     cmd = [java, f"-Xmx{heap}", *jvm_opts]
     if archive.exists():
         cmd.append(f"-XX:SharedArchiveFile={archive}")
-    cmd.append(f"-Dlog4j2.configurationFile={log4j_config or tools_log4j_config(libs)}")
+    log4j2 = log4j_config or tools_log4j_config(libs)
+    cmd.append(f"-Dlog4j2.configurationFile={log4j2}")
+    # The log4j 1 twin of that file, for 3.x releases (ignored by 4.x, which has no log4j 1 on its classpath).
+    log4j1 = log4j2.with_name(log4j2.name.replace("log4j2-", "log4j1-")).with_suffix(".properties")
+    cmd.append(f"-Dlog4j.configuration=file:{log4j1}")
     return [*cmd, *(extra or []), "-cp", classpath(libs), main, *args]
 
 
@@ -670,6 +710,8 @@ class LocalKafka:
     ``security`` (a ``KafkaSecurity``, or ``True`` for its defaults) adds secured client listeners beside
     PLAINTEXT: ``bootstrap_for_protocol("SASL_SSL")``, ``ca_file``, ``users`` and ``client_properties(...)`` say
     how to reach them. Broker-side secrets live only in the workdir's files (mode 0600), never in an argv.
+
+    ``kafka_version`` picks the Apache Kafka release (default ``KAFKA_VERSION``; 3.x brokers run KRaft too).
     """
 
     def __init__(
@@ -683,10 +725,12 @@ class LocalKafka:
         startup_timeout: float = 90.0,
         cache_dir: Path | str | None = None,
         security: KafkaSecurity | bool | None = None,
+        kafka_version: str = KAFKA_VERSION,
     ) -> None:
         if brokers < 1:
             raise ValueError("brokers must be >= 1")
         self.brokers = brokers
+        self.kafka_version = kafka_version
         if security is True:
             security = KafkaSecurity()
         self.security: KafkaSecurity | None = security or None
@@ -819,7 +863,7 @@ class LocalKafka:
 
     def start(self) -> LocalKafka:
         started = time.monotonic()
-        self._libs = ensure_kafka_distribution(self._cache_dir)
+        self._libs = ensure_kafka_distribution(self._cache_dir, self.kafka_version)
         self._java = find_java()
         # Ports are picked free but only bound later by the JVM; on a busy machine another process (a client's
         # ephemeral port) can take one in between. A fresh cluster then simply retries with new ports.
@@ -836,7 +880,7 @@ class LocalKafka:
         self.startup_seconds = time.monotonic() - started
         log.info(
             "local Kafka %s (%d broker(s)) ready at %s in %.1fs",
-            KAFKA_VERSION,
+            self.kafka_version,
             self.brokers,
             self.bootstrap_servers,
             self.startup_seconds,
@@ -888,7 +932,7 @@ class LocalKafka:
         # A kept workdir restarts the same cluster (same id, ports, data); anything else starts afresh.
         self._fresh_layout = not (
             layout
-            and layout.get("version") == KAFKA_VERSION
+            and layout.get("version") == self.kafka_version
             and len(layout.get("nodes", [])) == self.brokers
             and layout.get("security") == security
         )
@@ -909,7 +953,7 @@ class LocalKafka:
             layout_file.write_text(
                 json.dumps(
                     {
-                        "version": KAFKA_VERSION,
+                        "version": self.kafka_version,
                         "cluster_id": self.cluster_id,
                         "security": security,
                         "nodes": [
@@ -1024,6 +1068,12 @@ class LocalKafka:
             "auto.create.topics.enable": "true",
             "delete.topic.enable": "true",
         }
+        if version_tuple(self.kafka_version) < (4,):
+            # 3.x knows neither share groups nor streams groups, and its KIP-848 consumer protocol is an early
+            # access preview: classic groups only, as a 3.9 cluster in production runs.
+            for key in [k for k in props if k.startswith("share.")]:
+                del props[key]
+            props["group.coordinator.rebalance.protocols"] = "classic"
         props.update(self._security_properties(node))
         props.update(self.broker_overrides)
         return {k: _prop_value(v) for k, v in props.items()}
@@ -1269,6 +1319,9 @@ def main(argv: list[str] | None = None) -> int:
         "--security", action="store_true",
         help="also SASL_PLAINTEXT, SSL and SASL_SSL listeners (PLAIN, SCRAM-SHA-512, unsecured OAUTHBEARER)",
     )
+    parser.add_argument("--kafka-version", default=KAFKA_VERSION,
+                        help=f"Apache Kafka release, fetched from Maven Central (default {KAFKA_VERSION}; "
+                        f"tested: {', '.join(COMPAT_KAFKA_VERSIONS)} too)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     logging.getLogger("kafka").setLevel(logging.WARNING)  # kafka-python narrates every readiness probe
@@ -1288,7 +1341,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, on_signal)
     try:
         with LocalKafka(args.brokers, workdir=args.workdir, broker_overrides=overrides,
-                        security=args.security) as kafka:
+                        security=args.security, kafka_version=args.kafka_version) as kafka:
             print(f"bootstrap servers: {kafka.bootstrap_servers}", flush=True)
             if kafka.security is not None:
                 for protocol in kafka.security.protocols:

@@ -42,6 +42,7 @@ def test_causes_inside_partial_failures_and_listings_count():
     (0, "Empty", PRESENT),
     (0, "Dead", ABSENT),                                   # brokers before 4.0 answer an unknown group so
     (Errors.GroupIdNotFoundError.errno, "Dead", ABSENT),   # 4.x, or a group of the other protocol
+    (Errors.UnsupportedVersionError.errno, "", ABSENT),    # ConsumerGroupDescribe on 3.9, consumer protocol off
     (Errors.CoordinatorLoadInProgressError.errno, "", UNKNOWN),
     (Errors.NotCoordinatorError.errno, "", UNKNOWN),
     (Errors.GroupAuthorizationFailedError.errno, "", UNKNOWN),
