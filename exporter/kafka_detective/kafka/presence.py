@@ -50,8 +50,10 @@ def verdict(error_code: int, state: str | None) -> str:
         # 3.x with the consumer protocol off (its default) advertises ConsumerGroupDescribe but answers every
         # group so: that API holds no group there, and DescribeGroups' Dead alone confirms a deletion.
         return ABSENT
+    if error_code == Errors.GroupAuthorizationFailedError.errno:
+        return ABSENT  # a group the exporter may not describe is one ListGroups hides from it too
     if error_code:
-        return UNKNOWN  # coordinator moved or loading, authorization...: not a confirmation of anything
+        return UNKNOWN  # coordinator moved, loading or unavailable: not a confirmation of anything
     return ABSENT if kafka_groups.normalise_state(state) == "Dead" else PRESENT
 
 
@@ -96,8 +98,10 @@ async def _locate(admin: Any, group_ids: list[str]) -> Presence:
     for (coordinator, api, _), response in zip(requests, responses, strict=True):
         if isinstance(response, Exception):
             log.info("describing missing groups on broker %s failed: %r", coordinator, response)
+            # kafka-python raises IncompatibleBrokerVersion (an UnsupportedVersionError) for an API the broker lacks.
+            said = ABSENT if isinstance(response, Errors.UnsupportedVersionError) else UNKNOWN
             for group_id in by_coordinator[coordinator]:
-                verdicts[group_id][api] = UNKNOWN
+                verdicts[group_id][api] = said
             continue
         for group in response.groups:
             if group.group_id in verdicts:

@@ -47,6 +47,7 @@ class FakeKafka:
     leaders_moved: bool = False  # answers NOT_LEADER until the client refreshes its metadata
     refreshes: int = 0
     listing_fails: set[int] = field(default_factory=set)  # brokers whose ListGroups answers an error
+    consumer_api: bool = True  # False: ConsumerGroupDescribe fails as kafka-python does for an API a broker lacks
     sent: list[tuple[str, int]] = field(default_factory=list)  # (request type, node id)
     backoff_resets: list[int] = field(default_factory=list)
 
@@ -165,6 +166,8 @@ class FakeManager:
         return NS(groups=out)
 
     def _ConsumerGroupDescribeRequest(self, request: Any, node: int) -> Any:
+        if not self.kafka.consumer_api:
+            raise Errors.IncompatibleBrokerVersion("ConsumerGroupDescribe")
         return NS(groups=[NS(group_id=g, error_code=NOT_FOUND, group_state="Dead") for g in request.group_ids])
 
     def _OffsetFetchRequest(self, request: Any, node: int) -> Any:
@@ -285,6 +288,18 @@ def test_a_group_confirmed_gone_by_its_coordinator_leaves_at_once(kafka):
 
     assert "groups" not in snapshot.failed_phases
     assert {g for g, _ in lag(collector)} == {"on-1", "on-2"}
+
+
+def test_a_deleted_group_leaves_when_the_broker_has_no_consumer_group_api(kafka):
+    kafka.consumer_api = False
+    collector = make_collector(kafka)
+    collector.run_cycle()
+    del kafka.groups["on-1"]
+
+    snapshot = collector.run_cycle()
+
+    assert "groups" not in snapshot.failed_phases
+    assert {g for g, _ in lag(collector)} == {"on-2", "on-3"}
 
 
 def test_a_group_its_coordinator_does_not_list_yet_is_found_and_collected_fresh(kafka):

@@ -45,7 +45,8 @@ def test_causes_inside_partial_failures_and_listings_count():
     (Errors.UnsupportedVersionError.errno, "", ABSENT),    # ConsumerGroupDescribe on 3.9, consumer protocol off
     (Errors.CoordinatorLoadInProgressError.errno, "", UNKNOWN),
     (Errors.NotCoordinatorError.errno, "", UNKNOWN),
-    (Errors.GroupAuthorizationFailedError.errno, "", UNKNOWN),
+    (Errors.GroupAuthorizationFailedError.errno, "", ABSENT),  # ListGroups hides it from us too
+    (Errors.CoordinatorNotAvailableError.errno, "", UNKNOWN),
 ])
 def test_verdict_of_one_describe_answer(error_code, state, said):
     assert verdict(error_code, state) == said
