@@ -192,5 +192,37 @@ def plot(path: str, reports: Sequence[DetectorReport], seed: int = 12, per_famil
         if k == 0:
             bottom.legend(fontsize=7, loc="upper left")
     fig.tight_layout()
-    fig.savefig(path, dpi=90)
+    fig.savefig(path, dpi=70)
     plt.close(fig)
+
+
+def run_many(seeds: Sequence[int], detectors: dict[str, ScoreFn] | None = None,
+             per_family_count: int | None = None) -> dict[int, list[DetectorReport]]:
+    return {seed: run(detectors, seed, per_family_count) for seed in seeds}
+
+
+def format_many(results: dict[int, list[DetectorReport]]) -> str:
+    """One line per seed and detector (train, test at the train threshold, test swept), then the means and the
+    mean per-family test scores."""
+    names = [r.name for r in next(iter(results.values()))]
+    lines = [f"{'seed':>5} " + "".join(f" {n + ' train/test/swept':>40}" for n in names)]
+    for seed, reports in results.items():
+        lines.append(f"{seed:>5} " + "".join(
+            f" {f'{r.train.score:.1f} / {r.test_fixed.score:.1f} / {r.test_swept.score:.1f}':>40}" for r in reports))
+    k = len(results)
+    means = []
+    for i in range(len(names)):
+        rs = [reports[i] for reports in results.values()]
+        means.append((sum(r.train.score for r in rs) / k, sum(r.test_fixed.score for r in rs) / k,
+                      sum(r.test_swept.score for r in rs) / k))
+    lines.append(f"{'mean':>5} " + "".join(f" {f'{a:.1f} / {b:.1f} / {c:.1f}':>40}" for a, b, c in means))
+    lines.append("")
+    lines.append("mean per family (test, train threshold; quiet = false-positive cost):")
+    lines.append(f"{'family':<16}" + "".join(f" {n:>20}" for n in names))
+    families = list(next(iter(results.values()))[0].families)
+    for fam in families:
+        row = []
+        for i in range(len(names)):
+            row.append(sum(reports[i].families.get(fam, 0.0) for reports in results.values()) / k)
+        lines.append(f"{fam:<16}" + "".join(f" {v:20.1f}" for v in row))
+    return "\n".join(lines)

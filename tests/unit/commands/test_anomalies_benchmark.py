@@ -28,3 +28,11 @@ def test_anomalies_without_inputs_names_the_missing_flag(tmp_path, capsys) -> No
     assert "--csv" in err and "Traceback" not in err
     assert main(["anomalies", "--benchmark", "--per-family", "0"]) == 2
     assert "--per-family" in capsys.readouterr().err
+
+
+def test_benchmark_over_several_seeds_prints_each_and_the_mean(capsys) -> None:
+    assert main(["anomalies", "--benchmark", "--per-family", "1", "--seeds", "1,2"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [ln.split()[0] for ln in lines[1:4]] == ["1", "2", "mean"]
+    assert main(["anomalies", "--benchmark", "--seeds", "1,x"]) == 2
+    assert "--seeds" in capsys.readouterr().err
