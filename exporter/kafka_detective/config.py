@@ -191,6 +191,8 @@ class Config:
     config_refresh_seconds: float = 300.0
     log_level: str = "info"
     analysis: AnalysisConfig = AnalysisConfig()
+    # TLS and basic auth of the HTTP endpoint (exporter-toolkit format; serving/web_config.py validates it).
+    web_config_file: str | None = None
 
 
 # --- parsing -------------------------------------------------------------------------------------------------
@@ -453,6 +455,7 @@ def parse_config(data: Any) -> Config:
         config_refresh_seconds=fields.positive("config_refresh_seconds", 300.0, maximum=7 * _DAY),
         log_level=fields.choice("log_level", ("debug", "info", "warning", "error"), "info"),
         analysis=_analysis(fields.sub("analysis")),
+        web_config_file=fields.get("web_config_file", str) or None,
     )
     fields.done()
     return config

@@ -23,7 +23,8 @@ class Exporter:
         ]
         self.loops = [CollectionLoop(c, config.interval_seconds) for c in self.collectors]
         self.app = MetricsApp(self.exposition, self.collectors, alive=self.alive)
-        self.server = MetricsServer(self.app, config.listen_address, config.listen_port)
+        self.server = MetricsServer(self.app, config.listen_address, config.listen_port,
+                                    web_config_file=config.web_config_file)
 
     @property
     def port(self) -> int:

@@ -3,27 +3,48 @@
 /metrics joins the blocks the collection loops rendered at the end of their cycles with a few lines computed
 at scrape time (snapshot age, process metrics), so a scrape costs the same whatever Kafka is doing. Gzip is
 served when asked for: the static part is compressed once per cycle, and gzip members concatenate.
+
+The server is a thread per connection. What keeps that safe on a shared network: an idle timeout on every
+connection, a listen backlog that absorbs bursts of scrapes, TLS handshakes in the connection's thread, and
+quiet handling of clients that hang up. TLS and basic auth come from the web config file (web_config.py).
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import gzip
+import ipaddress
 import logging
 import platform
+import socket
+import socketserver
+import ssl
+import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TYPE_CHECKING, Any
 
 import kafka
 from prometheus_client import REGISTRY, generate_latest
 
 from kafka_detective import __version__
-from kafka_detective.gathering.loop import ClusterCollector
+from kafka_detective.errors import UserError
 from kafka_detective.metrics.catalogue import BY_NAME
 from kafka_detective.metrics.exposition import CONTENT_TYPE, Exposition, family, header
+from kafka_detective.serving.web_config import TlsServer, WebConfig, load_web_config
+
+if TYPE_CHECKING:  # the collection loop pulls in the Kafka client, which serving itself never needs
+    from kafka_detective.gathering.loop import ClusterCollector
 
 log = logging.getLogger(__name__)
+
+# Longer than the usual 15-30 s scrape interval, so Prometheus keeps its connection (and TLS session) from one
+# scrape to the next; short enough that an abandoned keep-alive connection frees its thread within a minute.
+IDLE_TIMEOUT_SECONDS = 60.0
+LISTEN_BACKLOG = 1024
 
 
 class MetricsApp:
@@ -58,22 +79,65 @@ class MetricsApp:
         return True, "ready"
 
 
-def make_handler(app: MetricsApp) -> type[BaseHTTPRequestHandler]:
+def accepts_gzip(accept_encoding: str | None) -> bool:
+    """Whether a response to this Accept-Encoding should be gzip, honouring q-values (RFC 9110 12.5.3).
+
+    gzip is chosen when its weight (its own, else that of `*`) is above zero and not below an explicitly given
+    identity weight. Anything else gets identity, which is always acceptable unless excluded, and even then is
+    the better answer for a scraper than a 406.
+    """
+    if not accept_encoding:
+        return False
+    weights: dict[str, float] = {}
+    for item in accept_encoding.split(","):
+        coding, _, params = item.partition(";")
+        coding = coding.strip().lower()
+        if not coding or coding in weights:
+            continue
+        weight = 1.0
+        for param in params.split(";"):
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    weight = float(value.strip())
+                except ValueError:
+                    weight = 0.0  # an unreadable weight excludes rather than prefers
+                if not 0.0 <= weight <= 1.0:  # also false for NaN
+                    weight = 0.0
+        weights[coding] = weight
+    star = weights.get("*")
+    gzip_weight = weights.get("gzip", weights.get("x-gzip", star if star is not None else 0.0))
+    identity_weight = weights.get("identity", star)
+    return gzip_weight > 0.0 and (identity_weight is None or gzip_weight >= identity_weight)
+
+
+def make_handler(app: MetricsApp, web: WebConfig | None = None,
+                 idle_timeout: float | None = IDLE_TIMEOUT_SECONDS) -> type[BaseHTTPRequestHandler]:
+    auth = web.auth if web else None
+    open_paths = web.auth_excluded_paths if web else frozenset()
+    extra_headers = web.headers if web else ()
+
     class Handler(BaseHTTPRequestHandler):
         server_version = "kafka-detective"
         protocol_version = "HTTP/1.1"
+        # Applies to every read and write of the connection: a keep-alive connection idle this long is closed
+        # (BaseHTTPRequestHandler turns the timeout into close_connection), so its thread is freed.
+        timeout = idle_timeout
 
         def log_message(self, format: str, *args: object) -> None:
             log.debug("%s - " + format, self.address_string(), *args)
 
         def _send(self, status: int, body: bytes | tuple[bytes, ...],
-                  content_type: str = "text/plain; charset=utf-8", encoding: str | None = None) -> None:
+                  content_type: str = "text/plain; charset=utf-8", encoding: str | None = None,
+                  headers: tuple[tuple[str, str], ...] = ()) -> None:
             chunks = (body,) if isinstance(body, bytes) else body
             self.send_response(status)
             self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(sum(len(c) for c in chunks)))
             if encoding:
                 self.send_header("Content-Encoding", encoding)
+            for name, value in (*extra_headers, *headers):
+                self.send_header(name, value)
             self.end_headers()
             if self.command != "HEAD":
                 for chunk in chunks:
@@ -84,12 +148,18 @@ def make_handler(app: MetricsApp) -> type[BaseHTTPRequestHandler]:
 
         def do_GET(self) -> None:
             path = self.path.split("?", 1)[0]
+            if auth is not None and path not in open_paths and auth.check(self.headers.get("Authorization")) is None:
+                self._send(401, b"Unauthorized\n",
+                           headers=(("WWW-Authenticate", 'Basic realm="kafka-detective", charset="UTF-8"'),))
+                return
             if path == "/metrics":
-                if "gzip" in self.headers.get("Accept-Encoding", ""):
+                vary = (("Vary", "Accept-Encoding"),)
+                if accepts_gzip(self.headers.get("Accept-Encoding")):
                     body = app.exposition.static_body_gzip() + gzip.compress(app.dynamic_body(), compresslevel=1)
-                    self._send(200, body, CONTENT_TYPE, "gzip")
+                    self._send(200, body, CONTENT_TYPE, "gzip", headers=vary)
                 else:
-                    self._send(200, (*app.exposition.static_chunks(), app.dynamic_body()), CONTENT_TYPE)
+                    self._send(200, (*app.exposition.static_chunks(), app.dynamic_body()), CONTENT_TYPE,
+                               headers=vary)
             elif path == "/healthz":
                 ok = app.alive()
                 self._send(200 if ok else 503, b"ok\n" if ok else b"collection thread stopped\n")
@@ -106,19 +176,132 @@ def make_handler(app: MetricsApp) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
+class ServingError(UserError):
+    """The endpoint cannot listen (address in use, unknown address, no IPv6): one line, non-zero exit."""
+
+
+def resolve_listen_address(address: str, port: int) -> tuple[socket.AddressFamily, str]:
+    """The socket family and host to bind for a listen_address: IPv4/IPv6 literal ([::1] too) or a host name."""
+    host = address[1:-1] if address.startswith("[") and address.endswith("]") else address
+    if host in ("", "*"):
+        return socket.AF_INET, ""
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        pass
+    else:
+        return (socket.AF_INET6 if ip.version == 6 else socket.AF_INET), host
+    try:
+        infos = socket.getaddrinfo(host, port, socket.AF_UNSPEC, socket.SOCK_STREAM, 0, socket.AI_PASSIVE)
+    except (socket.gaierror, UnicodeError) as error:
+        reason = getattr(error, "strerror", None) or str(error)
+        raise ServingError(f"listen_address {address!r}: cannot resolve it ({reason})") from None
+    family, _, _, _, sockaddr = infos[0]
+    return socket.AddressFamily(family), str(sockaddr[0])
+
+
+class _HTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    # The kernel caps this at net.core.somaxconn. With the old default of 5, 50 parallel scrapes overflowed the
+    # accept queue and clients waited for SYN retransmits (1 s, 3 s): see docs/reliability.md.
+    request_queue_size = LISTEN_BACKLOG
+
+    def __init__(self, host: str, port: int, family: socket.AddressFamily,
+                 handler: type[BaseHTTPRequestHandler], tls: TlsServer | None,
+                 idle_timeout: float | None) -> None:
+        self.address_family = family
+        self.tls = tls
+        self.idle_timeout = idle_timeout
+        self.dual_stack = False
+        super().__init__((host, port), handler)
+
+    def server_bind(self) -> None:
+        if self.address_family == socket.AF_INET6 and ipaddress.ip_address(self.server_address[0].split("%")[0]) \
+                == ipaddress.IPv6Address("::"):
+            # `::` serves IPv4 clients too where the host allows it (they appear as ::ffff:a.b.c.d).
+            with contextlib.suppress(OSError, AttributeError):
+                self.socket.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+                self.dual_stack = True
+        # TCPServer's bind, not HTTPServer's: that one resolves the host's FQDN, a DNS lookup at start-up for a
+        # name nothing uses.
+        socketserver.TCPServer.server_bind(self)
+        self.server_name, self.server_port = str(self.server_address[0]), int(self.server_address[1])
+
+    def finish_request(self, request: Any, client_address: Any) -> None:
+        # Runs in the connection's own thread, so a slow or silent TLS client never stalls the accept loop.
+        if self.tls is None:
+            super().finish_request(request, client_address)
+            return
+        request.settimeout(self.idle_timeout)
+        try:
+            secure = self.tls.context.wrap_socket(request, server_side=True)
+        except (OSError, ValueError) as error:
+            log.debug("TLS handshake with %s failed: %s", client_address[0], error)
+            return
+        try:
+            if not self.tls.peer_allowed(secure.getpeercert()):
+                log.debug("client certificate of %s has none of client_allowed_sans", client_address[0])
+                return
+            super().finish_request(secure, client_address)
+        finally:
+            self.shutdown_request(secure)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        error = sys.exc_info()[1]
+        if isinstance(error, (ConnectionError, TimeoutError, ssl.SSLError)):
+            # A scraper that gave up (scrape timeout, restart) is routine, not an error of the exporter.
+            log.debug("client %s went away: %s", client_address[0] if client_address else "?", error)
+        else:
+            log.error("error serving %s", client_address[0] if client_address else "?", exc_info=error)
+
+
 class MetricsServer:
-    def __init__(self, app: MetricsApp, address: str, port: int) -> None:
-        self.httpd = ThreadingHTTPServer((address, port), make_handler(app))
-        self.httpd.daemon_threads = True
+    def __init__(self, app: MetricsApp, address: str, port: int, *, web_config_file: str | None = None,
+                 web_config: WebConfig | None = None, idle_timeout: float | None = IDLE_TIMEOUT_SECONDS) -> None:
+        if web_config is None and web_config_file:
+            web_config = load_web_config(web_config_file)
+        self.web_config = web_config
+        family, host = resolve_listen_address(address, port)
+        tls = web_config.tls if web_config else None
+        try:
+            self.httpd = _HTTPServer(host, port, family, make_handler(app, web_config, idle_timeout), tls,
+                                     idle_timeout)
+        except OSError as error:
+            raise ServingError(_bind_failure(address, port, error)) from None
         self._thread = threading.Thread(target=self.httpd.serve_forever, name="http", daemon=True)
 
     @property
     def port(self) -> int:
         return int(self.httpd.server_address[1])
 
+    @property
+    def scheme(self) -> str:
+        return "https" if self.httpd.tls else "http"
+
+    @property
+    def url(self) -> str:
+        host = str(self.httpd.server_address[0])
+        return f"{self.scheme}://{f'[{host}]' if ':' in host else host}:{self.port}"
+
     def start(self) -> None:
         self._thread.start()
+        web = self.web_config
+        log.info("HTTP endpoint %s (TLS %s, basic auth %s%s)", self.url, "on" if self.httpd.tls else "off",
+                 f"on for {web.user_count} user(s)" if web and web.auth else "off",
+                 ", IPv4 and IPv6" if self.httpd.dual_stack else "")
 
     def stop(self) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+def _bind_failure(address: str, port: int, error: OSError) -> str:
+    if error.errno == errno.EADDRINUSE:
+        return f"listen_port {port}: address already in use (on {address or '0.0.0.0'})"
+    if error.errno == errno.EACCES:
+        return f"listen_port {port}: permission denied (ports below 1024 need privileges)"
+    if error.errno == errno.EADDRNOTAVAIL:
+        return f"listen_address {address}: not an address of this host"
+    if error.errno == errno.EAFNOSUPPORT:
+        return f"listen_address {address}: IPv6 is not available on this host"
+    return f"listen_address {address}, listen_port {port}: cannot listen ({error.strerror or error})"

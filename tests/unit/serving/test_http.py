@@ -5,7 +5,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from kafka_detective.metrics.exposition import Exposition, family
-from kafka_detective.serving.http import MetricsApp, MetricsServer
+from kafka_detective.serving.http import MetricsApp, MetricsServer, accepts_gzip
 
 
 @pytest.fixture
@@ -54,3 +54,41 @@ def test_health_endpoints(server):
     with pytest.raises(urllib.error.HTTPError) as missing:
         get(server.port, "/nope")
     assert missing.value.code == 404
+
+
+# --- content negotiation -----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("header", "gzip_expected"), [
+    (None, False),
+    ("", False),
+    ("gzip", True),
+    ("GZIP", True),
+    ("x-gzip", True),
+    ("gzip, deflate, br", True),
+    ("gzip;q=0", False),
+    ("gzip; q=0.0", False),
+    ("gzip;q=0.001", True),
+    ("deflate", False),
+    ("*", True),
+    ("*;q=0", False),
+    ("*;q=0, identity", False),
+    ("gzip;q=0, *", False),
+    ("identity;q=1, gzip;q=0.5", False),
+    ("identity;q=0.5, gzip;q=0.5", True),
+    ("identity;q=0, gzip;q=0.2", True),
+    ("gzip;q=abc", False),
+    ("gzip;q=2", False),
+    ("gzip;q=nan", False),
+    ("br;q=1.0, gzip;q=0.8, *;q=0.1", True),
+])
+def test_accepts_gzip_honours_q_values(header, gzip_expected):
+    assert accepts_gzip(header) is gzip_expected
+
+
+def test_gzip_q0_gets_identity_from_the_server(server):
+    request = urllib.request.Request(f"http://127.0.0.1:{server.port}/metrics",
+                                     headers={"Accept-Encoding": "gzip;q=0, identity"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.headers["Content-Encoding"] is None
+        assert response.headers["Vary"] == "Accept-Encoding"
+        assert b"kafka_consumergroup_lag{" in response.read()
