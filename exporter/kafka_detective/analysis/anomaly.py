@@ -17,6 +17,10 @@ One `SignalDetector` per signal (produce_rate, consume_rate, lag, lag_seconds, r
    mean/variance, winsorised so anomalies do not poison it), reported on a log scale
    (`log(tail) / log(1e-10)`): noise stays well below 0.5, a tail of 1e-5 gives 0.5, 1e-10 gives 1.
 
+`StreamDetector` (below) is the general-stream detector of `kafka-detective anomalies`: calibrated on each
+stream, it reports the start of a change and restarts on the new regime, where `SignalDetector` keeps a score
+held while a Kafka condition lasts (what the online engine's lag-problem gate and alert rules read).
+
 No look-ahead: the score at t depends only on values up to t.
 """
 
@@ -241,24 +245,28 @@ TAIL_STEP = 0.5
 
 class StreamDetector:
     """Streaming anomaly score for arbitrary streams (the `anomalies` command): any sampling interval, any
-    length from ~100 points, gaussian, heavy-tailed, count or autocorrelated noise.
+    length from ~100 points, gaussian, heavy-tailed, count or autocorrelated noise. Method and figures:
+    docs/analytics.md, "Anomaly scores on general streams".
 
     Per point (O(log w)):
 
-    * a daily profile (time-of-day buckets sized to the sampling interval) is subtracted once a day has been seen;
+    * a seasonal profile (time-of-day buckets sized to the sampling interval, plus a level per weekday) is
+      subtracted once a day (a week) has been seen;
     * the residual's robust z-score: location = median of the last `loc_window` residuals (short, so slow drifts
-      and not yet learned seasonality do not look anomalous), scale = median absolute first difference of the
+      and not yet learnt seasonality do not look anomalous), scale = median absolute first difference of the
       last `window` points / 0.954 (the noise sigma, immune to slow drifts), floored by a slow EW mean of
       absolute differences. Every point counts (no time spacing), so hourly or short streams learn as fast as
       minutely ones;
-    * four detectors share it: the point's own |z| (spikes, dips), a two-sided CUSUM on clipped z (level shifts,
-      trends), a short EW mean of z² (variance changes) and the run of repeated values against the stream's own
-      rate of repeats (flatlines);
-    * each evidence is calibrated on the stream itself (`TailCalibrator`), and the fused tail probability (most
-      surprising evidence, Bonferroni-corrected for four) is reported as log(p)/log(p_floor) in [0, 1];
-    * after an alarm (p below `p_alarm`) on a persistent evidence the detector restarts on the new regime
-      (location window refilled from the points since the change, CUSUM and variance reset, the flatline run
-      counted anew), so a change is reported when it happens, not for as long as the old state lingers.
+    * five evidences share it: the point against the median and against its last non-outlying predecessor
+      (spikes, dips), a two-sided CUSUM on clipped z (level shifts, trends), a short EW mean of z² (variance
+      changes) and the run of repeated values (flatlines);
+    * each evidence is calibrated on the stream itself (`TailCalibrator`); the fused tail probability (the most
+      surprising evidence, Bonferroni-corrected for five) is reported as 0.9 at `p_alarm`, linear in log(p) on
+      either side, 1 at `p_floor`;
+    * after an alarm on a persistent evidence the detector restarts on the new regime (location window refilled
+      from the points since the change, the scale too after a variance change, CUSUM and variance reset; a
+      flatline is reported once until it ends), so a change is reported when it happens, not for as long as the
+      old state lingers.
 
     Causal: the score at t uses points ≤ t."""
 
@@ -309,7 +317,8 @@ class StreamDetector:
         self.pos = 0.0
         self.neg = 0.0
         self.var = 1.0
-        # evidence calibrators (|z|, CUSUM, variance) with Gaussian-like priors; streams retune them
+        # evidence calibrators with Gaussian-like priors, retuned by each stream: |z|, CUSUM, variance, run length,
+        # step from the predecessor
         self.cal = (TailCalibrator(2.3, 0.4), TailCalibrator(2.5, 1.0), TailCalibrator(2.0, 0.5),
                     TailCalibrator(1.0, 0.5), TailCalibrator(2.3, 0.4))
         self._n = 0
@@ -415,7 +424,7 @@ class StreamDetector:
             base = self._last_ok if self._last_ok is not None else r
             dz = abs(r - base) / (1.414 * scale)
             lp_z = min(cal_z.log_tail(az), cal_d.log_tail(dz))
-            if lp_z + LOG4 > self.log_alarm or self._outliers >= 2:
+            if lp_z + LOG_EVIDENCES > self.log_alarm or self._outliers >= 2:
                 self._last_ok = r
                 self._outliers = 0
             else:
@@ -427,7 +436,7 @@ class StreamDetector:
                 # the less surprising of two views: independent repeats at the stream's rate, and the stream's
                 # own distribution of run lengths (counts that sit at zero every night repeat in long runs)
                 lp_p = min(lp_p, max(run * math.log(self._p_repeat), cal_r.log_tail(run)))
-            log_p = min(0.0, min(lp_z, lp_p) + LOG4)
+            log_p = min(0.0, min(lp_z, lp_p) + LOG_EVIDENCES)
             if n >= 2 * self.warmup:
                 score = self._score(log_p)
             cal_z.update(az)
@@ -439,13 +448,13 @@ class StreamDetector:
             if self.seasonal:
                 self._learn_season(t, x - med)
             self._p_repeat = max(1e-3, self._p_repeat + 0.005 * ((1.0 if repeat else 0.0) - self._p_repeat))
-            if lp_p + LOG4 <= self.log_alarm:
+            if lp_p + LOG_EVIDENCES <= self.log_alarm:
                 # a confirmed change: restart on the new regime, learnt from the points since it began
                 if self._since >= 2:
                     loc.clear()
                     for v in self._recent[-min(self._since, len(self._recent)):]:
                         loc.add(v)
-                if lp_v + LOG4 <= self.log_alarm and len(self._recent_d) >= 3:
+                if lp_v + LOG_EVIDENCES <= self.log_alarm and len(self._recent_d) >= 3:
                     # the noise itself changed: its scale is relearnt from the recent differences
                     diffs.clear()
                     for v in self._recent_d:
@@ -473,4 +482,4 @@ class StreamDetector:
 
 DAY_SECONDS = 86400.0
 WEEK_SECONDS = 7 * DAY_SECONDS
-LOG4 = math.log(5.0)        # Bonferroni: five evidences
+LOG_EVIDENCES = math.log(5.0)  # Bonferroni: five evidences
