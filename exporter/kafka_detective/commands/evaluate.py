@@ -19,15 +19,32 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rules", default="alert-rules/prometheus-rules.yaml", metavar="FILE",
                         help="rule file for --prometheus (default: %(default)s)")
     parser.add_argument("--quiet", action="store_true", help="no progress output")
+    from kafka_detective.commands._argtypes import positive_int
+
+    parser.add_argument("--prometheus-sample", type=positive_int, default=32, metavar="N",
+                        help="scenario families (a DIR with train/ and test/): run the rules on a real Prometheus "
+                        "over the first N scenarios of each split, every family in turn (default: %(default)s)")
 
 
 def run(args: argparse.Namespace) -> int:
     from kafka_detective.commands._argtypes import check_output_file
-    from kafka_detective.errors import UserError
-    from kafka_detective.scenarios.evaluate import evaluate, format_report
+    from kafka_detective.scenarios.evaluate import (
+        evaluate,
+        evaluate_splits,
+        format_report,
+        format_split_report,
+        split_dirs,
+    )
 
     if args.json:
         check_output_file(args.json, "--json")
+    if split_dirs(args.scenarios):         # scenario families: train and test side by side
+        result = evaluate_splits(args.scenarios, progress=not args.quiet, prometheus=args.prometheus,
+                                 rules=args.rules, prometheus_sample=args.prometheus_sample)
+        print(format_split_report(result))
+        if args.json:
+            _write_json(args.json, result)
+        return 0
     summary = evaluate(args.scenarios, progress=not args.quiet)
     replays = summary.pop("_replays")
     if args.prometheus:
@@ -36,10 +53,16 @@ def run(args: argparse.Namespace) -> int:
         summary["prometheus"] = evaluate_rules(args.scenarios, args.rules, replays, progress=not args.quiet)
     print(format_report(summary))
     if args.json:
-        try:
-            with open(args.json, "w", encoding="utf-8") as out:
-                json.dump(summary, out, indent=2, sort_keys=False, default=str)
-                out.write("\n")
-        except OSError as error:
-            raise UserError(f"--json {args.json}: cannot write: {error.strerror or error}") from None
+        _write_json(args.json, summary)
     return 0
+
+
+def _write_json(path: str, data: dict) -> None:
+    from kafka_detective.errors import UserError
+
+    try:
+        with open(path, "w", encoding="utf-8") as out:
+            json.dump(data, out, indent=2, sort_keys=False, default=str)
+            out.write("\n")
+    except OSError as error:
+        raise UserError(f"--json {path}: cannot write: {error.strerror or error}") from None

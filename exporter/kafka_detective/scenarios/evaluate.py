@@ -65,7 +65,7 @@ def find_traces(directory: str | Path) -> list[tuple[Path, Path]]:
     if not d.is_dir():
         raise UserError(f"scenario directory {d} does not exist")
     out = []
-    for trace in sorted(d.glob("*.om")):
+    for trace in sorted([*d.glob("*.om"), *d.glob("*.om.gz")]):
         truth = truth_path_for(trace)
         if truth.exists():
             out.append((trace, truth))
@@ -159,7 +159,10 @@ def _ls_eta_factory(retention: float | None) -> Callable[[StepRecord], float | N
     return eta
 
 
-def evaluate(directory: str | Path, progress: bool = True) -> dict:
+def evaluate(directory: str | Path, progress: bool = True,
+             keep_replays: Callable[[str], bool] | None = None) -> dict:
+    """Score every trace of `directory`. `summary["_replays"]` holds the replays `keep_replays(trace file name)`
+    accepts (default: all; a family split is too large to keep every replay in memory)."""
     pairs = find_traces(directory)
     forecast = {m: {"abs": 0.0, "actual": 0.0, "n": 0, "inc_abs": 0.0, "inc_actual": 0.0, "inc_n": 0}
                 for m in ("rate_model", "least_squares", "regression_r2", "persistence")}
@@ -174,7 +177,8 @@ def evaluate(directory: str | Path, progress: bool = True) -> dict:
         if progress:
             print(f"[{n}/{len(pairs)}] replaying {trace_path.name} ...", file=sys.stderr, flush=True)
         rep = replay(trace_path, truth_path)
-        replays[trace_path.name] = rep
+        if keep_replays is None or keep_replays(trace_path.name):
+            replays[trace_path.name] = rep
         truth = rep.truth
         recs = rep.records[truth.subject]
         times = [r.t for r in recs]
@@ -448,4 +452,183 @@ def format_report(summary: dict) -> str:
             lines.append(f"  false alerts per day on quiet traces: "
                          f"{_fmt(summary['prometheus'].get('quiet_false_alerts_per_day'))} "
                          f"{summary['prometheus'].get('quiet_false_alerts') or ''}")
+    return "\n".join(lines)
+
+
+# --- scenario families: train and test side by side ---------------------------------------------------------
+
+SPLIT_NAMES = ("train", "test")
+
+
+def split_dirs(directory: str | Path) -> dict[str, Path]:
+    """The split subdirectories (`train/`, `test/`) of a family directory written by `simulate --families`."""
+    d = Path(directory)
+    return {name: d / name for name in SPLIT_NAMES if (d / name).is_dir()}
+
+
+def _scenario_index(trace_name: str) -> int:
+    stem = trace_name.split(".", 1)[0]
+    tail = stem.rsplit("-", 1)[-1]
+    return int(tail) if tail.isdigit() else 0
+
+
+def prometheus_subset(pairs: list[tuple[Path, Path]], count: int) -> list[str]:
+    """The first `count` traces in family round-robin order (index 0 of every family, quiet days first, then
+    index 1, ...): a small subset for the real-Prometheus path that still covers every family."""
+    ordered = sorted(pairs, key=lambda p: (_scenario_index(p[0].name), "-quiet-" not in p[0].name, p[0].name))
+    return [trace.name for trace, _ in ordered[:count]]
+
+
+def split_figures(summary: dict) -> dict:
+    """The headline figures of one split, from `evaluate`'s summary (primary subject of every incident)."""
+    cases = [c for c in summary["cases"] if c["primary"]]
+    per_cause: dict[str, dict] = {}
+    for c in cases:
+        e = per_cause.setdefault(c["truth"], {"cases": 0, "top1": 0, "top3": 0, "diagnosed": 0, "got": {}})
+        e["cases"] += 1
+        e["top1"] += bool(c["top1_ok"])
+        e["top3"] += bool(c["top3_ok"])
+        e["diagnosed"] += c["diagnosis"] is not None
+        got = c["diagnosis"] or "(none)"
+        e["got"][got] = e["got"].get(got, 0) + 1
+    for e in per_cause.values():
+        e["got"] = dict(sorted(e["got"].items(), key=lambda kv: (-kv[1], kv[0])))
+    delays = [c["detection_delay_seconds"] for c in cases if c["detection_delay_seconds"] is not None]
+    quiet_days = sum(q["days"] for q in summary["quiet"])
+    n = len(cases)
+    out: dict = {
+        "scenarios": len(summary["scenarios"]),
+        "quiet_scenarios": len(summary["quiet"]),
+        "incidents": n,
+        "top1": round(sum(c["top1_ok"] for c in cases) / n, 4) if n else None,
+        "top3": round(sum(c["top3_ok"] for c in cases) / n, 4) if n else None,
+        "diagnosed": len(delays),
+        "diagnosed_ratio": round(len(delays) / n, 4) if n else None,
+        "median_detection_delay_seconds": _median(delays),
+        "quiet_days": round(quiet_days, 2),
+        "false_alerts_per_quiet_day": summary["false_alerts_per_day"],
+        "per_cause": dict(sorted(per_cause.items())),
+    }
+    prom = summary.get("prometheus")
+    if prom is not None:
+        if prom.get("error"):
+            out["rules"] = {"error": prom["error"]}
+        else:
+            alerts = {k: v for k, v in prom.get("alerts", {}).items() if "error" not in v}
+            pairs = sum(v["incidents"] for v in alerts.values())
+            caught = sum(v["caught"] for v in alerts.values())
+            alert_delays = [d for v in alerts.values() for d in v.get("delays", [])]
+            out["rules"] = {
+                "scenarios": prom.get("scenarios"),
+                "pairs": pairs, "caught": caught,
+                "recall": round(caught / pairs, 4) if pairs else None,
+                "median_alert_delay_seconds": _median(alert_delays),
+                "false_alerts_per_quiet_day": prom.get("quiet_false_alerts_per_day"),
+                "quiet_false_alerts": prom.get("quiet_false_alerts"),
+                "per_alert": {k: {"recall": v["recall"], "caught": v["caught"], "incidents": v["incidents"],
+                                  "fp": v["fp"]} for k, v in sorted(alerts.items())
+                              if v["incidents"] or v["fp"] or v["tp"]},
+                "query_errors": sorted(k for k, v in prom.get("alerts", {}).items() if "error" in v),
+            }
+    return out
+
+
+def evaluate_splits(directory: str | Path, progress: bool = True, prometheus: bool = False,
+                    rules: str | Path = "alert-rules/prometheus-rules.yaml", prometheus_sample: int = 32) -> dict:
+    """Evaluate the `train/` and `test/` splits of a family directory, each on its own (the splits never mix):
+    {"splits": {split: {"figures": split_figures(...), "summary": evaluate(...)}}}. With `prometheus`, the
+    shipped rules run on a real Prometheus over `prometheus_sample` traces of each split."""
+    dirs = split_dirs(directory)
+    if not dirs:
+        raise UserError(f"{directory} has no train/ or test/ subdirectory; run `kafka-detective simulate "
+                        f"--families --out {directory}`")
+    out: dict = {"splits": {}}
+    for split, d in dirs.items():
+        if progress:
+            print(f"== {split} split: {d}", file=sys.stderr, flush=True)
+        subset = set(prometheus_subset(find_traces(d), prometheus_sample)) if prometheus else set()
+        summary = evaluate(d, progress=progress, keep_replays=lambda name, subset=subset: name in subset)
+        replays = summary.pop("_replays")
+        if prometheus:
+            from kafka_detective.scenarios.promeval import evaluate_rules
+
+            summary["prometheus"] = evaluate_rules(d, rules, replays, progress=progress)
+            summary["prometheus"]["scenarios"] = len(replays)
+        out["splits"][split] = {"figures": split_figures(summary), "summary": summary}
+    return out
+
+
+def _pct(x: float | None) -> str:
+    return "-" if x is None else f"{x:.3f}"
+
+
+def _seconds(x: float | None) -> str:
+    return "-" if x is None else f"{x / 60:.1f} min"
+
+
+def format_split_report(result: dict) -> str:
+    splits = result["splits"]
+    names = list(splits)
+    figs = {s: splits[s]["figures"] for s in names}
+    w = 22
+    lines = ["Scenario families: " + " vs ".join(names) + " (the splits are fixed: docs/scenarios.md)", ""]
+    lines.append(f"{'':44}" + "".join(f"{s:>{w}}" for s in names))
+
+    def row(label: str, fn) -> None:
+        lines.append(f"  {label:42}" + "".join(f"{fn(figs[s]):>{w}}" for s in names))
+
+    row("scenarios (quiet)", lambda f: f"{f['scenarios']} ({f['quiet_scenarios']})")
+    row("incidents (primary subject)", lambda f: str(f["incidents"]))
+    row("root cause top-1", lambda f: _pct(f["top1"]))
+    row("root cause top-3", lambda f: _pct(f["top3"]))
+    row("incidents diagnosed (analytics)", lambda f: f"{f['diagnosed']}/{f['incidents']} {_pct(f['diagnosed_ratio'])}")
+    row("median delay of the diagnosis", lambda f: _seconds(f["median_detection_delay_seconds"]))
+    row("false alerts per quiet day (analytics)", lambda f: _pct(f["false_alerts_per_quiet_day"]))
+    if any("rules" in f for f in figs.values()):
+        lines.append("  shipped rules on a real Prometheus (subset):")
+
+        def rules(f: dict, key: str, fmt) -> str:
+            r = f.get("rules")
+            if r is None:
+                return "-"
+            if "error" in r:
+                return "error"
+            return fmt(r, key)
+
+        row("  scenarios", lambda f: rules(f, "scenarios", lambda r, k: str(r[k])))
+        row("  expected alert fired, per (incident, alert)",
+            lambda f: rules(f, "recall", lambda r, k: f"{r['caught']}/{r['pairs']} {_pct(r[k])}"))
+        row("  median alert delay after onset",
+            lambda f: rules(f, "median_alert_delay_seconds", lambda r, k: _seconds(r[k])))
+        row("  false alerts per quiet day (rules)",
+            lambda f: rules(f, "false_alerts_per_quiet_day", lambda r, k: _pct(r[k])))
+        for s in names:
+            r = figs[s].get("rules") or {}
+            if "error" in r:
+                lines.append(f"  ({s}: {r['error']})")
+    lines.append("")
+    lines.append("Per cause: top-1 / top-3 (incidents) per split, and what the engine said (top-1 diagnosis: count)")
+    causes = sorted({c for f in figs.values() for c in f["per_cause"]})
+    for cause in causes:
+        parts = []
+        for s in names:
+            e = figs[s]["per_cause"].get(cause)
+            parts.append(f"{s} {_pct(e['top1'] / e['cases'])} / {_pct(e['top3'] / e['cases'])} ({e['cases']:3})"
+                         if e else f"{s} -")
+        lines.append(f"  {cause:24} " + "   ".join(parts))
+        for s in names:
+            e = figs[s]["per_cause"].get(cause)
+            if e:
+                said = ", ".join(f"{k} {v}" for k, v in e["got"].items())
+                lines.append(f"  {'':24}   {s:5} said: {said}")
+    if any("rules" in f and "per_alert" in f["rules"] for f in figs.values()):
+        lines.append("")
+        lines.append("Per alert rule: recall over the incidents expecting it (caught/expected), false positives")
+        alerts = sorted({a for f in figs.values() for a in (f.get("rules") or {}).get("per_alert", {})})
+        for a in alerts:
+            parts = []
+            for s in names:
+                v = (figs[s].get("rules") or {}).get("per_alert", {}).get(a)
+                parts.append(f"{s} {v['caught']}/{v['incidents']} fp {v['fp']}" if v else f"{s} -")
+            lines.append(f"  {a:40} " + "   ".join(parts))
     return "\n".join(lines)

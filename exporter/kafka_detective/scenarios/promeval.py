@@ -240,7 +240,8 @@ def evaluate_rules(scenarios_dir, rules_path, replays: dict, progress: bool = Tr
                 t0 = t1 + step
             if alert in results:
                 continue
-            stats = {"tp": 0, "fp": 0, "off_pattern": 0, "incidents": 0, "caught": 0, "false_positives": []}
+            stats = {"tp": 0, "fp": 0, "off_pattern": 0, "incidents": 0, "caught": 0, "false_positives": [],
+                     "delays": []}
             for cl, truth in truths.items():
                 points = sorted(set(by_cluster.get(cl, [])))
                 episodes = _firing(points, truth.step_seconds, hold, keep)
@@ -259,8 +260,11 @@ def evaluate_rules(scenarios_dir, rules_path, replays: dict, progress: bool = Tr
                 for inc in truth.incidents:
                     if alert in inc.patterns:
                         stats["incidents"] += 1
-                        if any(a <= inc.end and b >= inc.onset for a, b in episodes):
+                        hits = [a for a, b in episodes if a <= inc.end and b >= inc.onset]
+                        if hits:
                             stats["caught"] += 1
+                            # seconds from the onset to the first firing (0 when it was already firing)
+                            stats["delays"].append(max(0.0, min(hits) - inc.onset))
             fired = stats["tp"] + stats["fp"]
             stats["precision"] = round(stats["tp"] / fired, 3) if fired else None
             stats["recall"] = round(stats["caught"] / stats["incidents"], 3) if stats["incidents"] else None

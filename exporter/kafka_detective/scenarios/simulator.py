@@ -97,13 +97,28 @@ class Scenario:
     quiet: bool = False
     extra: dict = field(default_factory=dict)
     noise: float = 0.04
+    # --- scenario families (`families.py`); the defaults keep the hand-written library byte-identical ---
+    brokers: tuple[int, ...] = BROKERS
+    cluster_partitions: int = CLUSTER_PARTITIONS   # the whole cluster's partitions (broker leader counts)
+    start: float = START                 # absolute time of the first sample (the weekday matters for weekly cycles)
+    seed: int | None = None              # default: crc32 of the name
+    weekly: float = 0.0                  # produce rate on Saturdays and Sundays is (1 - weekly) x the weekday rate
+    peak_hour: float = 14.0              # hour (UTC) of the daily peak
+    commit: str = "batched"              # batched (trail <= 5 s) | per_message | sawtooth (every commit_batch
+    commit_batch: float = 0.0            # messages) | interval (every commit_interval seconds)
+    commit_interval: float = 5.0
+    gaps: list[tuple[float, float]] = field(default_factory=list)   # scrape gaps [a, b): no sample at all
+    restarts: list[float] = field(default_factory=list)  # exporter restarts: its own counters restart at 0
+    missing: frozenset[str] = frozenset()  # optional signals absent from the trace: "cpu", "disk"
+    partition_detail: bool = False       # per-partition lag / committed offset of the primary group
+    recovery_floor: float = 1000.0       # an incident ends once the lag is under max(this, 2 x pre-onset median)
 
 
 # --- the engine --------------------------------------------------------------------------------------------
 
 
 class _TopicState:
-    def __init__(self, spec: TopicSpec, rng: random.Random):
+    def __init__(self, spec: TopicSpec, rng: random.Random, brokers: tuple[int, ...] = BROKERS):
         self.spec = spec
         self.weights = [1.0 / spec.partitions + rng.uniform(-0.03, 0.03) for _ in range(spec.partitions)]
         total = sum(self.weights)
@@ -113,9 +128,10 @@ class _TopicState:
         self.times: list[float] = []
         self.ends: list[float] = []
         self.ar = 0.0                          # AR(1) burstiness of the produce rate
-        self.leaders = [BROKERS[i % len(BROKERS)] for i in range(spec.partitions)]
+        self.leaders = [brokers[i % len(brokers)] for i in range(spec.partitions)]
         self.leader_changes = [0] * spec.partitions
         self.retention = spec.retention_seconds
+        self.last_count = 0.0                  # produced during the last step
 
     def produced_at(self, t: float) -> float:
         """Produced count at absolute time t (before the start: the base rate backwards)."""
@@ -156,6 +172,11 @@ class _GroupState:
         self.next_storm_rebalance: float | None = None
         self.rebalance_until = -1.0
         self.cpu = 0.35
+        # partitions whose committed offset trails the group's share (partial stall, slow partition): messages
+        self.deficit: dict[int, float] = {}
+        self.last_consumed = 0.0
+        self.last_commit = 0.0
+        self.part_last: dict[int, int] = {}
 
 
 def _season(t_abs: float, amplitude: float) -> float:
@@ -171,14 +192,34 @@ def _ramp(t: float, onset: float, end: float) -> float:
     return (t - onset) / (end - onset)
 
 
+def _weekday(t_abs: float) -> int:
+    return (int(t_abs // DAY) + 3) % 7          # 1970-01-01 was a Thursday; Monday = 0
+
+
+# Counters the exporter derives from its own state: an exporter restart starts them again at 0 (Kafka's
+# offsets, in contrast, survive it).
+_EXPORTER_COUNTERS = frozenset({"kafka_consumergroup_rebalances_total", "kafka_topic_partition_leader_changes_total",
+                                "kafka_consumergroup_lost_messages_total"})
+
+
 def simulate(sc: Scenario) -> tuple[list[Series], Truth]:
-    rng = random.Random(zlib.crc32(sc.name.encode()))
-    topics = {spec.name: _TopicState(spec, rng) for spec in sc.topics}
+    rng = random.Random(zlib.crc32(sc.name.encode()) if sc.seed is None else sc.seed)
+    brokers_all = tuple(sc.brokers)
+    topics = {spec.name: _TopicState(spec, rng, brokers_all) for spec in sc.topics}
     groups = {spec.name: _GroupState(spec) for spec in sc.groups}
     series: dict[tuple, Series] = {}
+    gaps = sorted(sc.gaps)
+    restarts = sorted(sc.restarts)
+    epoch = 0                                   # exporter restarts so far
+    counter_base: dict[tuple, float] = {}
+    emitting = True
 
     def emit(name: str, labels: dict[str, str], t: float, value: float) -> None:
+        if not emitting:
+            return
         key = (name, tuple(labels.items()))
+        if epoch and name in _EXPORTER_COUNTERS:
+            value -= counter_base.setdefault((key, epoch), value)
         s = series.get(key)
         if s is None:
             s = series[key] = Series(name, dict(labels))
@@ -187,12 +228,18 @@ def simulate(sc: Scenario) -> tuple[list[Series], Truth]:
 
     steps = int(sc.duration // sc.step) + 1
     disk_total = 2_000_000_000_000.0
-    disk_base = [0.52, 0.55, 0.5]
+    disk_base = [0.52, 0.55, 0.5] if len(brokers_all) == 3 else [0.45 + 0.02 * ((7 * i) % 6)
+                                                                  for i in range(len(brokers_all))]
     brokers_down: set[int] = set()
+    primary_group = sc.subject[0]
     for k in range(steps):
         rel = k * sc.step
-        t = START + rel
+        t = sc.start + rel
         dt = sc.step
+        emitting = not any(a <= rel < b for a, b in gaps)
+        epoch = sum(1 for r in restarts if r <= rel)
+        if restarts and any(r <= rel < r + 2 * sc.step for r in restarts):
+            emitting = False                    # the restarting exporter misses a scrape or two
         # ----- events -------------------------------------------------------------------------------------
         produce_mult = {name: 1.0 for name in topics}
         cap_mult = {name: 1.0 for name in groups}
@@ -202,7 +249,10 @@ def simulate(sc: Scenario) -> tuple[list[Series], Truth]:
         state = {name: "Stable" for name in groups}
         stalled = {name: False for name in groups}
         new_rebalance = {name: 0 for name in groups}
-        disk_used = [disk_base[i] + 0.01 * math.sin(rel / 7000.0 + i) for i in range(len(BROKERS))]
+        disk_used = [disk_base[i] + 0.01 * math.sin(rel / 7000.0 + i) for i in range(len(brokers_all))]
+        frozen: dict[str, dict[int, float]] = {}     # group -> partition -> share of its consumption kept
+        extra_produce = {name: 0.0 for name in topics}
+        skew_share = 0.7
         skew: int | None = None
         down_now: set[int] = set()
         offline_partitions: dict[str, set[int]] = {name: set() for name in topics}
@@ -264,11 +314,12 @@ def simulate(sc: Scenario) -> tuple[list[Series], Truth]:
                         offline_partitions[tname] = {i for i, b in enumerate(ts.leaders) if b == int(ev.target)}
             elif ev.kind == "skew" and active:
                 skew = int(ev.target)
+                skew_share = p.get("share", 0.7)
                 for gname in groups:
                     cap_mult[gname] *= 1.0 - (1.0 - p.get("factor", 0.55)) * _ramp(rel, ev.onset,
                                                                                   ev.onset + p.get("ramp", 0))
             elif ev.kind == "disk" and rel >= ev.onset:
-                b = BROKERS.index(int(ev.target))
+                b = brokers_all.index(int(ev.target))
                 f = _ramp(rel, ev.onset, ev.end)
                 disk_used[b] = disk_base[b] + (p["to"] - disk_base[b]) * f
                 if disk_used[b] > 0.9:
@@ -276,38 +327,61 @@ def simulate(sc: Scenario) -> tuple[list[Series], Truth]:
                         cap_mult[gname] *= p.get("factor", 0.5)
             elif ev.kind == "retention" and starts:
                 topics[ev.target].retention = p["seconds"]
+            elif ev.kind == "partial_stall" and active:     # a few partitions frozen, the others move
+                frozen.setdefault(ev.target, {}).update({int(i): 0.0 for i in p["partitions"]})
+            elif ev.kind == "slow_partition" and active:    # one partition consumed at a fraction of its share
+                frozen.setdefault(ev.target, {})[int(p["partition"])] = p.get("share", 0.5)
+            elif ev.kind == "retry_spiral" and rel >= ev.onset and rel < ev.end:
+                # failed messages are re-produced to the topic; the more the backlog, the more time-outs
+                g = groups[ev.target]
+                lag = max(0.0, topics[g.spec.topic].log_end - g.consumed)
+                fail = min(p.get("max_fail", 0.8), p.get("fail", 0.2) + lag / p["lag_scale"])
+                extra_produce[g.spec.topic] += fail * g.last_consumed
+                cap_mult[ev.target] *= p.get("factor", 0.7)
+            elif ev.kind == "rebalance" and starts:         # one rebalance (a decoy: a member restarted)
+                new_rebalance[ev.target] += 1
+                groups[ev.target].rebalance_until = t + 15
+            elif ev.kind == "cpu" and active:               # CPU busy, throughput unaffected (a decoy)
+                cpu[ev.target] = max(cpu[ev.target], p["to"])
 
         # ----- brokers and leadership -----------------------------------------------------------------------
         for b in down_now - brokers_down:        # leadership moves away from the failed broker
             for tname, ts in topics.items():
                 for i, leader in enumerate(ts.leaders):
                     if leader == b:
-                        alive = [x for x in BROKERS if x not in down_now]
+                        alive = [x for x in brokers_all if x not in down_now] or [b]
                         ts.leaders[i] = alive[(i + len(tname)) % len(alive)]
                         ts.leader_changes[i] += 1
         if brokers_down - down_now:              # preferred leaders come back
             for ts in topics.values():
                 for i in range(ts.spec.partitions):
-                    preferred = BROKERS[i % len(BROKERS)]
+                    preferred = brokers_all[i % len(brokers_all)]
                     if ts.leaders[i] != preferred:
                         ts.leaders[i] = preferred
                         ts.leader_changes[i] += 1
         brokers_down = down_now
         for tname, pidx in election_now:
             ts = topics[tname]
-            alive = [x for x in BROKERS if x not in brokers_down and x != ts.leaders[pidx]]
-            ts.leaders[pidx] = alive[rng.randrange(len(alive))]
+            alive = [x for x in brokers_all if x not in brokers_down and x != ts.leaders[pidx]]
+            if alive:                            # a single broker: the same leader, a new epoch
+                ts.leaders[pidx] = alive[rng.randrange(len(alive))]
             ts.leader_changes[pidx] += 1
 
         # ----- produce ----------------------------------------------------------------------------------------
         for tname, ts in topics.items():
             spec = ts.spec
             ts.ar = 0.9 * ts.ar + rng.gauss(0.0, sc.noise)
-            rate = spec.base_rate * _season(t, spec.seasonality) * produce_mult[tname] * max(0.2, 1.0 + ts.ar)
+            season = _season(t + (14.0 - sc.peak_hour) * HOUR, spec.seasonality)
+            if sc.weekly and _weekday(t) >= 5:
+                season *= 1.0 - sc.weekly
+            rate = spec.base_rate * season * produce_mult[tname] * max(0.2, 1.0 + ts.ar)
             mean = rate * dt
             count = max(0.0, mean + rng.gauss(0.0, math.sqrt(max(mean, 1.0))))
+            if extra_produce[tname]:
+                count += extra_produce[tname]
             if k == 0:
                 count = 0.0
+            ts.last_count = count
             ts.log_end += count
             ts.times.append(t)
             ts.ends.append(ts.log_end)
@@ -336,9 +410,29 @@ def simulate(sc: Scenario) -> tuple[list[Series], Truth]:
                 g.committed = max(g.committed, log_start)
             # batched commits: the committed position trails the consumed one by up to ~5 s of consumption
             if not stalled[gname] and consumed > 0:
-                trail = (consumed / dt) * rng.uniform(0.0, 5.0)
-                g.committed = max(g.committed, g.consumed - trail)
+                if sc.commit == "batched":
+                    trail = (consumed / dt) * rng.uniform(0.0, 5.0)
+                    g.committed = max(g.committed, g.consumed - trail)
+                elif sc.commit == "per_message":
+                    g.committed = g.consumed
+                elif sc.commit == "sawtooth":        # a commit per processed batch: the lag is a sawtooth
+                    g.committed = max(g.committed, math.floor(g.consumed / sc.commit_batch) * sc.commit_batch)
+                elif sc.commit == "interval" and rel - g.last_commit >= sc.commit_interval:
+                    g.last_commit += (rel - g.last_commit) // sc.commit_interval * sc.commit_interval
+                    g.committed = max(g.committed, g.consumed - (consumed / dt) * (rel - g.last_commit))
             g.committed = min(g.committed, g.consumed)
+            g.last_consumed = consumed
+            fz = frozen.get(gname)
+            if fz or g.deficit:
+                for pi in sorted(set(g.deficit) | set(fz or ())):
+                    w = ts.weights[pi]
+                    if fz and pi in fz:
+                        g.deficit[pi] = g.deficit.get(pi, 0.0) + consumed * w * (1.0 - fz[pi])
+                    else:                            # the partition's consumer catches up with its spare capacity
+                        spare = max(capacity * dt * w - ts.last_count * w, 0.1 * capacity * dt * w)
+                        g.deficit[pi] -= min(g.deficit[pi], spare)
+                        if g.deficit[pi] <= 0.0:
+                            del g.deficit[pi]
             busy = consumed / max(dt * g.spec.capacity * ts.spec.base_rate, 1e-9)
             cpu_value = cpu[gname] + 0.3 * busy if cpu[gname] < 0.9 else cpu[gname]
             g.cpu = max(0.02, min(1.0, cpu_value + rng.gauss(0.0, 0.02)))
@@ -347,25 +441,28 @@ def simulate(sc: Scenario) -> tuple[list[Series], Truth]:
 
         # ----- emit -------------------------------------------------------------------------------------------
         emit("kafka_detective_cluster_up", {"cluster": CLUSTER}, t, 1)
-        emit("kafka_brokers", {"cluster": CLUSTER}, t, len(BROKERS) - len(brokers_down))
-        counts = {b: 0 for b in BROKERS}
+        emit("kafka_brokers", {"cluster": CLUSTER}, t, len(brokers_all) - len(brokers_down))
+        counts = {b: 0 for b in brokers_all}
         for ts in topics.values():
             for leader in ts.leaders:
                 counts[leader] += 1
-        others = CLUSTER_PARTITIONS - sum(counts.values())
-        alive = [b for b in BROKERS if b not in brokers_down]
-        for i, b in enumerate(BROKERS):
+        others = max(0, sc.cluster_partitions - sum(counts.values()))
+        alive = [b for b in brokers_all if b not in brokers_down]
+        other_share = 0.15 if len(brokers_all) == 3 else (1.0 - skew_share) / max(1, len(alive) - 1)
+        for i, b in enumerate(brokers_all):
             lead = counts[b]
             if b in alive:
                 share = others // len(alive) + (1 if i < others % len(alive) else 0)
                 if skew is not None:
-                    share = int(others * 0.7) if b == skew else int(others * 0.15)
+                    share = int(others * skew_share) if b == skew else int(others * other_share)
                 lead += share
             bl = {"cluster": CLUSTER, "broker_id": str(b)}
             emit("kafka_broker_leader_partitions", bl, t, lead if b in alive else 0)
-            dl = {"cluster": CLUSTER, "broker_id": str(b), "log_dir": "/var/lib/kafka/data"}
-            emit("kafka_broker_log_dir_total_bytes", dl, t, disk_total)
-            emit("kafka_broker_log_dir_usable_bytes", dl, t, round(disk_total * (1.0 - disk_used[i])))
+            if "disk" not in sc.missing:
+                dl = {"cluster": CLUSTER, "broker_id": str(b), "log_dir": "/var/lib/kafka/data"}
+                emit("kafka_broker_log_dir_total_bytes", dl, t, disk_total)
+                emit("kafka_broker_log_dir_usable_bytes", dl, t, round(disk_total * (1.0 - disk_used[i])))
+        replication = min(3, len(brokers_all))
         for tname, ts in topics.items():
             spec = ts.spec
             tl = {"cluster": CLUSTER, "topic": tname}
@@ -383,7 +480,8 @@ def simulate(sc: Scenario) -> tuple[list[Series], Truth]:
                 off = pi in offline_partitions[tname]
                 emit("kafka_topic_partition_leader", pl, t, -1 if off else leader)
                 emit("kafka_topic_partition_leader_changes_total", pl, t, ts.leader_changes[pi])
-                emit("kafka_topic_partition_under_replicated_partition", pl, t, 1 if brokers_down else 0)
+                replicas = {brokers_all[(pi + j) % len(brokers_all)] for j in range(replication)}
+                emit("kafka_topic_partition_under_replicated_partition", pl, t, 1 if replicas & brokers_down else 0)
                 emit("kafka_topic_partition_offline", pl, t, 1 if off else 0)
         for gname, g in groups.items():
             ts = topics[g.spec.topic]
@@ -393,29 +491,50 @@ def simulate(sc: Scenario) -> tuple[list[Series], Truth]:
             for st in ("Stable", "Empty", "PreparingRebalance", "CompletingRebalance"):
                 emit("kafka_consumergroup_state", {**gl, "state": st}, t, 1 if g.state == st else 0)
             emit("kafka_consumergroup_rebalances_total", gl, t, g.rebalances)
-            emit(CONSUMER_CPU_METRIC, gl, t, round(g.cpu, 4))
+            if "cpu" not in sc.missing:
+                emit(CONSUMER_CPU_METRIC, gl, t, round(g.cpu, 4))
             end_total = sum(base + math.floor(ts.log_end * w) for base, w in zip(ts.partition_base, ts.weights,
                                                                                    strict=True))
             committed_total = sum(base + math.floor(g.committed * w) for base, w in zip(ts.partition_base,
                                                                                         ts.weights, strict=True))
+            if g.deficit or g.part_last or (sc.partition_detail and gname == primary_group):
+                part_committed = []
+                for pi, (base, w) in enumerate(zip(ts.partition_base, ts.weights, strict=True)):
+                    c = base + math.floor(g.committed * w) - math.floor(g.deficit.get(pi, 0.0))
+                    c = max(c, g.part_last.get(pi, c))   # a committed offset never goes back
+                    if frozen.get(gname, {}).get(pi) == 0.0 and pi in g.part_last:
+                        c = g.part_last[pi]              # frozen: not even the commit trail's jitter moves it
+                    g.part_last[pi] = c
+                    part_committed.append(c)
+                committed_total = sum(part_committed)
+                if sc.partition_detail and gname == primary_group:
+                    for pi, c in enumerate(part_committed):
+                        gpl = {**gtl, "partition": str(pi)}
+                        end_p = ts.partition_base[pi] + math.floor(ts.log_end * ts.weights[pi])
+                        emit("kafka_consumergroup_current_offset", gpl, t, c)
+                        emit("kafka_consumergroup_lag", gpl, t, max(0, end_p - c))
             lag = max(0, end_total - committed_total)
             emit("kafka_consumergroup_current_offset_sum", gtl, t, committed_total)
             emit("kafka_consumergroup_lag_sum", gtl, t, lag)
             lag_s = 0.0 if lag <= 0 else max(0.0, t - ts.time_of_offset(g.committed, t))
+            for pi, d in g.deficit.items():          # the oldest unconsumed message is on a trailing partition
+                if d > 0.0 and lag > 0:
+                    oldest = g.committed - d / max(ts.weights[pi], 1e-9)
+                    lag_s = max(lag_s, t - ts.time_of_offset(oldest, t))
             emit("kafka_consumergroup_max_lag_seconds", gtl, t, round(lag_s, 3))
             emit("kafka_consumergroup_lost_messages_total", gtl, t, math.floor(g.lost))
             series_rate = 0.0
             key = ("kafka_consumergroup_current_offset_sum", tuple(gtl.items()))
-            vals = series[key].values
-            if len(vals) > 1:
-                series_rate = (vals[-1] - vals[-2]) / dt
+            s_key = series.get(key)
+            if s_key is not None and len(s_key.values) > 1:
+                series_rate = (s_key.values[-1] - s_key.values[-2]) / (s_key.timestamps[-1] - s_key.timestamps[-2])
             emit("kafka_consumergroup_consume_rate_messages_per_second", gtl, t, round(series_rate, 3))
 
     group, topic = sc.subject
     truth = Truth(
-        name=sc.name, cluster=CLUSTER, consumergroup=group, topic=topic, start=START,
-        end=START + (steps - 1) * sc.step, step_seconds=sc.step,
-        incidents=[Incident(START + a, START + b, cause, list(pats)) for a, b, cause, pats in sc.incidents],
+        name=sc.name, cluster=CLUSTER, consumergroup=group, topic=topic, start=sc.start,
+        end=sc.start + (steps - 1) * sc.step, step_seconds=sc.step,
+        incidents=[Incident(sc.start + a, sc.start + b, cause, list(pats)) for a, b, cause, pats in sc.incidents],
         quiet=sc.quiet, description=sc.description,
         other_subjects=[(CLUSTER, g, tp) for g, tp in sc.other_subjects], extra=dict(sc.extra),
     )
@@ -428,7 +547,7 @@ def simulate(sc: Scenario) -> tuple[list[Series], Truth]:
         lt, lv = subject_lag.timestamps, subject_lag.values
         for inc in truth.incidents:
             before = sorted(v for t_, v in zip(lt, lv, strict=True) if inc.onset - HOUR <= t_ < inc.onset)
-            normal = max(1000.0, 2.0 * before[len(before) // 2]) if before else 1000.0
+            normal = max(sc.recovery_floor, 2.0 * before[len(before) // 2]) if before else sc.recovery_floor
             recovered = next((t_ for t_, v in zip(lt, lv, strict=True) if t_ >= inc.end and v <= normal), lt[-1])
             inc.end = max(inc.end, recovered)
     # ground-truth extras computed from the simulated series (breach time of slow-growth scenarios)

@@ -21,6 +21,7 @@ Pure Python (PyYAML only for the truth file), so the exporter and the offline CL
 
 from __future__ import annotations
 
+import gzip
 import math
 import re
 from collections.abc import Iterable, Sequence
@@ -145,7 +146,9 @@ def write_trace(path: str | Path, series: Iterable[Series], helps: dict[str, str
     helps = helps or {}
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", encoding="utf-8") as out:
+    # `.gz`: generated scenario families are large and compress ~20x; level 1 keeps writing cheap
+    with (gzip.open(path, "wt", encoding="utf-8", compresslevel=1) if path.suffix == ".gz"
+          else open(path, "w", encoding="utf-8")) as out:
         for family, (kind, members) in families.items():
             out.write(f"# TYPE {family} {kind}\n")
             if family in helps:
@@ -189,7 +192,7 @@ def load_trace(path: str | Path) -> Trace:
     Raises UserError naming the line for malformed input."""
     path = Path(path)
     try:
-        handle = open(path, "rb")  # noqa: SIM115 - closed by the with below
+        handle = gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")  # noqa: SIM115 - closed below
     except OSError as error:
         raise UserError(f"cannot read trace {path}: {error.strerror}") from None
     types: dict[str, str] = {}
@@ -299,7 +302,7 @@ def write_truth(path: str | Path, truth: Truth) -> None:
 def truth_path_for(trace_path: str | Path) -> Path:
     p = Path(trace_path)
     name = p.name
-    for suffix in (".om.txt", ".openmetrics", ".om", ".txt", ".prom"):
+    for suffix in (".om.gz", ".om.txt", ".openmetrics", ".om", ".txt", ".prom"):
         if name.endswith(suffix):
             name = name[: -len(suffix)]
             break
