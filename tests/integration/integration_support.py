@@ -36,8 +36,10 @@ def one(samples: Samples, name: str, **labels: str) -> float:
     return next(iter(found.values()))
 
 
-def wait_for_consumer_metadata(consumer: KafkaConsumer, topic: str, partitions: int, timeout: float = 60.0) -> None:
-    """Block until ``consumer``'s own metadata has a leader for each of the ``partitions`` of ``topic``.
+def wait_for_consumer_metadata(consumer: KafkaConsumer, topic: str, partitions: int | None = None,
+                               timeout: float = 60.0) -> None:
+    """Block until ``consumer``'s own metadata has a leader for each of the ``partitions`` of ``topic`` (default:
+    every partition its metadata lists, at least one).
 
     Call it after subscribing and before the first poll. kafka-python (3.0.12), unlike the Java client, joins the
     group before its metadata knows the subscribed topic: the range assignor then logs "No partition metadata for
@@ -47,15 +49,25 @@ def wait_for_consumer_metadata(consumer: KafkaConsumer, topic: str, partitions: 
     assignment() for good. Joining with the metadata already known makes the first assignment the final one.
     """
     cluster: Any = consumer._cluster  # kafka-python keeps no public view of partition leaders
+
+    def ready() -> bool:
+        led = cluster.available_partitions_for_topic(topic) or set()
+        if partitions is not None:
+            return len(led) >= partitions
+        return bool(led) and led == (cluster.partitions_for_topic(topic) or set())
+
     deadline = time.monotonic() + timeout
-    while len(cluster.available_partitions_for_topic(topic) or ()) < partitions:
+    while not ready():
         if time.monotonic() > deadline:
             raise AssertionError(f"consumer metadata has no leader for every partition of {topic} after {timeout}s: "
                                  f"{cluster.available_partitions_for_topic(topic)}")
-        consumer.topics()  # a blocking metadata request; the consumer's refresh timer alone waits 5 minutes
+        # A response to an earlier metadata request may clear the client's "update needed" flag, after which its
+        # timer alone would wait 5 minutes: ask again (this never blocks, the client's own thread fetches).
+        cluster.request_update()
+        time.sleep(0.05)
 
 
-def subscribed_consumer(topic: str, partitions: int, **config: Any) -> KafkaConsumer:
+def subscribed_consumer(topic: str, partitions: int | None = None, **config: Any) -> KafkaConsumer:
     """A kafka-python consumer subscribed to ``topic`` whose metadata already knows every partition's leader."""
     consumer = KafkaConsumer(topic, **config)
     try:

@@ -23,7 +23,7 @@ from kafka_detective.sandbox import kafka_tools
 from kafka_detective.sandbox.local_kafka import LocalKafka
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from integration_support import one, pick, series
+from integration_support import one, pick, series, subscribed_consumer
 
 pytestmark = pytest.mark.kafka
 
@@ -51,8 +51,8 @@ def commit(bootstrap: str, group: str, offsets: dict[TopicPartition, int]) -> No
 
 def consume_and_commit(bootstrap: str, topic: str, group: str, count: int) -> KafkaConsumer:
     """A live classic-protocol member that consumed and committed `count` messages; the caller closes it."""
-    consumer = KafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=group, auto_offset_reset="earliest",
-                             enable_auto_commit=False, max_poll_records=count)
+    consumer = subscribed_consumer(topic, bootstrap_servers=bootstrap, group_id=group, auto_offset_reset="earliest",
+                                   enable_auto_commit=False, max_poll_records=count)
     seen = 0
     deadline = time.monotonic() + 60
     while seen < count and time.monotonic() < deadline:
@@ -356,8 +356,8 @@ def test_rebalances_are_counted_for_classic_and_kip848_groups(kafka, new_topic):
         classic_before = one(base, "kafka_consumergroup_rebalances_total", consumergroup="it-rebalance-classic")
         epoch_before = one(base, "kafka_consumergroup_epoch", consumergroup="it-rebalance-848")
         kip848.append(kafka_tools.start_console_consumer(bootstrap, topic, "it-rebalance-848", protocol="consumer"))
-        second = KafkaConsumer(topic, bootstrap_servers=bootstrap, group_id="it-rebalance-classic",
-                               enable_auto_commit=False)
+        second = subscribed_consumer(topic, bootstrap_servers=bootstrap, group_id="it-rebalance-classic",
+                                     enable_auto_commit=False)
         deadline = time.monotonic() + 60
         while kafka_tools.describe_group_state(bootstrap, "it-rebalance-classic").get("members") != 2:
             first.poll(200)

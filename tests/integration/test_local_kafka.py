@@ -23,6 +23,9 @@ from kafka_detective.sandbox.local_kafka import (
     find_java,
 )
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from integration_support import subscribed_consumer
+
 NewTopic = Callable[..., str]
 
 
@@ -62,7 +65,7 @@ def live_brokers(bootstrap: str) -> set[int]:
 
 def consume(bootstrap: str, topic: str, group: str, count: int, timeout: float = 30.0) -> KafkaConsumer:
     """A classic-protocol kafka-python consumer in ``group`` that has read and committed ``count`` messages."""
-    consumer = KafkaConsumer(
+    consumer = subscribed_consumer(
         topic,
         bootstrap_servers=bootstrap,
         group_id=group,

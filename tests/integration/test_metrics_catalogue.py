@@ -5,19 +5,23 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import sys
 import time
 import urllib.request
 import uuid
 from pathlib import Path
 
 import pytest
-from kafka import KafkaAdminClient, KafkaConsumer
+from kafka import KafkaAdminClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from kafka_detective.config import parse_config
 from kafka_detective.exporter import Exporter
 from kafka_detective.metrics.catalogue import BY_NAME, CATALOGUE
 from kafka_detective.sandbox import kafka_tools
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from integration_support import subscribed_consumer
 
 pytestmark = pytest.mark.kafka
 ROOT = Path(__file__).resolve().parents[2]
@@ -54,7 +58,7 @@ def scraped(kafka) -> str:
     finally:
         admin.close()
     kafka_tools.produce(kafka.bootstrap_servers, topic, 30)
-    consumer = KafkaConsumer(
+    consumer = subscribed_consumer(
         topic,
         bootstrap_servers=kafka.bootstrap_servers,
         group_id="it-catalogue",

@@ -215,6 +215,15 @@ class _Consumer(threading.Thread):
                 d.topic, bootstrap_servers=d.bootstrap, group_id=d.group, client_id=f"{CLIENT_ID}-{self.index}",
                 enable_auto_commit=False, auto_offset_reset="earliest", session_timeout_ms=6000,
                 heartbeat_interval_ms=1000, max_poll_interval_ms=300000, request_timeout_ms=15000)
+            # kafka-python joins the group before its metadata knows the topic; the second rebalance that the
+            # metadata then forces sometimes never completes on the client, leaving the member with nothing
+            # (tests/integration/integration_support.py). Joining with every partition known avoids it; leaders do
+            # not matter here (the client's snapshot is of partition ids), so a broker down does not hold it up.
+            cluster = consumer._cluster
+            while not self._stop_event.is_set() and len(cluster.partitions_for_topic(d.topic) or ()) \
+                    < d.scenario.partitions:
+                cluster.request_update()   # never blocks: the client's own thread fetches, even from a cluster down
+                self._stop_event.wait(0.05)
             last_commit = time.monotonic()
             pending = False
             while not self._stop_event.is_set():
