@@ -24,6 +24,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--prometheus-sample", type=positive_int, default=32, metavar="N",
                         help="scenario families (a DIR with train/ and test/): run the rules on a real Prometheus "
                         "over the first N scenarios of each split, every family in turn (default: %(default)s)")
+    parser.add_argument("--jobs", type=positive_int, default=1, metavar="N",
+                        help="scenario families: evaluate the train and test splits in parallel processes")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -40,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
         check_output_file(args.json, "--json")
     if split_dirs(args.scenarios):         # scenario families: train and test side by side
         result = evaluate_splits(args.scenarios, progress=not args.quiet, prometheus=args.prometheus,
-                                 rules=args.rules, prometheus_sample=args.prometheus_sample)
+                                 rules=args.rules, prometheus_sample=args.prometheus_sample, jobs=args.jobs)
         print(format_split_report(result))
         if args.json:
             _write_json(args.json, result)

@@ -533,29 +533,41 @@ def split_figures(summary: dict) -> dict:
     return out
 
 
+def _evaluate_split(job: tuple[str, Path, bool, bool, str, int]) -> tuple[str, dict]:
+    split, d, progress, prometheus, rules, sample = job
+    if progress:
+        print(f"== {split} split: {d}", file=sys.stderr, flush=True)
+    subset = set(prometheus_subset(find_traces(d), sample)) if prometheus else set()
+    summary = evaluate(d, progress=progress, keep_replays=lambda name: name in subset)
+    replays = summary.pop("_replays")
+    if prometheus:
+        from kafka_detective.scenarios.promeval import evaluate_rules
+
+        summary["prometheus"] = evaluate_rules(d, rules, replays, progress=progress)
+        summary["prometheus"]["scenarios"] = len(replays)
+    return split, {"figures": split_figures(summary), "summary": summary}
+
+
 def evaluate_splits(directory: str | Path, progress: bool = True, prometheus: bool = False,
-                    rules: str | Path = "alert-rules/prometheus-rules.yaml", prometheus_sample: int = 32) -> dict:
+                    rules: str | Path = "alert-rules/prometheus-rules.yaml", prometheus_sample: int = 32,
+                    jobs: int = 1) -> dict:
     """Evaluate the `train/` and `test/` splits of a family directory, each on its own (the splits never mix):
     {"splits": {split: {"figures": split_figures(...), "summary": evaluate(...)}}}. With `prometheus`, the
-    shipped rules run on a real Prometheus over `prometheus_sample` traces of each split."""
+    shipped rules run on a real Prometheus over `prometheus_sample` traces of each split. `jobs` > 1 evaluates
+    the splits in parallel processes."""
     dirs = split_dirs(directory)
     if not dirs:
         raise UserError(f"{directory} has no train/ or test/ subdirectory; run `kafka-detective simulate "
                         f"--families --out {directory}`")
-    out: dict = {"splits": {}}
-    for split, d in dirs.items():
-        if progress:
-            print(f"== {split} split: {d}", file=sys.stderr, flush=True)
-        subset = set(prometheus_subset(find_traces(d), prometheus_sample)) if prometheus else set()
-        summary = evaluate(d, progress=progress, keep_replays=lambda name, subset=subset: name in subset)
-        replays = summary.pop("_replays")
-        if prometheus:
-            from kafka_detective.scenarios.promeval import evaluate_rules
+    work = [(split, d, progress, prometheus, str(rules), prometheus_sample) for split, d in dirs.items()]
+    if jobs > 1 and len(work) > 1:
+        from concurrent.futures import ProcessPoolExecutor
 
-            summary["prometheus"] = evaluate_rules(d, rules, replays, progress=progress)
-            summary["prometheus"]["scenarios"] = len(replays)
-        out["splits"][split] = {"figures": split_figures(summary), "summary": summary}
-    return out
+        with ProcessPoolExecutor(max_workers=min(jobs, len(work))) as pool:
+            done = dict(pool.map(_evaluate_split, work))
+    else:
+        done = dict(map(_evaluate_split, work))
+    return {"splits": {split: done[split] for split in dirs}}
 
 
 def _pct(x: float | None) -> str:

@@ -161,7 +161,7 @@ def sample(split: str, family: str, index: int) -> FamilyParams:
     if family != "disk_pressure" and rng.random() < spec.missing_disk:
         missing.append("disk")
     noise = rng.uniform(*spec.noise)
-    start_day = rng.randrange(28)
+    start_day = rng.randrange(7)                  # any weekday; one week keeps Prometheus' query range short
     n_topics = min(partitions, rng.randint(1, DETAILED_TOPICS_MAX))
     # the subject topic: a real share of the cluster's partitions (capped for the partition-level series);
     # a partial stall needs a few partitions to freeze some and keep the others moving

@@ -80,7 +80,7 @@ def test_cli_simulates_families_and_evaluates_side_by_side(tmp_path, tiny, capsy
     assert main(["simulate", "--families", "--count", "0", "--out", str(out)]) == 2
 
     report = tmp_path / "eval.json"
-    assert main(["evaluate", "--scenarios", str(tiny), "--quiet", "--json", str(report)]) == 0
+    assert main(["evaluate", "--scenarios", str(tiny), "--quiet", "--json", str(report), "--jobs", "2"]) == 0
     text = capsys.readouterr().out
     assert "root cause top-1" in text and "train" in text and "test" in text
     data = json.loads(report.read_text())
