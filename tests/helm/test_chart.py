@@ -122,6 +122,12 @@ def test_rendered_config_is_accepted_by_the_exporter_and_its_files_are_mounted(h
     for cluster in config["clusters"]:
         for section in ("sasl", "tls"):
             referenced |= {v for k, v in (cluster.get(section) or {}).items() if k.endswith("_file")}
+    if "web_config_file" in config:  # the endpoint's web config and the TLS files it names, relative to it
+        referenced.add(config["web_config_file"])
+        secret = next(s for s in rendered.of_kind("Secret") if "web-config.yml" in s["data"])
+        web = yaml.safe_load(base64.b64decode(secret["data"]["web-config.yml"]))
+        web_dir = config["web_config_file"].rsplit("/", 1)[0]
+        referenced |= {f"{web_dir}/{v}" for k, v in web.get("tls_server_config", {}).items() if k.endswith("_file")}
     assert referenced == mounted
 
 

@@ -105,7 +105,53 @@ rendered config), and either secret+key (an existing Secret) or inlineKey+value 
 {{- end -}}
 {{- end -}}
 {{- end -}}
+{{- /* The endpoint's web config file and the TLS files it names (webConfig), under web/ in the config dir. */ -}}
+{{- with .Values.webConfig -}}
+{{- if .existingSecret -}}
+{{- $plan = append $plan (dict "cluster" -1 "file" "web/web-config.yml" "section" "web" "secret" .existingSecret "key" .existingSecretKey) -}}
+{{- else if (include "kafka-detective.webConfigFile" $) -}}
+{{- $plan = append $plan (dict "cluster" -1 "file" "web/web-config.yml" "section" "web" "inlineKey" "web-config.yml" "value" (include "kafka-detective.webConfigFile" $)) -}}
+{{- end -}}
+{{- if .tls.enabled -}}
+{{- range $item := list (list "certKey" "tls.crt") (list "keyKey" "tls.key") (list "clientCAKey" "client-ca.crt") -}}
+{{- $key := get $.Values.webConfig.tls (index $item 0) -}}
+{{- if $key -}}
+{{- $plan = append $plan (dict "cluster" -1 "file" (printf "web/tls/%s" (index $item 1)) "section" "web" "secret" $.Values.webConfig.tls.existingSecret "key" $key) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
 {{- toJson (dict "items" $plan) -}}
+{{- end -}}
+
+{{/*
+The web config file (exporter-toolkit format, docs/configuration.md) rendered from webConfig.tls and
+webConfig.basicAuth; empty when neither is on. Paths are relative to the file (web/ in the config dir).
+*/}}
+{{- define "kafka-detective.webConfigFile" -}}
+{{- $web := .Values.webConfig -}}
+{{- $out := dict -}}
+{{- if $web.tls.enabled -}}
+{{- $tls := dict "cert_file" "tls/tls.crt" "key_file" "tls/tls.key" "min_version" $web.tls.minVersion -}}
+{{- if $web.tls.clientCAKey -}}
+{{- $_ := set $tls "client_ca_file" "tls/client-ca.crt" -}}
+{{- $_ := set $tls "client_auth_type" $web.tls.clientAuthType -}}
+{{- end -}}
+{{- $_ := set $out "tls_server_config" $tls -}}
+{{- end -}}
+{{- if $web.basicAuth.users -}}
+{{- $_ := set $out "basic_auth_users" $web.basicAuth.users -}}
+{{- with $web.basicAuth.excludedPaths -}}
+{{- $_ := set $out "auth_excluded_paths" . -}}
+{{- end -}}
+{{- end -}}
+{{- if $out -}}
+{{- toYaml $out -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "kafka-detective.webConfigEnabled" -}}
+{{- if or .Values.webConfig.existingSecret (include "kafka-detective.webConfigFile" .) -}}true{{- end -}}
 {{- end -}}
 
 {{/* The exporter's config file (docs/configuration.md), as YAML. Contains file paths only, never secrets. */}}
@@ -136,6 +182,9 @@ rendered config), and either secret+key (an existing Secret) or inlineKey+value 
 {{- $clusters = append $clusters $out -}}
 {{- end -}}
 {{- $config := merge (dict "listen_address" "0.0.0.0" "listen_port" 9308 "clusters" $clusters) (deepCopy .Values.config) -}}
+{{- if include "kafka-detective.webConfigEnabled" . -}}
+{{- $_ := set $config "web_config_file" (printf "%s/web/web-config.yml" $configDir) -}}
+{{- end -}}
 {{- toYaml $config -}}
 {{- end -}}
 
@@ -215,6 +264,35 @@ Checks the schema cannot express; each failure names the value to fix.
 {{- end -}}
 {{- end -}}
 {{- end -}}
+{{- with .Values.webConfig -}}
+{{- if and .tls.enabled (not .tls.existingSecret) -}}
+{{- fail "webConfig.tls.enabled needs webConfig.tls.existingSecret: a Secret with the server certificate and key (e.g. made by cert-manager)" -}}
+{{- end -}}
+{{- if and .tls.clientCAKey (eq .tls.clientAuthType "NoClientCert") -}}
+{{- fail "webConfig.tls.clientCAKey is set but clientAuthType is NoClientCert; use RequireAndVerifyClientCert" -}}
+{{- end -}}
+{{- if and .existingSecret .basicAuth.users -}}
+{{- fail "set either webConfig.existingSecret (your own web config file) or webConfig.basicAuth.users, not both" -}}
+{{- end -}}
+{{- range $user, $hash := .basicAuth.users -}}
+{{- if contains ":" $user -}}
+{{- fail (printf "webConfig.basicAuth.users: user name %q cannot contain ':' (basic auth splits on it)" $user) -}}
+{{- end -}}
+{{- if not (regexMatch "^\\$2[aby]\\$[0-9][0-9]\\$[./A-Za-z0-9]{53}$" (toString $hash)) -}}
+{{- fail (printf "webConfig.basicAuth.users.%s: not a bcrypt hash (make one with: htpasswd -nBC 10 \"\" | tr -d ':\\n')" $user) -}}
+{{- end -}}
+{{- end -}}
+{{- if .basicAuth.users -}}
+{{- range $probe := list $.Values.livenessProbe $.Values.readinessProbe -}}
+{{- if and $probe $probe.httpGet (not (has $probe.httpGet.path $.Values.webConfig.basicAuth.excludedPaths)) -}}
+{{- fail (printf "webConfig.basicAuth.excludedPaths must contain the probe path %s: the kubelet sends no credentials" $probe.httpGet.path) -}}
+{{- end -}}
+{{- end -}}
+{{- if and $.Values.serviceMonitor.enabled (not $.Values.serviceMonitor.basicAuth.secretName) -}}
+{{- fail "serviceMonitor.basicAuth.secretName is required with webConfig.basicAuth.users: Prometheus would get 401" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
 {{- with .Values.podDisruptionBudget -}}
 {{- if and .enabled (not (kindIs "invalid" .minAvailable)) (not (kindIs "invalid" .maxUnavailable)) -}}
 {{- fail "podDisruptionBudget: set only one of minAvailable and maxUnavailable (set the other to null)" -}}
@@ -228,5 +306,11 @@ of a short password in a pod annotation could be brute-forced. Credential files 
 projected volume (no subPath), so the kubelet updates them in place and the exporter reads them on use.
 */}}
 {{- define "kafka-detective.podChecksum" -}}
+{{- $web := include "kafka-detective.webConfigFile" . -}}
+{{- /* The web config holds bcrypt hashes and paths only; the exporter reads it once, so a change must roll. */ -}}
+{{- if $web -}}
+{{- printf "%s\n%s" (include "kafka-detective.config" .) $web | sha256sum -}}
+{{- else -}}
 {{- include "kafka-detective.config" . | sha256sum -}}
+{{- end -}}
 {{- end -}}
