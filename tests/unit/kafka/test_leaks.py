@@ -93,7 +93,8 @@ def run_failed_cycles(collector: ClusterCollector) -> tuple[dict[str, float], di
 
 
 def assert_flat(before: dict[str, float], after: dict[str, float]) -> None:
-    assert after["threads"] == before["threads"], f"threads grew over {CYCLES} failed cycles: {before} -> {after}"
+    # Not equality: a thread another test left behind may end meanwhile; none may be added.
+    assert after["threads"] <= before["threads"], f"threads grew over {CYCLES} failed cycles: {before} -> {after}"
     assert after["fds"] <= before["fds"], f"file descriptors grew over {CYCLES} failed cycles: {before} -> {after}"
     assert after["sockets"] <= before["sockets"], f"sockets grew over {CYCLES} failed cycles: {before} -> {after}"
     assert after["rss_mb"] - before["rss_mb"] < RSS_NOISE_MB, f"RSS grew: {before} -> {after}"
