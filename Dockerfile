@@ -17,7 +17,7 @@ COPY exporter ./exporter
 RUN python -m venv /opt/kafka-detective \
  && /opt/kafka-detective/bin/pip install --no-compile . \
  && /opt/kafka-detective/bin/pip uninstall --yes pip setuptools wheel \
- && /opt/kafka-detective/bin/python -c "import kafka_detective, kafka, prometheus_client, yaml, requests"
+ && /opt/kafka-detective/bin/python -c "import kafka_detective, kafka, prometheus_client, yaml, requests, bcrypt"
 
 FROM ${PYTHON_IMAGE}
 LABEL org.opencontainers.image.title="kafka-detective" \
