@@ -183,7 +183,12 @@ def evaluate(directory: str | Path, progress: bool = True,
         recs = rep.records[truth.subject]
         times = [r.t for r in recs]
         index = {r.t: i for i, r in enumerate(recs)}
-        sc_out: dict = {"scenario": truth.name, "quiet": truth.quiet, "incidents": []}
+        sc_out: dict = {"scenario": truth.name, "quiet": truth.quiet, "incidents": [],
+                        "days": round((times[-1] - times[0]) / 86400.0, 4) if times else 0.0}
+        # diagnoses of the primary subject that no incident explains (30 min before an onset to 2 h after an end)
+        sc_out["diagnoses_outside_incidents"] = sum(
+            1 for a, b in _episodes(times, [bool(r.analysis and r.analysis.diagnosis) for r in recs])
+            if not any(a <= i.end + EPISODE_GRACE and b >= i.onset - 1800.0 for i in truth.incidents))
         # forecast error at 30 min (after 1 h of warm-up)
         windows = [(i.onset - 1800, i.end) for i in truth.incidents]
         sc_fc = {m: [0.0, 0] for m in forecast}
@@ -495,6 +500,9 @@ def split_figures(summary: dict) -> dict:
         e["got"] = dict(sorted(e["got"].items(), key=lambda kv: (-kv[1], kv[0])))
     delays = [c["detection_delay_seconds"] for c in cases if c["detection_delay_seconds"] is not None]
     quiet_days = sum(q["days"] for q in summary["quiet"])
+    incident_scenarios = [sc for sc in summary["scenarios"] if not sc["quiet"]]
+    incident_days = sum(sc.get("days", 0.0) for sc in incident_scenarios)
+    outside = sum(sc.get("diagnoses_outside_incidents", 0) for sc in incident_scenarios)
     n = len(cases)
     out: dict = {
         "scenarios": len(summary["scenarios"]),
@@ -507,6 +515,8 @@ def split_figures(summary: dict) -> dict:
         "median_detection_delay_seconds": _median(delays),
         "quiet_days": round(quiet_days, 2),
         "false_alerts_per_quiet_day": summary["false_alerts_per_day"],
+        "diagnoses_outside_incidents": outside,
+        "diagnoses_outside_incidents_per_day": round(outside / incident_days, 3) if incident_days else None,
         "per_cause": dict(sorted(per_cause.items())),
     }
     prom = summary.get("prometheus")
@@ -596,6 +606,8 @@ def format_split_report(result: dict) -> str:
     row("incidents diagnosed (analytics)", lambda f: f"{f['diagnosed']}/{f['incidents']} {_pct(f['diagnosed_ratio'])}")
     row("median delay of the diagnosis", lambda f: _seconds(f["median_detection_delay_seconds"]))
     row("false alerts per quiet day (analytics)", lambda f: _pct(f["false_alerts_per_quiet_day"]))
+    row("diagnoses outside incidents, per day", lambda f: f"{f['diagnoses_outside_incidents']} "
+        f"{_pct(f['diagnoses_outside_incidents_per_day'])}")
     if any("rules" in f for f in figs.values()):
         lines.append("  shipped rules on a real Prometheus (subset):")
 

@@ -10,7 +10,7 @@ import pytest
 
 from kafka_detective.cli import main
 from kafka_detective.scenarios import families, simulator
-from kafka_detective.scenarios.evaluate import evaluate_splits, format_split_report, prometheus_subset
+from kafka_detective.scenarios.evaluate import evaluate_splits, format_split_report, prometheus_subset, split_figures
 from kafka_detective.scenarios.trace import write_trace, write_truth
 
 
@@ -95,3 +95,27 @@ def test_prometheus_subset_takes_every_family_in_turn_quiet_first():
     assert {n.rsplit("-", 1)[0] for n in subset[:len(families.FAMILIES)]} == {
         f"test-{f.replace('_', '-')}" for f in families.FAMILIES}
     assert subset[-1] == "test-quiet-001.om.gz"
+
+
+def test_split_figures_from_a_summary():
+    def case(truth: str, got: str | None, top3: list[str], delay: float | None, primary: bool = True) -> dict:
+        return {"scenario": "test-x-000", "primary": primary, "truth": truth, "diagnosis": got,
+                "top1_ok": got == truth, "top3_ok": truth in top3, "detection_delay_seconds": delay}
+
+    summary = {
+        "cases": [case("consumer_down", "consumer_down", ["consumer_down"], 60.0),
+                  case("partial_stall", "unknown", ["unknown", "consumer_slowdown"], 120.0),
+                  case("partial_stall", None, [], None),
+                  case("partial_stall", "consumer_down", ["consumer_down"], 30.0, primary=False)],
+        "scenarios": [{"scenario": "a", "quiet": False, "days": 1.5, "diagnoses_outside_incidents": 2},
+                      {"scenario": "b", "quiet": False, "days": 0.5, "diagnoses_outside_incidents": 1},
+                      {"scenario": "q", "quiet": True, "days": 2.0, "diagnoses_outside_incidents": 9}],
+        "quiet": [{"days": 2.0}], "false_alerts_per_day": 4.5,
+    }
+    f = split_figures(summary)
+    assert (f["incidents"], f["top1"], f["top3"]) == (3, round(1 / 3, 4), round(1 / 3, 4))
+    assert (f["diagnosed"], f["median_detection_delay_seconds"]) == (2, 90.0)
+    assert f["diagnoses_outside_incidents"] == 3 and f["diagnoses_outside_incidents_per_day"] == 1.5
+    assert f["per_cause"]["partial_stall"] == {"cases": 2, "top1": 0, "top3": 0, "diagnosed": 1,
+                                               "got": {"(none)": 1, "unknown": 1}}
+    assert f["false_alerts_per_quiet_day"] == 4.5 and "rules" not in f
