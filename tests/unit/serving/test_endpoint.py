@@ -53,12 +53,13 @@ def auth_header(user: str, password: str) -> dict[str, str]:
     return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
 
 
-def request(srv: MetricsServer, path: str = "/metrics", headers: dict[str, str] | None = None,
+def request(target: MetricsServer | int, path: str = "/metrics", headers: dict[str, str] | None = None,
             context: ssl.SSLContext | None = None, host: str = "127.0.0.1") -> tuple[int, dict[str, str], bytes]:
+    port = target if isinstance(target, int) else target.port
     if context is not None:
-        conn: http.client.HTTPConnection = http.client.HTTPSConnection(host, srv.port, timeout=10, context=context)
+        conn: http.client.HTTPConnection = http.client.HTTPSConnection(host, port, timeout=10, context=context)
     else:
-        conn = http.client.HTTPConnection(host, srv.port, timeout=10)
+        conn = http.client.HTTPConnection(host, port, timeout=10)
     try:
         conn.request("GET", path, headers=headers or {})
         response = conn.getresponse()
@@ -340,3 +341,23 @@ def test_load_web_config_is_what_the_server_uses(tmp_path, password_hash):
     config = load_web_config(web_file(tmp_path, {"basic_auth_users": {"prometheus": password_hash}}))
     with running(web_config=config) as srv:
         assert request(srv)[0] == 401
+
+
+def test_serve_with_a_web_config_serves_https_with_basic_auth(tmp_path, pki, password_hash):
+    """The flag end to end: `serve --web.config.file` (Kafka unreachable: /metrics is served all the same)."""
+    config = {**tls_config(pki), "basic_auth_users": {"prometheus": password_hash}}
+    proc = subprocess.Popen([sys.executable, "-m", "kafka_detective", "serve", "--bootstrap-server", "127.0.0.1:1",
+                             "--listen-address", "127.0.0.1", "--listen-port", "0",
+                             "--web.config.file", web_file(tmp_path, config)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()  # blocks until serve prints its URL (or exits: then the line is empty)
+        assert line.startswith("kafka-detective: serving https://127.0.0.1:"), line + proc.stderr.read()
+        port = int(line.rsplit(":", 1)[1].split("/", 1)[0])
+        status, _, body = request(port, headers=auth_header("prometheus", PASSWORD), context=client_context(pki))
+        assert status == 200 and b"kafka_detective_build_info{" in body
+        assert request(port, context=client_context(pki))[0] == 401
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=60)
