@@ -183,6 +183,11 @@ class AnalysisConfig:
 
 
 @dataclass(frozen=True)
+class UiConfig:
+    enabled: bool = True    # /detective: the investigation pages on the metrics port (read-only)
+
+
+@dataclass(frozen=True)
 class Config:
     clusters: tuple[ClusterConfig, ...]
     listen_address: str = "0.0.0.0"
@@ -193,6 +198,7 @@ class Config:
     analysis: AnalysisConfig = AnalysisConfig()
     # TLS and basic auth of the HTTP endpoint (exporter-toolkit format; serving/web_config.py validates it).
     web_config_file: str | None = None
+    ui: UiConfig = UiConfig()
 
 
 # --- parsing -------------------------------------------------------------------------------------------------
@@ -432,6 +438,12 @@ def _warm_start_url(fields: _Fields) -> str | None:
     return url or None
 
 
+def _ui(fields: _Fields) -> UiConfig:
+    result = UiConfig(enabled=fields.get("enabled", bool, True))
+    fields.done()
+    return result
+
+
 def parse_config(data: Any) -> Config:
     """Validate a configuration mapping (as loaded from YAML, with env and flags merged in)."""
     fields = _Fields(data, "")
@@ -456,6 +468,7 @@ def parse_config(data: Any) -> Config:
         log_level=fields.choice("log_level", ("debug", "info", "warning", "error"), "info"),
         analysis=_analysis(fields.sub("analysis")),
         web_config_file=fields.get("web_config_file", str) or None,
+        ui=_ui(fields.sub("ui")),
     )
     fields.done()
     return config

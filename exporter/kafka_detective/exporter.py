@@ -22,7 +22,7 @@ class Exporter:
             for cluster in config.clusters
         ]
         self.loops = [CollectionLoop(c, config.interval_seconds) for c in self.collectors]
-        self.app = MetricsApp(self.exposition, self.collectors, alive=self.alive)
+        self.app = MetricsApp(self.exposition, self.collectors, alive=self.alive, ui_enabled=config.ui.enabled)
         self.server = MetricsServer(self.app, config.listen_address, config.listen_port,
                                     web_config_file=config.web_config_file)
 

@@ -21,9 +21,12 @@ import math
 from array import array
 
 DAY = 86400.0
-Z_UPPER = 1.645          # one-sided 95 % bound
+Z_INTERVAL = 1.645       # initial half-width of the interval in scales (learnt online afterwards)
+COVERAGE = 0.9           # the interval aims at 5 %-95 %
+CAL_RATE = 0.05          # learning rate of the interval's multiplier
+CAL_SPACING = 60.0       # a forecast is kept for calibration at most once a minute
+BACKLOG_SECONDS = 30.0   # a backlog above this many seconds of production is more than in-flight messages
 REF_STEP = 30.0          # smoothing constants are given per 30 s of elapsed time
-SAT_SECONDS = 20.0       # a backlog above this many seconds of production that keeps growing = saturated
 
 
 def _per_dt(rate: float, dt: float) -> float:
@@ -200,117 +203,296 @@ class RateModel:
         return self.smoothed
 
 
+class EWRegression:
+    """Exponentially weighted least-squares line of y on t (time constant `tau` seconds), O(1) per point.
+
+    Weighted Welford updates on centred moments, so large timestamps and large lags lose no precision."""
+
+    __slots__ = ("ctt", "cty", "cyy", "mt", "my", "t", "tau", "w")
+
+    def __init__(self, tau: float):
+        self.tau = tau
+        self.t: float | None = None
+        self.w = 0.0
+        self.mt = self.my = 0.0
+        self.ctt = self.cty = self.cyy = 0.0
+
+    def update(self, t: float, y: float) -> None:
+        if self.t is None:
+            self.t, self.w, self.mt, self.my = t, 1.0, t, y
+            return
+        dt = t - self.t
+        if dt <= 0:
+            return
+        lam = math.exp(-dt / self.tau)
+        self.t = t
+        self.w = lam * self.w + 1.0
+        dx, dy = t - self.mt, y - self.my
+        self.mt += dx / self.w
+        self.my += dy / self.w
+        self.ctt = lam * self.ctt + dx * (t - self.mt)
+        self.cty = lam * self.cty + dx * (y - self.my)
+        self.cyy = lam * self.cyy + dy * (y - self.my)
+
+    @property
+    def slope(self) -> float:
+        return self.cty / self.ctt if self.ctt > 0 else 0.0
+
+    def resid_var(self) -> float:
+        if self.ctt <= 0:
+            return 0.0
+        return max(0.0, self.cyy - self.cty * self.cty / self.ctt) / max(self.w - 2.0, 1.0)
+
+    def slope_se(self) -> float:
+        return math.sqrt(self.resid_var() / self.ctt) if self.ctt > 0 else math.inf
+
+    def significant(self, z: float) -> int:
+        """+1 / -1 when the slope is `z` standard errors away from zero (enough points), else 0."""
+        if self.w < 5.0:
+            return 0
+        b = self.slope
+        if abs(b) <= z * self.slope_se():
+            return 0
+        return 1 if b > 0 else -1
+
+
+class _Calibration:
+    """Past forecasts of one horizon waiting for their outcome (a ring of (due, forecast, scale)) and the
+    multiplier `q` of the interval, learnt online so that |error| <= q * scale holds `COVERAGE` of the time."""
+
+    __slots__ = ("count", "data", "head", "q", "size")
+
+    def __init__(self, size: int):
+        self.size = size
+        self.data = array("d", bytes(24 * size))
+        self.head = 0
+        self.count = 0
+        self.q = Z_INTERVAL
+
+    def push(self, due: float, pred: float, scale: float) -> None:
+        if self.count == self.size:          # full (irregular cycles): drop the oldest
+            self.head = (self.head + 1) % self.size
+            self.count -= 1
+        i = 3 * ((self.head + self.count) % self.size)
+        self.data[i], self.data[i + 1], self.data[i + 2] = due, pred, scale
+        self.count += 1
+
+    def settle(self, t: float, lag: float, slack: float) -> None:
+        d = self.data
+        while self.count:
+            i = 3 * self.head
+            if d[i] > t + slack:
+                break
+            if d[i] >= t - slack:            # an outcome close to the forecast's due time
+                outside = abs(lag - d[i + 1]) > self.q * d[i + 2]
+                # Robbins-Monro on log q: stationary where P(outside) = 1 - COVERAGE
+                self.q *= math.exp(CAL_RATE * ((1.0 if outside else 0.0) - (1.0 - COVERAGE)))
+                self.q = min(max(self.q, 0.2), 50.0)
+            self.head = (self.head + 1) % self.size
+            self.count -= 1
+
+
 class LagForecaster:
-    """Per group/topic forecaster of lag, catch-up time and retention data-loss ETA.
+    """Per group/topic forecaster of lag, time to breach, catch-up time and retention data-loss ETA.
 
-    The lag evolves as `lag' = produced - consumed`, where a group consumes at most its capacity and never more
-    than what is available. The projection integrates the forecast produce rate against the consumption the
-    group can sustain:
+    It decides first *whether to extrapolate*. The lag's trend is fitted by two exponentially weighted
+    regressions (10 and 30 minutes); a trend counts only when both are significant in the same direction
+    (slope > 3 standard errors) and it would move the lag by more than three times the lag's own noise within
+    30 minutes (the noise is the spread of its step-to-step changes, so a sawtooth of batched commits is noise,
+    not a trend). Then:
 
-    * saturated (a backlog above the in-flight lag): the consumers run at capacity, so the consume forecast is the
-      damped-trend model of the consume rate, without any upward trend (a saturated consumer does not speed
-      up on its own);
-    * keeping up: the capacity is unknown but at least the largest consume rate seen over the last day
-      (hourly maxima of the smoothed consume rate), plus 10 % headroom; consumption follows production up to it.
+    * **no trend** — the level forecast: the recent mean lag plus the current deviation from it, decayed by the
+      lag's own autocorrelation over the horizon (the best linear forecast of a stationary series; never worse
+      than persistence on one, and better than a fitted line, which extrapolates noise);
+    * **growing** — the consumers run at their capacity, so the lag grows at the produce rate minus that capacity:
+      the recent growth rate, plus the change of the produce rate's daily profile over the horizon;
+    * **falling** — a drain at capacity: the lag falls at (capacity - produce rate), where the capacity is the
+      group's current consume rate (the highest it sustains) or the fitted fall, whichever is faster; the
+      forecast follows the drain down to the group's usual in-flight lag and stays there.
 
-    Only the backlog above the group's usual in-flight lag (EMA of the lag while keeping up) is projected; the
-    in-flight part is added back, so a healthy group's forecast is its usual lag, not a noisy extrapolation."""
+    The interval is the forecast +- q * scale, where the scale grows with the horizon (noise plus the slope's
+    uncertainty) and q is learnt online from the forecast's own past errors at that horizon, for 90 %
+    coverage (5 %-95 %)."""
 
-    __slots__ = ("cap_cache", "cap_hour", "cap_ring", "consume", "inflight", "lag_growth", "last_lag", "last_t",
-                 "ls_holt", "n_resid", "produce", "resid_var", "saturated", "step")
+    __slots__ = ("_cal", "_last_push", "ac_cov", "ac_var", "consume", "d_mean", "d_var", "inflight", "last_dev",
+                 "last_lag", "last_t", "long", "ls_holt", "ls_reg", "mode", "produce", "short", "step")
 
-    HEADROOM = 1.1
+    TREND_Z = 3.0
+    MATERIAL = 3.0
 
     def __init__(self, alpha: float = 0.1, beta: float = 0.02, phi: float = 0.98, seasonal: bool = True):
         self.produce = RateModel(alpha, beta, phi, seasonal)
         self.consume = RateModel(alpha, beta, phi, seasonal)
         self.ls_holt = DampedHolt(0.5, 0.15, 0.995)    # lag seconds and its growth per second
-        self.resid_var = 0.0                           # EW variance of the one-step lag error
-        self.n_resid = 0
+        self.ls_reg = EWRegression(600.0)              # lag seconds trend (time to a lag-seconds breach)
+        self.short = EWRegression(600.0)
+        self.long = EWRegression(1800.0)
+        self.d_mean = 0.0                              # EW mean and variance of the lag's step changes
+        self.d_var = 0.0
+        self.ac_cov = 0.0                              # EW lag-1 autocovariance of the deviation from the mean
+        self.ac_var = 0.0
+        self.last_dev: float | None = None
+        self.inflight: float | None = None             # usual lag while there is no trend
         self.last_lag: float | None = None
         self.last_t: float | None = None
         self.step = REF_STEP                           # typical sampling interval (EMA)
-        self.lag_growth = 0.0                          # EMA of d(lag)/dt, messages per second
-        self.saturated = False                         # lag building up: consumers run at capacity
-        self.inflight: float | None = None             # usual lag while keeping up
-        self.cap_ring = array("d", bytes(8 * 26))      # hourly maxima of the consume level, last 26 h
-        self.cap_hour = -1
-        self.cap_cache: float | None = None
+        self.mode = 0                                  # +1 growing, -1 draining, 0 no trend
+        self._cal: dict[int, _Calibration] | None = None
+        self._last_push = -math.inf
 
     def update(self, t: float, lag: float, log_end: float, committed: float, lag_seconds: float | None) -> None:
-        if self.last_t is not None and self.last_lag is not None and t > self.last_t:
+        if self.last_t is not None and self.last_lag is not None:
+            if t <= self.last_t:
+                return
             dt = t - self.last_t
-            # one-step lag prediction made at the previous time, before seeing this sample
-            expected = self._project(self.last_t, self.last_lag, 0.0, dt)
-            err = lag - expected
-            self.n_resid += 1
-            w = max(0.02, 1.0 / self.n_resid)
-            self.resid_var += w * (err * err - self.resid_var)
             self.step += 0.1 * (dt - self.step)
-            self.lag_growth += _per_dt(0.3, dt) * ((lag - self.last_lag) / dt - self.lag_growth)
+            w = 1.0 - math.exp(-dt / 3600.0)
+            d = lag - self.last_lag
+            self.d_mean += w * (d - self.d_mean)
+            self.d_var += w * ((d - self.d_mean) ** 2 - self.d_var)
+        if self._cal:
+            slack = max(self.step, 1.0) / 2.0
+            for cal in self._cal.values():
+                cal.settle(t, lag, slack)
         self.produce.update(t, log_end)
         self.consume.update(t, committed)
-        self.cap_cache = None
         if lag_seconds is not None:
             self.ls_holt.update(t, lag_seconds)
+            self.ls_reg.update(t, lag_seconds)
+        self.short.update(t, lag)
+        self.long.update(t, lag)
+        dev = lag - self.short.my
+        if self.last_dev is not None:
+            w = 1.0 - math.exp(-self.step / 3600.0)
+            self.ac_cov += w * (dev * self.last_dev - self.ac_cov)
+            self.ac_var += w * (dev * dev - self.ac_var)
+        self.last_dev = dev
         self.last_lag, self.last_t = lag, t
-        produce_level = max(self.produce.level, 0.0)
-        backlog = SAT_SECONDS * produce_level
+        self.mode = self._trend()
+        # the usual in-flight lag: learnt while there is no trend, and quick to follow the lag down (a level
+        # first seen during a backlog must not hold a drain's forecast up)
         if self.inflight is None:
-            self.inflight = min(lag, backlog)
-        elif lag < backlog:
-            self.inflight += 0.02 * (lag - self.inflight)
-        # a backlog that is not drained away means the consumers already run at their capacity
-        self.saturated = lag - self.inflight > backlog
-        # demonstrated throughput: hourly maxima of the smoothed consume rate (a drain at capacity counts most)
-        hour = int(t // 3600.0)
-        slot = hour % 26
-        if hour != self.cap_hour:
-            self.cap_ring[slot] = 0.0
-            self.cap_hour = hour
-        if self.consume.level > self.cap_ring[slot]:
-            self.cap_ring[slot] = self.consume.level
+            if self.mode == 0 and self.short.w >= 5.0:
+                self.inflight = lag
+        elif lag < self.inflight:
+            self.inflight += 0.5 * (lag - self.inflight)
+        elif self.mode == 0 and lag - self.inflight <= self._backlog_floor():
+            self.inflight += (1.0 - math.exp(-self.step / 1800.0)) * (lag - self.inflight)
 
-    def capacity(self) -> float:
-        """Consumption rate the group can sustain when it is not saturated (messages per second)."""
-        if self.cap_cache is None:
-            self.cap_cache = max(max(self.cap_ring), self.consume.level, self.produce.level) * self.HEADROOM
-        return self.cap_cache
+    def noise(self) -> float:
+        """Spread of the lag around its level (from its step changes: a trend does not inflate it)."""
+        return math.sqrt(max(self.d_var, 0.0) / 2.0)
 
-    def _project(self, now: float, lag: float, a: float, b: float, capacity: float | None = None) -> float:
-        """Backlog at now + b from the backlog at now + a."""
-        produced = self.produce.integral(now, a, b)
-        if self.saturated:
-            consumable = self.consume.integral(now, a, b, True)
-        else:
-            consumable = (capacity if capacity is not None else self.capacity()) * (b - a)
-        return max(0.0, lag + produced - consumable)
+    def _trend(self) -> int:
+        noise = self.noise()
+        gap = self._rate_gap()
+        slope = self.short.slope
+        excess = (self.last_lag or 0.0) - (self.inflight or 0.0)
+        # a backlog well above the usual in-flight lag that the rates keep growing (or draining): the consumers
+        # run at capacity — a regime change is seen in the rates a few samples before the lag's trend is
+        # significant
+        if (excess > self._backlog_floor()
+                and abs(gap) * 1800.0 > self.MATERIAL * noise):
+            if gap > 0 and slope > 0:
+                return 1
+            if gap < 0 and slope < 0:
+                return -1
+        s = self.short.significant(self.TREND_Z)
+        if s == 0:
+            return 0
+        if s > 0:
+            if self.long.significant(self.TREND_Z) <= 0:
+                return 0
+        elif self.long.slope >= 0 and self._rate_gap() >= 0:
+            return 0
+        if abs(self.short.slope) * 1800.0 <= self.MATERIAL * self.noise():
+            return 0
+        return s
+
+    def _backlog_floor(self) -> float:
+        """A lag this far above the in-flight level is a backlog, not in-flight messages or noise."""
+        return max(self.MATERIAL * self.noise(), BACKLOG_SECONDS * max(self.produce.level, 0.0))
+
+    def _rate_gap(self) -> float:
+        """Produce minus consume rate now (messages/s): the lag's growth if the consumers run at capacity."""
+        return self.produce.level - self.consume.level
+
+    def growth_rate(self) -> float:
+        """Lag growth in messages/s when the lag has a significant upward trend, else 0 (time to breach =
+        (threshold - lag) / growth)."""
+        return self._growth() if self.mode > 0 else 0.0
+
+    def _growth(self) -> float:
+        # the regression lags a regime change, the rate gap lags nothing but is noisier: the faster of the two
+        return max(0.0, self.short.slope, self._rate_gap())
+
+    def lag_seconds_growth_rate(self) -> float:
+        """Growth of the oldest unconsumed message's age in s/s when significant, else 0."""
+        reg = self.ls_reg
+        if reg.significant(self.TREND_Z) <= 0 or reg.slope * 1800.0 <= self.MATERIAL * math.sqrt(reg.resid_var()):
+            return 0.0
+        return min(reg.slope, 1.0)
+
+    def _seasonal_shift(self, now: float, h: float) -> float:
+        """Integral over [0, h] of the produce profile's change from now (the consumers at capacity absorb
+        none of it)."""
+        season = self.produce.season
+        if season is None or not season.ready(now):
+            return 0.0
+        base = season.value(now)
+        m = h / 2.0
+        return h / 6.0 * (season.value(now) + 4.0 * season.value(now + m) + season.value(now + h)) - base * h
+
+    def _point(self, now: float, lag: float, h: float) -> float:
+        mode = self.mode
+        if mode > 0:
+            return max(0.0, lag + self._growth() * h + self._seasonal_shift(now, h))
+        if mode < 0:
+            fall = min(self.short.slope, self._rate_gap())
+            floor = min(self.inflight if self.inflight is not None else 0.0, lag)
+            return max(floor, lag + fall * h + self._seasonal_shift(now, h))
+        level = self.short.my
+        rho = self.ac_cov / self.ac_var if self.ac_var > 0 else 0.0
+        rho = min(max(rho, 0.0), 0.999)
+        decay = rho ** (h / max(self.step, 1.0))
+        return max(0.0, level + decay * (lag - level))
+
+    def _scale(self, h: float) -> float:
+        spread = max(self.noise(), math.sqrt(max(self.ac_var, 0.0)), 1.0)
+        if self.mode != 0:
+            spread += (self.short.slope_se() + 0.1 * abs(self.short.slope)) * h
+        return spread
+
+    def predict_interval(self, horizons: tuple[int, ...] | list[int]
+                         ) -> tuple[dict[int, float], dict[int, float], dict[int, float]]:
+        """Point forecast, lower and upper bound (90 % interval) of the lag at each horizon (seconds)."""
+        pred: dict[int, float] = {}
+        lower: dict[int, float] = {}
+        upper: dict[int, float] = {}
+        if self.last_t is None or self.last_lag is None:
+            return pred, lower, upper
+        now, lag = self.last_t, self.last_lag
+        if self._cal is None:
+            self._cal = {}
+        push = now - self._last_push >= CAL_SPACING
+        if push:
+            self._last_push = now
+        for h in sorted(horizons):
+            p = self._point(now, lag, h)
+            scale = self._scale(h)
+            cal = self._cal.get(h)
+            if cal is None:
+                cal = self._cal[h] = _Calibration(int(h // CAL_SPACING) + 3)
+            if push:
+                cal.push(now + h, p, scale)
+            pred[h] = p
+            lower[h] = max(0.0, p - cal.q * scale)
+            upper[h] = p + cal.q * scale
+        return pred, lower, upper
 
     def predict(self, horizons: tuple[int, ...] | list[int]) -> tuple[dict[int, float], dict[int, float]]:
         """Predicted lag and upper bound at each horizon (seconds)."""
-        pred: dict[int, float] = {}
-        upper: dict[int, float] = {}
-        if self.last_t is None or self.last_lag is None or self.produce.holt.level is None:
-            return pred, upper
-        now = self.last_t
-        inflight = self.inflight or 0.0
-        excess = max(0.0, self.last_lag - inflight)
-        capacity = None if self.saturated else self.capacity()
-        pos = 0.0
-        sigma1 = math.sqrt(self.resid_var)
-        alpha = self.produce.holt.alpha
-        step = max(self.step, 1.0)
-        for h in sorted(horizons):
-            # integrate from horizon to horizon (at most 900 s at a time) with the floor at zero in between
-            while pos < h:
-                nxt = min(h, pos + 900.0)
-                excess = self._project(now, excess, pos, nxt, capacity)
-                pos = nxt
-            n = h / step
-            var = n + alpha * n * (n - 1.0) + alpha * alpha * (n - 1.0) * n * (2.0 * n - 1.0) / 6.0
-            value = excess + min(inflight, self.last_lag)
-            pred[h] = value
-            upper[h] = value + Z_UPPER * sigma1 * math.sqrt(max(var, 1.0))
+        pred, _, upper = self.predict_interval(horizons)
         return pred, upper
 
     def catch_up_seconds(self, max_seconds: float = 7 * DAY) -> float | None:

@@ -87,5 +87,8 @@ class GroupTopicAnalysis:
     predicted_lag_upper: dict[int, float] = field(default_factory=dict)  # horizon seconds -> upper bound
     catch_up_seconds: float | None = None
     retention_breach_seconds: float | None = None
+    predicted_lag_lower: dict[int, float] = field(default_factory=dict)  # horizon seconds -> lower bound
+    lag_growth_rate: float | None = None          # messages/s of a significant upward lag trend, else 0
+    lag_seconds_growth_rate: float | None = None  # s/s of a significant rise of the oldest message's age, else 0
     anomaly_scores: dict[str, float] = field(default_factory=dict)       # signal -> 0..1
     diagnosis: Diagnosis | None = None

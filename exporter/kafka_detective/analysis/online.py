@@ -5,7 +5,7 @@
     for analysis in analytics.results():
         ...                             # rendered as the `analysis` metrics of the catalogue
 
-Per group/topic it keeps a `LagForecaster` (damped-trend produce/consume rate models with a daily profile),
+Per group/topic it keeps a `LagForecaster` (lag trend tests, produce/consume rate models with a daily profile),
 one `SignalDetector` per anomaly signal, and a compact bounded history (array of floats, at most
 `history_points` records over `history_seconds`) that is turned into `GroupTopicSample`s only when the
 root-cause function needs it. `kafka_detective.analysis.rootcause.diagnose` is called only while the subject
@@ -202,6 +202,11 @@ class OnlineAnalytics:
         st = self._subjects.get((cluster, group, topic))
         return st.history.samples(cluster, group, topic) if st else []
 
+    def latest(self, cluster: str, group: str, topic: str) -> GroupTopicSample | None:
+        """The newest sample observed for one subject (read-only; the history keeps one per spacing only)."""
+        st = self._subjects.get((cluster, group, topic))
+        return st.last if st else None
+
     def replay(self, batches: Iterable[Sequence[GroupTopicSample]]) -> int:
         """Feed earlier cycles, oldest first, as if they had been observed live: the warm start
         (`kafka_detective.analysis.warm_start`). Returns the number of samples fed.
@@ -259,7 +264,7 @@ class OnlineAnalytics:
             scores["rebalances"] = dets[4].update(t, st.rebalance_rate)
         st.scores = scores
 
-        pred, upper = fc.predict(self.horizons)
+        pred, lower, upper = fc.predict_interval(self.horizons)
         catch_up = fc.catch_up_seconds() if s.lag > 0 else None
         breach = fc.retention_breach_seconds(s.retention_seconds, s.lag_seconds)
 
@@ -297,6 +302,8 @@ class OnlineAnalytics:
             cluster=s.cluster, group=s.group, topic=s.topic,
             predicted_lag=pred, predicted_lag_upper=upper,
             catch_up_seconds=catch_up, retention_breach_seconds=breach,
+            predicted_lag_lower=lower, lag_growth_rate=fc.growth_rate(),
+            lag_seconds_growth_rate=fc.lag_seconds_growth_rate() if s.lag_seconds is not None else None,
             anomaly_scores=scores, diagnosis=st.diagnosis if st.problem_since is not None else None,
         )
 

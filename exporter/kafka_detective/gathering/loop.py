@@ -109,6 +109,16 @@ class ClusterCollector:
     def derived(self) -> Derived:
         return self._derived
 
+    @property
+    def analysis(self) -> list[Any]:
+        """The latest cycle's `GroupTopicAnalysis` list (replaced whole each cycle: safe to read from any thread)."""
+        return self._analysis
+
+    @property
+    def analytics(self) -> Any:
+        """The `OnlineAnalytics` engine, or None when analysis is off; readers use its read-only accessors."""
+        return self._analytics
+
     def _phase(self, name: str, work: Callable[[], T], failed: set[str], admin: Any = None) -> T | None:
         """Run one phase; with `admin`, an error that stale metadata explains refreshes it (and may retry)."""
         started = time.perf_counter()

@@ -147,6 +147,15 @@ CATALOGUE: tuple[MetricSpec, ...] = (
                "analysis"),
     MetricSpec("kafka_consumergroup_predicted_lag_upper", "gauge", GROUP_TOPIC + ("horizon",),
                "Upper bound of the forecast's prediction interval at the horizon.", "analysis"),
+    MetricSpec("kafka_consumergroup_predicted_lag_lower", "gauge", GROUP_TOPIC + ("horizon",),
+               "Lower bound of the forecast's 90 % prediction interval at the horizon (the upper bound is "
+               "kafka_consumergroup_predicted_lag_upper).", "analysis"),
+    MetricSpec("kafka_consumergroup_lag_growth_rate", "gauge", GROUP_TOPIC,
+               "Growth of the lag in messages/s while it has a significant upward trend (the consumers run at "
+               "capacity), else 0: the time to a lag threshold is (threshold - lag) / rate.", "analysis"),
+    MetricSpec("kafka_consumergroup_lag_seconds_growth_rate", "gauge", GROUP_TOPIC,
+               "Growth of the oldest unconsumed message's age in seconds per second while significant, else 0; "
+               "absent without lag seconds.", "analysis"),
     MetricSpec("kafka_consumergroup_catch_up_seconds", "gauge", GROUP_TOPIC,
                "Predicted seconds until the lag reaches zero; absent when the group is not catching up.",
                "analysis"),

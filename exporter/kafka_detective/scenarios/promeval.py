@@ -77,6 +77,8 @@ def _engine_series(rep, cluster: str) -> list[Series]:
                 add("kafka_consumergroup_predicted_lag_upper", {**base, "horizon": HORIZON_LABELS.get(h, f"{h}s")},
                     r.t, v)
             add("kafka_consumergroup_catch_up_seconds", base, r.t, a.catch_up_seconds)
+            add("kafka_consumergroup_lag_growth_rate", base, r.t, a.lag_growth_rate)
+            add("kafka_consumergroup_lag_seconds_growth_rate", base, r.t, a.lag_seconds_growth_rate)
             add("kafka_consumergroup_retention_breach_seconds", base, r.t, a.retention_breach_seconds)
             for sig, v in a.anomaly_scores.items():
                 add("kafka_detective_anomaly_score", {**base, "signal": sig}, r.t, v)

@@ -49,10 +49,11 @@ LISTEN_BACKLOG = 1024
 
 class MetricsApp:
     def __init__(self, exposition: Exposition, collectors: Sequence[ClusterCollector],
-                 alive: Callable[[], bool] = lambda: True) -> None:
+                 alive: Callable[[], bool] = lambda: True, ui_enabled: bool = True) -> None:
         self.exposition = exposition
         self.collectors = list(collectors)
         self.alive = alive
+        self.ui_enabled = ui_enabled   # /detective (serving/detective_page.py)
         build = family("kafka_detective_build_info")
         build.add((__version__, platform.python_version(), kafka.__version__), 1)
         self._build_info = (header(build.spec) + build.render()).encode("utf-8")
@@ -166,10 +167,18 @@ def make_handler(app: MetricsApp, web: WebConfig | None = None,
             elif path == "/readyz":
                 ok, message = app.ready()
                 self._send(200 if ok else 503, message.encode() + b"\n")
+            elif path == "/detective" or path.startswith("/detective/"):
+                from kafka_detective.serving import detective_page
+
+                page = detective_page.respond(self.path, lambda: detective_page.CollectorSource(app.collectors),
+                                              enabled=app.ui_enabled)
+                self._send(page.status, page.body, page.content_type, headers=page.headers)
             elif path == "/":
                 self._send(200, b"<html><head><title>Kafka Detective</title></head><body><h1>Kafka Detective</h1>"
                                 b'<p><a href="/metrics">Metrics</a> | <a href="/healthz">healthz</a> | '
-                                b'<a href="/readyz">readyz</a></p></body></html>', "text/html; charset=utf-8")
+                                b'<a href="/readyz">readyz</a>'
+                                + (b' | <a href="/detective">open cases</a>' if app.ui_enabled else b"")
+                                + b"</p></body></html>", "text/html; charset=utf-8")
             else:
                 self._send(404, b"not found\n")
 

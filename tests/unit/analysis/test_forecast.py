@@ -137,3 +137,103 @@ def test_baselines_fit_a_line():
     for i in range(100):
         noisy.update(T0 + 30 * i, 1000 + rng.gauss(0, 100))
     assert noisy.predict(1800) == noisy.points[-1][1]      # low R²: falls back to the last value
+
+
+def _run(fc: LagForecaster, rates: list[tuple[float, float]], step: float = 60.0, t0: float = T0,
+         lag_noise: random.Random | None = None) -> list[tuple[float, float]]:
+    """Feed (produce, consume) rates per step (consumption never beyond what exists); returns (t, lag)."""
+    log_end = committed = 1_000_000.0
+    t = t0
+    out = []
+    for produce, consume in rates:
+        log_end += produce * step
+        committed = min(log_end, committed + consume * step)
+        lag = log_end - committed
+        if lag_noise is not None:
+            lag = max(0.0, lag + lag_noise.gauss(0.0, 200.0))
+        fc.update(t, lag, log_end, committed, None)
+        out.append((t, lag))
+        t += step
+    return out
+
+
+def test_quiet_stationary_group_is_no_worse_than_persistence():
+    rng = random.Random(11)
+    fc = LagForecaster(seasonal=False)
+    log_end = committed = 1_000_000.0
+    t, lags, preds = T0, [], {}
+    for i in range(1500):
+        produce = 200.0 * (1.0 + rng.gauss(0.0, 0.05))
+        log_end += produce * 60.0
+        inflight = max(0.0, 600.0 + rng.gauss(0.0, 250.0))      # keeping up: only in-flight messages
+        committed = log_end - inflight
+        fc.update(t, inflight, log_end, committed, None)
+        lags.append(inflight)
+        if i >= 120:
+            preds[i] = fc.predict((1800,))[0][1800]
+        t += 60.0
+    ours = [abs(preds[i] - lags[i + 30]) for i in preds if i + 30 < len(lags)]
+    persistence = [abs(lags[i] - lags[i + 30]) for i in preds if i + 30 < len(lags)]
+    assert sum(ours) <= sum(persistence)
+    assert fc.mode == 0 and fc.growth_rate() == 0.0
+
+
+def test_linear_ramp_gives_time_to_breach_20_minutes_ahead():
+    fc = LagForecaster(seasonal=False)
+    threshold = 10_000.0
+    # 2 h keeping up, then the consumers saturate at 100 msg/s while producers write 105: +5 msg/s
+    rates = [(100.0, 150.0)] * 120 + [(105.0, 100.0)] * 60
+    log_end = committed = 1_000_000.0
+    t = T0
+    rng = random.Random(2)
+    warned_at = None
+    for k, (produce, consume) in enumerate(rates):
+        log_end += produce * 60.0
+        committed = min(log_end, committed + consume * 60.0) if k >= 120 else log_end - 300.0
+        lag = log_end - committed + rng.gauss(0.0, 50.0)
+        fc.update(t, lag, log_end, committed, None)
+        g = fc.growth_rate()
+        if warned_at is None and g > 0 and lag < threshold:
+            eta = (threshold - lag) / g
+            true_eta = (threshold - lag) / 5.0
+            if eta < 2700.0:
+                warned_at = t
+                assert abs(eta - true_eta) <= 0.25 * true_eta, (eta, true_eta)
+        t += 60.0
+    ramp_start = T0 + 120 * 60.0
+    breach = ramp_start + (threshold - 300.0) / 5.0
+    assert warned_at is not None and breach - warned_at >= 20 * 60, (warned_at, breach)
+
+
+def test_after_a_burst_the_forecast_follows_the_drain():
+    fc = LagForecaster(seasonal=False)
+    # keeping up, a 20-minute burst of 400 msg/s against a capacity of 250, then producers back at 100
+    rates = [(100.0, 250.0)] * 120 + [(400.0, 250.0)] * 20 + [(100.0, 250.0)] * 15
+    series = _run(fc, rates)
+    lag_now = series[-1][1]
+    pred, lower, upper = fc.predict_interval((300, 1800))
+    assert fc.mode < 0
+    # draining at 150 msg/s: 30 minutes take 270 000 messages off the backlog (to the floor of zero)
+    expected = max(0.0, lag_now - 150.0 * 1800)
+    assert pred[1800] < 0.5 * lag_now
+    assert abs(pred[1800] - expected) <= 0.1 * lag_now + 1000.0
+    assert abs(pred[300] - (lag_now - 150.0 * 300)) <= 0.1 * lag_now
+    assert lower[300] <= pred[300] <= upper[300]
+
+
+def test_interval_covers_about_90_percent_on_noise():
+    rng = random.Random(4)
+    fc = LagForecaster(seasonal=False)
+    log_end = 1_000_000.0
+    t = T0
+    lags, bounds = [], {}
+    for i in range(3000):
+        log_end += 100.0 * 60.0
+        lag = max(0.0, 1000.0 + rng.gauss(0.0, 300.0))
+        fc.update(t, lag, log_end, log_end - lag, None)
+        lags.append(lag)
+        _, lo, up = fc.predict_interval((1800,))
+        bounds[i] = (lo[1800], up[1800])
+        t += 60.0
+    inside = [bounds[i][0] <= lags[i + 30] <= bounds[i][1] for i in range(1000, 2970)]
+    assert 0.8 <= sum(inside) / len(inside) <= 0.97

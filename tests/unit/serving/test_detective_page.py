@@ -1,0 +1,311 @@
+"""The /detective pages: escaping, ordering, lookups only, CSP, ui.enabled, and the route on the real server."""
+
+from __future__ import annotations
+
+import base64
+import http.client
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+from types import SimpleNamespace
+from urllib.parse import urlencode
+
+import pytest
+import yaml
+
+from kafka_detective.analysis.model import Diagnosis, Evidence, GroupTopicAnalysis, GroupTopicSample
+from kafka_detective.analysis.online import OnlineAnalytics
+from kafka_detective.metrics.exposition import Exposition
+from kafka_detective.serving import detective_page as dp
+from kafka_detective.serving import svg
+from kafka_detective.serving.http import MetricsApp, MetricsServer
+
+from .conftest import PASSWORD
+
+NOW = 1_790_000_000.0
+EVIL_GROUP = "<script>alert(1)</script>"
+EVIL_TOPIC = '"><img src=x onerror=alert(2)>&'
+
+
+def diagnosis(cause: str = "consumer_stalled", severity: str = "critical", confidence: float = 0.9) -> Diagnosis:
+    return Diagnosis(cause=cause, confidence=confidence, severity=severity, onset=NOW - 900,
+                     evidence=(Evidence("kafka_consumergroup_lag_sum", 5000, 10, 40, NOW - 60, "lag rose <fast>"),),
+                     remediation="Restart the consumers & check logs.",
+                     alternatives=((cause, confidence), ("producer_spike", 0.2)))
+
+
+def sample(group: str, topic: str, t: float, lag: int, lag_seconds: float | None = 100.0, cluster: str = "prod",
+           offset: int = 0) -> GroupTopicSample:
+    return GroupTopicSample(cluster=cluster, group=group, topic=topic, timestamp=t, lag=lag,
+                            log_end_offset=offset + lag, committed_offset=offset, lag_seconds=lag_seconds, members=2,
+                            state="Stable", rebalances_total=int(t // 600), lost_messages_total=0,
+                            retention_seconds=86400.0, leader_changes_total=0, under_replicated_partitions=0,
+                            offline_partitions=0)
+
+
+def subject(group: str, topic: str = "orders", d: Diagnosis | None = None, score: float = 0.1,
+            lag: int = 100, lag_seconds: float = 60.0, cluster: str = "prod") -> dp.Subject:
+    a = GroupTopicAnalysis(cluster=cluster, group=group, topic=topic, predicted_lag={300: lag + 10, 1800: lag + 50},
+                           predicted_lag_upper={300: lag + 20, 1800: lag + 200}, anomaly_scores={"lag": score},
+                           diagnosis=d)
+    return dp.Subject(a, sample(group, topic, NOW, lag, lag_seconds, cluster))
+
+
+def history(group: str, topic: str, n: int = 60) -> list[GroupTopicSample]:
+    return [sample(group, topic, NOW - (n - i) * 60, lag=10 * i * i, offset=1000 * i) for i in range(n)]
+
+
+def source(*subjects: dp.Subject) -> dp.StaticSource:
+    return dp.StaticSource(list(subjects), {s.key: history(*s.key[1:]) for s in subjects})
+
+
+class Elements(HTMLParser):
+    """The element names and the text of a page, as a browser's parser sees them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[str] = []
+        self.attrs: list[tuple[str, str | None]] = []
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append(tag)
+        self.attrs += attrs
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+
+def parse(page: str) -> Elements:
+    p = Elements()
+    p.feed(page)
+    return p
+
+
+# --- ordering and content -------------------------------------------------------------------------------------
+
+
+def test_the_worst_case_comes_first_and_quiet_subjects_are_not_listed():
+    subjects = [subject("quiet", score=0.1),
+                subject("anomalous", score=0.95),
+                subject("warned", d=diagnosis("producer_spike", "warning", 0.95)),
+                subject("paged-low", d=diagnosis("consumer_down", "critical", 0.5)),
+                subject("paged", d=diagnosis("consumer_stalled", "critical", 0.9))]
+    order = [s.analysis.group for s in dp.worst_first(subjects)]
+    assert order == ["paged", "paged-low", "warned", "anomalous"]
+    page = dp.render_index(subjects, NOW)
+    rows = re.findall(r'<td class="name group">([^<]*)</td>', page)
+    assert rows == order
+    assert "Consumers stalled (committed offset frozen)" in page
+    assert "4 of 5 group/topic(s) need attention" in page
+
+
+def test_the_list_shows_lag_forecast_onset_and_expected_alerts():
+    page = dp.render_index([subject("paged", d=diagnosis(), lag=5000, lag_seconds=2000.0)], NOW)
+    assert "5,000" in page and "33 min" in page             # lag and lag seconds
+    assert "5,050 in 30 min (up to 5,200)" in page          # the longest horizon's forecast and bound
+    assert "15 min ago" in page                             # onset 900 s before now
+    assert "KafkaConsumerLagSecondsCritical" in page and "KafkaConsumerStalled" in page
+
+
+def test_no_open_case_says_so():
+    page = dp.render_index([subject("quiet")], NOW)
+    assert "No open case" in page and "<table" not in page
+
+
+def test_expected_alerts_follow_the_values_and_the_cause():
+    a = subject("g", d=diagnosis("retention_loss"), lag_seconds=400.0)
+    assert dp.expected_alerts(a.analysis, a.latest) == ["KafkaConsumerLagSecondsHigh", "KafkaConsumerMessagesLost"]
+    quiet = subject("q", lag_seconds=10.0)
+    assert dp.expected_alerts(quiet.analysis, quiet.latest) == []
+
+
+def test_cause_alerts_match_the_pattern_library():
+    from kafka_detective.patterns.loader import load_library
+
+    library = load_library(Path(__file__).resolve().parents[3])
+    causes_of = {p.alert: set(p.root_causes) for p in library.patterns}
+    for cause, alerts in dp.CAUSE_ALERTS.items():
+        for alert in alerts:
+            assert alert in causes_of, f"{alert} is not an alert of the pattern library"
+            assert cause in causes_of[alert], f"{alert} does not list {cause} in its root_causes"
+    for alert in ("KafkaConsumerLagSecondsHigh", "KafkaConsumerLagSecondsCritical",
+                  "KafkaConsumerRetentionBreachPredicted"):
+        assert alert in causes_of
+
+
+def test_the_case_file_has_charts_causes_evidence_and_the_runbook():
+    s = subject("paged", d=diagnosis())
+    response = dp.respond("/detective/case?" + urlencode({"cluster": "prod", "group": "paged", "topic": "orders"}),
+                          source(s), now=NOW)
+    assert response.status == 200
+    page = response.body.decode()
+    elements = parse(page)
+    assert elements.tags.count("svg") == 4
+    assert "onset" in page and 'class="co"' in page          # the onset line
+    assert 'id="causes"' in page and 'id="evidence"' in page and 'id="runbook"' in page
+    assert 'kafka_consumergroup_current_offset_sum{cluster="prod",consumergroup="paged",topic="orders"}' \
+        in "".join(elements.text)                             # PromQL filled in for this group (unescaped text)
+    assert "lag rose <fast>" in "".join(elements.text)
+
+
+def test_a_case_without_topic_opens_the_groups_worst_topic():
+    cases = source(subject("g", "a", d=diagnosis("producer_spike", "warning")),
+                   subject("g", "b", d=diagnosis("consumer_down", "critical")))
+    response = dp.respond("/detective/case?cluster=prod&group=g", cases, now=NOW)
+    assert response.status == 200 and "consumer_down" in response.body.decode()
+
+
+# --- safety -------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["index", "case"])
+def test_names_are_rendered_as_text_never_as_markup(path):
+    s = subject(EVIL_GROUP, EVIL_TOPIC, d=diagnosis(), cluster="c<marquee>")
+    target = "/detective" if path == "index" else \
+        "/detective/case?" + urlencode({"cluster": "c<marquee>", "group": EVIL_GROUP, "topic": EVIL_TOPIC})
+    response = dp.respond(target, source(s), now=NOW)
+    assert response.status == 200
+    page = response.body.decode()
+    elements = parse(page)
+    assert "script" not in elements.tags and "img" not in elements.tags and "marquee" not in elements.tags
+    assert not any(name.startswith("on") for name, _ in elements.attrs)
+    text = "".join(elements.text)
+    assert EVIL_GROUP in text and EVIL_TOPIC in text and "c<marquee>" in text
+
+
+def test_the_case_link_round_trips_any_name():
+    s = subject(EVIL_GROUP, "t&x=1#frag", d=diagnosis())
+    href = dict(parse(dp.render_index([s], NOW)).attrs)["href"]
+    assert href is not None and href.startswith("/detective/case?")
+    response = dp.respond(href, source(s), now=NOW)
+    assert response.status == 200 and EVIL_GROUP in "".join(parse(response.body.decode()).text)
+
+
+@pytest.mark.parametrize("target", [
+    "/detective/case?cluster=prod&group=nope&topic=orders",
+    "/detective/case?cluster=other&group=paged&topic=orders",
+    "/detective/case?group=paged&topic=orders",
+    "/detective/case?cluster=prod&group=paged&topic=../../etc/passwd",
+    "/detective/nothing",
+])
+def test_unknown_cases_and_pages_are_404(target):
+    response = dp.respond(target, source(subject("paged", d=diagnosis())), now=NOW)
+    assert response.status == 404
+    assert ("Content-Security-Policy", dp.CSP) in response.headers
+    assert b"passwd" not in response.body
+
+
+def test_every_page_carries_the_content_security_policy():
+    for target in ("/detective", "/detective/", "/detective/case?cluster=prod&group=paged&topic=orders"):
+        headers = dict(dp.respond(target, source(subject("paged", d=diagnosis())), now=NOW).headers)
+        assert headers["Content-Security-Policy"].startswith("default-src 'none'")
+        assert "script-src" not in headers["Content-Security-Policy"]
+        assert headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_disabled_ui_is_404_for_every_path():
+    for target in ("/detective", "/detective/case?cluster=prod&group=paged&topic=orders"):
+        assert dp.respond(target, source(subject("paged", d=diagnosis())), enabled=False).status == 404
+
+
+def test_a_rendering_failure_is_a_500_page_not_a_dead_connection():
+    class Broken:
+        def subjects(self):
+            raise RuntimeError("boom")
+
+        def history(self, *key):
+            return []
+
+    response = dp.respond("/detective", Broken(), now=NOW)
+    assert response.status == 500 and b"boom" not in response.body
+
+
+# --- charts -------------------------------------------------------------------------------------------------------
+
+
+def test_a_chart_breaks_at_gaps_and_marks_the_onset():
+    points = [(NOW, 1.0), (NOW + 60, None), (NOW + 120, 3.0), (NOW + 180, 4.0)]
+    chart = svg.chart("Lag <x>", [svg.Series("lag", "#000", points)], onset=NOW + 60)
+    assert chart.count("M") >= 2 and "Lag &lt;x&gt;" in chart and 'class="co"' in chart
+    assert "no history yet" in svg.chart("Lag", [svg.Series("lag", "#000", [(NOW, 1.0)])])
+
+
+def test_rates_skip_counters_that_went_backwards():
+    h = [sample("g", "t", NOW, 0, offset=100), sample("g", "t", NOW + 10, 0, offset=200),
+         sample("g", "t", NOW + 20, 0, offset=50)]
+    _produce, consume = dp._rates(h)
+    assert consume == [(NOW + 10, 10.0), (NOW + 20, None)]
+
+
+# --- the real server ----------------------------------------------------------------------------------------------
+
+
+def analytics_collector(cluster: str = "prod") -> SimpleNamespace:
+    """A collector as the page sees it, holding a real OnlineAnalytics fed with a stalled group."""
+    analytics = OnlineAnalytics(diagnose_every_seconds=1.0)
+    for i in range(240):
+        t = NOW - 240 * 30 + i * 30
+        stalled = i >= 180
+        committed = 1000 * (180 if stalled else i)
+        analytics.observe([GroupTopicSample(
+            cluster=cluster, group="checkout", topic="orders", timestamp=t, lag=1000 * i + 50 - committed,
+            log_end_offset=1000 * i + 50, committed_offset=committed, lag_seconds=(i - 180) * 30.0 if stalled else 1.0,
+            members=3, state="Stable", rebalances_total=0, lost_messages_total=0, retention_seconds=604800.0,
+            leader_changes_total=0, under_replicated_partitions=0, offline_partitions=0)])
+    return SimpleNamespace(cluster=SimpleNamespace(name=cluster), analysis=analytics.results(), analytics=analytics)
+
+
+def get(srv: MetricsServer, path: str, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], str]:
+    conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=10)
+    try:
+        conn.request("GET", path, headers=headers or {})
+        r = conn.getresponse()
+        return r.status, dict(r.headers), r.read().decode()
+    finally:
+        conn.close()
+
+
+@pytest.fixture
+def live():
+    collector = analytics_collector()
+    srv = MetricsServer(MetricsApp(Exposition(), [collector]), "127.0.0.1", 0)  # type: ignore[list-item]
+    srv.start()
+    yield srv
+    srv.stop()
+
+
+def test_the_server_lists_the_diagnosed_group_and_opens_its_case(live):
+    status, headers, page = get(live, "/detective")
+    assert status == 200 and headers["Content-Type"] == dp.CONTENT_TYPE
+    assert headers["Content-Security-Policy"] == dp.CSP
+    assert "checkout" in page and "Consumers stalled" in page
+    href = dict(parse(page).attrs)["href"]
+    status, _, case = get(live, href)
+    assert status == 200 and case.count("<svg") == 4 and 'id="runbook"' in case
+
+
+def test_ui_disabled_on_the_server(live):
+    srv = MetricsServer(MetricsApp(Exposition(), [analytics_collector()], ui_enabled=False), "127.0.0.1", 0)  # type: ignore[list-item]
+    srv.start()
+    try:
+        assert get(srv, "/detective")[0] == 404
+        assert "/detective" not in get(srv, "/")[2]
+    finally:
+        srv.stop()
+
+
+def test_the_page_sits_behind_the_endpoints_basic_auth(tmp_path, password_hash):
+    web = tmp_path / "web.yml"
+    web.write_text(yaml.safe_dump({"basic_auth_users": {"prometheus": password_hash}}))
+    srv = MetricsServer(MetricsApp(Exposition(), [analytics_collector()]), "127.0.0.1", 0,  # type: ignore[list-item]
+                        web_config_file=str(web))
+    srv.start()
+    try:
+        status, _, page = get(srv, "/detective")
+        assert status == 401 and "checkout" not in page
+        token = base64.b64encode(f"prometheus:{PASSWORD}".encode()).decode()
+        status, _, page = get(srv, "/detective", {"Authorization": f"Basic {token}"})
+        assert status == 200 and "checkout" in page
+    finally:
+        srv.stop()
