@@ -361,3 +361,16 @@ def test_serve_with_a_web_config_serves_https_with_basic_auth(tmp_path, pki, pas
     finally:
         proc.terminate()
         proc.communicate(timeout=60)
+
+
+def test_web_config_file_from_the_config_file_is_checked_too(tmp_path):
+    bad = web_file(tmp_path, {"basic_auth_users": {"prometheus": "not-a-hash"}})
+    config = tmp_path / "config.yaml"
+    config.write_text(yaml.safe_dump({"web_config_file": bad,
+                                      "clusters": [{"name": "c", "bootstrap_servers": ["127.0.0.1:1"]}]}))
+    proc = subprocess.run([sys.executable, "-m", "kafka_detective", "serve", "--config", str(config), "--check-config"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [
+        f"kafka-detective serve: web config {bad}: basic_auth_users.prometheus: is not a bcrypt hash "
+        "(make one with `htpasswd -nBC 10 \"\" | tr -d ':\\n'`)"]
