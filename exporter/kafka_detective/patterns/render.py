@@ -7,6 +7,7 @@ timestamps) so `kafka-detective generate --check` is stable.
 from __future__ import annotations
 
 import re
+from urllib.parse import quote_plus
 
 import yaml
 
@@ -49,6 +50,30 @@ def dashboard_url(library: Library, pattern: Pattern) -> str:
     return f"{base}?{query}" if query else base
 
 
+# Alert label -> query parameter of the exporter's case file (serving/detective_page.py).
+CASE_PARAMS = (("cluster", "cluster"), ("consumergroup", "group"), ("topic", "topic"))
+
+
+def case_labels(pattern: Pattern) -> tuple[str, ...]:
+    """The labels that identify the case file of a consumer-group alert (none for other scopes)."""
+    if pattern.scope != "consumergroup":
+        return ()
+    carried = pattern.diagnosis_match if pattern.diagnosis_label else pattern.dashboard_vars
+    labels = tuple(label for label, _ in CASE_PARAMS if label in carried)
+    return labels if {"cluster", "consumergroup"} <= set(labels) else ()
+
+
+def case_url(library: Library, pattern: Pattern) -> str | None:
+    """`case_url`: the exporter's case file of the alert's group/topic, when `case_base_url` is configured."""
+    base = str(library.config.get("case_base_url") or "").rstrip("/")
+    labels = case_labels(pattern)
+    if not base or not labels:
+        return None
+    names = dict(CASE_PARAMS)
+    query = "&".join(f"{names[label]}={{{{ $labels.{label} | urlquery }}}}" for label in labels)
+    return f"{base}/detective/case?{query}"
+
+
 def _diagnosis_query(pattern: Pattern) -> str:
     matchers = ",".join(f"{label}=%q" for label in pattern.diagnosis_match)
     args = " ".join(f"$labels.{label}" for label in pattern.diagnosis_match)
@@ -80,6 +105,9 @@ def alert_rule(library: Library, pattern: Pattern) -> dict:
                    "runbook_url": runbook_url(library, pattern), "dashboard_url": dashboard_url(library, pattern)}
     if pattern.diagnosis_label:
         annotations["probable_cause"] = probable_cause_template(pattern)
+    case = case_url(library, pattern)
+    if case:
+        annotations["case_url"] = case
     rule["labels"] = dict(sorted(labels.items()))
     rule["annotations"] = dict(sorted(annotations.items()))
     return rule
@@ -121,6 +149,8 @@ def prometheus_rule_crd(library: Library) -> str:
 def _expand_labels(text: str, labels: dict[str, str]) -> str:
     for key, value in labels.items():
         text = text.replace(f"{{{{ $labels.{key} }}}}", value)
+        # Go's url.QueryEscape, which Prometheus' urlquery calls, is quote_plus with the same safe set.
+        text = text.replace(f"{{{{ $labels.{key} | urlquery }}}}", quote_plus(value))
     return text
 
 
@@ -143,6 +173,9 @@ def unit_test_file(library: Library, pattern: Pattern) -> str:
             labels.update(case.exp_labels)
             annotations = {"runbook_url": runbook_url(library, pattern),
                            "dashboard_url": _expand_labels(dashboard_url(library, pattern), labels)}
+            case_link = case_url(library, pattern)
+            if case_link:
+                annotations["case_url"] = _expand_labels(case_link, labels)
             if pattern.diagnosis_label and labels.get("diagnosis") == "unknown":
                 annotations["probable_cause"] = UNKNOWN_CAUSE
             annotations.update(case.exp_annotations)
@@ -168,6 +201,11 @@ def test_case_problems(library: Library, pattern: Pattern) -> list[tuple[str, st
             if var not in case.exp_labels:
                 problems.append((f"tests[{i}].exp_labels",
                                  f"missing label {var!r} (used by dashboard_vars in dashboard_url)"))
+        if case_url(library, pattern):
+            for var in case_labels(pattern):
+                if var not in case.exp_labels:
+                    problems.append((f"tests[{i}].exp_labels",
+                                     f"missing label {var!r} (used by case_url, see case_base_url)"))
         if pattern.diagnosis_label and case.exp_labels.get("diagnosis", "unknown") != "unknown" and \
                 "probable_cause" not in case.exp_annotations:
             problems.append((f"tests[{i}].exp_annotations.probable_cause",
