@@ -56,6 +56,13 @@ if ! command -v promtool >/dev/null || ! command -v prometheus >/dev/null || ! c
   (service prometheus stop; service prometheus-alertmanager stop; service prometheus-node-exporter stop) >/dev/null 2>&1 || true
 fi
 
+# --- Chromium (Debian package): the browser test of the /detective pages (tests/e2e/test_detective_browser.py) ---
+if ! command -v chromium >/dev/null; then
+  need_root "Chromium" "apt-get install chromium"
+  say "installing Chromium (Debian package)"
+  apt_install chromium
+fi
+
 # --- helm, built from the Go module proxy at a pinned version -------------------------------------------------
 # A helm built by `go install` reports only its minor version, so the pinned version is kept in a stamp file.
 if ! [ -x "$TOOLS_BIN/helm" ] || [ "$(cat "$TOOLS_BIN/.helm-version" 2>/dev/null)" != "$HELM_VERSION" ]; then

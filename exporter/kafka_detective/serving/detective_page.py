@@ -231,8 +231,8 @@ table{border-collapse:collapse;background:#fff;width:100%;margin:6px 0}
 th,td{border-bottom:1px solid #e3e6ea;padding:5px 8px;text-align:left;vertical-align:top}
 th{background:#eef1f4;font-weight:600;white-space:nowrap}td.n{text-align:right;font-variant-numeric:tabular-nums}
 .sev{display:inline-block;border-radius:3px;padding:0 6px;font-size:12px;font-weight:600;color:#fff;background:#888}
-.critical{background:#c62828}.warning{background:#ef8f00}.info{background:#5b7083}.anomaly{background:#6a4fb3}
-.name{font-family:ui-monospace,Menlo,Consolas,monospace;word-break:break-all}
+.critical{background:#c62828}.ok{background:#2e7d32}.warning{background:#ef8f00}.info{background:#5b7083}.anomaly{background:#6a4fb3}
+.name{font-family:ui-monospace,Menlo,Consolas,monospace;overflow-wrap:anywhere}
 .muted{color:#5b6570}.alert{font-family:ui-monospace,Menlo,monospace;font-size:12px;white-space:nowrap}
 .cards{display:flex;flex-wrap:wrap;gap:10px}.card{background:#fff;border:1px solid #e3e6ea;padding:8px 12px}
 .card b{display:block;font-size:18px}.charts{display:flex;flex-wrap:wrap;gap:10px}
@@ -380,10 +380,13 @@ def render_case(subject: Subject, history: Sequence[GroupTopicSample], now: floa
                    + (f" ({fmt_duration(now - d.onset)} ago)" if d.onset is not None else "") + ".</p>")
         if d.remediation:
             out.append(f"<p>{escape(d.remediation)}</p>")
-    else:
-        out.append(f"<p id=\"verdict\">{_sev_badge(None)} No diagnosis yet: the analytics see an anomaly "
-                   "but no lag problem (yet).</p>")
     score, signal = max_score(a)
+    if d is None and score >= HIGH_ANOMALY:
+        out.append(f"<p id=\"verdict\">{_sev_badge(None)} No diagnosis yet: the analytics see an anomaly "
+                   f"({escape(signal)}) but no lag problem (yet).</p>")
+    elif d is None:
+        out.append("<p id=\"verdict\"><span class=\"sev ok\">ok</span> No open case: no lag problem and no "
+                   "anomaly right now.</p>")
     cards = [("lag", fmt_num(latest.lag) if latest else "-"),
              ("lag seconds", fmt_duration(latest.lag_seconds) if latest else "-"),
              ("members", fmt_num(latest.members) if latest else "-"),

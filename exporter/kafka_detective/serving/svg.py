@@ -82,22 +82,26 @@ def chart(title: str, series: Sequence[Series], *, onset: float | None = None, w
             continue
         if s.bars:
             bw = max(1.0, pw / max(len(pts), 1) * 0.8)
-            out.append(f'<g fill="{s.colour}">' + "".join(
+            out.append(f'<g fill="{escape(s.colour)}">' + "".join(
                 f'<rect x="{x(t) - bw / 2:.1f}" y="{y(v):.1f}" width="{bw:.1f}" height="{y(vmin) - y(v):.1f}"/>'
                 for t, v in pts if v > 0) + "</g>")
         else:
             path = _path(s.points, x, y)
             dash = ' stroke-dasharray="4 3"' if s.dashed else ""
-            out.append(f'<path d="{path}" fill="none" stroke="{s.colour}" stroke-width="1.5"{dash}/>')
+            out.append(f'<path d="{path}" fill="none" stroke="{escape(s.colour)}" stroke-width="1.5"{dash}/>')
     for s, _pts in reversed(data):
         # the legend, right-aligned on the title line
-        out.append(f'<text x="{legend_x}" y="13" text-anchor="end" class="cl" fill="{s.colour}">'
+        # a style attribute, not fill=: the class's CSS fill would win over a presentation attribute
+        out.append(f'<text x="{legend_x}" y="13" text-anchor="end" class="cl" style="fill:{escape(s.colour)}">'
                    f'{escape(s.label)}</text>')
         legend_x -= 7 * len(s.label) + 14
     if onset is not None and t0 <= onset <= t1:
         xo = x(onset)
+        # the label sits left of the line when the onset is near the right edge, so it is not cut off
+        right_side = xo < left + pw * 0.75
         out.append(f'<line x1="{xo:.1f}" y1="{top}" x2="{xo:.1f}" y2="{top + ph}" class="co"/>'
-                   f'<text x="{xo + 3:.1f}" y="{top + 10}" class="cl co-t">onset {clock(onset)}</text>')
+                   f'<text x="{xo + 3 if right_side else xo - 3:.1f}" y="{top + 10}" '
+                   f'text-anchor="{"start" if right_side else "end"}" class="cl co-t">onset {clock(onset)}</text>')
     out.append("</svg>")
     return "".join(out)
 
