@@ -17,6 +17,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "at or after it is used; found from the lag when omitted")
     parser.add_argument("--out", default=None, metavar="DIR",
                         help="report directory (default: ./investigation-<group>-<topic>-<time>)")
+    parser.add_argument("--html", action="store_true",
+                        help="also write report.html: the case file as one self-contained page (charts inline as "
+                             "SVG, no scripts), for attaching to a ticket")
     parser.add_argument("--library-dir", default="patterns", metavar="DIR",
                         help="pattern library whose learned/ incidents are compared (default: patterns)")
 
@@ -75,5 +78,13 @@ def run(args: argparse.Namespace) -> int:
         "cluster": subject.cluster, "consumergroup": subject.group, "topic": subject.topic,
         **asdict(diagnosis), "similar": similar,
         "correlation": correlation.to_dict() if correlation else None}, indent=2, default=str), encoding="utf-8")
+    if args.html:
+        from kafka_detective.analysis.model import GroupTopicAnalysis
+        from kafka_detective.serving.detective_page import Subject, render_case
+
+        case = Subject(GroupTopicAnalysis(subject.cluster, subject.group, subject.topic, diagnosis=diagnosis),
+                       history[-1])
+        (out / "report.html").write_text(render_case(case, history, now.timestamp(), standalone=True,
+                                                     similar=similar), encoding="utf-8")
     print(report_path)
     return 0

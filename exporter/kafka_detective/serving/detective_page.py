@@ -377,7 +377,8 @@ def render_case(subject: Subject, history: Sequence[GroupTopicSample], now: floa
         out.append(f"<p id=\"verdict\">{_sev_badge(d)} <b>{escape(SUMMARY.get(d.cause, d.cause))}</b> "
                    f"(<span class=\"name\">{escape(d.cause)}</span>), confidence <b>{d.confidence:.0%}</b>, "
                    f"onset {escape(fmt_time(d.onset))}"
-                   + (f" ({fmt_duration(now - d.onset)} ago)" if d.onset is not None else "") + ".</p>")
+                   + (f" ({fmt_duration(now - d.onset)} ago)" if d.onset is not None and not standalone else "")
+                   + ".</p>")
         if d.remediation:
             out.append(f"<p>{escape(d.remediation)}</p>")
     score, signal = max_score(a)
