@@ -18,7 +18,9 @@ from kafka_detective.patterns.model import SCOPES, SEVERITIES, Library, Pattern,
 
 CONFIG_FILE = "config.yaml"
 ALERT_NAME = re.compile(r"Kafka[A-Z][A-Za-z0-9]*")
-RECORD_NAME = re.compile(r"kafka:[a-z0-9_]+(:[a-z0-9_]+)*")
+# level:metric:operations; `consumergroup:` for series aggregated to a group from outside the exporter
+# (the consumers' CPU, a name the analysis and the traces share).
+RECORD_NAME = re.compile(r"(kafka|consumergroup):[a-z0-9_]+(:[a-z0-9_]+)*")
 DURATION = re.compile(r"(\d+(ms|s|m|h|d|w|y))+")
 LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
 

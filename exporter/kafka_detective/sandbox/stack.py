@@ -48,6 +48,8 @@ INSTALL_HINT = ("install the Debian packages: `apt-get install prometheus promet
 # minutes and hours, `for:` of a few seconds, small thresholds. Same keys users override in production.
 COMPRESSED_TIME: dict[str, Any] = {
     "lag_messages_warning": 3000,
+    "lag_messages_window": "20s",
+    "lag_messages_produce_seconds": 10,
     "lag_messages_for": "5s",
     "lag_seconds_warning": 30,
     "lag_seconds_critical": 120,
