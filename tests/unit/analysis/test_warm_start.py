@@ -191,3 +191,73 @@ def test_config_rejects_bad_values_naming_the_field(analysis: dict[str, Any], me
 
     with pytest.raises(ConfigError, match=message):
         parse_config({"clusters": [{"name": "a", "bootstrap_servers": ["k:9092"]}], "analysis": analysis})
+
+
+class _RecordedPrometheus:
+    """A local HTTP server answering the warm start's queries with the recorded answers of a real Prometheus."""
+
+    def __init__(self) -> None:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        from urllib.parse import parse_qs, urlsplit
+
+        by_query = {q: RECORDED["results"][f] for f, q in warm_start_queries(RECORDED["cluster"]).items()}
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                url = urlsplit(self.path)
+                query = parse_qs(url.query)["query"][0]
+                if url.path == "/api/v1/query":   # the count of group/topics
+                    data = {"resultType": "vector", "result": [{"metric": {}, "value": [0, "1"]}]}
+                else:
+                    data = {"resultType": "matrix", "result": by_query[query]}
+                body = json.dumps({"status": "success", "data": data}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def recorded_prometheus() -> Any:
+    server = _RecordedPrometheus()
+    yield server
+    server.close()
+
+
+def test_the_whole_path_over_http_replays_every_recorded_point(recorded_prometheus: Any,
+                                                                caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="kafka_detective.analysis.warm_start")
+    analytics = OnlineAnalytics(history_seconds=600, history_points=600)
+    assert warm_start(analytics, recorded_prometheus.url, RECORDED["cluster"], lookback=600, interval=1) == 12
+    assert len(analytics.history(RECORDED["cluster"], RECORDED["group"], RECORDED["topic"])) == 12
+    (record,) = caplog.records
+    assert "12 samples of 1 group/topic(s) over the last 10m (step 1s)" in record.getMessage()
+
+
+def test_a_replay_longer_than_the_budget_keeps_what_it_fed(recorded_prometheus: Any,
+                                                           caplog: pytest.LogCaptureFixture) -> None:
+    class Slow(OnlineAnalytics):
+        def observe(self, samples: Any) -> None:
+            time.sleep(1.0)
+            super().observe(samples)
+
+    caplog.set_level(logging.INFO, logger="kafka_detective.analysis.warm_start")
+    analytics = Slow(history_seconds=600, history_points=600)
+    fed = warm_start(analytics, recorded_prometheus.url, RECORDED["cluster"], lookback=600, interval=1, timeout=5.0)
+    assert 1 <= fed < 12
+    (record,) = caplog.records
+    assert record.levelno == logging.INFO and "out of time before" in record.getMessage()
+    history = analytics.history(RECORDED["cluster"], RECORDED["group"], RECORDED["topic"])
+    assert [s.timestamp for s in history] == [t for t, _ in _values("lag")][:fed], "the oldest points, in order"
