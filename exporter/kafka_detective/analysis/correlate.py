@@ -349,3 +349,234 @@ def format_table(report: CorrelationReport, markdown: bool = False) -> str:
     for name, why in report.skipped:
         lines.append(f"{'- ' if markdown else ''}skipped {name}: {why}")
     return "\n".join(lines)
+
+
+# --- which signal moved first: a lead ranking across a whole cluster -----------------------------------------
+
+# (metric, kind, labels summed by, display name). Counters are turned into per-second rates; gauges are levels.
+LEAD_SIGNALS: tuple[tuple[str, str, tuple[str, ...], str], ...] = (
+    ("kafka_topic_produce_rate_messages_per_second", "gauge", ("topic",), "produce rate"),
+    ("kafka_consumergroup_consume_rate_messages_per_second", "gauge", ("consumergroup", "topic"), "consume rate"),
+    ("kafka_consumergroup_lag_sum", "gauge", ("consumergroup", "topic"), "lag"),
+    ("kafka_consumergroup_max_lag_seconds", "gauge", ("consumergroup", "topic"), "lag seconds"),
+    ("kafka_consumergroup_rebalances_total", "counter", ("consumergroup",), "rebalances"),
+    ("kafka_consumergroup_members", "gauge", ("consumergroup",), "members"),
+    ("kafka_topic_partition_under_replicated_partition", "gauge", ("topic",), "under-replicated partitions"),
+    ("kafka_topic_partition_leader_changes_total", "counter", ("topic",), "leader changes"),
+    ("kafka_broker_leader_partitions", "gauge", ("broker_id",), "leader partitions"),
+    ("kafka_broker_log_dir_usable_bytes", "gauge", ("broker_id", "log_dir"), "free disk bytes"),
+    ("consumergroup:cpu_utilisation:ratio", "gauge", ("consumergroup",), "consumer CPU"),
+)
+
+LEAD_EXPLANATION = (
+    "Each series (counters as rates) is compared with its own baseline (median and MAD of the first quarter of "
+    "the range); a two-sided CUSUM of the robust z-scores (k = 1, h = 10: a 1-sigma allowance, so a baseline "
+    "estimated from a few dozen points does not drift into an alarm) finds the first lasting change, and its "
+    "onset is where that CUSUM excursion began (the classic CUSUM change-point estimate, refined to the first "
+    "point at half the excursion's mean size), not where it alarmed. Series are ranked by onset: the first "
+    "domino comes first. Moving first is necessary for being the cause, not sufficient: check the leader "
+    "against the diagnosis and the correlation report.")
+
+
+@dataclass
+class LeadRow:
+    series: str                    # e.g. "lag orders-service/orders"
+    signal: str                    # the display name of the signal
+    labels: dict[str, str]
+    onset: float | None            # unix seconds the change began; None: did not move
+    alarm: float | None            # when the CUSUM crossed h
+    direction: str                 # "up", "down" or ""
+    peak_z: float                  # largest |robust z| after the onset
+    rank: int | None = None        # 1 = moved first (ties within one step share a rank)
+    after_first_seconds: float | None = None
+
+
+@dataclass
+class LeadRanking:
+    cluster: str
+    start: float
+    end: float
+    step_seconds: float
+    rows: list[LeadRow] = field(default_factory=list)
+    explanation: str = LEAD_EXPLANATION
+
+    def moved(self) -> list[LeadRow]:
+        return [r for r in self.rows if r.onset is not None]
+
+    def to_dict(self) -> dict:
+        return {**{k: v for k, v in asdict(self).items() if k != "rows"}, "rows": [asdict(r) for r in self.rows]}
+
+
+def _median(values: Sequence[float]) -> float:
+    v = sorted(values)
+    n = len(v)
+    return v[n // 2] if n % 2 else (v[n // 2 - 1] + v[n // 2]) / 2.0
+
+
+def change_onset(t: Sequence[float], x: Sequence[float | None], *, baseline_fraction: float = 0.25,
+                 k: float = 1.0, h: float = 10.0, min_baseline: int = 10
+                 ) -> tuple[float | None, float | None, str, float]:
+    """(onset, alarm, direction, peak |z|) of the first lasting change of `x` after its baseline period.
+
+    The baseline is the first `baseline_fraction` of the points (at least `min_baseline`): median and
+    MAD x 1.4826 (1 % of the median's size when the baseline is flat, so it still has a scale). A two-sided CUSUM
+    of the z-scores clipped at +-10 alarms at `h`; the onset is the first point of the excursion that alarmed."""
+    pts = [(ti, float(v)) for ti, v in zip(t, x, strict=True) if v is not None and math.isfinite(float(v))]
+    n = len(pts)
+    nb = max(min_baseline, int(n * baseline_fraction))
+    if n < nb + 2:
+        return None, None, "", 0.0
+    base = [v for _, v in pts[:nb]]
+    med = _median(base)
+    mad = _median([abs(v - med) for v in base]) * 1.4826
+    scale = mad if mad > 0 else max(0.01 * abs(med), 1e-9)
+    up = down = 0.0
+    up_start = down_start = nb
+    for i in range(nb, n):
+        z = max(-10.0, min(10.0, (pts[i][1] - med) / scale))
+        if up <= 0.0:
+            up_start = i
+        if down <= 0.0:
+            down_start = i
+        up = max(0.0, up + z - k)
+        down = max(0.0, down - z - k)
+        if up > h or down > h:
+            rising = up > h
+            j = up_start if rising else down_start
+            # the excursion may start on a few noise points just above k: begin where the change itself does,
+            # the first point at half the excursion's mean size
+            sign = 1.0 if rising else -1.0
+            zs = [sign * max(-10.0, min(10.0, (pts[m][1] - med) / scale)) for m in range(j, i + 1)]
+            half = max(k, sum(zs) / len(zs) / 2.0)
+            j += next((m for m, z in enumerate(zs) if z >= half), 0)
+            peak = max(abs((v - med) / scale) for _, v in pts[j:])
+            return pts[j][0], pts[i][0], "up" if rising else "down", round(min(peak, 1e6), 2)
+    return None, None, "", 0.0
+
+
+def _as_rates(t: Sequence[float], v: Sequence[float | None]) -> list[float | None]:
+    out: list[float | None] = [None]
+    for i in range(1, len(t)):
+        a, b = v[i - 1], v[i]
+        dt = t[i] - t[i - 1]
+        # a counter going backwards (a restart) is no rate
+        out.append((b - a) / dt if a is not None and b is not None and dt > 0 and b >= a else None)
+    return out
+
+
+def lead_ranking_series(cluster: str, series: Sequence[tuple[str, str, dict[str, str], str, Sequence[float],
+                                                             Sequence[float | None]]],
+                        **onset_kwargs) -> LeadRanking:
+    """Rank series by the onset of their first lasting change. `series`: (display name, signal, labels, kind,
+    timestamps, values) with kind "counter" (turned into rates) or "gauge"."""
+    all_t = [ti for s in series for ti in s[4]]
+    steps = [b - a for s in series for a, b in zip(s[4], s[4][1:], strict=False) if b > a]
+    step = _median(steps) if steps else 0.0
+    ranking = LeadRanking(cluster=cluster, start=min(all_t, default=0.0), end=max(all_t, default=0.0),
+                          step_seconds=step)
+    for name, signal, labels, kind, ts, vs in series:
+        values = _as_rates(ts, vs) if kind == "counter" else list(vs)
+        onset, alarm, direction, peak = change_onset(ts, values, **onset_kwargs)
+        ranking.rows.append(LeadRow(series=name, signal=signal, labels=dict(labels), onset=onset, alarm=alarm,
+                                    direction=direction, peak_z=peak))
+    moved = sorted(ranking.moved(), key=lambda r: (r.onset, r.alarm, r.series))
+    first = moved[0].onset if moved else None
+    rank, prev = 0, None
+    for i, r in enumerate(moved, 1):
+        if prev is None or r.onset - prev > max(step, 1e-9) * 1.01:
+            rank = i
+            prev = r.onset
+        r.rank = rank
+        r.after_first_seconds = r.onset - first
+    ranking.rows = moved + sorted((r for r in ranking.rows if r.onset is None), key=lambda r: r.series)
+    return ranking
+
+
+def _display(signal: str, labels: dict[str, str]) -> str:
+    if "consumergroup" in labels and "topic" in labels:
+        who = f"{labels['consumergroup']}/{labels['topic']}"
+    elif "consumergroup" in labels:
+        who = f"group {labels['consumergroup']}"
+    elif "broker_id" in labels:
+        who = f"broker {labels['broker_id']}" + (f" {labels['log_dir']}" if "log_dir" in labels else "")
+    else:
+        who = f"topic {labels.get('topic', '?')}"
+    return f"{signal} {who}"
+
+
+def lead_series_from_trace(trace, cluster: str | None, start: float | None = None, end: float | None = None
+                           ) -> tuple[str, list]:
+    """The `LEAD_SIGNALS` of one cluster of a trace (`kafka_detective.scenarios.trace.Trace`), summed by their
+    labels, between `start` and `end`."""
+    from kafka_detective.errors import UserError
+
+    clusters = sorted({s.labels.get("cluster", "") for s in trace.series
+                       if s.name == "kafka_consumergroup_lag_sum"})
+    if cluster is None:
+        if len(clusters) != 1:
+            raise UserError(f"the trace has clusters {', '.join(clusters) or 'none'}; pass --cluster")
+        cluster = clusters[0]
+    elif cluster not in clusters:
+        raise UserError(f"the trace has no cluster {cluster!r}; it has: {', '.join(clusters) or 'none'}")
+    out = []
+    for metric, kind, by, signal in LEAD_SIGNALS:
+        sums: dict[tuple[str, ...], dict[float, float]] = {}
+        for s in trace.select(metric, cluster=cluster):
+            key = tuple(s.labels.get(label, "") for label in by)
+            acc = sums.setdefault(key, {})
+            for ti, v in zip(s.timestamps, s.values, strict=True):
+                if (start is None or ti >= start) and (end is None or ti <= end) and math.isfinite(v):
+                    acc[ti] = acc.get(ti, 0.0) + v
+        for key, points in sorted(sums.items()):
+            if len(points) < 2:
+                continue
+            labels = dict(zip(by, key, strict=True))
+            ts = sorted(points)
+            out.append((_display(signal, labels), signal, labels, kind, ts, [points[ti] for ti in ts]))
+    return cluster, out
+
+
+def lead_series_from_prometheus(prom, cluster: str | None, start: float, end: float, step: float
+                                ) -> tuple[str, list]:
+    """The `LEAD_SIGNALS` of one cluster from Prometheus (one query_range per signal, summed by its labels)."""
+    from kafka_detective.analysis.sources import selector
+    from kafka_detective.errors import UserError
+
+    if cluster is None:
+        found = prom.query("count by (cluster) (kafka_consumergroup_lag_sum)", at=end)
+        clusters = sorted({r["metric"].get("cluster", "") for r in found})
+        if len(clusters) != 1:
+            raise UserError(f"Prometheus at {prom.shown_url} has clusters {', '.join(clusters) or 'none'}; "
+                            "pass --cluster")
+        cluster = clusters[0]
+    out = []
+    for metric, kind, by, signal in LEAD_SIGNALS:
+        result = prom.query_range(f"sum by ({', '.join(by)}) ({metric}{selector(cluster=cluster)})", start, end, step)
+        for r in result:
+            labels = {label: r.get("metric", {}).get(label, "") for label in by}
+            pts = [(float(ti), float(v)) for ti, v in r.get("values", []) if math.isfinite(float(v))]
+            if len(pts) < 2:
+                continue
+            out.append((_display(signal, labels), signal, labels, kind, [p[0] for p in pts], [p[1] for p in pts]))
+    if not out:
+        raise UserError(f"Prometheus at {prom.shown_url} has none of the exporter's series for cluster {cluster!r} "
+                        "in the range (check --cluster and --since)")
+    return cluster, out
+
+
+def format_lead_ranking(ranking: LeadRanking, limit: int = 25) -> str:
+    from datetime import UTC, datetime
+
+    def when(ts: float | None) -> str:
+        return "-" if ts is None else datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+    moved = ranking.moved()
+    lines = [f"{'rank':>4}  {'onset (UTC)':19}  {'after 1st':>9}  {'dir':4}  {'peak z':>7}  series"]
+    for r in moved[:limit]:
+        lines.append(f"{r.rank:>4}  {when(r.onset):19}  {(r.after_first_seconds or 0.0) / 60:8.1f}m  "
+                     f"{r.direction:4}  {r.peak_z:7.1f}  {r.series}")
+    if len(moved) > limit:
+        lines.append(f"      ... {len(moved) - limit} more series moved later")
+    still = len(ranking.rows) - len(moved)
+    lines.append(f"{still} series did not move" if still else "every series moved")
+    return "\n".join(lines)
