@@ -64,6 +64,10 @@ def test_short_demo_solves_consumers_down_writes_the_report_and_cleans_up(tmp_pa
     assert report.is_file() and report.parent.parent == out
     assert "# Investigation: consumer group `checkout` on topic `orders`" in report.read_text()
     assert (out / "notifications.json").is_file()
+    # the investigation pages: the URL printed, the case file as HTML, screenshots taken by headless Chromium
+    assert re.search(r"investigation pages: http://127\.0\.0\.1:\d+/detective ", proc.stdout), proc.stdout[-4000:]
+    assert "Consumer group down" in (report.parent / "report.html").read_text()
+    assert (out / "detective.png").stat().st_size > 0 and (out / "detective-case.png").stat().st_size > 0
     # every process the demo started is gone
     ports = [int(p) for p in re.findall(r"127\.0\.0\.1:(\d+)", proc.stdout)]
     assert ports

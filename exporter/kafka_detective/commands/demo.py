@@ -283,7 +283,7 @@ class Demo:
         say(f"  Kafka at {self.kafka.bootstrap_servers}")
         self.exporter = sandbox_exporter(self.kafka.bootstrap_servers, cluster=self.cluster)
         self.exporter.start()
-        say(f"  exporter at http://127.0.0.1:{self.exporter.port}/metrics")
+        say(f"  exporter at http://127.0.0.1:{self.exporter.port}/metrics, open cases at {self.detective_url}")
         say("generating alert rules with compressed-time durations, starting Prometheus and Alertmanager")
         self.stack = Stack([f"127.0.0.1:{self.exporter.port}"])
         self.stack.start()
@@ -293,12 +293,36 @@ class Demo:
         say(f"playing {self.scenario.name}: {len(self.scenario.phases)} phases, {self.scenario.seconds:.0f}s")
         self.driver.start()
 
+    @property
+    def detective_url(self) -> str:
+        return f"http://127.0.0.1:{self.exporter.port}/detective" if self.exporter is not None else ""
+
+    def case_url(self) -> str:
+        from urllib.parse import urlencode
+
+        query = urlencode({"cluster": self.cluster, "group": self.driver.group, "topic": self.driver.topic})
+        return f"{self.detective_url}/case?{query}"
+
+    def screenshots(self, say) -> None:
+        """The open cases and the scenario's case file as PNGs in the report folder (needs Debian's chromium)."""
+        from kafka_detective.sandbox import browser
+
+        if browser.chromium() is None:
+            say("no chromium: skipping the screenshots of the investigation pages")
+            return
+        try:
+            browser.screenshot(self.detective_url, self.out_dir / "detective.png", height=700)
+            browser.screenshot(self.case_url(), self.out_dir / "detective-case.png", height=2200)
+        except (browser.BrowserError, OSError) as error:   # pictures are a bonus; the demo goes on
+            say(f"screenshots of the investigation pages failed: {error}")
+
     def urls(self) -> list[str]:
         out = []
         if self.kafka is not None:
             out.append(f"Kafka bootstrap   {self.kafka.bootstrap_servers}")
         if self.exporter is not None:
             out.append(f"exporter          http://127.0.0.1:{self.exporter.port}/metrics")
+            out.append(f"open cases        {self.detective_url}  (case file: {self.case_url()})")
         if self.stack is not None and self.stack.prometheus is not None:
             out.append(f"Prometheus        {self.stack.prometheus.url}  (alerts: {self.stack.prometheus.url}/alerts)")
         if self.stack is not None and self.stack.alertmanager is not None:
@@ -328,7 +352,7 @@ def investigate(demo: Demo, since: float) -> str:
     report_dir = demo.out_dir / "investigation"
     argv = ["investigate", "--prometheus", demo.stack.prometheus.url, "--group", demo.driver.group,
             "--topic", demo.driver.topic, "--cluster", demo.cluster, "--since", f"{math.ceil(since)}s",
-            "--step", "2s", "--out", str(report_dir), "--library-dir", str(demo.root / "patterns")]
+            "--step", "2s", "--out", str(report_dir), "--library-dir", str(demo.root / "patterns"), "--html"]
     args = build_parser().parse_args(argv)
     buffer = io.StringIO()
     with contextlib.redirect_stdout(buffer):
@@ -417,6 +441,7 @@ def run_demo(args: argparse.Namespace) -> int:
             say(f"investigation failed: {error}")
         notifications = [n.payload for n in demo.stack.webhook.notifications()]
         (out_dir / "notifications.json").write_text(json.dumps(notifications, indent=1))
+        demo.screenshots(say)
         print_summary(demo, view, data, report, say)
         if args.keep_running:
             print("\nThe stack keeps running (the scenario's last phase goes on). Ctrl-C stops everything.")
@@ -464,5 +489,8 @@ def print_summary(demo: Demo, view: LiveView, data: dict, report: str | None, sa
     else:
         print("no alert was delivered")
     if report:
-        print(f"investigation report: {report}")
+        print(f"investigation report: {report} (and report.html beside it)")
+    print(f"investigation pages: {demo.detective_url} (case file: {demo.case_url()})")
+    if (demo.out_dir / "detective-case.png").exists():
+        print(f"screenshots: {demo.out_dir / 'detective.png'}, {demo.out_dir / 'detective-case.png'}")
     print(f"delivered notifications: {demo.out_dir / 'notifications.json'}; log: {demo.out_dir / 'demo.log'}")

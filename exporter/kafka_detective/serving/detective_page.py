@@ -232,7 +232,7 @@ th,td{border-bottom:1px solid #e3e6ea;padding:5px 8px;text-align:left;vertical-a
 th{background:#eef1f4;font-weight:600;white-space:nowrap}td.n{text-align:right;font-variant-numeric:tabular-nums}
 .sev{display:inline-block;border-radius:3px;padding:0 6px;font-size:12px;font-weight:600;color:#fff;background:#888}
 .critical{background:#c62828}.ok{background:#2e7d32}.warning{background:#ef8f00}.info{background:#5b7083}.anomaly{background:#6a4fb3}
-.name{font-family:ui-monospace,Menlo,Consolas,monospace;overflow-wrap:anywhere}
+.name{font-family:ui-monospace,Menlo,Consolas,monospace;overflow-wrap:anywhere}td.name{min-width:12ch}.t{white-space:nowrap}
 .muted{color:#5b6570}.alert{font-family:ui-monospace,Menlo,monospace;font-size:12px;white-space:nowrap}
 .cards{display:flex;flex-wrap:wrap;gap:10px}.card{background:#fff;border:1px solid #e3e6ea;padding:8px 12px}
 .card b{display:block;font-size:18px}.charts{display:flex;flex-wrap:wrap;gap:10px}
@@ -294,7 +294,7 @@ def render_index(subjects: Sequence[Subject], now: float | None = None, limit: i
             f"<tr class=\"case\"><td>{_sev_badge(d)}</td><td class=\"name\">{escape(a.cluster)}</td>"
             f"<td class=\"name group\">{escape(a.group)}</td><td class=\"name\">{escape(a.topic)}</td>"
             f"<td class=\"cause\">{cause}</td><td class=\"n\">{f'{d.confidence:.0%}' if d else '-'}</td>"
-            f"<td>{onset}</td><td class=\"n\">{fmt_num(lag)}</td><td class=\"n\">{fmt_duration(lag_s)}</td>"
+            f"<td class=\"t\">{onset}</td><td class=\"n\">{fmt_num(lag)}</td><td class=\"n\">{fmt_duration(lag_s)}</td>"
             f"<td>{escape(forecast_text(a))}</td>"
             f"<td class=\"n\">{f'{score:.2f} {escape(signal)}' if score > 0 else '-'}</td><td>{alerts or '-'}</td>"
             "</tr>")
