@@ -24,6 +24,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--prometheus-sample", type=positive_int, default=32, metavar="N",
                         help="scenario families (a DIR with train/ and test/): run the rules on a real Prometheus "
                         "over the first N scenarios of each split, every family in turn (default: %(default)s)")
+    parser.add_argument("--forecasts", action="store_true",
+                        help="also report the lag forecast per trace (MAE vs least squares and persistence, interval "
+                        "coverage) and the predictive alerts' lead time per breach kind (scenarios/forecast_eval.py)")
     parser.add_argument("--jobs", type=positive_int, default=1, metavar="N",
                         help="scenario families: evaluate the train and test splits in parallel processes")
 
@@ -44,6 +47,8 @@ def run(args: argparse.Namespace) -> int:
         result = evaluate_splits(args.scenarios, progress=not args.quiet, prometheus=args.prometheus,
                                  rules=args.rules, prometheus_sample=args.prometheus_sample, jobs=args.jobs)
         print(format_split_report(result))
+        if args.forecasts:
+            _forecasts(args, result)
         if args.json:
             _write_json(args.json, result)
         return 0
@@ -54,6 +59,8 @@ def run(args: argparse.Namespace) -> int:
 
         summary["prometheus"] = evaluate_rules(args.scenarios, args.rules, replays, progress=not args.quiet)
     print(format_report(summary))
+    if args.forecasts:
+        _forecasts(args, summary)
     if args.json:
         _write_json(args.json, summary)
     return 0
@@ -68,3 +75,17 @@ def _write_json(path: str, data: dict) -> None:
             out.write("\n")
     except OSError as error:
         raise UserError(f"--json {path}: cannot write: {error.strerror or error}") from None
+
+
+def _forecasts(args: argparse.Namespace, out: dict) -> None:
+    """Forecast figures per split (test first: the headline), added to the printed report and the JSON."""
+    from kafka_detective.scenarios.evaluate import split_dirs
+    from kafka_detective.scenarios.forecast_eval import forecast_evaluate, format_forecast_report
+
+    dirs = split_dirs(args.scenarios) or {"": args.scenarios}
+    out["forecasts"] = {}
+    for split in sorted(dirs, key=lambda name: name != "test"):
+        result = forecast_evaluate(dirs[split], progress=not args.quiet)
+        out["forecasts"][split or "all"] = result
+        print()
+        print(format_forecast_report(result, f"{split} split" if split else ""))
