@@ -222,7 +222,28 @@ class _HTTPServer(ThreadingHTTPServer):
         self.tls = tls
         self.idle_timeout = idle_timeout
         self.dual_stack = False
+        self._connections: set[socket.socket] = set()
+        self._connections_lock = threading.Lock()
         super().__init__((host, port), handler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._connections_lock:
+            self._connections.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._connections_lock:
+            self._connections.discard(request)
+        super().shutdown_request(request)
+
+    def close_connections(self) -> None:
+        """End every open connection. Without this a stopped exporter keeps answering on keep-alive connections,
+        and Prometheus, which reuses its connection, goes on scraping `up == 1` from a process that is gone."""
+        with self._connections_lock:
+            open_now = list(self._connections)
+        for connection in open_now:
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
 
     def server_bind(self) -> None:
         if self.address_family == socket.AF_INET6 and ipaddress.ip_address(self.server_address[0].split("%")[0]) \
@@ -302,6 +323,7 @@ class MetricsServer:
     def stop(self) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
+        self.httpd.close_connections()
 
 
 def _bind_failure(address: str, port: int, error: OSError) -> str:

@@ -92,3 +92,24 @@ def test_gzip_q0_gets_identity_from_the_server(server):
         assert response.headers["Content-Encoding"] is None
         assert response.headers["Vary"] == "Accept-Encoding"
         assert b"kafka_consumergroup_lag{" in response.read()
+
+
+def test_stop_ends_keep_alive_connections():
+    """A stopped exporter must not go on answering on a connection a scraper keeps open: Prometheus would keep
+    reading `up == 1` from a process that has stopped serving."""
+    import http.client
+
+    srv = MetricsServer(MetricsApp(Exposition(), []), "127.0.0.1", 0)
+    srv.start()
+    connection = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=10)
+    try:
+        connection.request("GET", "/healthz")
+        response = connection.getresponse()
+        assert response.status == 200 and response.read() == b"ok\n"
+        assert not response.will_close          # HTTP/1.1 keep-alive: the same connection serves the next one
+        srv.stop()
+        with pytest.raises((http.client.HTTPException, OSError)):
+            connection.request("GET", "/healthz")
+            connection.getresponse().read()
+    finally:
+        connection.close()
