@@ -185,6 +185,7 @@ class AnalysisConfig:
 @dataclass(frozen=True)
 class UiConfig:
     enabled: bool = True    # /detective: the investigation pages on the metrics port (read-only)
+    library_dir: str | None = None   # a pattern library whose learned/*.signature.json the case files compare
 
 
 @dataclass(frozen=True)
@@ -439,7 +440,7 @@ def _warm_start_url(fields: _Fields) -> str | None:
 
 
 def _ui(fields: _Fields) -> UiConfig:
-    result = UiConfig(enabled=fields.get("enabled", bool, True))
+    result = UiConfig(enabled=fields.get("enabled", bool, True), library_dir=fields.get("library_dir", str) or None)
     fields.done()
     return result
 

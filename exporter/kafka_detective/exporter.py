@@ -22,7 +22,8 @@ class Exporter:
             for cluster in config.clusters
         ]
         self.loops = [CollectionLoop(c, config.interval_seconds) for c in self.collectors]
-        self.app = MetricsApp(self.exposition, self.collectors, alive=self.alive, ui_enabled=config.ui.enabled)
+        self.app = MetricsApp(self.exposition, self.collectors, alive=self.alive, ui_enabled=config.ui.enabled,
+                              ui_library_dir=config.ui.library_dir)
         self.server = MetricsServer(self.app, config.listen_address, config.listen_port,
                                     web_config_file=config.web_config_file)
 

@@ -453,19 +453,37 @@ def handles(path: str) -> bool:
 
 
 def respond(target: str, source: Source | Callable[[], Source], *, enabled: bool = True,
-            now: float | None = None) -> Response:
+            now: float | None = None, library_dir: str | None = None) -> Response:
     """The response to a GET of `target` (path and query) under /detective."""
     if not enabled:
         return Response(404, b"not found\n", (), "text/plain; charset=utf-8")
     try:
-        return _respond(target, source, now)
+        return _respond(target, source, now, library_dir)
     except Exception:   # a page bug must never take the metrics endpoint's thread down with a traceback
         log.exception("rendering %s failed", PATH)
         return Response(500, _page("Kafka Detective: error", "<p>The page could not be rendered; see the "
                                    "exporter's log.</p>").encode())
 
 
-def _respond(target: str, source: Source | Callable[[], Source], now: float | None) -> Response:
+def similar_for(history: Sequence[GroupTopicSample], d: Diagnosis | None, library_dir: str | None) -> list[dict]:
+    """Learned incidents (`kafka-detective learn`) whose signature resembles this one's, as `investigate` finds
+    them: the growth phase from the onset to the lag peak against the history before it."""
+    if not library_dir or d is None or d.onset is None or len(history) < 2:
+        return []
+    from kafka_detective.analysis.learn import signature, similar_incidents
+
+    peak = next((e.timestamp for e in d.evidence if e.metric == "kafka_consumergroup_lag_sum"), None)
+    step = (history[-1].timestamp - history[0].timestamp) / max(1, len(history) - 1)
+    end = peak if peak is not None and peak >= d.onset + 3 * step else history[-1].timestamp
+    try:
+        return similar_incidents(signature(history, d.onset, end, name="current", cause=d.cause), library_dir)
+    except Exception:   # too little history for a signature, unreadable library: the case file goes on without
+        log.debug("similar incidents unavailable", exc_info=True)
+        return []
+
+
+def _respond(target: str, source: Source | Callable[[], Source], now: float | None,
+             library_dir: str | None = None) -> Response:
     parts = urlsplit(target)
     path = parts.path.rstrip("/") or "/"
     src = source() if callable(source) else source
@@ -495,4 +513,5 @@ def _respond(target: str, source: Source | Callable[[], Source], now: float | No
     history = src.history(c, g, t)
     if latest is None and history:
         subject = Subject(subject.analysis, history[-1])
-    return Response(200, render_case(subject, history, now).encode("utf-8"))
+    similar = similar_for(history, subject.analysis.diagnosis, library_dir)
+    return Response(200, render_case(subject, history, now, similar=similar).encode("utf-8"))

@@ -49,11 +49,13 @@ LISTEN_BACKLOG = 1024
 
 class MetricsApp:
     def __init__(self, exposition: Exposition, collectors: Sequence[ClusterCollector],
-                 alive: Callable[[], bool] = lambda: True, ui_enabled: bool = True) -> None:
+                 alive: Callable[[], bool] = lambda: True, ui_enabled: bool = True,
+                 ui_library_dir: str | None = None) -> None:
         self.exposition = exposition
         self.collectors = list(collectors)
         self.alive = alive
         self.ui_enabled = ui_enabled   # /detective (serving/detective_page.py)
+        self.ui_library_dir = ui_library_dir   # learned incidents for "similar past incidents" on a case file
         build = family("kafka_detective_build_info")
         build.add((__version__, platform.python_version(), kafka.__version__), 1)
         self._build_info = (header(build.spec) + build.render()).encode("utf-8")
@@ -171,7 +173,7 @@ def make_handler(app: MetricsApp, web: WebConfig | None = None,
                 from kafka_detective.serving import detective_page
 
                 page = detective_page.respond(self.path, lambda: detective_page.CollectorSource(app.collectors),
-                                              enabled=app.ui_enabled)
+                                              enabled=app.ui_enabled, library_dir=app.ui_library_dir)
                 self._send(page.status, page.body, page.content_type, headers=page.headers)
             elif path == "/":
                 self._send(200, b"<html><head><title>Kafka Detective</title></head><body><h1>Kafka Detective</h1>"

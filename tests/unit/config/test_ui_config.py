@@ -26,3 +26,12 @@ def test_bad_ui_settings_name_the_field(ui, message):
     with pytest.raises(ConfigError) as error:
         parse_config({**BASE, "ui": ui})
     assert message in str(error.value)
+
+
+def test_the_learned_incidents_library():
+    assert parse_config(BASE).ui.library_dir is None
+    assert parse_config({**BASE, "ui": {"library_dir": "/etc/kafka-detective/patterns"}}).ui.library_dir == \
+        "/etc/kafka-detective/patterns"
+    with pytest.raises(ConfigError) as error:
+        parse_config({**BASE, "ui": {"library_dir": 3}})
+    assert "ui.library_dir: must be" in str(error.value)

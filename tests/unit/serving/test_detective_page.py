@@ -309,3 +309,34 @@ def test_the_page_sits_behind_the_endpoints_basic_auth(tmp_path, password_hash):
         assert status == 200 and "checkout" in page
     finally:
         srv.stop()
+
+
+# --- similar past incidents ---------------------------------------------------------------------------------------
+
+
+def test_the_case_file_lists_similar_learned_incidents(tmp_path):
+    import json
+
+    from kafka_detective.analysis.learn import signature
+    from kafka_detective.analysis.rootcause import diagnose
+    from kafka_detective.analysis.synthetic import scenario
+
+    history = scenario("consumer_stalled", n=400, onset=300, noise=0.1).samples()
+    d = diagnose(history)
+    assert d.onset is not None
+    learned = tmp_path / "learned"
+    learned.mkdir()
+    past = signature(history, d.onset, history[-1].timestamp, name="last-week-stall", cause="consumer_stalled",
+                     notes="poison message <b>retried</b>")
+    (learned / "last-week-stall.signature.json").write_text(json.dumps(past.to_dict()))
+    s0 = history[0]
+    case = dp.Subject(GroupTopicAnalysis(s0.cluster, s0.group, s0.topic, diagnosis=d), history[-1])
+    src = dp.StaticSource([case], {case.key: history})
+    target = dp.case_href(case.analysis)
+
+    page = dp.respond(target, src, now=history[-1].timestamp, library_dir=str(tmp_path)).body.decode()
+    assert "Similar past incidents" in page and "last-week-stall" in page
+    assert "poison message &lt;b&gt;retried&lt;/b&gt;" in page
+    assert "Similar past incidents" not in dp.respond(target, src, now=history[-1].timestamp).body.decode()
+    # a library without learned incidents, or none at all, leaves the section out
+    assert "Similar past incidents" not in dp.respond(target, src, library_dir=str(tmp_path / "none")).body.decode()
