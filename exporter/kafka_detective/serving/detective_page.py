@@ -226,14 +226,14 @@ def forecast_text(a: GroupTopicAnalysis) -> str:
 STYLE = """
 body{font:14px/1.4 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;color:#1d232a;background:#f6f7f9}
 header{background:#1d2b3a;color:#fff;padding:10px 20px}header a{color:#cfe3ff}
-h1{font-size:18px;margin:0}h2{font-size:16px;margin:22px 0 8px}main{padding:12px 20px 40px;max-width:1200px}
+h1{font-size:18px;margin:0}h2{font-size:16px;margin:22px 0 8px}main{padding:12px 20px 40px;max-width:1400px}
 table{border-collapse:collapse;background:#fff;width:100%;margin:6px 0}
-th,td{border-bottom:1px solid #e3e6ea;padding:5px 8px;text-align:left;vertical-align:top}
+th,td{border-bottom:1px solid #e3e6ea;padding:5px 6px;text-align:left;vertical-align:top}
 th{background:#eef1f4;font-weight:600;white-space:nowrap}td.n{text-align:right;font-variant-numeric:tabular-nums}
 .sev{display:inline-block;border-radius:3px;padding:0 6px;font-size:12px;font-weight:600;color:#fff;background:#888}
 .critical{background:#c62828}.ok{background:#2e7d32}.warning{background:#ef8f00}.info{background:#5b7083}.anomaly{background:#6a4fb3}
-.name{font-family:ui-monospace,Menlo,Consolas,monospace;overflow-wrap:anywhere}td.name{min-width:12ch}.t{white-space:nowrap}
-.muted{color:#5b6570}.alert{font-family:ui-monospace,Menlo,monospace;font-size:12px;white-space:nowrap}
+.name{font-family:ui-monospace,Menlo,Consolas,monospace;overflow-wrap:anywhere}td.name{min-width:10ch}.t{white-space:nowrap}
+.muted{color:#5b6570}.alert{font-family:ui-monospace,Menlo,monospace;font-size:12px;overflow-wrap:anywhere}
 .cards{display:flex;flex-wrap:wrap;gap:10px}.card{background:#fff;border:1px solid #e3e6ea;padding:8px 12px}
 .card b{display:block;font-size:18px}.charts{display:flex;flex-wrap:wrap;gap:10px}
 svg.chart{background:#fff;border:1px solid #e3e6ea}.ct{font-size:12px;font-weight:600;fill:#1d232a}
@@ -286,7 +286,8 @@ def render_index(subjects: Sequence[Subject], now: float | None = None, limit: i
             f'<a href="{href}">not diagnosed yet</a>'
         onset = "-"
         if d is not None and d.onset is not None:
-            onset = f"{escape(fmt_time(d.onset))}<br><span class=\"muted\">{fmt_duration(now - d.onset)} ago</span>"
+            short = datetime.fromtimestamp(d.onset, tz=UTC).strftime("%m-%d %H:%M UTC")
+            onset = f"{escape(short)}<br><span class=\"muted\">{fmt_duration(now - d.onset)} ago</span>"
         lag = s.latest.lag if s.latest else None
         lag_s = s.latest.lag_seconds if s.latest else None
         alerts = "<br>".join(f'<span class="alert">{escape(n)}</span>' for n in expected_alerts(a, s.latest))
