@@ -498,7 +498,8 @@ def _respond(target: str, source: Source | Callable[[], Source], now: float | No
         values = query.get(name)
         return values[0] if values else None
 
-    cluster, group, topic = one("cluster"), one("group"), one("topic")
+    # an empty topic is an alert whose series has no topic label (Prometheus expands it to ""): no topic
+    cluster, group, topic = one("cluster"), one("group"), one("topic") or None
     if cluster is None or group is None:
         return _not_found("A case needs cluster and group (and topic).")
     by_key = {s.key: s for s in src.subjects()}
