@@ -68,6 +68,9 @@ def test_short_demo_solves_consumers_down_writes_the_report_and_cleans_up(tmp_pa
     assert re.search(r"investigation pages: http://127\.0\.0\.1:\d+/detective ", proc.stdout), proc.stdout[-4000:]
     assert "Consumer group down" in (report.parent / "report.html").read_text()
     assert (out / "detective.png").stat().st_size > 0 and (out / "detective-case.png").stat().st_size > 0
+    # the delivered alert links to the case file (case_url from case_base_url, expanded by Prometheus)
+    assert re.search(r"case file: http://127\.0\.0\.1:\d+/detective/case\?cluster=demo&group=checkout&topic=orders",
+                     proc.stdout), proc.stdout[-4000:]
     # every process the demo started is gone
     ports = [int(p) for p in re.findall(r"127\.0\.0\.1:(\d+)", proc.stdout)]
     assert ports

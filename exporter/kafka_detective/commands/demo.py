@@ -272,7 +272,7 @@ class Demo:
 
     def start(self, say) -> None:
         from kafka_detective.sandbox.local_kafka import LocalKafka, distribution_dir
-        from kafka_detective.sandbox.stack import Stack, sandbox_exporter
+        from kafka_detective.sandbox.stack import COMPRESSED_TIME, Stack, sandbox_exporter
         from kafka_detective.sandbox.traffic import TrafficDriver
 
         if not (distribution_dir() / ".complete").exists():
@@ -285,7 +285,9 @@ class Demo:
         self.exporter.start()
         say(f"  exporter at http://127.0.0.1:{self.exporter.port}/metrics, open cases at {self.detective_url}")
         say("generating alert rules with compressed-time durations, starting Prometheus and Alertmanager")
-        self.stack = Stack([f"127.0.0.1:{self.exporter.port}"])
+        # the alerts link to this exporter's case files (case_url annotation)
+        self.stack = Stack([f"127.0.0.1:{self.exporter.port}"],
+                           overrides={**COMPRESSED_TIME, "case_base_url": f"http://127.0.0.1:{self.exporter.port}"})
         self.stack.start()
         say(f"  Prometheus at {self.stack.prometheus.url}, Alertmanager at {self.stack.alertmanager.url}, "
             f"webhook at {self.stack.webhook.url}")
@@ -486,6 +488,8 @@ def print_summary(demo: Demo, view: LiveView, data: dict, report: str | None, sa
                   + (f"  diagnosis={labels['diagnosis']}" if labels.get("diagnosis") else ""))
             print(f"      {alert['annotations'].get('summary', '')}")
             print(f"      runbook: {alert['annotations'].get('runbook_url', '-')}")
+            if alert["annotations"].get("case_url"):
+                print(f"      case file: {alert['annotations']['case_url']}")
     else:
         print("no alert was delivered")
     if report:
