@@ -250,8 +250,9 @@ def test_prometheus_rule_passes_promtool_and_every_alert_has_a_runbook(helm_runn
 
 
 def test_rules_are_the_generated_file_unchanged(helm_runner, chart, defaults_values):
-    """Without overrides the rule groups are exactly files/prometheus-rules.yaml: Helm never templates them."""
-    rule = helm_runner.template([defaults_values], _rules_on()).one("PrometheusRule")
+    """Without overrides the rule groups are exactly files/prometheus-rules.yaml: Helm never templates them.
+    (caseBaseUrl none: the case_url the chart adds is tested in test_chart_case_url.py.)"""
+    rule = helm_runner.template([defaults_values], _rules_on({"caseBaseUrl": "none"})).one("PrometheusRule")
     assert rule["spec"]["groups"] == _rules_source(chart)["groups"]
     annotations = [v for a in _alerts(rule["spec"]["groups"]) for v in a.get("annotations", {}).values()]
     assert any("{{" in v and "$labels" in v for v in annotations), "no alert template survived"
