@@ -25,8 +25,33 @@ ROOT_CAUSES: tuple[str, ...] = (
     "broker_skew",
     "disk_pressure",
     "retention_loss",
+    "partial_stall",
+    "retry_death_spiral",
+    "recurring",
+    "intermittent",
     "unknown",
 )
+
+# What each cause means: the one source for the pattern library's runbooks and dashboards
+# (docs/architecture.md's vocabulary table says the same; a test keeps them in step).
+CAUSE_MEANING: dict[str, str] = {
+    "producer_spike": "produce rate well above its own baseline; consumers are healthy but outpaced",
+    "consumer_down": "group Empty (no members) while messages keep arriving",
+    "consumer_stalled": "members present, committed offset frozen while lag > 0",
+    "rebalance_storm": "repeated rebalances; consumption interrupted",
+    "consumer_cpu_saturation": "consume rate dropped and the consumers' CPU is saturated",
+    "consumer_slowdown": "consume rate dropped below baseline with no rebalance and no infrastructure cause",
+    "leader_election": "partition leadership changed on the group's topic around the onset",
+    "broker_failure": "a broker left: offline or under-replicated partitions, elections across many topics",
+    "broker_skew": "one broker leads far more partitions than its share",
+    "disk_pressure": "log dirs nearly full or predicted full",
+    "retention_loss": "committed offset fell below log-start offset: messages deleted before consumption",
+    "partial_stall": "a few partitions frozen (named) while the group consumes the others",
+    "retry_death_spiral": "failed messages re-produced to the topic: the produce rate rises with the lag",
+    "recurring": "the same episode at the same time of day on earlier days (e.g. daily at ~03:00, 6 of 7 nights)",
+    "intermittent": "short episodes that come and go over hours (episode count and typical length)",
+    "unknown": "no rule explained the evidence",
+}
 
 ANOMALY_SIGNALS: tuple[str, ...] = ("produce_rate", "consume_rate", "lag", "lag_seconds", "rebalances")
 
@@ -55,6 +80,12 @@ class GroupTopicSample:
     consumer_cpu_ratio: float | None = None      # 0-1, from node_exporter/cAdvisor when configured
     disk_used_ratio: float | None = None         # max over the brokers leading the topic
     broker_leader_share_ratio: float | None = None  # max broker leadership / fair share
+    # Per-partition evidence, summarised (partial stalls): partitions of the topic the group has offsets for,
+    # how many of them are frozen (lag > 0 and nothing consumed for `signals.samples.FROZEN_SECONDS`), and the
+    # ids of the most lagging frozen ones (at most `signals.samples.FROZEN_IDS_MAX`).
+    partitions: int | None = None
+    frozen_partitions: int | None = None
+    frozen_partition_ids: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,9 +26,16 @@ from array import array
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
+from kafka_detective.analysis import episodes as episode_rules
 from kafka_detective.analysis.anomaly import SignalDetector
 from kafka_detective.analysis.forecast import LagForecaster
-from kafka_detective.analysis.model import ANOMALY_SIGNALS, Diagnosis, GroupTopicAnalysis, GroupTopicSample
+from kafka_detective.analysis.model import (
+    ANOMALY_SIGNALS,
+    Diagnosis,
+    Evidence,
+    GroupTopicAnalysis,
+    GroupTopicSample,
+)
 
 log = logging.getLogger(__name__)
 
@@ -39,12 +46,16 @@ STATES: tuple[str, ...] = ("Unknown", "Stable", "Empty", "PreparingRebalance", "
 _STATE_CODE = {s: i for i, s in enumerate(STATES)}
 _NAN = float("nan")
 LAG_FLOOR_SECONDS = 30.0   # scale floor of the lag anomaly score: 30 s of production
+# First signs that open a lag problem before the backlog is material (short and partial episodes):
+FIRST_SIGN_SCORE = 0.95          # lag anomaly score of a first sign ...
+FIRST_SIGN_BACKLOG_SECONDS = 30.0  # ... with at least this many seconds of production behind
+FIRST_SIGN_STEPS = 2             # consecutive cycles a first sign must hold (one noisy cycle is not a sign)
 
 # Compact history record layout (one array('d') slot per field).
 _FIELDS = ("timestamp", "lag", "log_end_offset", "committed_offset", "lag_seconds", "members", "state",
            "rebalances_total", "lost_messages_total", "retention_seconds", "leader_changes_total",
            "under_replicated_partitions", "offline_partitions", "consumer_cpu_ratio", "disk_used_ratio",
-           "broker_leader_share_ratio")
+           "broker_leader_share_ratio", "partitions", "frozen_partitions")
 _NF = len(_FIELDS)
 
 
@@ -56,8 +67,12 @@ def _unopt(x: float) -> float | None:
     return None if x != x else x
 
 
+def _int_or_none(x: float) -> int | None:
+    return None if x != x else int(x)
+
+
 class CompactHistory:
-    """Ring buffer of samples as floats: 16 x 8 bytes per record, at most one record per `spacing` seconds."""
+    """Ring buffer of samples as floats: 18 x 8 bytes per record, at most one record per `spacing` seconds."""
 
     __slots__ = ("capacity", "data", "extra_states", "head", "last_t", "spacing")
 
@@ -89,7 +104,8 @@ class CompactHistory:
         rec = (s.timestamp, s.lag, s.log_end_offset, s.committed_offset, _opt(s.lag_seconds), s.members, code,
                s.rebalances_total, s.lost_messages_total, _opt(s.retention_seconds), s.leader_changes_total,
                s.under_replicated_partitions, s.offline_partitions, _opt(s.consumer_cpu_ratio),
-               _opt(s.disk_used_ratio), _opt(s.broker_leader_share_ratio))
+               _opt(s.disk_used_ratio), _opt(s.broker_leader_share_ratio), _opt(s.partitions),
+               _opt(s.frozen_partitions))
         if len(self) < self.capacity:
             self.data.extend(rec)
         else:
@@ -112,13 +128,15 @@ class CompactHistory:
                 lost_messages_total=int(d[i + 8]), retention_seconds=_unopt(d[i + 9]),
                 leader_changes_total=int(d[i + 10]), under_replicated_partitions=int(d[i + 11]),
                 offline_partitions=int(d[i + 12]), consumer_cpu_ratio=_unopt(d[i + 13]),
-                disk_used_ratio=_unopt(d[i + 14]), broker_leader_share_ratio=_unopt(d[i + 15])))
+                disk_used_ratio=_unopt(d[i + 14]), broker_leader_share_ratio=_unopt(d[i + 15]),
+                partitions=_int_or_none(d[i + 16]), frozen_partitions=_int_or_none(d[i + 17])))
         return out
 
 
 class SubjectState:
-    __slots__ = ("detectors", "diag_t", "diagnosis", "forecaster", "history", "last", "last_seen",
-                 "onset", "problem_since", "problem_until", "rebalance_rate", "result", "scores")
+    __slots__ = ("detectors", "diag_t", "diagnosis", "episodes", "first_seen", "forecaster", "history", "last",
+                 "last_seen", "onset", "pattern", "problem_since", "problem_until", "rebalance_rate", "result",
+                 "scores", "sign_steps")
 
     def __init__(self, history_points: int, history_spacing: float):
         self.forecaster = LagForecaster()
@@ -134,6 +152,10 @@ class SubjectState:
         self.diagnosis: Diagnosis | None = None
         self.diag_t = -math.inf
         self.result: GroupTopicAnalysis | None = None
+        self.episodes: list[tuple[float, float]] = []    # past problems (start, last evidence), oldest first
+        self.first_seen: float | None = None
+        self.pattern: episode_rules.Pattern | None = None   # recurrence of the current problem
+        self.sign_steps = 0
 
 
 class OnlineAnalytics:
@@ -243,6 +265,8 @@ class OnlineAnalytics:
         st.history.add(s)
         st.last = s
         st.last_seen = t
+        if st.first_seen is None:
+            st.first_seen = t
 
         # anomaly scores
         dets = st.detectors
@@ -284,16 +308,32 @@ class OnlineAnalytics:
                     or (breach is not None and breach < 6 * 3600.0)
                     or (prev is not None and s.lost_messages_total > prev.lost_messages_total)):
                 problem = True
+        # First signs: short, intermittent and partial episodes never build a material backlog.
+        sign = s.lag > 0 and (
+            bool(s.frozen_partitions)
+            or (scores.get("lag", 0.0) >= FIRST_SIGN_SCORE
+                and s.lag >= FIRST_SIGN_BACKLOG_SECONDS * produce_level)
+            or (s.state in ("Empty", "Dead") and produce_level > 0 and s.lag >= FIRST_SIGN_BACKLOG_SECONDS
+                * produce_level))
+        st.sign_steps = st.sign_steps + 1 if sign else 0
+        if st.sign_steps >= FIRST_SIGN_STEPS:
+            problem = True
         if problem:
             if st.problem_since is None:
                 st.problem_since = t
                 st.onset = dets[2].excursion_start(t)
                 st.diag_t = -math.inf
+                st.pattern = episode_rules.pattern(st.episodes, t, st.first_seen or t)
             st.problem_until = t + self.problem_hold
         elif st.problem_since is not None and t > st.problem_until:
+            episodes = st.episodes
+            episodes.append((st.problem_since, st.problem_until - self.problem_hold))
+            if len(episodes) > episode_rules.RULES.keep:
+                del episodes[0]
             st.problem_since = None
             st.onset = None
             st.diagnosis = None
+            st.pattern = None
 
         if st.problem_since is not None and t - st.diag_t >= self.diagnose_every:
             self._pending.append(st)
@@ -339,12 +379,29 @@ class OnlineAnalytics:
         if fn is None:
             return None
         history = st.history.samples(s.cluster, s.group, s.topic)
-        if not history or history[-1].timestamp < s.timestamp:
+        if history and history[-1].timestamp == s.timestamp:
+            history[-1] = s          # the live sample carries what the compact record drops (frozen ids)
+        else:
             history.append(s)
         try:
-            return fn(history, onset=st.onset)
+            return _with_pattern(fn(history, onset=st.onset), st.pattern, s.timestamp)
         except Exception:   # the exporter must keep serving whatever the analysis does
             if not self._diagnose_failed:
                 log.exception("root-cause diagnosis failed for %s/%s/%s", s.cluster, s.group, s.topic)
                 self._diagnose_failed = True
             return None
+
+
+def _with_pattern(d: Diagnosis, pattern: episode_rules.Pattern | None, t: float) -> Diagnosis:
+    """A recurring or intermittent episode is named as such; the single-episode cause stays second (it tells
+    what happens each time) and the recurrence is the first evidence line."""
+    if pattern is None or d.cause in ("retention_loss", "broker_failure", "disk_pressure"):
+        return d
+    alternatives = ((pattern.cause, d.confidence),
+                    *((c, v) for c, v in d.alternatives if c != pattern.cause))[:3]
+    note = Evidence("kafka_consumergroup_lag_sum", float(pattern.count), 1.0, 2.0, t,
+                    f"{pattern.note}; each time: {d.cause}")
+    from kafka_detective.analysis.rootcause import REMEDIATION
+
+    return replace(d, cause=pattern.cause, alternatives=alternatives, evidence=(note, *d.evidence),
+                   remediation=REMEDIATION[pattern.cause] + " Each episode looks like: " + REMEDIATION[d.cause])

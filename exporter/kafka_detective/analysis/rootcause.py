@@ -48,6 +48,15 @@ LOST = "kafka_consumergroup_lost_messages_total"
 CPU = "consumer_cpu_ratio"
 DISK = "disk_used_ratio"
 SKEW = "broker_leader_share_ratio"
+PARTITION_LAG = "kafka_consumergroup_lag"
+
+# Named thresholds of the newer causes (relative to the subject's own topic, never absolute counts).
+PARTIAL_MAX_SHARE = 0.5          # frozen partitions: at most this share of the group's partitions is "partial"
+PARTIAL_STEPS = (0.2, 0.6)       # share of the post-onset steps with a partial freeze: ramp from/to
+SPIRAL_CORRELATION = (0.4, 0.75)  # correlation of the produce rate with the lag after the onset: ramp
+SPIRAL_PRODUCE_RISE = (0.05, 0.2)  # produce increase over its baseline (ratio - 1): ramp
+SPIRAL_GROWTH = (0.05, 0.12)     # produce rise WITHIN the growth phase (last third vs first third, relative)
+SPIRAL_MIN_POINTS = 6
 
 REMEDIATION: dict[str, str] = {
     "producer_spike": "Producers write well above their usual rate and the consumers, though healthy, are "
@@ -84,6 +93,20 @@ REMEDIATION: dict[str, str] = {
     "retention_loss": "Retention deleted messages before the group consumed them (data loss). Speed up the "
     "consumers first, then extend the topic's retention.ms while the backlog drains, and replay the lost "
     "range from the source system if possible.",
+    "partial_stall": "A few partitions of the topic are frozen while the others are consumed: usually one "
+    "consumer thread stuck on a poison message or a slow key, or a member that holds partitions without "
+    "processing them. Find the member that owns the frozen partitions (kafka-consumer-groups --describe), "
+    "read its logs at the frozen offsets, and restart it or dead-letter the message.",
+    "retry_death_spiral": "Failed messages are written back to the topic and the produce rate grows with the "
+    "backlog: the more the consumers fall behind, the more time-outs, the more retries. Stop the feedback "
+    "first: pause or cap the retry producer, route failures to a dead-letter topic with back-off, fix the "
+    "failing dependency, then drain the backlog.",
+    "recurring": "The same problem starts at the same time every day: a scheduled batch, cron job or replay "
+    "outpaces the consumers. Find the job that runs then, and either spread or throttle it, or scale the "
+    "consumers ahead of it (a scheduled scale-up); silence nothing until the schedule is known.",
+    "intermittent": "Short episodes come and go over hours and clear on their own: consumers that pause "
+    "(long GC, a lock, a flaky dependency, max.poll.interval.ms near the processing time). Correlate the "
+    "episode times with GC logs, dependency latency and deployments; a thread dump during an episode finds it.",
     "unknown": "No rule explained the evidence. Check the application logs, recent deployments and "
     "configuration changes, and the correlation table of `kafka-detective investigate`.",
 }
@@ -100,6 +123,10 @@ SUMMARY: dict[str, str] = {
     "broker_skew": "Broker leadership skew",
     "disk_pressure": "Broker disk pressure",
     "retention_loss": "Messages lost to retention",
+    "partial_stall": "A few partitions frozen",
+    "retry_death_spiral": "Retry death spiral",
+    "recurring": "Recurring daily episode",
+    "intermittent": "Intermittent short episodes",
     "unknown": "Unknown, requires manual investigation",
 }
 
@@ -152,6 +179,18 @@ def ramp(x: float, lo: float, hi: float) -> float:
     return 0.0 if t <= 0 else 1.0 if t >= 1 else t
 
 
+def correlation(x: Sequence[float], y: Sequence[float]) -> float:
+    """Pearson correlation; 0 when either series is constant or shorter than 3."""
+    n = min(len(x), len(y))
+    if n < 3:
+        return 0.0
+    mx, my = sum(x[:n]) / n, sum(y[:n]) / n
+    sxy = sum((a - mx) * (b - my) for a, b in zip(x[:n], y[:n], strict=True))
+    sxx = sum((a - mx) ** 2 for a in x[:n])
+    syy = sum((b - my) ** 2 for b in y[:n])
+    return sxy / math.sqrt(sxx * syy) if sxx > 0 and syy > 0 else 0.0
+
+
 def median_filter(values: Sequence[float], width: int = 5) -> list[float]:
     half = width // 2
     n = len(values)
@@ -182,6 +221,9 @@ class Signals:
     disk: list[float | None]
     skew: list[float | None]
     retention: list[float | None] = field(default_factory=list)
+    partitions: list[float | None] = field(default_factory=list)
+    frozen_partitions: list[float | None] = field(default_factory=list)
+    frozen_ids: tuple[int, ...] = ()       # of the latest sample
 
     @property
     def n(self) -> int:
@@ -229,6 +271,9 @@ def derive_signals(history: Sequence[GroupTopicSample]) -> Signals:
         disk=[s.disk_used_ratio for s in history],
         skew=[s.broker_leader_share_ratio for s in history],
         retention=[s.retention_seconds for s in history],
+        partitions=[s.partitions for s in history],
+        frozen_partitions=[s.frozen_partitions for s in history],
+        frozen_ids=next((s.frozen_partition_ids for s in reversed(history) if s.frozen_partition_ids), ()),
     )
 
 
@@ -444,6 +489,35 @@ def _score_and_evidence(sig: Signals, w: _Window) -> tuple[dict[str, float], lis
               "rebalance_storm", "producer_spike"):
         scores[c] *= 1 - 0.3 * loss
 
+    # partial stall: a few partitions frozen (per-partition evidence), the group as a whole still consuming
+    def partial(i: int) -> bool:
+        f, n = sig.frozen_partitions[i], sig.partitions[i]
+        return bool(f) and n is not None and f <= max(1.0, PARTIAL_MAX_SHARE * n)
+
+    have_partitions = bool(sig.frozen_partitions) and any(sig.frozen_partitions[i] is not None for i in post)
+    frac_partial = sum(1 for i in post if partial(i)) / n_post if have_partitions else 0.0
+    frac_partial_base = (sum(1 for i in base if partial(i)) / len(base)) if have_partitions and base else 0.0
+    partial_s = ramp(frac_partial - frac_partial_base, *PARTIAL_STEPS)
+    scores["partial_stall"] = 0.95 * partial_s * consumer_present * (1 - 0.8 * broker_ind) * (1 - 0.3 * loss)
+    for c in ("consumer_slowdown", "consumer_stalled", "consumer_cpu_saturation", "leader_election"):
+        scores[c] *= 1 - 0.8 * partial_s
+
+    # retry death spiral: failures re-produced to the topic, so the produce rate rises WITH the lag
+    spiral_idx = rate_post if len(rate_post) >= SPIRAL_MIN_POINTS else post
+    spiral_corr = spiral_growth = 0.0
+    if have_base and len(spiral_idx) >= SPIRAL_MIN_POINTS:
+        smooth = median_filter(sig.produce_rate, 5)
+        spiral_corr = correlation([smooth[i] for i in spiral_idx], [sig.lag[i] for i in spiral_idx])
+        # A noisy but flat produce rate can correlate with a rising lag by chance: the rate must also keep
+        # rising through the growth phase (a spike jumps at the onset, then stays flat).
+        third = max(2, len(spiral_idx) // 3)
+        first, last = median([smooth[i] for i in spiral_idx[:third]]), median([smooth[i] for i in spiral_idx[-third:]])
+        spiral_growth = (last - first) / max(median([smooth[i] for i in spiral_idx]), 1e-9)
+    spiral = (ramp(spiral_corr, *SPIRAL_CORRELATION) * ramp(p_ratio - 1, *SPIRAL_PRODUCE_RISE)
+              * ramp(spiral_growth, *SPIRAL_GROWTH) * ramp(p_t, 2.0, 4.0) * consumer_present) if have_base else 0.0
+    scores["retry_death_spiral"] = 0.95 * spiral * (1 - 0.3 * loss)
+    scores["producer_spike"] *= 1 - 0.6 * spiral
+
     # ---- evidence
     def add(metric, value, baseline, threshold, ts, note, weight, supports):
         findings.append(_Finding(Evidence(metric, float(value), float(baseline), float(threshold), float(ts),
@@ -499,6 +573,16 @@ def _score_and_evidence(sig: Signals, w: _Window) -> tuple[dict[str, float], lis
         first = next((i for i in after_onset if sig.lost[i] > 0), w.onset_index)
         add(LOST, lost_post, 0, 0, sig.t[first], f"{lost_post:.0f} messages deleted by retention before the "
             "group read them", 1.0, ("retention_loss",))
+    if frac_partial > 0:
+        ids = ", ".join(str(p) for p in sig.frozen_ids) or "?"
+        last = next((i for i in reversed(post) if partial(i)), post[-1])
+        add(PARTITION_LAG, sig.frozen_partitions[last] or 0, 0, 1, sig.t[last],
+            f"{sig.frozen_partitions[last]:.0f} of {sig.partitions[last]:.0f} partitions frozen (partitions {ids}) "
+            f"in {frac_partial:.0%} of the window while the others are consumed", partial_s, ("partial_stall",))
+    if spiral > 0:
+        add(PRODUCE_RATE, p_post, p_base, p_base * (1 + SPIRAL_PRODUCE_RISE[1]), t_onset,
+            f"produce rate rises with the lag (correlation {spiral_corr:+.2f}, x{p_ratio:.2f} of baseline): "
+            "failed messages re-produced", spiral, ("retry_death_spiral",))
     if disk_all and disk_max >= 0.7:
         add(DISK, disk_max, median(disk_all), 0.85, t_onset, f"broker log dir {disk_max:.0%} full",
             ramp(disk_max, 0.7, 0.95), ("disk_pressure",))
@@ -524,7 +608,7 @@ def _severity(cause: str, sig: Signals, w: _Window, lag_problem: bool, findings:
 
 
 _NEEDS_LAG_PROBLEM = ("producer_spike", "consumer_down", "consumer_stalled", "rebalance_storm",
-                      "consumer_cpu_saturation", "consumer_slowdown", "leader_election")
+                      "consumer_cpu_saturation", "consumer_slowdown", "leader_election", "retry_death_spiral")
 
 
 def _refine_onset(sig: Signals, onset: float) -> int:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from kafka_detective.analysis.model import CAUSE_MEANING
+
 SEVERITIES: tuple[str, ...] = ("critical", "warning", "info")
 # What each severity means for a human (used by runbooks and the Alertmanager example).
 SEVERITY_MEANING: dict[str, str] = {
@@ -15,20 +17,8 @@ SEVERITY_MEANING: dict[str, str] = {
 # The `scope` label: what the alert is about. Inhibition rules target scopes.
 SCOPES: tuple[str, ...] = ("consumergroup", "topic", "broker", "cluster", "exporter")
 
-ROOT_CAUSE_MEANING: dict[str, str] = {
-    "producer_spike": "produce rate well above its own baseline; consumers are healthy but outpaced",
-    "consumer_down": "group Empty (no members) while messages keep arriving",
-    "consumer_stalled": "members present, committed offset frozen while lag > 0",
-    "rebalance_storm": "repeated rebalances; consumption interrupted",
-    "consumer_cpu_saturation": "consume rate dropped and the consumers' CPU is saturated",
-    "consumer_slowdown": "consume rate dropped below baseline with no rebalance and no infrastructure cause",
-    "leader_election": "partition leadership changed on the group's topic around the onset",
-    "broker_failure": "a broker left: offline or under-replicated partitions, elections across many topics",
-    "broker_skew": "one broker leads far more partitions than its share",
-    "disk_pressure": "log dirs nearly full or predicted full",
-    "retention_loss": "committed offset fell below log-start offset: messages deleted before consumption",
-    "unknown": "no rule explained the evidence",
-}
+# The root-cause vocabulary's meanings live with the vocabulary itself (analysis/model.py).
+ROOT_CAUSE_MEANING: dict[str, str] = CAUSE_MEANING
 
 
 @dataclass(frozen=True)

@@ -413,6 +413,7 @@ def samples_from_trace(trace: Trace, cluster: str, consumergroup: str, topic: st
     total_cols = _aligned([t for _, _, t in disk_pairs], ts, None)
     lead = trace.select("kafka_broker_leader_partitions", cluster=cluster)
     lead_cols = _aligned(lead, ts, None)
+    frozen = _frozen_partitions(trace, gt, ts)
 
     samples = []
     for k, t in enumerate(ts):
@@ -454,5 +455,42 @@ def samples_from_trace(trace: Trace, cluster: str, consumergroup: str, topic: st
             consumer_cpu_ratio=cpu[k],
             disk_used_ratio=disk,
             broker_leader_share_ratio=share,
+            partitions=frozen[k][0] if frozen else None,
+            frozen_partitions=frozen[k][1] if frozen else None,
+            frozen_partition_ids=frozen[k][2] if frozen else (),
         ))
     return samples
+
+
+def _frozen_partitions(trace: Trace, gt: dict[str, str], ts: Sequence[float]
+                       ) -> list[tuple[int, int, tuple[int, ...]]]:
+    """Per timestamp (partitions, frozen partitions, ids of the most lagging frozen ones) from the per-partition
+    committed offsets and lags of the subject. A trace has no per-partition message age, so a partition's age is
+    the time since its committed offset last moved while it had lag (the exporter's own samples use the oldest
+    unconsumed message's age; both exceed FROZEN_SECONDS only on a partition that stopped)."""
+    from kafka_detective.signals.samples import frozen_partitions
+
+    offsets = trace.select("kafka_consumergroup_current_offset", **gt)
+    lags = {s.labels.get("partition"): s for s in trace.select("kafka_consumergroup_lag", **gt)}
+    pairs = [(s.labels.get("partition"), s, lags.get(s.labels.get("partition"))) for s in offsets]
+    pairs = [(p, o, g) for p, o, g in pairs if p is not None and p.isdigit() and g is not None]
+    if not pairs:
+        return []
+    ocols = _aligned([o for _, o, _ in pairs], ts, None)
+    gcols = _aligned([g for _, _, g in pairs], ts, None)
+    moved = [ts[0]] * len(pairs)
+    last = [None] * len(pairs)
+    out = []
+    for k, t in enumerate(ts):
+        ages: dict[int, tuple[int, float]] = {}
+        for j, (p, _, _) in enumerate(pairs):
+            off, lag = ocols[j][k], gcols[j][k]
+            if off is None or lag is None:
+                continue
+            if last[j] is None or off != last[j] or lag <= 0:
+                moved[j] = t
+            last[j] = off
+            ages[int(p)] = (int(lag), t - moved[j] if lag > 0 else 0.0)
+        n, ids = frozen_partitions(ages)
+        out.append((len(ages), n, ids))
+    return out

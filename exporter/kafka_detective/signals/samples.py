@@ -8,6 +8,26 @@ from kafka_detective.analysis.model import GroupTopicSample
 from kafka_detective.gathering.snapshot import Snapshot
 from kafka_detective.signals.derive import Derived
 
+# A partition is frozen when the group is behind on it (lag > 0), its oldest unconsumed message is at least
+# FROZEN_SECONDS old and FROZEN_RELATIVE times older than on the group's typical partition of the topic: stuck
+# while the others move. When every partition is that far behind it is a whole-group problem, not a partial one.
+FROZEN_SECONDS = 300.0
+FROZEN_RELATIVE = 4.0
+FROZEN_IDS_MAX = 5
+
+
+def frozen_partitions(ages: dict[int, tuple[int, float]]) -> tuple[int, tuple[int, ...]]:
+    """(count, ids of the most lagging, at most FROZEN_IDS_MAX) of frozen partitions among
+    `ages` = {partition: (lag, oldest unconsumed message age in seconds)}."""
+    if not ages:
+        return 0, ()
+    values = sorted(age for _, age in ages.values())
+    typical = values[len(values) // 2]
+    floor = max(FROZEN_SECONDS, FROZEN_RELATIVE * typical)
+    frozen = [(lag, p) for p, (lag, age) in ages.items() if lag > 0 and age >= floor]
+    frozen.sort(reverse=True)
+    return len(frozen), tuple(p for _, p in frozen[:FROZEN_IDS_MAX])
+
 
 def group_topic_samples(snapshot: Snapshot, derived: Derived) -> list[GroupTopicSample]:
     if snapshot.groups is None or snapshot.offsets is None:
@@ -29,17 +49,20 @@ def group_topic_samples(snapshot: Snapshot, derived: Derived) -> list[GroupTopic
     lag: dict[tuple[str, str], int] = defaultdict(int)
     committed: dict[tuple[str, str], int] = defaultdict(int)
     lag_seconds: dict[tuple[str, str], float] = {}
+    ages: dict[tuple[str, str], dict[int, tuple[int, float]]] = defaultdict(dict)
     for (group, topic, partition), value in derived.lag.items():
         lag[(group, topic)] += value
         committed[(group, topic)] += derived.committed[(group, topic, partition)]
         age = derived.lag_seconds.get((group, topic, partition))
         if age is not None:
             lag_seconds[(group, topic)] = max(lag_seconds.get((group, topic), 0.0), age)
+        ages[(group, topic)][partition] = (value, age if age is not None else 0.0)
 
     samples = []
     for group, topic in sorted(lag):
         description = snapshot.groups.descriptions.get(group)
         retention = configs.get(topic)
+        n_frozen, frozen_ids = frozen_partitions(ages[(group, topic)])
         samples.append(
             GroupTopicSample(
                 cluster=snapshot.cluster,
@@ -59,6 +82,9 @@ def group_topic_samples(snapshot: Snapshot, derived: Derived) -> list[GroupTopic
                 leader_changes_total=leader_changes[topic],
                 under_replicated_partitions=under_replicated[topic],
                 offline_partitions=offline[topic],
+                partitions=len(ages[(group, topic)]),
+                frozen_partitions=n_frozen,
+                frozen_partition_ids=frozen_ids,
             )
         )
     return samples

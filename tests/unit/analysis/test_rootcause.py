@@ -10,7 +10,10 @@ from kafka_detective.analysis.model import ROOT_CAUSES, Diagnosis
 from kafka_detective.analysis.rootcause import diagnose, find_onset_index, median, robust_z
 from kafka_detective.analysis.synthetic import scenario
 
-CAUSES = [c for c in ROOT_CAUSES if c != "unknown"]
+# The synthetic generator has one history per cause; the causes named from per-partition evidence and from the
+# episode history are tested in test_rootcause_new_causes.py.
+NEWER_CAUSES = {"partial_stall", "retry_death_spiral", "recurring", "intermittent"}
+CAUSES = [c for c in ROOT_CAUSES if c != "unknown" and c not in NEWER_CAUSES]
 
 
 @pytest.mark.parametrize("cause", CAUSES)
