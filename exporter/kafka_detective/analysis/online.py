@@ -49,7 +49,10 @@ LAG_FLOOR_SECONDS = 30.0   # scale floor of the lag anomaly score: 30 s of produ
 # First signs that open a lag problem before the backlog is material (short and partial episodes):
 FIRST_SIGN_SCORE = 0.95          # lag anomaly score of a first sign ...
 FIRST_SIGN_BACKLOG_SECONDS = 30.0  # ... with at least this many seconds of production behind
+FIRST_SIGN_AGE_SECONDS = 120.0   # ... and the oldest unconsumed message at least this old, when known
 FIRST_SIGN_STEPS = 2             # consecutive cycles a first sign must hold (one noisy cycle is not a sign)
+WARMUP_CYCLES = 10               # a subject's first cycles (new, or back after a gap) open no problem: its
+                                 # rates are not known yet, so any backlog looks like runaway growth
 
 # Compact history record layout (one array('d') slot per field).
 _FIELDS = ("timestamp", "lag", "log_end_offset", "committed_offset", "lag_seconds", "members", "state",
@@ -135,8 +138,8 @@ class CompactHistory:
 
 class SubjectState:
     __slots__ = ("detectors", "diag_t", "diagnosis", "episodes", "first_seen", "forecaster", "history", "last",
-                 "last_seen", "onset", "pattern", "problem_since", "problem_until", "rebalance_rate", "result",
-                 "scores", "sign_steps")
+                 "last_seen", "observed", "onset", "problem_since", "problem_until", "rebalance_rate", "result",
+                 "scores", "sign_steps", "votes")
 
     def __init__(self, history_points: int, history_spacing: float):
         self.forecaster = LagForecaster()
@@ -152,10 +155,12 @@ class SubjectState:
         self.diagnosis: Diagnosis | None = None
         self.diag_t = -math.inf
         self.result: GroupTopicAnalysis | None = None
-        self.episodes: list[tuple[float, float]] = []    # past problems (start, last evidence), oldest first
+        # past problems (start, last evidence, cause of their single episode), oldest first
+        self.episodes: list[tuple[float, float, str]] = []
         self.first_seen: float | None = None
-        self.pattern: episode_rules.Pattern | None = None   # recurrence of the current problem
+        self.observed = 0
         self.sign_steps = 0
+        self.votes: dict[str, int] = {}    # single-episode causes diagnosed during the current problem
 
 
 class OnlineAnalytics:
@@ -267,6 +272,7 @@ class OnlineAnalytics:
         st.last_seen = t
         if st.first_seen is None:
             st.first_seen = t
+        st.observed += 1
 
         # anomaly scores
         dets = st.detectors
@@ -309,31 +315,41 @@ class OnlineAnalytics:
                     or (prev is not None and s.lost_messages_total > prev.lost_messages_total)):
                 problem = True
         # First signs: short, intermittent and partial episodes never build a material backlog.
+        # A first sign is one the backlog confirms: the lag AND the age of the oldest message anomalous (a
+        # commit sawtooth raises the lag, not the age), or a structural sign (frozen partitions, a leader change
+        # while the lag rises, an empty group while messages arrive).
+        behind = s.lag > 0 and s.lag >= FIRST_SIGN_BACKLOG_SECONDS * produce_level
+        lag_score = scores.get("lag", 0.0)
         sign = s.lag > 0 and (
             bool(s.frozen_partitions)
-            or (scores.get("lag", 0.0) >= FIRST_SIGN_SCORE
-                and s.lag >= FIRST_SIGN_BACKLOG_SECONDS * produce_level)
-            or (s.state in ("Empty", "Dead") and produce_level > 0 and s.lag >= FIRST_SIGN_BACKLOG_SECONDS
-                * produce_level))
+            or (behind and lag_score >= FIRST_SIGN_SCORE
+                and (s.lag_seconds is None or (scores.get("lag_seconds", 0.0) >= FIRST_SIGN_SCORE
+                                               and s.lag_seconds >= FIRST_SIGN_AGE_SECONDS)))
+            or (behind and lag_score >= 0.5 and prev is not None
+                and s.leader_changes_total > prev.leader_changes_total)
+            or (behind and s.state in ("Empty", "Dead") and produce_level > 0))
         st.sign_steps = st.sign_steps + 1 if sign else 0
         if st.sign_steps >= FIRST_SIGN_STEPS:
             problem = True
+        if st.observed <= WARMUP_CYCLES:
+            problem = False
         if problem:
             if st.problem_since is None:
                 st.problem_since = t
                 st.onset = dets[2].excursion_start(t)
                 st.diag_t = -math.inf
-                st.pattern = episode_rules.pattern(st.episodes, t, st.first_seen or t)
             st.problem_until = t + self.problem_hold
         elif st.problem_since is not None and t > st.problem_until:
-            episodes = st.episodes
-            episodes.append((st.problem_since, st.problem_until - self.problem_hold))
-            if len(episodes) > episode_rules.RULES.keep:
-                del episodes[0]
+            if st.votes:
+                episodes = st.episodes
+                episodes.append((st.problem_since, st.problem_until - self.problem_hold,
+                                 max(st.votes, key=st.votes.__getitem__)))
+                if len(episodes) > episode_rules.RULES.keep:
+                    del episodes[0]
+                st.votes = {}
             st.problem_since = None
             st.onset = None
             st.diagnosis = None
-            st.pattern = None
 
         if st.problem_since is not None and t - st.diag_t >= self.diagnose_every:
             self._pending.append(st)
@@ -384,7 +400,19 @@ class OnlineAnalytics:
         else:
             history.append(s)
         try:
-            return _with_pattern(fn(history, onset=st.onset), st.pattern, s.timestamp)
+            d = fn(history, onset=st.onset)
+            st.votes[d.cause] = st.votes.get(d.cause, 0) + 1
+            # Episodes before at the same time of day (any explained cause: a batch can look like a spike one
+            # night and a slowdown the next), or a few hours ago of the same kind (intermittent)?
+            pattern = None
+            if d.cause != "unknown" and st.episodes:
+                since, first = st.problem_since or s.timestamp, st.first_seen or s.timestamp
+                pattern = episode_rules.pattern([(a, b) for a, b, c in st.episodes if c != "unknown"], since, first)
+                if pattern is not None and pattern.cause == "intermittent":
+                    pattern = episode_rules.pattern([(a, b) for a, b, c in st.episodes if c == d.cause], since,
+                                                    first)
+                    pattern = pattern if pattern is not None and pattern.cause == "intermittent" else None
+            return _with_pattern(d, pattern, s.timestamp)
         except Exception:   # the exporter must keep serving whatever the analysis does
             if not self._diagnose_failed:
                 log.exception("root-cause diagnosis failed for %s/%s/%s", s.cluster, s.group, s.topic)

@@ -54,9 +54,12 @@ PARTITION_LAG = "kafka_consumergroup_lag"
 PARTIAL_MAX_SHARE = 0.5          # frozen partitions: at most this share of the group's partitions is "partial"
 PARTIAL_STEPS = (0.2, 0.6)       # share of the post-onset steps with a partial freeze: ramp from/to
 SPIRAL_CORRELATION = (0.4, 0.75)  # correlation of the produce rate with the lag after the onset: ramp
-SPIRAL_PRODUCE_RISE = (0.05, 0.2)  # produce increase over its baseline (ratio - 1): ramp
+SPIRAL_PRODUCE_RISE = (0.1, 0.25)  # produce increase over its baseline (ratio - 1): ramp
 SPIRAL_GROWTH = (0.05, 0.12)     # produce rise WITHIN the growth phase (last third vs first third, relative)
 SPIRAL_MIN_POINTS = 6
+SPIRAL_CONSUME_DROP = (0.1, 0.3)  # early sign: consume rate below its baseline by this much (1 - ratio): ramp
+SPIRAL_EARLY_WEIGHT = 0.8        # the early sign counts a little less than the rise with the lag
+SPIRAL_EXTRA_OF_CONSUMED = (0.8, 1.0)  # extra produce / consume rate: a spiral up to 0.8, none beyond 1.0
 
 REMEDIATION: dict[str, str] = {
     "producer_spike": "Producers write well above their usual rate and the consumers, though healthy, are "
@@ -513,10 +516,18 @@ def _score_and_evidence(sig: Signals, w: _Window) -> tuple[dict[str, float], lis
         third = max(2, len(spiral_idx) // 3)
         first, last = median([smooth[i] for i in spiral_idx[:third]]), median([smooth[i] for i in spiral_idx[-third:]])
         spiral_growth = (last - first) / max(median([smooth[i] for i in spiral_idx]), 1e-9)
-    spiral = (ramp(spiral_corr, *SPIRAL_CORRELATION) * ramp(p_ratio - 1, *SPIRAL_PRODUCE_RISE)
-              * ramp(spiral_growth, *SPIRAL_GROWTH) * ramp(p_t, 2.0, 4.0) * consumer_present) if have_base else 0.0
+    # Before the feedback shows, a spiral starts as produce up AND consume down at once; the re-produced
+    # messages are a share of what the consumers read, so the extra produce never exceeds the consume rate
+    # (a producer spike that also slows the consumers does).
+    rising = ramp(spiral_corr, *SPIRAL_CORRELATION) * ramp(spiral_growth, *SPIRAL_GROWTH)
+    both = SPIRAL_EARLY_WEIGHT * ramp(1 - c_ratio, *SPIRAL_CONSUME_DROP) if have_base else 0.0
+    bounded = ramp((p_post - p_base) / max(c_post, 1e-9), SPIRAL_EXTRA_OF_CONSUMED[1], SPIRAL_EXTRA_OF_CONSUMED[0]) \
+        if have_base else 0.0
+    spiral = (max(rising, both) * ramp(p_ratio - 1, *SPIRAL_PRODUCE_RISE) * bounded * ramp(p_t, 2.0, 4.0)
+              * consumer_present) if have_base else 0.0
     scores["retry_death_spiral"] = 0.95 * spiral * (1 - 0.3 * loss)
     scores["producer_spike"] *= 1 - 0.6 * spiral
+    scores["consumer_slowdown"] *= 1 - 0.5 * spiral
 
     # ---- evidence
     def add(metric, value, baseline, threshold, ts, note, weight, supports):

@@ -48,15 +48,16 @@ def test_partitions_frozen_before_the_onset_too_are_no_evidence() -> None:
 
 
 def _retry_spiral(rise_per_sample: float) -> list[GroupTopicSample]:
-    # Failures re-produced: the produce rate keeps rising while the consumers (slowed by time-outs) fall behind.
+    # Failures re-produced: the produce rate keeps rising while the consumers (slowed by time-outs) fall behind;
+    # the extra produce stays below the consume rate (retries are a share of what is read).
     s = scenario("consumer_slowdown", noise=0.03)
     s.produce_at = lambda i: 100 * (1 + rise_per_sample * max(0, i - s.onset) + (0.15 if i >= s.onset else 0.0))
-    s.capacity_at = lambda i: 130 * (0.75 if i >= s.onset else 1.0)
+    s.capacity_at = lambda i: 130 * (0.6 if i >= s.onset else 1.0)
     return s.samples()
 
 
 def test_produce_rising_with_the_lag_is_a_retry_death_spiral() -> None:
-    d = diagnose(_retry_spiral(0.015))
+    d = diagnose(_retry_spiral(0.005))
     assert d.cause == "retry_death_spiral", d.alternatives
     assert any("rises with the lag" in e.note for e in d.evidence)
 
