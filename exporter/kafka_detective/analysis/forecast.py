@@ -1,15 +1,20 @@
-"""Lag forecasting from modelled produce and consume rates (pure Python, O(1) per update).
+"""Lag forecasting that knows when not to extrapolate (pure Python, O(1) per update).
+
+`LagForecaster` first decides whether the lag has a trend worth extrapolating: two exponentially weighted
+regressions of the lag (10 and 30 minutes) must both find a significant slope in the same direction, larger than
+the lag's own step-to-step noise would explain over 30 minutes; or the lag is a backlog well above the group's
+usual in-flight lag that the produce and consume rates keep growing (or draining). Without a trend the forecast is
+the recent mean plus the current deviation decayed by the lag's autocorrelation (never worse than persistence on a
+stationary series). With one, the lag grows at the produce rate minus the consumers' capacity — the consumers run
+at capacity once a backlog builds, and a drain runs at the capacity they show — with the change of the produce
+rate's daily profile added. The interval around the point forecast is calibrated online from the forecast's own
+past errors per horizon (90 %). The growth rates behind the time-to-breach alerts are published too.
 
 The produce rate (from the topic's log-end-offset counter) and the consume throughput (from the group's
-committed-offset counter) are each modelled by damped-trend exponential smoothing (Holt with damping, in
-continuous time so irregular collection intervals are handled) on top of an additive daily profile learned
-online per time-of-day bucket (used once a day of history exists: the "3 AM mystery" recurs at 03:00).
-
-Lag at a horizon is projected by integrating the difference of the two forecast rates from the current lag,
-never by fitting a line to lag, with the lag floored at zero (a group cannot consume what was not produced).
-The upper bound of the prediction interval comes from the tracked one-step lag residual variance, grown with
-the horizon as for an integrated smoothing model. The module also gives the time to catch up and the time
-until retention deletes the oldest unconsumed message (data-loss ETA).
+committed-offset counter) are modelled by damped-trend exponential smoothing (Holt with damping, in continuous time
+so irregular collection intervals are handled) on top of an additive daily profile learned online per time-of-day
+bucket (used once a day of history exists: the "3 AM mystery" recurs at 03:00). The module also gives the time to
+catch up and the time until retention deletes the oldest unconsumed message (data-loss ETA).
 
 No look-ahead: every quantity at time t depends only on samples up to t; no min/max of a series is known in
 advance.
@@ -317,6 +322,7 @@ class LagForecaster:
     __slots__ = ("_cal", "_last_push", "ac_cov", "ac_var", "consume", "d_mean", "d_var", "inflight", "last_dev",
                  "last_lag", "last_t", "long", "ls_holt", "ls_reg", "mode", "produce", "short", "step")
 
+    DAMP_SECONDS = 3600.0
     TREND_Z = 3.0
     MATERIAL = 3.0
 
@@ -446,16 +452,24 @@ class LagForecaster:
     def _point(self, now: float, lag: float, h: float) -> float:
         mode = self.mode
         if mode > 0:
-            return max(0.0, lag + self._growth() * h + self._seasonal_shift(now, h))
+            return max(0.0, lag + self._growth() * self._damped(h) + self._seasonal_shift(now, h))
         if mode < 0:
             fall = min(self.short.slope, self._rate_gap())
             floor = min(self.inflight if self.inflight is not None else 0.0, lag)
             return max(floor, lag + fall * h + self._seasonal_shift(now, h))
         level = self.short.my
+        if abs(level - self.long.my) <= self.noise():
+            # the 10- and 30-minute means agree: the longer one averages more noise away
+            level = self.long.my
         rho = self.ac_cov / self.ac_var if self.ac_var > 0 else 0.0
         rho = min(max(rho, 0.0), 0.999)
         decay = rho ** (h / max(self.step, 1.0))
         return max(0.0, level + decay * (lag - level))
+
+    def _damped(self, h: float) -> float:
+        """Seconds of growth a forecast h seconds ahead counts: h, damped with time constant DAMP_SECONDS."""
+        tau = self.DAMP_SECONDS
+        return h if tau <= 0 else tau * (1.0 - math.exp(-h / tau))
 
     def _scale(self, h: float) -> float:
         spread = max(self.noise(), math.sqrt(max(self.ac_var, 0.0)), 1.0)
