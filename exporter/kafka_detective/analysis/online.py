@@ -329,7 +329,9 @@ class OnlineAnalytics:
                 and s.leader_changes_total > prev.leader_changes_total)
             or (behind and s.state in ("Empty", "Dead") and produce_level > 0))
         st.sign_steps = st.sign_steps + 1 if sign else 0
-        if st.sign_steps >= FIRST_SIGN_STEPS:
+        # a leader change is an event, not noise: its lag bump may last a single cycle
+        if st.sign_steps >= FIRST_SIGN_STEPS or (
+                behind and prev is not None and s.leader_changes_total > prev.leader_changes_total):
             problem = True
         if st.observed <= WARMUP_CYCLES:
             problem = False

@@ -57,6 +57,8 @@ SPIRAL_CORRELATION = (0.4, 0.75)  # correlation of the produce rate with the lag
 SPIRAL_PRODUCE_RISE = (0.1, 0.25)  # produce increase over its baseline (ratio - 1): ramp
 SPIRAL_GROWTH = (0.05, 0.12)     # produce rise WITHIN the growth phase (last third vs first third, relative)
 SPIRAL_MIN_POINTS = 6
+LEADER_BUMP_SECONDS = 30.0       # a lag bump of this much production counts when leaders changed ...
+LEADER_BUMP_SAMPLES = 15         # ... in the last samples (a short election wave: one or two cycles of lag)
 SPIRAL_CONSUME_DROP = (0.1, 0.3)  # early sign: consume rate below its baseline by this much (1 - ratio): ramp
 SPIRAL_EARLY_WEIGHT = 0.8        # the early sign counts a little less than the rise with the lag
 SPIRAL_EXTRA_OF_CONSUMED = (0.8, 1.0)  # extra produce / consume rate: a spiral up to 0.8, none beyond 1.0
@@ -636,7 +638,11 @@ def _min_rise(sig: Signals) -> float:
     if sig.n < 2:
         return 10.0
     step = median([b - a for a, b in zip(sig.t, sig.t[1:], strict=False)])
-    return max(10.0, 2.0 * median(sig.produce_rate) * step)
+    normal = 2.0 * median(sig.produce_rate) * step
+    # A leader change explains even a short bump: the consumers pause while they find the new leaders.
+    if any(sig.leader_changes[-LEADER_BUMP_SAMPLES:]):
+        normal = min(normal, LEADER_BUMP_SECONDS * median(sig.produce_rate))
+    return max(10.0, normal)
 
 
 def confidence_from_scores(ranked: Sequence[tuple[str, float]]) -> float:

@@ -171,3 +171,26 @@ def test_the_vocabulary_is_the_same_everywhere() -> None:
     doc = (Path(__file__).parents[3] / "docs" / "architecture.md").read_text()
     section = doc.split("## Root-cause vocabulary", 1)[1].split("\n## ", 1)[0]
     assert re.findall(r"^\| `([a-z_]+)` \|", section, re.M) == list(ROOT_CAUSES)
+
+
+def _one_cycle_bump(leader_change: bool) -> list[GroupTopicSample]:
+    # A short election wave: the consumers pause for about a minute (one cycle of lag), then catch up.
+    step = 60.0
+    s = scenario("none", n=240, step=step, noise=0.03, seed=4)
+    samples = s.samples()
+    out = []
+    for i, x in enumerate(samples):
+        bump = 60 * 100 if i == 200 else 0
+        lc = 3 if (leader_change and i >= 200) else 0
+        out.append(replace(x, lag=x.lag + bump, committed_offset=x.committed_offset - bump, leader_changes_total=lc))
+    return out
+
+
+def test_a_one_cycle_bump_with_a_leader_change_is_a_leader_election() -> None:
+    causes = _feed(OnlineAnalytics(), _one_cycle_bump(True))
+    assert "leader_election" in causes[200:212], causes[200:212]
+
+
+def test_the_same_bump_without_a_leader_change_is_no_problem() -> None:
+    causes = _feed(OnlineAnalytics(), _one_cycle_bump(False))
+    assert not any(causes), [c for c in causes if c]
