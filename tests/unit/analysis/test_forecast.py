@@ -30,9 +30,12 @@ def test_constant_rates_project_the_integrated_difference():
     feed(fc, 200, 30.0, 120.0, 100.0, lag0=50_000.0)
     pred, upper = fc.predict((300, 900, 1800))
     lag_now = fc.last_lag
+    tau = LagForecaster.DAMP_SECONDS          # growth is damped over an hour in the point forecast
     for h in (300, 900, 1800):
-        assert math.isclose(pred[h], lag_now + 20.0 * h, rel_tol=0.02), (h, pred[h], lag_now + 20 * h)
+        expected = lag_now + 20.0 * tau * (1.0 - math.exp(-h / tau))
+        assert math.isclose(pred[h], expected, rel_tol=0.02), (h, pred[h], expected)
         assert upper[h] >= pred[h]
+    assert math.isclose(fc.growth_rate(), 20.0, rel_tol=0.02)      # the time-to-breach rate is not damped
     assert upper[1800] - pred[1800] >= upper[300] - pred[300]      # interval grows with the horizon
 
 
