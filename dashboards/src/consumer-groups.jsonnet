@@ -76,18 +76,20 @@ function(params={})
 
     p.row.new('Forecast'),
     p.timeseries.new('Predicted lag band', 'short',
-                     'Current lag (solid), the forecast lag at each horizon (5m, 15m, 30m; dashed) and the upper '
-                     + "bound of the forecast's prediction interval (dotted, shaded). A forecast drawn at time t is "
+                     'Current lag (solid), the forecast lag at each horizon (5m, 15m, 30m; dashed) and the lower and '
+                     + "upper bounds of the forecast's prediction interval (dotted; shaded above). A forecast drawn at time t is "
                      + 'for t + horizon.')
     + p.withTargets([
       t.new('sum by (topic) (kafka_consumergroup_lag_sum{%s})' % gt, 'now {{topic}}'),
       t.new('sum by (topic, horizon) (kafka_consumergroup_predicted_lag{%s})' % gt, 'predicted {{horizon}} {{topic}}'),
       t.new('sum by (topic, horizon) (kafka_consumergroup_predicted_lag_upper{%s})' % gt, 'upper {{horizon}} {{topic}}'),
+      t.new('sum by (topic, horizon) (kafka_consumergroup_predicted_lag_lower{%s})' % gt, 'lower {{horizon}} {{topic}}'),
     ])
     + p.withOverrides([
       o.byQuery('A', [o.lineWidth(2)]),
       o.byQuery('B', [o.dashed, o.fillOpacity(0)]),
       o.byQuery('C', [o.dotted, o.fillOpacity(15)]),
+      o.byQuery('D', [o.dotted, o.fillOpacity(0)]),
     ])
     + p.withSize(16, 9),
     p.timeseries.new('Forecast check (30m)', 'short',
@@ -100,6 +102,15 @@ function(params={})
     ])
     + p.withOverrides([o.byQuery('B', [o.dashed])])
     + p.withSize(8, 9),
+    p.timeseries.new('Lag growth', 'short',
+                     'Trend the forecaster found in the lag (messages/s: produce minus the consumers\' capacity) and '
+                     + 'in the age of the oldest unconsumed message (seconds per second). 0 while the lag has no '
+                     + 'significant trend; the predictive lag alert divides the distance to its threshold by these.')
+    + p.withTargets([
+      t.new('max by (topic) (kafka_consumergroup_lag_growth_rate{%s})' % gt, 'messages/s {{topic}}'),
+      t.new('max by (topic) (kafka_consumergroup_lag_seconds_growth_rate{%s})' % gt, 'seconds/s {{topic}}'),
+    ])
+    + p.withSize(24, 7),
 
     p.row.new('Throughput'),
     p.timeseries.new('Produce vs consume rate', 'msg/s',
