@@ -133,9 +133,8 @@ def _feed(engine: OnlineAnalytics, samples: list[GroupTopicSample]) -> list[str 
     return causes
 
 
-def test_a_short_freeze_is_diagnosed_from_its_first_signs_and_the_second_is_intermittent() -> None:
-    # Freezes of 6 minutes every 3 hours: the backlog never gets "material" (2 minutes of production and
-    # anomalous) for long, yet each is diagnosed, and the repeats are named intermittent.
+def test_short_freezes_are_diagnosed_and_the_repeats_are_intermittent() -> None:
+    # Freezes of 6 minutes every 3 hours: each is diagnosed, the first as a stall, the repeats as intermittent.
     step = 60.0
     n = int(10 * HOUR / step)
     freezes = [int(3 * HOUR / step), int(6 * HOUR / step), int(9 * HOUR / step)]
@@ -194,3 +193,42 @@ def test_a_one_cycle_bump_with_a_leader_change_is_a_leader_election() -> None:
 def test_the_same_bump_without_a_leader_change_is_no_problem() -> None:
     causes = _feed(OnlineAnalytics(), _one_cycle_bump(False))
     assert not any(causes), [c for c in causes if c]
+
+
+def test_a_trace_gives_frozen_partitions_from_the_per_partition_offsets() -> None:
+    from kafka_detective.scenarios.trace import Series, Trace, samples_from_trace
+
+    gt = {"cluster": "c", "consumergroup": "g", "topic": "t"}
+    ts = [1_000.0 + 60 * k for k in range(20)]
+    series = [Series("kafka_consumergroup_lag_sum", dict(gt), ts, [50.0] * len(ts))]
+    for p in range(8):
+        labels = {**gt, "partition": str(p)}
+        # partition 5 stops at step 5; the others move every step
+        offsets = [100.0 * min(k, 5) if p == 5 else 100.0 * k for k in range(len(ts))]
+        series.append(Series("kafka_consumergroup_current_offset", labels, ts, offsets))
+        series.append(Series("kafka_consumergroup_lag", labels, ts, [5.0] * len(ts)))
+    samples = samples_from_trace(Trace(series=series), "c", "g", "t")
+    assert samples[8].partitions == 8 and samples[8].frozen_partitions == 0   # 3 min: not yet frozen
+    assert samples[12].frozen_partitions == 1 and samples[12].frozen_partition_ids == (5,)
+    assert samples[0].frozen_partitions == 0
+
+
+def _slow_partial_backlog(frozen: int) -> list[GroupTopicSample]:
+    # Two of twenty partitions stop at sample 150: the backlog grows by a tenth of the production per second,
+    # far from "material" for the first 20 minutes.
+    s = scenario("none", n=240, step=60.0, noise=0.03, seed=4)
+    out = []
+    for i, x in enumerate(s.samples()):
+        extra = int(10 * 60 * max(0, i - 150)) if i < 200 else 0
+        fz = frozen if 155 <= i < 200 else 0
+        out.append(replace(x, lag=x.lag + extra, committed_offset=x.committed_offset - extra, partitions=20,
+                           frozen_partitions=fz, frozen_partition_ids=(3, 7) if fz else ()))
+    return out
+
+
+def test_frozen_partitions_open_the_problem_before_the_backlog_is_material() -> None:
+    with_sign = _feed(OnlineAnalytics(), _slow_partial_backlog(2))
+    without = _feed(OnlineAnalytics(), _slow_partial_backlog(0))
+    assert with_sign[157:160] == ["partial_stall"] * 3, with_sign[150:165]
+    first_without = next(i for i, c in enumerate(without) if c)
+    assert first_without > 165, without[150:175]
