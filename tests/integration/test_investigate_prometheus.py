@@ -123,7 +123,9 @@ def test_learn_prometheus(prometheus, tmp_path, capsys) -> None:
     url, history = prometheus
     lib = tmp_path / "patterns"
     lib.mkdir()
-    shutil.copy(REPO / "patterns" / "recording-rules.yaml", lib)
+    # A library is its rules and the config.yaml their [[ placeholders ]] come from.
+    for name in ("recording-rules.yaml", "config.yaml"):
+        shutil.copy(REPO / "patterns" / name, lib)
     start = history[400].timestamp
     incident = tmp_path / "incident.yaml"
     incident.write_text(f"name: cpu saturation\nwindow: {{start: {start}, end: {start + 1800}}}\n"
