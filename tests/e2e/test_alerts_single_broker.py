@@ -91,7 +91,11 @@ def test_every_rule_evaluates_and_every_recording_rule_answers(env):
     assert env.prometheus.rule_health() == []
     for record, expr in recording_rules():
         env.prometheus.query(expr)   # raises on an error
-        if record.startswith(("kafka:topic_produce_rate", "kafka:consumergroup_consume_rate")):
+        # The seasonal baselines compare with the same hour days ago: by design they have no data on a stack that
+        # is minutes old. Everything else about rates must answer now.
+        needs_days_of_history = record.endswith((":baseline", ":baseline_days", ":same_hour"))
+        if record.startswith(("kafka:topic_produce_rate", "kafka:consumergroup_consume_rate")) \
+                and not needs_days_of_history:
             assert env.prometheus.query(record), f"recording rule {record} has no data"
 
 
