@@ -21,7 +21,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", action="store_true", help="no progress output")
     from kafka_detective.commands._argtypes import positive_int
 
-    parser.add_argument("--prometheus-sample", type=positive_int, default=32, metavar="N",
+    parser.add_argument("--prometheus-sample", type=positive_int, default=16, metavar="N",
                         help="scenario families (a DIR with train/ and test/): run the rules on a real Prometheus "
                         "over the first N scenarios of each split, every family in turn (default: %(default)s)")
     parser.add_argument("--forecasts", action="store_true",

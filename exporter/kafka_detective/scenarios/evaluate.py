@@ -559,7 +559,7 @@ def _evaluate_split(job: tuple[str, Path, bool, bool, str, int]) -> tuple[str, d
 
 
 def evaluate_splits(directory: str | Path, progress: bool = True, prometheus: bool = False,
-                    rules: str | Path = "alert-rules/prometheus-rules.yaml", prometheus_sample: int = 32,
+                    rules: str | Path = "alert-rules/prometheus-rules.yaml", prometheus_sample: int = 16,
                     jobs: int = 1) -> dict:
     """Evaluate the `train/` and `test/` splits of a family directory, each on its own (the splits never mix):
     {"splits": {split: {"figures": split_figures(...), "summary": evaluate(...)}}}. With `prometheus`, the
