@@ -170,8 +170,8 @@ def get_scenario(name: str) -> Scenario:
 class _Bucket:
     """Token bucket: ``take(n)`` grants up to n tokens accumulated at ``rate`` per second (None: unlimited)."""
 
-    def __init__(self) -> None:
-        self.rate: float | None = None
+    def __init__(self, rate: float | None = None) -> None:
+        self.rate = rate
         self.tokens = 0.0
         self.t = time.monotonic()
 
@@ -284,7 +284,9 @@ class TrafficDriver:
         self._next_index = 0
         self._stop = threading.Event()
         self._done = threading.Event()
-        self._produce = _Bucket()
+        # Nothing to produce until the timeline applies its first phase: the produce thread may start first, and
+        # an unlimited bucket there would hand it an infinite number of messages to send.
+        self._produce = _Bucket(rate=0.0)
         self._threads: list[threading.Thread] = []
         self._lock = threading.RLock()
 
