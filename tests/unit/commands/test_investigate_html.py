@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -10,20 +9,7 @@ import pytest
 from kafka_detective.analysis.synthetic import scenario, write_samples_trace
 from kafka_detective.cli import main
 
-
-class Tags(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.tags: list[str] = []
-        self.attrs: list[tuple[str, str | None]] = []
-        self.text: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.tags.append(tag)
-        self.attrs += attrs
-
-    def handle_data(self, data: str) -> None:
-        self.text.append(data)
+from ..html_support import parse
 
 
 @pytest.fixture(scope="module")
@@ -39,8 +25,7 @@ def test_html_case_file_is_self_contained(tmp_path, trace, capsys):
                  "--library-dir", str(tmp_path / "none")]) == 0
     assert capsys.readouterr().out.strip() == str(out / "report.md")   # the markdown report stays
     page = (out / "report.html").read_text()
-    parsed = Tags()
-    parsed.feed(page)
+    parsed = parse(page)
     text = " ".join(parsed.text)
     assert "Consumers stalled (committed offset frozen)" in text
     assert parsed.tags.count("svg") == 4 and "Runbook:" in text and 'id="evidence"' in page

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import http.client
 import re
-from html.parser import HTMLParser
 from pathlib import Path
 from types import SimpleNamespace
 from urllib.parse import urlencode
@@ -20,6 +19,7 @@ from kafka_detective.serving import detective_page as dp
 from kafka_detective.serving import svg
 from kafka_detective.serving.http import MetricsApp, MetricsServer
 
+from ..html_support import parse
 from .conftest import PASSWORD
 
 NOW = 1_790_000_000.0
@@ -57,29 +57,6 @@ def history(group: str, topic: str, n: int = 60) -> list[GroupTopicSample]:
 
 def source(*subjects: dp.Subject) -> dp.StaticSource:
     return dp.StaticSource(list(subjects), {s.key: history(*s.key[1:]) for s in subjects})
-
-
-class Elements(HTMLParser):
-    """The element names and the text of a page, as a browser's parser sees them."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.tags: list[str] = []
-        self.attrs: list[tuple[str, str | None]] = []
-        self.text: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.tags.append(tag)
-        self.attrs += attrs
-
-    def handle_data(self, data: str) -> None:
-        self.text.append(data)
-
-
-def parse(page: str) -> Elements:
-    p = Elements()
-    p.feed(page)
-    return p
 
 
 # --- ordering and content -------------------------------------------------------------------------------------
