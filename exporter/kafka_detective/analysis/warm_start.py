@@ -24,6 +24,7 @@ from typing import Any
 
 from kafka_detective.analysis.model import GroupTopicSample
 from kafka_detective.analysis.sources import Prometheus, format_duration, selector
+from kafka_detective.kafka.redaction import redact_url
 
 log = logging.getLogger(__name__)
 
@@ -63,18 +64,6 @@ def warm_start_queries(cluster: str) -> dict[str, str]:
     """PromQL per sample field for every group/topic of one cluster, with the exporter's metric names."""
     sel = selector(cluster=cluster)
     return {name: template.replace("{sel}", sel) for name, (_, template) in _QUERIES.items()}
-
-
-def redact_url(url: str) -> str:
-    """The URL without user:password, for messages."""
-    parts = urllib.parse.urlsplit(url)
-    if parts.username is None and parts.password is None:
-        return url
-    host = parts.hostname or ""
-    if ":" in host:
-        host = f"[{host}]"
-    netloc = f"***@{host}" + (f":{parts.port}" if parts.port is not None else "")
-    return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
 
 
 def _series(result: list[dict[str, Any]], keys: tuple[str, ...]) -> dict[tuple[str, ...], dict[float, float]]:
