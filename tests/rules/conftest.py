@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -30,6 +32,16 @@ def root() -> Path:
 @pytest.fixture(scope="session")
 def promtool() -> str:
     return _tool("promtool")
+
+
+@pytest.fixture(scope="session")
+def promtool_test_rules(promtool: str) -> Callable[[Path], None]:
+    """`promtool test rules` on one test file, run in its directory (its rule_files are relative to it)."""
+    def run(path: Path) -> None:
+        proc = subprocess.run([promtool, "test", "rules", path.name], cwd=path.parent, capture_output=True,
+                              text=True, check=False)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+    return run
 
 
 @pytest.fixture(scope="session")
