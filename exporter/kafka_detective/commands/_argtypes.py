@@ -9,6 +9,9 @@ from __future__ import annotations
 import argparse
 import math
 from collections.abc import Callable
+from typing import TypeVar
+
+T = TypeVar("T", int, float)
 
 
 def finite_float(text: str) -> float:
@@ -21,20 +24,6 @@ def finite_float(text: str) -> float:
     return value
 
 
-def positive_float(text: str) -> float:
-    value = finite_float(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be greater than 0, got {text!r}")
-    return value
-
-
-def non_negative_float(text: str) -> float:
-    value = finite_float(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text!r}")
-    return value
-
-
 def _integer(text: str) -> int:
     try:
         return int(text)
@@ -42,18 +31,19 @@ def _integer(text: str) -> int:
         raise argparse.ArgumentTypeError(f"must be an integer, got {text!r}") from None
 
 
-def positive_int(text: str) -> int:
-    value = _integer(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be greater than 0, got {text!r}")
-    return value
+def _signed(parse: Callable[[str], T], zero: bool) -> Callable[[str], T]:
+    """`parse`, then a value above 0 (or 0 too, when `zero`)."""
+    def check(text: str) -> T:
+        value = parse(text)
+        if value < 0 or (value == 0 and not zero):
+            raise argparse.ArgumentTypeError(f"must be {'0 or more' if zero else 'greater than 0'}, got {text!r}")
+        return value
+    return check
 
 
-def non_negative_int(text: str) -> int:
-    value = _integer(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text!r}")
-    return value
+positive_float = _signed(finite_float, zero=False)
+positive_int = _signed(_integer, zero=False)
+non_negative_int = _signed(_integer, zero=True)
 
 
 def port(text: str) -> int:
