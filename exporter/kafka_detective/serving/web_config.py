@@ -26,8 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from kafka_detective import yamlio
 from kafka_detective.errors import UserError
 
 TLS_VERSIONS = {
@@ -180,23 +179,6 @@ class WebConfig:
         return self.auth.user_count if self.auth else 0
 
 
-class _StrictLoader(yaml.SafeLoader):
-    """A SafeLoader that refuses duplicate keys, as the toolkit's strict YAML decoding does."""
-
-
-def _mapping_without_duplicates(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> Any:
-    seen: set[Any] = set()
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node, deep=deep)
-        if key in seen:
-            raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
-        seen.add(key)
-    return loader.construct_mapping(node, deep)
-
-
-_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping_without_duplicates)
-
-
 class _Section:
     def __init__(self, path: str, data: Any, prefix: str, allowed: tuple[str, ...]) -> None:
         self.path, self.prefix = path, prefix
@@ -247,13 +229,10 @@ def load_web_config(path: str) -> WebConfig:
     except UnicodeDecodeError:
         raise WebConfigError(path, "--web.config.file", "is not UTF-8 text") from None
     try:
-        data = yaml.load(text, Loader=_StrictLoader)
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark else "(file)"
-        raise WebConfigError(path, where, f"invalid YAML: {getattr(error, 'problem', error)}") from None
-    except RecursionError:
-        raise WebConfigError(path, "(file)", "invalid YAML: nested too deeply") from None
+        # The package's strict reader: duplicate keys are refused, as the toolkit's strict YAML decoding does.
+        data = yamlio.loads(text, path)
+    except yamlio.YamlError as error:
+        raise WebConfigError(path, f"line {error.line}" if error.line else "(file)", error.problem) from None
     return parse_web_config(data, path)
 
 

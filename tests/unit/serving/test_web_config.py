@@ -90,6 +90,8 @@ def test_inline_pem_is_accepted(tmp_path, pki):
     ([1, 2], "(top level): must be a mapping"),
     ("a: 1\na: 2\n", "duplicate key 'a'"),
     ("a: [\n", "invalid YAML"),
+    ("? [a, b]\n: 1\n", "line 1: invalid YAML: found unhashable key"),
+    ("[" * 300, "line 1: invalid YAML: nested deeper than"),
 ])
 def test_bad_files_are_refused_naming_the_key(tmp_path, data, expected):
     assert expected in refused(tmp_path, data)
