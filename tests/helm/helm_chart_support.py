@@ -125,4 +125,19 @@ class HelmRunner:
     def lint(self, values: Iterable[Path | str] = ()) -> subprocess.CompletedProcess[str]:
         return self.run("lint", "--strict", str(self.chart), *self._values_args(values), check=False)
 
+    def notes(self, values: Iterable[Path | str] = (), overrides: dict[str, Any] | None = None) -> str:
+        """NOTES.txt as the chart renders it with these values. helm has no client-only install here, so a copy of
+        the chart wraps the notes into a ConfigMap that `helm template` prints."""
+        copy = self.tmp / "notes-chart" / self.chart.name
+        if not copy.exists():
+            shutil.copytree(self.chart, copy)
+            notes = (copy / "templates" / "NOTES.txt").read_text()
+            (copy / "templates" / "_notes_for_test.tpl").write_text(
+                '{{- define "test.notes" -}}' + notes + "{{- end -}}")
+            (copy / "templates" / "notes-for-test.yaml").write_text(
+                'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: notes}\ndata:\n'
+                '  notes: {{ include "test.notes" . | toJson }}\n')
+        rendered = self.template(values, overrides, chart=copy)
+        return next(d for d in rendered if d["metadata"]["name"] == "notes")["data"]["notes"]
+
 

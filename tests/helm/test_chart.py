@@ -422,24 +422,13 @@ def test_readme_documents_every_value():
     assert set(_value_keys(values)) - {"global"} <= _schema_keys(schema), "values.yaml keys missing from the schema"
 
 
-def test_notes_point_to_metrics_dashboards_and_alerts(helm_runner, chart, tmp_path):
-    """NOTES.txt rendered offline (helm has no client-only install here): wrapped into a ConfigMap."""
-    import shutil
-
-    copy = tmp_path / "kafka-detective"
-    shutil.copytree(chart, copy)
-    notes = (copy / "templates" / "NOTES.txt").read_text()
-    (copy / "templates" / "_notes_for_test.tpl").write_text('{{- define "test.notes" -}}' + notes + "{{- end -}}")
-    (copy / "templates" / "notes-for-test.yaml").write_text(
-        'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: notes}\ndata:\n'
-        '  notes: {{ include "test.notes" . | toJson }}\n')
+def test_notes_point_to_metrics_dashboards_and_alerts(helm_runner):
     for values, expected in [
         ([], ["port-forward service/kd-kafka-detective 9308:9308", "/metrics", "serviceMonitor.enabled=true",
               "prometheusRule.enabled=true", "dashboards.enabled=true"]),
         ([EVERYTHING], ["port-forward", "/metrics", "Status > Targets", "runbook", "grafana_dashboard=\"1\"",
                         'folder "Kafka"']),
     ]:
-        rendered = helm_runner.template([CHART / "ci" / "defaults-values.yaml", *values], chart=copy)
-        text = next(d for d in rendered if d["metadata"]["name"] == "notes")["data"]["notes"]
+        text = helm_runner.notes([CHART / "ci" / "defaults-values.yaml", *values])
         for fragment in expected:
             assert fragment in text, f"{fragment!r} not in NOTES:\n{text}"

@@ -161,17 +161,7 @@ def test_service_monitor_without_credentials_for_a_protected_endpoint_fails(helm
     assert "serviceMonitor.basicAuth.secretName is required" in result.stderr
 
 
-def test_notes_use_https_and_credentials(helm_runner, chart, tmp_path):
-    import shutil
-
-    copy = tmp_path / "kafka-detective"
-    shutil.copytree(chart, copy)
-    notes = (copy / "templates" / "NOTES.txt").read_text()
-    (copy / "templates" / "_notes_for_test.tpl").write_text('{{- define "test.notes" -}}' + notes + "{{- end -}}")
-    (copy / "templates" / "notes-for-test.yaml").write_text(
-        'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: notes}\ndata:\n'
-        '  notes: {{ include "test.notes" . | toJson }}\n')
-    rendered = helm_runner.template([WEB_CI], chart=copy)
-    text = next(d for d in rendered if d["metadata"]["name"] == "notes")["data"]["notes"]
+def test_notes_use_https_and_credentials(helm_runner):
+    text = helm_runner.notes([WEB_CI])
     assert "curl -sk https://127.0.0.1:9308/readyz" in text
     assert "curl -sk https://127.0.0.1:9308/metrics -u USER:PASSWORD |" in text
