@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -109,15 +109,16 @@ def replay(trace_path: Path, truth_path: Path, engine: OnlineAnalytics | None = 
 # --- metrics ------------------------------------------------------------------------------------------------
 
 
-def _episodes(times: list[float], flags: list[bool], hold: float = 0.0) -> list[tuple[float, float]]:
-    """Rising-edge episodes of a boolean series; with `hold`, a flag must stay on `hold` seconds to fire."""
+def firing_episodes(times: Sequence[float], flags: Sequence[bool], hold: float = 0.0) -> list[tuple[float, float]]:
+    """Rising-edge episodes (start of firing, end) of a boolean series; with `hold` (a rule's `for:`), a flag must
+    stay on `hold` seconds to fire."""
     out = []
     start = None
     for t, f in zip(times, flags, strict=True):
         if f and start is None:
             start = t
         elif not f and start is not None:
-            if times and t - start >= hold:
+            if t - start >= hold:
                 out.append((start + hold, t))
             start = None
     if start is not None and times[-1] - start >= hold:
@@ -187,7 +188,7 @@ def evaluate(directory: str | Path, progress: bool = True,
                         "days": round((times[-1] - times[0]) / 86400.0, 4) if times else 0.0}
         # diagnoses of the primary subject that no incident explains (30 min before an onset to 2 h after an end)
         sc_out["diagnoses_outside_incidents"] = sum(
-            1 for a, b in _episodes(times, [bool(r.analysis and r.analysis.diagnosis) for r in recs])
+            1 for a, b in firing_episodes(times, [bool(r.analysis and r.analysis.diagnosis) for r in recs])
             if not any(a <= i.end + EPISODE_GRACE and b >= i.onset - 1800.0 for i in truth.incidents))
         # forecast error at 30 min (after 1 h of warm-up)
         windows = [(i.onset - 1800, i.end) for i in truth.incidents]
@@ -261,7 +262,7 @@ def evaluate(directory: str | Path, progress: bool = True,
                 cause_flags[d.cause][k] = True
         for cause, flags in cause_flags.items():
             stats = per_cause.setdefault(cause, {"tp": 0, "fp": 0, "incidents": 0, "caught": 0})
-            for a, b in _episodes(times, flags):
+            for a, b in firing_episodes(times, flags):
                 hit = any(inc.root_cause == cause and a <= inc.end + EPISODE_GRACE and b >= inc.onset
                           for inc in truth.incidents)
                 stats["tp" if hit else "fp"] += 1
@@ -294,7 +295,7 @@ def evaluate(directory: str | Path, progress: bool = True,
             for method, flags in methods.items():
                 for hold, label in ((0.0, "raw"), (HOLD_SECONDS, "held_10m")):
                     # the warning that counts is the episode still on when the breach happens
-                    on_time = [e for e in _episodes(times, flags, hold)
+                    on_time = [e for e in firing_episodes(times, flags, hold)
                                if e[0] <= breach and e[1] >= breach - 2 * step]
                     entry[f"{method}_{label}_lead_seconds"] = (breach - on_time[0][0]) if on_time else None
             lead_times.append(entry)
@@ -302,10 +303,10 @@ def evaluate(directory: str | Path, progress: bool = True,
         # false alerts on quiet traces
         if truth.quiet:
             days = max((times[-1] - times[0]) / 86400.0, 1e-9)
-            diag_eps = _episodes(times, [bool(r.analysis and r.analysis.diagnosis) for r in recs])
-            anom_eps = _episodes(times, _anomaly_flags(recs), ANOMALY_HOLD)
-            pred_eps = _episodes(times, _predictive_flags(recs, _ours_pred, _ours_eta), HOLD_SECONDS)
-            ls_eps = _episodes(times, _predictive_flags(recs, lambda r: r.ls_pred, None), HOLD_SECONDS)
+            diag_eps = firing_episodes(times, [bool(r.analysis and r.analysis.diagnosis) for r in recs])
+            anom_eps = firing_episodes(times, _anomaly_flags(recs), ANOMALY_HOLD)
+            pred_eps = firing_episodes(times, _predictive_flags(recs, _ours_pred, _ours_eta), HOLD_SECONDS)
+            ls_eps = firing_episodes(times, _predictive_flags(recs, lambda r: r.ls_pred, None), HOLD_SECONDS)
             q = {"scenario": truth.name, "days": round(days, 2),
                  "diagnosis_episodes": len(diag_eps), "anomaly_episodes": len(anom_eps),
                  "predictive_episodes": len(pred_eps), "least_squares_predictive_episodes": len(ls_eps),

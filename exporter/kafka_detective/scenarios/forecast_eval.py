@@ -36,6 +36,7 @@ from pathlib import Path
 
 from kafka_detective.analysis.baselines import LeastSquaresLine
 from kafka_detective.analysis.online import OnlineAnalytics
+from kafka_detective.scenarios.evaluate import find_traces, firing_episodes
 from kafka_detective.scenarios.trace import Series, load_trace, load_truth, samples_from_trace
 
 HORIZON = 1800
@@ -59,25 +60,9 @@ RAMP_RISE = 0.05                  # a ramp rises >= 5 % of the threshold every 1
 DISK_RAMP_RISE = 0.005            # ... a disk fill >= 0.5 % of the volume
 
 
-def _episodes(times: Sequence[float], flags: Sequence[bool], hold: float) -> list[tuple[float, float]]:
-    """Firing episodes (start of firing, end) of a condition that must hold `hold` seconds (a rule's `for:`)."""
-    out = []
-    start = None
-    for t, f in zip(times, flags, strict=True):
-        if f and start is None:
-            start = t
-        elif not f and start is not None:
-            if t - start >= hold:
-                out.append((start + hold, t))
-            start = None
-    if start is not None and times and times[-1] - start >= hold:
-        out.append((start + hold, times[-1]))
-    return out
-
-
 def _lead(times: Sequence[float], flags: Sequence[bool], hold: float, breach: float, step: float) -> float | None:
     """Seconds between the start of the firing episode that reaches the breach and the breach."""
-    on_time = [e for e in _episodes(times, flags, hold) if e[0] <= breach and e[1] >= breach - 2 * step]
+    on_time = [e for e in firing_episodes(times, flags, hold) if e[0] <= breach and e[1] >= breach - 2 * step]
     return breach - on_time[0][0] if on_time else None
 
 
@@ -231,10 +216,10 @@ def trace_figures(trace_path: Path, truth_path: Path) -> dict:
         if b is not None:
             breaches.append(("disk", b, _ramped(dts, used, b, DISK_RAMP_RISE), _lead(dts, dflags, DISK_FOR, b, step)))
         elif truth.quiet:
-            disk_eps += len(_episodes(dts, dflags, DISK_FOR))
+            disk_eps += len(firing_episodes(dts, dflags, DISK_FOR))
     out["breaches"] = [{"kind": k, "time": b, "ramped": r, "lead_seconds": lead} for k, b, r, lead in breaches]
     if truth.quiet:
-        out["false_warnings"] = {k: len(_episodes(times, flags[k], hold)) for k, (_, hold) in rules.items()}
+        out["false_warnings"] = {k: len(firing_episodes(times, flags[k], hold)) for k, (_, hold) in rules.items()}
         out["false_warnings"]["disk"] = disk_eps
         out["days"] = round((times[-1] - times[0]) / 86400.0, 2) if times else 0.0
     return out
@@ -243,8 +228,6 @@ def trace_figures(trace_path: Path, truth_path: Path) -> dict:
 def forecast_evaluate(directory: str | Path, progress: bool = False) -> dict:
     """Per-trace figures and their summary for every trace of `directory`."""
     import sys
-
-    from kafka_detective.scenarios.evaluate import find_traces
 
     per_trace = []
     pairs = find_traces(directory)

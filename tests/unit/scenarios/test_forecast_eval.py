@@ -57,7 +57,7 @@ def test_disk_rule_warns_30_minutes_before_a_linear_fill_reaches_85_percent(fill
                                   [0.6 + 0.02 * (k % 10 == 0) for k in range(300)]])
 def test_disk_rule_is_silent_on_flat_falling_and_jittering_usage(used: list[float]) -> None:
     _, flags, _ = fe.disk_rule_flags(*_disk(used))
-    assert not fe._episodes([T0 + 60.0 * i for i in range(len(used))], flags, fe.DISK_FOR)
+    assert not fe.firing_episodes([T0 + 60.0 * i for i in range(len(used))], flags, fe.DISK_FOR)
 
 
 def test_ramped_needs_a_rise_in_every_10_minutes() -> None:
