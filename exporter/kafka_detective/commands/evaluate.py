@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Mapping
+from pathlib import Path
 
 NAME = "evaluate"
 HELP = ("Replay scenario traces through the online analytics: root-cause accuracy, forecast error vs baselines, "
@@ -43,26 +45,23 @@ def run(args: argparse.Namespace) -> int:
 
     if args.json:
         check_output_file(args.json, "--json")
-    if split_dirs(args.scenarios):         # scenario families: train and test side by side
+    splits = split_dirs(args.scenarios)
+    if splits:         # scenario families: train and test side by side
         result = evaluate_splits(args.scenarios, progress=not args.quiet, prometheus=args.prometheus,
                                  rules=args.rules, prometheus_sample=args.prometheus_sample, jobs=args.jobs)
         print(format_split_report(result))
-        if args.forecasts:
-            _forecasts(args, result)
-        if args.json:
-            _write_json(args.json, result)
-        return 0
-    summary = evaluate(args.scenarios, progress=not args.quiet)
-    replays = summary.pop("_replays")
-    if args.prometheus:
-        from kafka_detective.scenarios.promeval import evaluate_rules
+    else:
+        result = evaluate(args.scenarios, progress=not args.quiet)
+        replays = result.pop("_replays")
+        if args.prometheus:
+            from kafka_detective.scenarios.promeval import evaluate_rules
 
-        summary["prometheus"] = evaluate_rules(args.scenarios, args.rules, replays, progress=not args.quiet)
-    print(format_report(summary))
+            result["prometheus"] = evaluate_rules(args.scenarios, args.rules, replays, progress=not args.quiet)
+        print(format_report(result))
     if args.forecasts:
-        _forecasts(args, summary)
+        _forecasts(splits or {"": args.scenarios}, result, quiet=args.quiet)
     if args.json:
-        _write_json(args.json, summary)
+        _write_json(args.json, result)
     return 0
 
 
@@ -77,15 +76,14 @@ def _write_json(path: str, data: dict) -> None:
         raise UserError(f"--json {path}: cannot write: {error.strerror or error}") from None
 
 
-def _forecasts(args: argparse.Namespace, out: dict) -> None:
-    """Forecast figures per split (test first: the headline), added to the printed report and the JSON."""
-    from kafka_detective.scenarios.evaluate import split_dirs
+def _forecasts(dirs: Mapping[str, str | Path], out: dict, quiet: bool) -> None:
+    """Forecast figures per split (test first: the headline; "" is a directory without splits), added to the
+    printed report and the JSON."""
     from kafka_detective.scenarios.forecast_eval import forecast_evaluate, format_forecast_report
 
-    dirs = split_dirs(args.scenarios) or {"": args.scenarios}
     out["forecasts"] = {}
     for split in sorted(dirs, key=lambda name: name != "test"):
-        result = forecast_evaluate(dirs[split], progress=not args.quiet)
+        result = forecast_evaluate(dirs[split], progress=not quiet)
         out["forecasts"][split or "all"] = result
         print()
         print(format_forecast_report(result, f"{split} split" if split else ""))
