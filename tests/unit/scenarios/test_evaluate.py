@@ -5,27 +5,16 @@ from __future__ import annotations
 import json
 
 from kafka_detective.cli import main
-from kafka_detective.scenarios import simulator
 from kafka_detective.scenarios.evaluate import evaluate, format_report
-from kafka_detective.scenarios.trace import write_trace, write_truth
 
 
-def write_small_set(directory) -> None:
+def write_small_set(directory, write_short_scenario) -> None:
     for name in ("consumer-down", "quiet-steady"):
-        sc = simulator.build(name)
-        if sc.incidents:
-            onset = sc.incidents[0][0]
-            sc.events = [e for e in sc.events if e.onset >= onset - 3600]
-            sc.duration = onset + 2 * simulator.HOUR
-        else:
-            sc.duration = 4 * simulator.HOUR
-        series, truth = simulator.simulate(sc)
-        write_trace(directory / f"{name}.om", series)
-        write_truth(directory / f"{name}.truth.yaml", truth)
+        write_short_scenario(directory, name, hours_before=1.0, quiet_hours=4.0)
 
 
-def test_evaluate_small_set(tmp_path):
-    write_small_set(tmp_path)
+def test_evaluate_small_set(tmp_path, write_short_scenario):
+    write_small_set(tmp_path, write_short_scenario)
     summary = evaluate(tmp_path, progress=False)
     summary.pop("_replays")
     rc = summary["root_cause"]
@@ -39,10 +28,10 @@ def test_evaluate_small_set(tmp_path):
     assert "Root cause" in format_report(summary)
 
 
-def test_evaluate_and_simulate_commands(tmp_path, capsys):
+def test_evaluate_and_simulate_commands(tmp_path, capsys, write_short_scenario):
     assert main(["simulate", "--out", str(tmp_path / "sc"), "--scenario", "no-such"]) == 2
     assert "unknown scenario" in capsys.readouterr().err
-    write_small_set(tmp_path)
+    write_small_set(tmp_path, write_short_scenario)
     out = tmp_path / "eval.json"
     assert main(["evaluate", "--scenarios", str(tmp_path), "--json", str(out), "--quiet"]) == 0
     assert "False alerts per day" in capsys.readouterr().out

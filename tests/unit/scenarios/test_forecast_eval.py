@@ -11,8 +11,7 @@ import pytest
 from kafka_detective.analysis.sources import parse_duration
 from kafka_detective.cli import main
 from kafka_detective.scenarios import forecast_eval as fe
-from kafka_detective.scenarios import simulator
-from kafka_detective.scenarios.trace import Series, write_trace, write_truth
+from kafka_detective.scenarios.trace import Series
 from kafka_detective.yamlio import load_file
 
 REPO = Path(__file__).resolve().parents[3]
@@ -68,22 +67,9 @@ def test_ramped_needs_a_rise_in_every_10_minutes() -> None:
     assert not fe._ramped(ts, hockey, ts[95], 500.0)
 
 
-def _write(directory: Path, name: str, hours_before: float = 3.0) -> None:
-    sc = simulator.build(name)
-    if sc.incidents:
-        onset = sc.incidents[0][0]
-        sc.events = [e for e in sc.events if e.onset >= onset - hours_before * 3600]
-        sc.duration = onset + 2 * simulator.HOUR
-    else:
-        sc.duration = 5 * simulator.HOUR
-    series, truth = simulator.simulate(sc)
-    write_trace(directory / f"{name}.om", series)
-    write_truth(directory / f"{name}.truth.yaml", truth)
-
-
-def test_figures_of_a_retention_breach_and_a_quiet_trace(tmp_path) -> None:
-    _write(tmp_path, "retention-loss")
-    _write(tmp_path, "quiet-steady")
+def test_figures_of_a_retention_breach_and_a_quiet_trace(tmp_path, write_short_scenario) -> None:
+    write_short_scenario(tmp_path, "retention-loss", hours_before=3.0, quiet_hours=5.0)
+    write_short_scenario(tmp_path, "quiet-steady", hours_before=3.0, quiet_hours=5.0)
     result = fe.forecast_evaluate(tmp_path)
     traces = {p["scenario"]: p for p in result["traces"]}
     loss, quiet = traces["retention-loss"], traces["quiet-steady"]
@@ -101,8 +87,8 @@ def test_figures_of_a_retention_breach_and_a_quiet_trace(tmp_path) -> None:
     assert "retention-loss" in text and "reduction vs least squares" in text
 
 
-def test_evaluate_forecasts_option(tmp_path, capsys) -> None:
-    _write(tmp_path, "quiet-steady")
+def test_evaluate_forecasts_option(tmp_path, capsys, write_short_scenario) -> None:
+    write_short_scenario(tmp_path, "quiet-steady", quiet_hours=5.0)
     out = tmp_path / "out.json"
     assert main(["evaluate", "--scenarios", str(tmp_path), "--forecasts", "--quiet", "--json", str(out)]) == 0
     text = capsys.readouterr().out
