@@ -13,8 +13,12 @@ import logging
 import socket
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -148,27 +152,12 @@ def test_a_silent_server_costs_the_budget_not_a_hung_thread(caplog: pytest.LogCa
 
 def test_an_answer_that_is_not_prometheus_is_a_cold_start(caplog: pytest.LogCaptureFixture) -> None:
     """An HTTP server that answers 401 with HTML, as an auth proxy in front of Prometheus does."""
-    from http.server import BaseHTTPRequestHandler, HTTPServer
-
-    class Deny(BaseHTTPRequestHandler):
+    class Deny(_Handler):
         def do_GET(self) -> None:
-            self.send_response(401)
-            self.send_header("Content-Type", "text/html")
-            self.end_headers()
-            self.wfile.write(b"<html>login</html>")
+            self.reply(401, "text/html", b"<html>login</html>")
 
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = HTTPServer(("127.0.0.1", 0), Deny)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        url = f"http://127.0.0.1:{server.server_address[1]}"
+    with _serving(Deny) as url:
         assert warm_start(OnlineAnalytics(), url, "c", lookback=600, interval=1) == 0
-    finally:
-        server.shutdown()
-        server.server_close()
     (record,) = [r for r in caplog.records if "warm start" in r.getMessage()]
     assert "HTTP 401" in record.getMessage()
 
@@ -198,60 +187,63 @@ def test_config_rejects_bad_values_naming_the_field(analysis: dict[str, Any], me
         parse_config({"clusters": [{"name": "a", "bootstrap_servers": ["k:9092"]}], "analysis": analysis})
 
 
-class _RecordedPrometheus:
-    """A local HTTP server answering the warm start's queries with the recorded answers of a real Prometheus."""
+class _Handler(BaseHTTPRequestHandler):
+    def reply(self, status: int, content_type: str, body: bytes) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
 
-    def __init__(self) -> None:
-        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-        from urllib.parse import parse_qs, urlsplit
+    def log_message(self, *args: Any) -> None:
+        pass
 
-        by_query = {q: RECORDED["results"][f] for f, q in warm_start_queries(RECORDED["cluster"]).items()}
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                url = urlsplit(self.path)
-                query = parse_qs(url.query)["query"][0]
-                if url.path == "/api/v1/query":   # the count of group/topics
-                    data = {"resultType": "vector", "result": [{"metric": {}, "value": [0, "1"]}]}
-                else:
-                    data = {"resultType": "matrix", "result": by_query[query]}
-                body = json.dumps({"status": "success", "data": data}).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+@contextmanager
+def _serving(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
+    """A loopback HTTP server answering with `handler`; yields its base URL."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
 
-            def log_message(self, *args: Any) -> None:
-                pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+_RECORDED_BY_QUERY = {q: RECORDED["results"][f] for f, q in warm_start_queries(RECORDED["cluster"]).items()}
 
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+
+class _RecordedPrometheus(_Handler):
+    """Answers the warm start's queries with the recorded answers of a real Prometheus."""
+
+    def do_GET(self) -> None:
+        url = urlsplit(self.path)
+        query = parse_qs(url.query)["query"][0]
+        if url.path == "/api/v1/query":   # the count of group/topics
+            data = {"resultType": "vector", "result": [{"metric": {}, "value": [0, "1"]}]}
+        else:
+            data = {"resultType": "matrix", "result": _RECORDED_BY_QUERY[query]}
+        self.reply(200, "application/json", json.dumps({"status": "success", "data": data}).encode())
 
 
 @pytest.fixture
-def recorded_prometheus() -> Any:
-    server = _RecordedPrometheus()
-    yield server
-    server.close()
+def recorded_prometheus() -> Iterator[str]:
+    with _serving(_RecordedPrometheus) as url:
+        yield url
 
 
-def test_the_whole_path_over_http_replays_every_recorded_point(recorded_prometheus: Any,
+def test_the_whole_path_over_http_replays_every_recorded_point(recorded_prometheus: str,
                                                                 caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, logger="kafka_detective.analysis.warm_start")
     analytics = OnlineAnalytics(history_seconds=600, history_points=600)
-    assert warm_start(analytics, recorded_prometheus.url, RECORDED["cluster"], lookback=600, interval=1) == 12
+    assert warm_start(analytics, recorded_prometheus, RECORDED["cluster"], lookback=600, interval=1) == 12
     assert len(analytics.history(RECORDED["cluster"], RECORDED["group"], RECORDED["topic"])) == 12
     (record,) = _warm_start_records(caplog)
     assert "12 samples of 1 group/topic(s) over the last 10m (step 1s)" in record.getMessage()
 
 
-def test_a_replay_longer_than_the_budget_keeps_what_it_fed(recorded_prometheus: Any,
+def test_a_replay_longer_than_the_budget_keeps_what_it_fed(recorded_prometheus: str,
                                                            caplog: pytest.LogCaptureFixture) -> None:
     class Slow(OnlineAnalytics):
         def observe(self, samples: Any) -> None:
@@ -260,7 +252,7 @@ def test_a_replay_longer_than_the_budget_keeps_what_it_fed(recorded_prometheus: 
 
     caplog.set_level(logging.INFO, logger="kafka_detective.analysis.warm_start")
     analytics = Slow(history_seconds=600, history_points=600)
-    fed = warm_start(analytics, recorded_prometheus.url, RECORDED["cluster"], lookback=600, interval=1, timeout=5.0)
+    fed = warm_start(analytics, recorded_prometheus, RECORDED["cluster"], lookback=600, interval=1, timeout=5.0)
     assert 1 <= fed < 12
     (record,) = _warm_start_records(caplog)
     assert record.levelno == logging.INFO and "out of time before" in record.getMessage()
