@@ -111,6 +111,17 @@ def test_cause_alerts_match_the_pattern_library():
         assert alert in causes_of
 
 
+def test_the_value_thresholds_are_the_pattern_librarys_defaults():
+    """expected_alerts() decides the lag-seconds and retention alerts from the values with thresholds of its own
+    (the image does not ship patterns/config.yaml): they must be the library's defaults."""
+    from kafka_detective.patterns.loader import load_library
+
+    config = load_library(Path(__file__).resolve().parents[3]).config
+    page = {"lag_seconds_warning": dp.LAG_SECONDS_WARNING, "lag_seconds_critical": dp.LAG_SECONDS_CRITICAL,
+            "retention_breach_seconds_warning": dp.RETENTION_BREACH_WARNING}
+    assert page == {key: float(config[key]) for key in page}
+
+
 def test_the_case_file_has_charts_causes_evidence_and_the_runbook():
     s = subject("paged", d=diagnosis())
     response = dp.respond("/detective/case?" + urlencode({"cluster": "prod", "group": "paged", "topic": "orders"}),
