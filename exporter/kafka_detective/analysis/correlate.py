@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 
 from kafka_detective.analysis.model import GroupTopicSample
+from kafka_detective.analysis.rootcause import derive_signals, mad, median
 
 EXPLANATION = (
     "Lag is the running sum of (produce - consume), so it trends; correlating the raw lag with another "
@@ -225,8 +226,6 @@ def interpret(signal: str, r: float, lead_steps: int, lead_seconds: float, signi
 
 def signals_from_samples(history: Sequence[GroupTopicSample]) -> tuple[list[float], list[float], dict]:
     """(timestamps, lag, {name: (kind, values with None for unknown)})."""
-    from kafka_detective.analysis.rootcause import derive_signals
-
     sig = derive_signals(history)
     series = {
         "produce_rate": sig.produce_rate, "consume_rate": sig.consume_rate, "rebalances": sig.rebalances,
@@ -407,12 +406,6 @@ class LeadRanking:
         return {**{k: v for k, v in asdict(self).items() if k != "rows"}, "rows": [asdict(r) for r in self.rows]}
 
 
-def _median(values: Sequence[float]) -> float:
-    v = sorted(values)
-    n = len(v)
-    return v[n // 2] if n % 2 else (v[n // 2 - 1] + v[n // 2]) / 2.0
-
-
 def change_onset(t: Sequence[float], x: Sequence[float | None], *, baseline_fraction: float = 0.25,
                  k: float = 1.0, h: float = 10.0, min_baseline: int = 10
                  ) -> tuple[float | None, float | None, str, float]:
@@ -427,9 +420,9 @@ def change_onset(t: Sequence[float], x: Sequence[float | None], *, baseline_frac
     if n < nb + 2:
         return None, None, "", 0.0
     base = [v for _, v in pts[:nb]]
-    med = _median(base)
-    mad = _median([abs(v - med) for v in base]) * 1.4826
-    scale = mad if mad > 0 else max(0.01 * abs(med), 1e-9)
+    med = median(base)
+    spread = mad(base, med)
+    scale = spread if spread > 0 else max(0.01 * abs(med), 1e-9)
     up = down = 0.0
     up_start = down_start = nb
     for i in range(nb, n):
@@ -471,7 +464,7 @@ def lead_ranking_series(cluster: str, series: Sequence[tuple[str, str, dict[str,
     timestamps, values) with kind "counter" (turned into rates) or "gauge"."""
     all_t = [ti for s in series for ti in s[4]]
     steps = [b - a for s in series for a, b in zip(s[4], s[4][1:], strict=False) if b > a]
-    step = _median(steps) if steps else 0.0
+    step = median(steps) if steps else 0.0
     ranking = LeadRanking(cluster=cluster, start=min(all_t, default=0.0), end=max(all_t, default=0.0),
                           step_seconds=step)
     for name, signal, labels, kind, ts, vs in series:
