@@ -150,6 +150,12 @@ webConfig.basicAuth; empty when neither is on. Paths are relative to the file (w
 {{- end -}}
 {{- end -}}
 
+{{/* The endpoint's URL scheme: https when the chart serves it over TLS (webConfig.tls). Probes, the
+ServiceMonitor, the case_url base and NOTES.txt all follow it. */}}
+{{- define "kafka-detective.scheme" -}}
+{{- if .Values.webConfig.tls.enabled -}}https{{- else -}}http{{- end -}}
+{{- end -}}
+
 {{- define "kafka-detective.webConfigEnabled" -}}
 {{- if or .Values.webConfig.existingSecret (include "kafka-detective.webConfigFile" .) -}}true{{- end -}}
 {{- end -}}
