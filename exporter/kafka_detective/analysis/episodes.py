@@ -18,6 +18,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from statistics import median
 
 DAY = 86400.0
 
@@ -63,12 +64,6 @@ def _hhmm(t: float) -> str:
     return f"{tm.tm_hour:02d}:{tm.tm_min:02d}"
 
 
-def _median(values: Sequence[float]) -> float:
-    v = sorted(values)
-    n = len(v)
-    return 0.0 if n == 0 else v[n // 2] if n % 2 else (v[n // 2 - 1] + v[n // 2]) / 2.0
-
-
 def pattern(episodes: Sequence[tuple[float, float]], onset: float, observed_since: float,
             rules: EpisodeRules = RULES) -> Pattern | None:
     """The recurrence of an episode starting at `onset`, given the earlier `episodes` [(onset, end)] of the same
@@ -87,7 +82,7 @@ def pattern(episodes: Sequence[tuple[float, float]], onset: float, observed_sinc
         if len(matched_days) >= rules.recur_min_matches and len(matched_days) / days_back >= rules.recur_min_share:
             lengths = [b - a for a, b in earlier if round((onset - a) / DAY) in matched_days
                        and _circular_gap(a, onset) <= rules.recur_tolerance_seconds]
-            typical = _median(lengths)
+            typical = median(lengths) if lengths else 0.0
             nights = len(matched_days) + 1
             return Pattern("recurring", f"daily at ~{_hhmm(onset)} UTC, {nights} of the last {days_back + 1} days "
                            f"(typically {typical / 60:.0f} min)", nights, typical)
@@ -98,7 +93,7 @@ def pattern(episodes: Sequence[tuple[float, float]], onset: float, observed_sinc
         ends = [b for _, b in short]
         starts = [a for a, _ in short[1:]] + [onset]
         if all(s - e >= rules.intermittent_min_gap_seconds for e, s in zip(ends, starts, strict=True)):
-            typical = _median([b - a for a, b in short])
+            typical = median([b - a for a, b in short])
             hours = (onset - short[0][0]) / 3600.0
             return Pattern("intermittent", f"{len(short) + 1} episodes in the last {max(1.0, hours):.0f} h, "
                            f"typically {max(1.0, typical / 60):.0f} min each, calm in between",
