@@ -273,6 +273,18 @@ def runbook_markdown(rb: Runbook, level: int = 2) -> str:
 # --- report -----------------------------------------------------------------------------------------------
 
 
+def growth_phase(history: Sequence[GroupTopicSample], d: Diagnosis) -> tuple[float, float] | None:
+    """The growth phase the diagnosis looked at, (onset, end): the onset to the lag peak, or to the end of the
+    history when the peak is missing or within three steps of the onset. The window whose signature is compared
+    with learned incidents (`investigate` and the case file); None without an onset."""
+    if d.onset is None or not history:
+        return None
+    peak = next((e.timestamp for e in d.evidence if e.metric == rc.LAG), None)
+    step = (history[-1].timestamp - history[0].timestamp) / max(1, len(history) - 1)
+    end = peak if peak is not None and peak >= d.onset + 3 * step else history[-1].timestamp
+    return d.onset, end
+
+
 def evidence_table(d: Diagnosis) -> str:
     rows = ["| metric | value | baseline | threshold | time | note |", "|---|---|---|---|---|---|"]
     for e in d.evidence:

@@ -56,13 +56,10 @@ def run(args: argparse.Namespace) -> int:
         correlation = None
     similar = []
     sequence = None
-    if diagnosis.onset is not None:
-        # the growth phase the diagnosis looked at: the onset to the lag peak (or the end of the range)
-        peak = next((e.timestamp for e in diagnosis.evidence if e.metric == "kafka_consumergroup_lag_sum"), None)
-        step = (history[-1].timestamp - history[0].timestamp) / max(1, len(history) - 1)
-        end = peak if peak is not None and peak >= diagnosis.onset + 3 * step else history[-1].timestamp
+    window = rp.growth_phase(history, diagnosis)
+    if window is not None:
         try:
-            current = signature(history, diagnosis.onset, end, name="current", cause=diagnosis.cause)
+            current = signature(history, *window, name="current", cause=diagnosis.cause)
             similar = similar_incidents(current, args.library_dir)
             sequence = current.describe()
         except UserError:

@@ -468,16 +468,17 @@ def respond(target: str, source: Source | Callable[[], Source], *, enabled: bool
 
 def similar_for(history: Sequence[GroupTopicSample], d: Diagnosis | None, library_dir: str | None) -> list[dict]:
     """Learned incidents (`kafka-detective learn`) whose signature resembles this one's, as `investigate` finds
-    them: the growth phase from the onset to the lag peak against the history before it."""
-    if not library_dir or d is None or d.onset is None or len(history) < 2:
+    them: the signature of the growth phase (analysis/report.py growth_phase)."""
+    if not library_dir or d is None or len(history) < 2:
         return []
     from kafka_detective.analysis.learn import signature, similar_incidents
+    from kafka_detective.analysis.report import growth_phase
 
-    peak = next((e.timestamp for e in d.evidence if e.metric == "kafka_consumergroup_lag_sum"), None)
-    step = (history[-1].timestamp - history[0].timestamp) / max(1, len(history) - 1)
-    end = peak if peak is not None and peak >= d.onset + 3 * step else history[-1].timestamp
+    window = growth_phase(history, d)
+    if window is None:
+        return []
     try:
-        return similar_incidents(signature(history, d.onset, end, name="current", cause=d.cause), library_dir)
+        return similar_incidents(signature(history, *window, name="current", cause=d.cause), library_dir)
     except Exception:   # too little history for a signature, unreadable library: the case file goes on without
         log.debug("similar incidents unavailable", exc_info=True)
         return []

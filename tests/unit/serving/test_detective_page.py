@@ -329,3 +329,17 @@ def test_the_case_file_lists_similar_learned_incidents(tmp_path):
     assert "Similar past incidents" not in dp.respond(target, src, now=history[-1].timestamp).body.decode()
     # a library without learned incidents, or none at all, leaves the section out
     assert "Similar past incidents" not in dp.respond(target, src, library_dir=str(tmp_path / "none")).body.decode()
+
+
+def test_the_growth_phase_ends_at_the_lag_peak_unless_it_is_too_close_to_the_onset():
+    from kafka_detective.analysis.report import growth_phase
+
+    h = history("g", "t")                                   # 60 samples one minute apart, ending at NOW - 60
+    d = diagnosis()                                         # onset NOW - 900
+    early_peak = Diagnosis(cause=d.cause, confidence=d.confidence, severity=d.severity, onset=NOW - 900,
+                           evidence=(Evidence("kafka_consumergroup_lag_sum", 5000, 10, 40, NOW - 800, ""),))
+    assert growth_phase(h, early_peak) == (NOW - 900, h[-1].timestamp)   # within 3 steps: to the end
+    late_peak = Diagnosis(cause=d.cause, confidence=d.confidence, severity=d.severity, onset=NOW - 900,
+                          evidence=(Evidence("kafka_consumergroup_lag_sum", 5000, 10, 40, NOW - 600, ""),))
+    assert growth_phase(h, late_peak) == (NOW - 900, NOW - 600)
+    assert growth_phase(h, Diagnosis(cause="unknown", confidence=0.0, severity="info", onset=None)) is None
