@@ -1,10 +1,11 @@
 """Helpers of the integration tests (imported via sys.path, like tests/e2e/e2e_support.py): reading a collector's
-rendered exposition back as series, with prometheus_client's parser, and waiting until a kafka-python consumer
-knows its topic before it joins a group."""
+rendered exposition back as series, with prometheus_client's parser, waiting on a condition, and waiting until a
+kafka-python consumer knows its topic before it joins a group."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 from kafka import KafkaConsumer
@@ -34,6 +35,18 @@ def one(samples: Samples, name: str, **labels: str) -> float:
     found = pick(samples, name, **labels)
     assert len(found) == 1, f"{name}{labels}: {found}"
     return next(iter(found.values()))
+
+
+def wait_until(predicate: Callable[[], Any], timeout: float, what: str, interval: float = 0.5) -> Any:
+    """The first truthy value of ``predicate()``, polled every ``interval`` s; AssertionError after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        last = predicate()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
 
 
 def wait_for_consumer_metadata(consumer: KafkaConsumer, topic: str, partitions: int | None = None,

@@ -24,20 +24,9 @@ from kafka_detective.sandbox.local_kafka import (
 )
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from integration_support import subscribed_consumer
+from integration_support import subscribed_consumer, wait_until
 
 NewTopic = Callable[..., str]
-
-
-def wait_until(predicate: Callable[[], Any], timeout: float, what: str, interval: float = 0.5) -> Any:
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = predicate()
-        if last:
-            return last
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
 
 
 def partition_leaders(bootstrap: str, topic: str, partitions: int, timeout: float = 15.0) -> dict[int, dict[str, Any]]:

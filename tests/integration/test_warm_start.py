@@ -14,11 +14,9 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -36,25 +34,15 @@ from kafka_detective.exporter import Exporter
 from kafka_detective.gathering.loop import ClusterCollector
 from kafka_detective.metrics.exposition import Exposition
 from kafka_detective.sandbox.local_kafka import LocalKafka
-from kafka_detective.sandbox.stack import COMPRESSED_ANALYTICS, Prometheus, sandbox_exporter_config
+from kafka_detective.sandbox.stack import COMPRESSED_ANALYTICS, Prometheus, free_port, sandbox_exporter_config
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from integration_support import pick, series
+from integration_support import pick, series, wait_until
 
 pytestmark = pytest.mark.kafka
 
 GROUP = "it-warm"
 POINTS = 12          # earlier cycles Prometheus must hold before the restart
-
-
-def _wait(what: str, check: Any, timeout: float = 90.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        assert time.monotonic() < deadline, f"timed out after {timeout:.0f} s waiting for {what}"
-        time.sleep(0.3)
 
 
 def _commit(bootstrap: str, topic: str, offset: int) -> None:
@@ -63,7 +51,7 @@ def _commit(bootstrap: str, topic: str, offset: int) -> None:
         def attempt() -> bool:
             errors = admin.alter_group_offsets(GROUP, {TopicPartition(topic, 0): OffsetAndMetadata(offset, "", -1)})
             return all(e.errno == 0 for e in errors.values())
-        _wait("an admin commit", attempt, 60)
+        wait_until(attempt, 60, "an admin commit", 0.3)
     finally:
         admin.close()
 
@@ -108,9 +96,8 @@ def scraped(kafka: LocalKafka, tmp_path_factory: pytest.TempPathFactory) -> Iter
         prometheus = Prometheus(tmp_path_factory.mktemp("prom"), targets=[f"127.0.0.1:{exporter.port}"],
                                 rule_files=[], alertmanager_url=None, interval="1s").start()
         selector = f'{{cluster="{cluster}",consumergroup="{GROUP}"}}'
-        _wait(f"{POINTS} lag points in Prometheus",
-              lambda: (prometheus.value(f"count_over_time(kafka_consumergroup_lag_sum{selector}[5m])") or 0)
-              >= POINTS)
+        wait_until(lambda: (prometheus.value(f"count_over_time(kafka_consumergroup_lag_sum{selector}[5m])") or 0)
+                   >= POINTS, 90, f"{POINTS} lag points in Prometheus", 0.3)
         exporter.stop()
         (raw,) = prometheus.api("query", query=f"kafka_consumergroup_lag_sum{selector}[10m]")["result"]
         first_t = min(float(t) for t, _ in raw["values"])
@@ -159,14 +146,8 @@ def test_a_warm_exporter_has_the_history_on_its_first_cycle(scraped: Scraped) ->
                                                "group": GROUP, "step": step, "results": results}, indent=1))
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _serve(tmp_path: Path, scraped: Scraped, warm_start_url: str) -> tuple[subprocess.Popen[bytes], Path, int]:
-    port = _free_port()
+    port = free_port()
     config = {
         "listen_address": "127.0.0.1", "listen_port": port, "interval_seconds": 1,
         "analysis": {**COMPRESSED_ANALYTICS, "warm_start_url": warm_start_url, "warm_start_lookback_seconds": 600},
@@ -203,10 +184,11 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 @pytest.mark.parametrize("reachable", [True, False], ids=["prometheus", "nothing-listening"])
 def test_serve_warm_starts_or_starts_cold_with_one_warning(scraped: Scraped, tmp_path: Path, reachable: bool
                                                            ) -> None:
-    url = scraped.prometheus.url if reachable else f"http://user:secret@127.0.0.1:{_free_port()}"
+    url = scraped.prometheus.url if reachable else f"http://user:secret@127.0.0.1:{free_port()}"
     proc, log, port = _serve(tmp_path, scraped, url)
     try:
-        _wait("the group's lag on /metrics", lambda: _lag_on_metrics(port, scraped.cluster) or proc.poll() is not None)
+        wait_until(lambda: _lag_on_metrics(port, scraped.cluster) or proc.poll() is not None, 90,
+                   "the group's lag on /metrics", 0.3)
         assert proc.poll() is None, log.read_text()
         text = log.read_text()
         warm = [line for line in text.splitlines() if "warm start" in line]
