@@ -511,10 +511,6 @@ def _respond(target: str, source: Source | Callable[[], Source], now: float | No
         subject = candidates[0] if candidates else None
     if subject is None:
         return _not_found("No such case: the group/topic is not known to the analytics (any more).")
-    c, g, t = subject.key
-    latest = subject.latest
-    history = src.history(c, g, t)
-    if latest is None and history:
-        subject = Subject(subject.analysis, history[-1])
+    history = src.history(*subject.key)
     similar = similar_for(history, subject.analysis.diagnosis, library_dir)
     return Response(200, render_case(subject, history, now, similar=similar).encode("utf-8"))
