@@ -96,7 +96,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 def describe_error(error: BaseException) -> str:
     """One line for an OSError or a Unicode error, naming the file when the error knows it."""
     if isinstance(error, UnicodeDecodeError):
-        return f"input is not UTF-8 text (byte 0x{error.object[error.start:error.start + 1].hex()})"
+        from kafka_detective.yamlio import describe_decode_error
+
+        return f"input is {describe_decode_error(error)}"
     if isinstance(error, OSError):
         reason = error.strerror or str(error) or type(error).__name__
         files = [str(f) for f in (error.filename, error.filename2) if f is not None]

@@ -184,3 +184,17 @@ def test_a_reader_that_hangs_up_is_not_an_error_message(monkeypatch: pytest.Monk
 
     monkeypatch.setattr(simulate, "run", hung_up)
     assert run(["simulate", "--list"], capsys)[:2] == (1, [])
+
+
+def test_an_unexpected_decode_error_is_one_line_naming_the_byte(monkeypatch: pytest.MonkeyPatch,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    from kafka_detective.commands import simulate
+
+    def undecodable(args: object) -> int:
+        b"ok\xff".decode("utf-8")
+        return 0
+
+    monkeypatch.setattr(simulate, "run", undecodable)
+    monkeypatch.delenv("KAFKA_DETECTIVE_DEBUG", raising=False)
+    line = one_line(run(["simulate", "--list"], capsys), 1)
+    assert line == "kafka-detective: error: input is not UTF-8 text: byte 0xff"
