@@ -486,13 +486,9 @@ def _score_and_evidence(sig: Signals, w: _Window) -> tuple[dict[str, float], lis
         (1 - 0.5 * max(spike, ramp(frac_empty, 0, 0.5)))
     scores["broker_skew"] = 0.7 * ramp(skew_med, 1.4, 2.0) if skew_post else 0.0
     scores["disk_pressure"] = 0.8 * ramp(disk_max, 0.8, 0.95) if disk_all else 0.0
-    # Data loss is the headline whenever it happened; the consumer-side cause that let the backlog age past
-    # the retention stays in the ranking, discounted as "explained by" the loss.
+    # data loss: the headline whenever it happened (the other causes are discounted once all are scored, below)
     loss = ramp(lost_post, 0.0, 1.0)
     scores["retention_loss"] = 0.98 * loss
-    for c in ("consumer_down", "consumer_stalled", "consumer_slowdown", "consumer_cpu_saturation",
-              "rebalance_storm", "producer_spike"):
-        scores[c] *= 1 - 0.3 * loss
 
     # partial stall: a few partitions frozen (per-partition evidence), the group as a whole still consuming
     def partial(i: int) -> bool:
@@ -503,7 +499,7 @@ def _score_and_evidence(sig: Signals, w: _Window) -> tuple[dict[str, float], lis
     frac_partial = sum(1 for i in post if partial(i)) / n_post if have_partitions else 0.0
     frac_partial_base = (sum(1 for i in base if partial(i)) / len(base)) if have_partitions and base else 0.0
     partial_s = ramp(frac_partial - frac_partial_base, *PARTIAL_STEPS)
-    scores["partial_stall"] = 0.95 * partial_s * consumer_present * (1 - 0.8 * broker_ind) * (1 - 0.3 * loss)
+    scores["partial_stall"] = 0.95 * partial_s * consumer_present * (1 - 0.8 * broker_ind)
     for c in ("consumer_slowdown", "consumer_stalled", "consumer_cpu_saturation", "leader_election"):
         scores[c] *= 1 - 0.8 * partial_s
 
@@ -521,15 +517,23 @@ def _score_and_evidence(sig: Signals, w: _Window) -> tuple[dict[str, float], lis
     # Before the feedback shows, a spiral starts as produce up AND consume down at once; the re-produced
     # messages are a share of what the consumers read, so the extra produce never exceeds the consume rate
     # (a producer spike that also slows the consumers does).
-    rising = ramp(spiral_corr, *SPIRAL_CORRELATION) * ramp(spiral_growth, *SPIRAL_GROWTH)
-    both = SPIRAL_EARLY_WEIGHT * ramp(1 - c_ratio, *SPIRAL_CONSUME_DROP) if have_base else 0.0
-    bounded = ramp((p_post - p_base) / max(c_post, 1e-9), SPIRAL_EXTRA_OF_CONSUMED[1], SPIRAL_EXTRA_OF_CONSUMED[0]) \
-        if have_base else 0.0
-    spiral = (max(rising, both) * ramp(p_ratio - 1, *SPIRAL_PRODUCE_RISE) * bounded * ramp(p_t, 2.0, 4.0)
-              * consumer_present) if have_base else 0.0
-    scores["retry_death_spiral"] = 0.95 * spiral * (1 - 0.3 * loss)
+    spiral = 0.0
+    if have_base:
+        rising = ramp(spiral_corr, *SPIRAL_CORRELATION) * ramp(spiral_growth, *SPIRAL_GROWTH)
+        both = SPIRAL_EARLY_WEIGHT * ramp(1 - c_ratio, *SPIRAL_CONSUME_DROP)
+        bounded = ramp((p_post - p_base) / max(c_post, 1e-9), SPIRAL_EXTRA_OF_CONSUMED[1],
+                       SPIRAL_EXTRA_OF_CONSUMED[0])
+        spiral = (max(rising, both) * ramp(p_ratio - 1, *SPIRAL_PRODUCE_RISE) * bounded * ramp(p_t, 2.0, 4.0)
+                  * consumer_present)
+    scores["retry_death_spiral"] = 0.95 * spiral
     scores["producer_spike"] *= 1 - 0.6 * spiral
     scores["consumer_slowdown"] *= 1 - 0.5 * spiral
+
+    # Data loss is the headline whenever it happened; the consumer-side causes that let the backlog age past
+    # the retention stay in the ranking, discounted as "explained by" the loss.
+    for c in ("consumer_down", "consumer_stalled", "consumer_slowdown", "consumer_cpu_saturation",
+              "rebalance_storm", "producer_spike", "partial_stall", "retry_death_spiral"):
+        scores[c] *= 1 - 0.3 * loss
 
     # ---- evidence
     def add(metric, value, baseline, threshold, ts, note, weight, supports):
