@@ -1,0 +1,164 @@
+"""Render benchmark without Kafka: the families of one cluster rendered and published, on a synthetic snapshot.
+
+The snapshot has the shape of bench/collection_cycle.py's largest grid point (topics of 10 partitions, each group
+committed on the 10 partitions of one topic), so the page has the same series as a real 2,000 x 10,000 cycle.
+It times `cluster_families` + `Exposition.publish` (the render phase of a cycle) in CPU seconds, with `labelset`'s
+cache and with every label set formatted afresh, and (`--churn N`) follows the size of that cache over N cycles
+in which a twentieth of the groups get new names: what the cache saves, and that it stays near the live sets.
+
+Usage: python bench/render.py [--groups 2000] [--partitions 10000] [--cycles 7] [--churn 40] [--json OUT]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import statistics
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from kafka_detective.gathering.snapshot import (
+    Broker,
+    ClusterState,
+    Groups,
+    Offsets,
+    PartitionState,
+    Snapshot,
+)
+from kafka_detective.kafka.groups import GroupDescription, GroupMember
+from kafka_detective.metrics import cluster, exposition, groups, lag, offsets
+from kafka_detective.metrics.exposition import Exposition
+from kafka_detective.metrics.render import cluster_families
+from kafka_detective.metrics.view import CollectionStats, View
+from kafka_detective.signals.derive import SignalState
+
+PARTITIONS_PER_TOPIC = 10
+BROKERS = 3
+
+
+def snapshot(groups: int, partitions: int, at: float, offset: int) -> Snapshot:
+    topics = partitions // PARTITIONS_PER_TOPIC
+    brokers = tuple(Broker(b, f"broker-{b}", 9092, None) for b in range(BROKERS))
+    states = {}
+    for t in range(topics):
+        for p in range(PARTITIONS_PER_TOPIC):
+            leader = (t + p) % BROKERS
+            replicas = (leader, (leader + 1) % BROKERS, (leader + 2) % BROKERS)
+            states[(f"bench-{t:05d}", p)] = PartitionState(f"bench-{t:05d}", p, leader, 3, replicas, replicas, ())
+    log_end = {key: offset + 100 for key in states}
+    log_start = dict.fromkeys(states, 0)
+    descriptions, committed = {}, {}
+    for g in range(groups):
+        name = f"bench-group-{g:05d}"
+        topic = f"bench-{g % topics:05d}"
+        member = GroupMember(f"{name}-m", "client", "/10.0.0.1",
+                             tuple((topic, p) for p in range(PARTITIONS_PER_TOPIC)))
+        descriptions[name] = GroupDescription(name, "classic", "consumer", "Stable", "range", g % BROKERS,
+                                              (member,), None, None)
+        committed[name] = {(topic, p): offset + (g % 5) for p in range(PARTITIONS_PER_TOPIC)}
+    return Snapshot("bench", at, state=ClusterState(brokers, 0, states, at), offsets=Offsets(log_end, log_start, at),
+                    groups=Groups(descriptions, committed, at))
+
+
+def views(groups: int, partitions: int, cycles: int) -> list[View]:
+    """`cycles` consecutive views (offsets advancing, so rates and lag seconds are filled in)."""
+    signals = SignalState()
+    stats = CollectionStats(up=True, phase_seconds={}, phase_errors_total={}, cycles_total=1,
+                            last_success_timestamp=0.0, requests_total={})
+    out = []
+    for i in range(cycles + 1):
+        snap = snapshot(groups, partitions, 1_000_000.0 + 30 * i, 10 * i)
+        out.append(View("bench", snap, signals.derive(snap), stats))
+    return out[1:]
+
+
+def render_seconds(view_list: list[View]) -> list[float]:
+    """CPU seconds of each render (process time: the machine is shared, wall time would measure the others)."""
+    target = Exposition()
+    timings = []
+    for view in view_list:
+        gc.collect()
+        started = time.process_time()
+        target.publish(view.cluster, cluster_families(view))
+        timings.append(time.process_time() - started)
+    return timings
+
+
+def uncached(enabled: bool) -> None:
+    """Format every label set afresh (True), or go back to the cached `labelset` (False)."""
+    function = exposition.labelset.__wrapped__ if enabled else exposition.labelset
+    for module in (cluster, groups, lag, offsets):
+        module.labelset = function  # type: ignore[attr-defined]
+    exposition.Family.add = _add_uncached if enabled else _add  # type: ignore[method-assign]
+
+
+_add = exposition.Family.add
+
+
+def _add_uncached(self: exposition.Family, labels: tuple[str, ...] | str, value: float) -> None:
+    if not isinstance(labels, str):
+        labels = exposition.labelset.__wrapped__(self.spec.labels, labels)
+    self.samples.append((labels, value))
+
+
+def churn(cycles: int, groups_: int, partitions: int, renamed: int) -> dict[str, float]:
+    """Cached label sets while `renamed` groups get a new name every cycle (their old label sets die)."""
+    exposition.labelset.cache_clear()
+    target = Exposition()
+    names = [f"bench-group-{g:05d}" for g in range(groups_)]
+    base = snapshot(groups_, partitions, 1_000_000.0, 0)
+    signals = SignalState()
+    stats = CollectionStats(up=True, phase_seconds={}, phase_errors_total={}, cycles_total=1,
+                            last_success_timestamp=0.0, requests_total={})
+    sizes = []
+    for cycle in range(cycles):
+        names = names[renamed:] + [f"renamed-{cycle}-{i}" for i in range(renamed)]
+        assert base.groups is not None
+        old = list(base.groups.descriptions.values())
+        descriptions = {n: replace(d, group_id=n) for n, d in zip(names, old, strict=True)}
+        committed = {n: c for n, c in zip(names, base.groups.committed.values(), strict=True)}
+        snap = replace(base, timestamp=base.timestamp + 30 * cycle,
+                       groups=Groups(descriptions, committed, base.timestamp + 30 * cycle))
+        target.publish("bench", cluster_families(View("bench", snap, signals.derive(snap), stats)))
+        sizes.append(exposition.labelset.cache_info().currsize)
+    return {"cycles": cycles, "renamed_per_cycle": renamed, "entries_first": sizes[0], "entries_max": max(sizes),
+            "entries_last": sizes[-1]}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--groups", type=int, default=2000)
+    parser.add_argument("--partitions", type=int, default=10000)
+    parser.add_argument("--cycles", type=int, default=7)
+    parser.add_argument("--rounds", type=int, default=3, help="alternations of cached and uncached rendering")
+    parser.add_argument("--churn", type=int, default=0, help="cycles with renamed groups, for the cache size")
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+
+    view_list = views(args.groups, args.partitions, args.cycles)
+    series = sum(len(f.samples) for f in cluster_families(view_list[0]))
+    timings: dict[str, list[float]] = {"cached": [], "uncached": []}
+    for _ in range(args.rounds):
+        for mode in timings:
+            uncached(mode == "uncached")
+            exposition.labelset.cache_clear()
+            timings[mode] += render_seconds(view_list)[1:]   # the first render fills the cache
+    uncached(False)
+    result: dict[str, object] = {
+        "groups": args.groups, "partitions": args.partitions, "series": series,
+        "render_cpu_median_seconds": {mode: statistics.median(t) for mode, t in timings.items()},
+        "render_cpu_min_seconds": {mode: min(t) for mode, t in timings.items()},
+    }
+    if args.churn:
+        result["churn"] = churn(args.churn, args.groups, args.partitions, max(1, args.groups // 20))
+    print(json.dumps(result, indent=1))
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=1) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
