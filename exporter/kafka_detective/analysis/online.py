@@ -319,19 +319,18 @@ class OnlineAnalytics:
         # commit sawtooth raises the lag, not the age), or a structural sign (frozen partitions, a leader change
         # while the lag rises, an empty group while messages arrive).
         behind = s.lag > 0 and s.lag >= FIRST_SIGN_BACKLOG_SECONDS * produce_level
+        leader_changed = prev is not None and s.leader_changes_total > prev.leader_changes_total
         lag_score = scores.get("lag", 0.0)
         sign = s.lag > 0 and (
             bool(s.frozen_partitions)
             or (behind and lag_score >= FIRST_SIGN_SCORE
                 and (s.lag_seconds is None or (scores.get("lag_seconds", 0.0) >= FIRST_SIGN_SCORE
                                                and s.lag_seconds >= FIRST_SIGN_AGE_SECONDS)))
-            or (behind and lag_score >= 0.5 and prev is not None
-                and s.leader_changes_total > prev.leader_changes_total)
+            or (behind and lag_score >= 0.5 and leader_changed)
             or (behind and s.state in ("Empty", "Dead") and produce_level > 0))
         st.sign_steps = st.sign_steps + 1 if sign else 0
         # a leader change is an event, not noise: its lag bump may last a single cycle
-        if st.sign_steps >= FIRST_SIGN_STEPS or (
-                behind and prev is not None and s.leader_changes_total > prev.leader_changes_total):
+        if st.sign_steps >= FIRST_SIGN_STEPS or (behind and leader_changed):
             problem = True
         if st.observed <= WARMUP_CYCLES:
             problem = False
@@ -404,22 +403,26 @@ class OnlineAnalytics:
         try:
             d = fn(history, onset=st.onset)
             st.votes[d.cause] = st.votes.get(d.cause, 0) + 1
-            # Episodes before at the same time of day (any explained cause: a batch can look like a spike one
-            # night and a slowdown the next), or a few hours ago of the same kind (intermittent)?
-            pattern = None
-            if d.cause != "unknown" and st.episodes:
-                since, first = st.problem_since or s.timestamp, st.first_seen or s.timestamp
-                pattern = episode_rules.pattern([(a, b) for a, b, c in st.episodes if c != "unknown"], since, first)
-                if pattern is not None and pattern.cause == "intermittent":
-                    pattern = episode_rules.pattern([(a, b) for a, b, c in st.episodes if c == d.cause], since,
-                                                    first)
-                    pattern = pattern if pattern is not None and pattern.cause == "intermittent" else None
-            return _with_pattern(d, pattern, s.timestamp)
+            return _with_pattern(d, _episode_pattern(st, d.cause, s.timestamp), s.timestamp)
         except Exception:   # the exporter must keep serving whatever the analysis does
             if not self._diagnose_failed:
                 log.exception("root-cause diagnosis failed for %s/%s/%s", s.cluster, s.group, s.topic)
                 self._diagnose_failed = True
             return None
+
+
+def _episode_pattern(st: SubjectState, cause: str, now: float) -> episode_rules.Pattern | None:
+    """Does the current episode repeat earlier ones: at the same time of day on other days (any explained cause:
+    a batch can look like a spike one night and a slowdown the next), or a few hours ago with the same cause
+    (intermittent)?"""
+    if cause == "unknown" or not st.episodes:
+        return None
+    since, first = st.problem_since or now, st.first_seen or now
+    pattern = episode_rules.pattern([(a, b) for a, b, c in st.episodes if c != "unknown"], since, first)
+    if pattern is None or pattern.cause != "intermittent":
+        return pattern
+    same = episode_rules.pattern([(a, b) for a, b, c in st.episodes if c == cause], since, first)
+    return same if same is not None and same.cause == "intermittent" else None
 
 
 def _with_pattern(d: Diagnosis, pattern: episode_rules.Pattern | None, t: float) -> Diagnosis:
