@@ -211,16 +211,19 @@ def subject_queries(cluster: str, group: str, topic: str, cpu_query: str | None 
     }
 
 
-def _points(result: list[dict]) -> dict[float, float]:
-    """Timestamp -> value of the first series in a query_range result (NaN dropped)."""
-    if not result:
-        return {}
+def series_points(series: dict) -> dict[float, float]:
+    """Timestamp -> value of one series of a query_range result (NaN and infinities dropped)."""
     out = {}
-    for ts, value in result[0].get("values", []):
+    for ts, value in series.get("values") or []:
         v = float(value)
         if math.isfinite(v):
             out[round(float(ts), 3)] = v
     return out
+
+
+def _points(result: list[dict]) -> dict[float, float]:
+    """Timestamp -> value of the first series in a query_range result (NaN dropped)."""
+    return series_points(result[0]) if result else {}
 
 
 def _hold(points: dict[float, float], ts: list[float], default: float | None) -> list[float | None]:

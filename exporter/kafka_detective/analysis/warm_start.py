@@ -23,7 +23,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from kafka_detective.analysis.model import GroupTopicSample
-from kafka_detective.analysis.sources import Prometheus, format_duration, selector
+from kafka_detective.analysis.sources import Prometheus, format_duration, selector, series_points
 from kafka_detective.kafka.redaction import redact_url
 
 log = logging.getLogger(__name__)
@@ -72,11 +72,7 @@ def _series(result: list[dict[str, Any]], keys: tuple[str, ...]) -> dict[tuple[s
     for series in result:
         metric = series.get("metric") or {}
         key = tuple(str(metric.get(k, "")) for k in keys)
-        points = out.setdefault(key, {})
-        for ts, value in series.get("values") or []:
-            v = float(value)
-            if math.isfinite(v):
-                points[round(float(ts), 3)] = v
+        out.setdefault(key, {}).update(series_points(series))
     return out
 
 
