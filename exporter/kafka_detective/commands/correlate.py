@@ -40,8 +40,6 @@ def run(args: argparse.Namespace) -> int:
     from kafka_detective.analysis.sources import load_history
     from kafka_detective.errors import UserError
 
-    if not 0 < args.alpha < 1:
-        raise UserError("--alpha must be between 0 and 1")
     if args.lead_ranking:
         return _lead_ranking(args)
     if not args.group:
