@@ -21,6 +21,7 @@ from kafka_detective.errors import UserError
 from kafka_detective.kafka.redaction import redact_url
 
 CPU_RECORDING_RULE = "consumergroup:cpu_utilisation:ratio"
+MAX_POINTS_PER_SERIES = 11000      # Prometheus refuses a query_range with more points than this per series
 
 _DURATION_RE = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w|y)")
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
@@ -259,8 +260,9 @@ def samples_from_prometheus(url: str, group: str, topic: str | None = None, clus
     """(subject, history) from Prometheus between start and end (unix seconds)."""
     prom = Prometheus(url, timeout=timeout)
     step = step or auto_step(start, end)
-    if (end - start) / step > 11000:
-        raise UserError(f"range / step gives more than 11000 points; use a larger --step than {step:g}s")
+    if (end - start) / step > MAX_POINTS_PER_SERIES:
+        raise UserError(f"range / step gives more than {MAX_POINTS_PER_SERIES} points; use a larger --step than "
+                        f"{step:g}s")
     subject = resolve_prometheus_subject(prom, group, topic, cluster, start, end)
     queries = subject_queries(subject.cluster, subject.group, subject.topic, cpu_query, disk_query)
     lag_points = _points(prom.query_range(queries["lag"], start, end, step))

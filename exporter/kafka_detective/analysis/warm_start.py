@@ -23,13 +23,18 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from kafka_detective.analysis.model import GroupTopicSample
-from kafka_detective.analysis.sources import Prometheus, format_duration, selector, series_points
+from kafka_detective.analysis.sources import (
+    MAX_POINTS_PER_SERIES,
+    Prometheus,
+    format_duration,
+    selector,
+    series_points,
+)
 from kafka_detective.kafka.redaction import redact_url
 
 log = logging.getLogger(__name__)
 
 WARM_START_TIMEOUT_SECONDS = 30.0
-MAX_POINTS_PER_SERIES = 11000      # Prometheus refuses a query_range with more points than this per series
 # Replayed samples at most (subjects x points): the step grows beyond that. A replayed sample costs ~50 us,
 # so this keeps the replay near 10 s; what the budget has no time left for is not replayed.
 MAX_SAMPLES = 200_000
