@@ -155,6 +155,13 @@ def test_non_finite_durations_are_rejected(trace: Path, since: str, capsys: pyte
              f"kafka-detective correlate: duration must be a positive number of seconds: '{since}'")
 
 
+def test_a_range_prometheus_would_refuse_is_one_line_before_any_request(capsys: pytest.CaptureFixture[str]) -> None:
+    # Port 9 has nothing listening: the error must come from the points limit, before Prometheus is asked.
+    one_line(run(["investigate", "--prometheus", "http://127.0.0.1:9", "--group", "g", "--since", "1d", "--step",
+                  "7s"], capsys), 2,
+             "kafka-detective investigate: range / step gives more than 11000 points; use a larger --step than 7s")
+
+
 # --- the last-resort handler -----------------------------------------------------------------------------------
 
 
