@@ -5,43 +5,16 @@ One test per class of bad input from docs/reliability.md ("Bad input").
 
 from __future__ import annotations
 
-import logging
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from kafka_detective.cli import main
-
 CLUSTER = "clusters:\n  - name: prod\n    bootstrap_servers: [\"127.0.0.1:9092\"]\n"
 
 Check = Callable[..., tuple[int, list[str], str]]
-
-
-@pytest.fixture
-def check(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Iterator[Check]:
-    """Write the config (text or bytes), run `serve --config FILE --check-config [flags]` in process."""
-    root = logging.getLogger()
-    level = root.level
-    for name in ("KAFKA_DETECTIVE_CONFIG", "KAFKA_DETECTIVE_BOOTSTRAP_SERVERS", "KAFKA_DETECTIVE_INTERVAL_SECONDS",
-                 "KAFKA_DETECTIVE_LISTEN_PORT"):
-        monkeypatch.delenv(name, raising=False)
-
-    def run(content: str | bytes, *flags: str) -> tuple[int, list[str], str]:
-        path = tmp_path / "config.yaml"
-        if isinstance(content, bytes):
-            path.write_bytes(content)
-        else:
-            path.write_text(content)
-        code = main(["serve", "--config", str(path), "--check-config", *flags])
-        captured = capsys.readouterr()
-        assert "Traceback" not in captured.err
-        return code, captured.err.strip().splitlines(), captured.out
-
-    yield run
-    root.setLevel(level)
 
 
 def one_error(result: tuple[int, list[str], str], *parts: str) -> str:

@@ -6,35 +6,13 @@ listen address; each failure is one line naming the field, exit 2.
 
 from __future__ import annotations
 
-import logging
 import socket
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from kafka_detective.cli import main
-
 Check = Callable[[str], tuple[int, list[str], str]]
-
-
-@pytest.fixture
-def check(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Iterator[Check]:
-    root = logging.getLogger()
-    level = root.level
-    monkeypatch.delenv("KAFKA_DETECTIVE_CONFIG", raising=False)
-    monkeypatch.delenv("KAFKA_DETECTIVE_BOOTSTRAP_SERVERS", raising=False)
-
-    def run(content: str) -> tuple[int, list[str], str]:
-        path = tmp_path / "config.yaml"
-        path.write_text(content)
-        code = main(["serve", "--config", str(path), "--check-config"])
-        captured = capsys.readouterr()
-        assert "Traceback" not in captured.err
-        return code, captured.err.strip().splitlines(), captured.out
-
-    yield run
-    root.setLevel(level)
 
 
 def cluster(protocol: str = "PLAINTEXT", extra: str = "", listen: str = "127.0.0.1") -> str:
