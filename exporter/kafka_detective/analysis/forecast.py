@@ -187,21 +187,6 @@ class RateModel:
         """Forecast rate at now + tau (never negative)."""
         return max(0.0, self.holt.forecast(tau) + self.seasonal_at(now + tau, now))
 
-    def integral(self, now: float, a: float, b: float, no_rise: bool = False) -> float:
-        """Forecast count increase over [now + a, now + b] (Simpson on the seasonal part).
-
-        `no_rise`: ignore an upward trend (a saturated consumer cannot speed up on its own)."""
-        holt = self.holt
-        if no_rise and holt.trend > 0 and holt.level is not None:
-            v = holt.level * (b - a)
-        else:
-            v = holt.integral(b) - holt.integral(a)
-        if self.season is not None and self.season.ready(now):
-            m = (a + b) / 2.0
-            v += (b - a) / 6.0 * (self.season.value(now + a) + 4.0 * self.season.value(now + m)
-                                  + self.season.value(now + b))
-        return max(0.0, v)
-
     @property
     def level(self) -> float:
         """Current smoothed rate, daily profile included (messages per second)."""
@@ -409,9 +394,9 @@ class LagForecaster:
         if s > 0:
             if self.long.significant(self.TREND_Z) <= 0:
                 return 0
-        elif self.long.slope >= 0 and self._rate_gap() >= 0:
+        elif self.long.slope >= 0 and gap >= 0:
             return 0
-        if abs(self.short.slope) * 1800.0 <= self.MATERIAL * self.noise():
+        if abs(slope) * 1800.0 <= self.MATERIAL * noise:
             return 0
         return s
 
