@@ -34,22 +34,9 @@ from typing import Any
 from kafka import KafkaAdminClient
 from kafka.structs import OffsetAndMetadata, TopicPartition
 
+# Run as `python bench/soak.py`: the collection-cycle benchmark beside it starts the exporter the same way.
+from collection_cycle import BOOT, progress
 from kafka_detective.sandbox.local_kafka import LocalKafka
-
-BOOT = """
-import sys, threading
-from kafka_detective.config import load_config
-from kafka_detective.exporter import Exporter
-config = load_config(sys.argv[1], environ={})
-exporter = Exporter(config)
-exporter.start()
-open(sys.argv[2], "w").write(str(exporter.port))
-threading.Event().wait()
-"""
-
-
-def progress(message: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
 def process_sample(pid: int) -> dict[str, float]:
