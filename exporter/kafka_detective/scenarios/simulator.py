@@ -720,8 +720,10 @@ def the_3am_mystery() -> Scenario:
     days = 4
     events = [Event("produce", d * DAY + 3 * HOUR, d * DAY + 3 * HOUR + 30 * MIN, "orders",
                     {"factor": 5.0, "ramp": 120}) for d in range(days)]
-    incidents = [(d * DAY + 3 * HOUR, d * DAY + 4 * HOUR, "producer_spike", EXPECTED_ALERTS["producer_spike"])
-                 for d in range(days)]
+    # The first night is a producer spike; from the second night on the same episode at the same time of day is
+    # a recurring batch (as in the `recurring` scenario family). The expected alerts are the same every night.
+    incidents = [(d * DAY + 3 * HOUR, d * DAY + 4 * HOUR, "recurring" if d else "producer_spike",
+                  EXPECTED_ALERTS["producer_spike"]) for d in range(days)]
     sc = _one_group("the-3am-mystery", "A nightly producer batch at 03:00 (5x the rate for 30 minutes) makes the "
                     "checkout consumers lag every night; several days, so the daily profile can learn it.",
                     events, incidents, duration=days * DAY - 60.0, capacity=1.9)
@@ -778,7 +780,10 @@ def the_ghost() -> Scenario:
     while t < 40 * HOUR - HOUR:
         length = rng.uniform(6, 12) * MIN
         events.append(Event("stall", t, t + length, G))
-        incidents.append((t, t + length + 15 * MIN, "consumer_stalled", EXPECTED_ALERTS["consumer_stalled"]))
+        # the first freeze is a stall; the next ones, hours apart with calm in between, are intermittent (as in
+        # the `intermittent` scenario family); the expected alerts are the same each time
+        incidents.append((t, t + length + 15 * MIN, "intermittent" if incidents else "consumer_stalled",
+                          EXPECTED_ALERTS["consumer_stalled"]))
         t += rng.uniform(3, 6) * HOUR
     return _one_group("the-ghost", "Intermittent, self-resolving lag spikes: the consumers freeze for 6-12 "
                       "minutes a few times a day (stop-the-world GC pauses) and recover on their own.",

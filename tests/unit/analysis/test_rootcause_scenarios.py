@@ -27,6 +27,12 @@ def test_the_list_names_real_scenarios() -> None:
     assert set(SCENARIOS) <= set(scenario_names())
 
 
+# `recurring` and `intermittent` name a history of episodes, which one window does not have (the online engine
+# keeps it): offline, each of those episodes must be diagnosed as what it is each time, the cause of the
+# scenario's first incident (the 3 AM batch: producer_spike; the ghost's freezes: consumer_stalled).
+EPISODE_PATTERNS = ("recurring", "intermittent")
+
+
 @pytest.mark.parametrize("name", SCENARIOS)
 def test_simulated_incidents_are_diagnosed(name: str) -> None:
     history, truth = _history(name)
@@ -34,9 +40,13 @@ def test_simulated_incidents_are_diagnosed(name: str) -> None:
     for incident in truth.incidents:
         end = min([incident.end] + [t - 600 for t in starts if t > incident.onset])
         window = [s for s in history if incident.onset - 7200 <= s.timestamp <= end]
+        expected = incident.root_cause
+        if expected in EPISODE_PATTERNS:
+            expected = truth.incidents[0].root_cause
+            assert expected not in EPISODE_PATTERNS, (name, expected)
         for onset in (incident.onset, None):
             d = diagnose(window, onset=onset)
-            assert d.cause == incident.root_cause, (name, onset, d.cause, d.alternatives)
+            assert d.cause == expected, (name, onset, d.cause, d.alternatives)
 
 
 @pytest.mark.parametrize("name", [n for n in scenario_names() if n.startswith("quiet")])

@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import itertools
 
+import pytest
+
 from kafka_detective.analysis.model import ROOT_CAUSES
 from kafka_detective.metrics.catalogue import BY_NAME
 from kafka_detective.scenarios import simulator
@@ -36,6 +38,14 @@ def test_every_scenario_is_consistent():
         assert sc.quiet == (not sc.incidents), name
         for _, _, cause, _ in sc.incidents:
             assert cause in ROOT_CAUSES, (name, cause)
+
+
+@pytest.mark.parametrize(("name", "first", "later"), [("the-3am-mystery", "producer_spike", "recurring"),
+                                                     ("the-ghost", "consumer_stalled", "intermittent")])
+def test_case_studies_label_repeated_episodes_like_the_families(name: str, first: str, later: str) -> None:
+    # the first episode is named by what happens; the later ones by the repetition (the families' convention)
+    causes = [cause for _, _, cause, _ in simulator.build(name).incidents]
+    assert len(causes) >= 3 and causes[0] == first and set(causes[1:]) == {later}, causes
 
 
 def test_series_use_catalogue_names_and_invariants():
