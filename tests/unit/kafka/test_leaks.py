@@ -100,21 +100,19 @@ def assert_flat(before: dict[str, float], after: dict[str, float]) -> None:
     assert after["rss_mb"] - before["rss_mb"] < RSS_NOISE_MB, f"RSS grew: {before} -> {after}"
 
 
-def test_unreachable_cluster_leaks_nothing_over_100_failed_cycles() -> None:
-    collector = collector_for(refused_port())
+def assert_failed_cycles_leak_nothing(port: int, error: str) -> None:
+    collector = collector_for(port)
     try:
         before, after = run_failed_cycles(collector)
     finally:
         collector.close()
-    assert "connection refused" in (collector.last_error or "")
+    assert error in (collector.last_error or "")
     assert_flat(before, after)
+
+
+def test_unreachable_cluster_leaks_nothing_over_100_failed_cycles() -> None:
+    assert_failed_cycles_leak_nothing(refused_port(), "connection refused")
 
 
 def test_hung_port_leaks_nothing_over_100_failed_cycles(hung_port: int) -> None:
-    collector = collector_for(hung_port)
-    try:
-        before, after = run_failed_cycles(collector)
-    finally:
-        collector.close()
-    assert "no answer" in (collector.last_error or "")
-    assert_flat(before, after)
+    assert_failed_cycles_leak_nothing(hung_port, "no answer")
