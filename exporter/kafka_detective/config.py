@@ -34,7 +34,6 @@ class ConfigError(UserError):
     def __init__(self, path: str, message: str) -> None:
         super().__init__(f"config: {path}: {message}")
         self.path = path
-        self.message = message
 
 
 def read_secret(path: str | None, env: str | None, field_name: str) -> str:
@@ -559,10 +558,7 @@ def _check_listen_address(address: str, port: int) -> None:
 def _check_secret(path: str | None, env: str | None, field_name: str) -> str:
     source = f"secret file {path}" if path else f"environment variable {env}"
     field = f"{field_name}_file" if path else f"{field_name}_env"
-    try:
-        value = read_secret(path, env, field)
-    except ConfigError as error:
-        raise ConfigError(field, error.message) from None
+    value = read_secret(path, env, field)
     if not value.strip():
         raise ConfigError(field, f"{source} is empty")
     return value
