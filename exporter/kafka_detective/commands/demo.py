@@ -283,11 +283,11 @@ class Demo:
         say(f"  Kafka at {self.kafka.bootstrap_servers}")
         self.exporter = sandbox_exporter(self.kafka.bootstrap_servers, cluster=self.cluster)
         self.exporter.start()
-        say(f"  exporter at http://127.0.0.1:{self.exporter.port}/metrics, open cases at {self.detective_url}")
+        say(f"  exporter at {self.exporter_url}/metrics, open cases at {self.detective_url}")
         say("generating alert rules with compressed-time durations, starting Prometheus and Alertmanager")
         # the alerts link to this exporter's case files (case_url annotation)
         self.stack = Stack([f"127.0.0.1:{self.exporter.port}"],
-                           overrides={**COMPRESSED_TIME, "case_base_url": f"http://127.0.0.1:{self.exporter.port}"})
+                           overrides={**COMPRESSED_TIME, "case_base_url": self.exporter_url})
         self.stack.start()
         say(f"  Prometheus at {self.stack.prometheus.url}, Alertmanager at {self.stack.alertmanager.url}, "
             f"webhook at {self.stack.webhook.url}")
@@ -296,14 +296,19 @@ class Demo:
         self.driver.start()
 
     @property
+    def exporter_url(self) -> str:
+        return f"http://127.0.0.1:{self.exporter.port}" if self.exporter is not None else ""
+
+    @property
     def detective_url(self) -> str:
-        return f"http://127.0.0.1:{self.exporter.port}/detective" if self.exporter is not None else ""
+        return f"{self.exporter_url}/detective" if self.exporter is not None else ""
 
     def case_url(self) -> str:
-        from urllib.parse import urlencode
+        """The scenario's case file, linked as the /detective page itself links it."""
+        from kafka_detective.analysis.model import GroupTopicAnalysis
+        from kafka_detective.serving.detective_page import case_href
 
-        query = urlencode({"cluster": self.cluster, "group": self.driver.group, "topic": self.driver.topic})
-        return f"{self.detective_url}/case?{query}"
+        return self.exporter_url + case_href(GroupTopicAnalysis(self.cluster, self.driver.group, self.driver.topic))
 
     def screenshots(self, say) -> None:
         """The open cases and the scenario's case file as PNGs in the report folder (needs Debian's chromium)."""
@@ -323,7 +328,7 @@ class Demo:
         if self.kafka is not None:
             out.append(f"Kafka bootstrap   {self.kafka.bootstrap_servers}")
         if self.exporter is not None:
-            out.append(f"exporter          http://127.0.0.1:{self.exporter.port}/metrics")
+            out.append(f"exporter          {self.exporter_url}/metrics")
             out.append(f"open cases        {self.detective_url}  (case file: {self.case_url()})")
         if self.stack is not None and self.stack.prometheus is not None:
             out.append(f"Prometheus        {self.stack.prometheus.url}  (alerts: {self.stack.prometheus.url}/alerts)")
