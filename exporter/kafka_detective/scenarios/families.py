@@ -17,9 +17,9 @@ simulates it and writes `<name>.om` / `<name>.truth.yaml` like the hand-written 
 
 Every scenario carries confounders that are not the cause: a rolling deploy or single decoy rebalances (often
 shortly before the onset), a seasonal busy period the consumers absorb, one slow partition, plus scrape gaps and
-exporter restarts. Causes the analytics vocabulary does not know yet (`recurring`, `intermittent`,
-`retry_death_spiral`, `partial_stall`) are named in the truth anyway: the evaluation counts them as misses until
-the analytics learns them.
+exporter restarts. The four case-study causes (`recurring`, `intermittent`, `retry_death_spiral`,
+`partial_stall`) were named in the truth before the analytics knew them (the baseline counts them as misses); a
+recurring or intermittent scenario's first episode is named by its own cause, the later ones by the repetition.
 """
 
 from __future__ import annotations
