@@ -17,6 +17,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -29,7 +30,9 @@ import yaml
 from kafka import KafkaAdminClient, KafkaProducer
 from kafka.structs import OffsetAndMetadata, TopicPartition
 
-from kafka_detective.analysis.warm_start import fetch_query_range, warm_start
+from kafka_detective.analysis.sources import Prometheus as PrometheusReader
+from kafka_detective.analysis.warm_start import choose_step, fetch_query_range, warm_start
+from kafka_detective.errors import UserError
 from kafka_detective.exporter import Exporter
 from kafka_detective.gathering.loop import ClusterCollector
 from kafka_detective.metrics.exposition import Exposition
@@ -144,6 +147,16 @@ def test_a_warm_exporter_has_the_history_on_its_first_cycle(scraped: Scraped) ->
         results, step = fetch_query_range(scraped.prometheus.url, scraped.cluster, 600, 1.0)
         Path(recording).write_text(json.dumps({"cluster": scraped.cluster, "topic": scraped.topic,
                                                "group": GROUP, "step": step, "results": results}, indent=1))
+
+
+def test_the_step_of_a_long_lookback_is_one_prometheus_accepts(scraped: Scraped) -> None:
+    """choose_step's points limit, checked against Prometheus itself rather than against the constant."""
+    lookback, end = 30 * 86400.0, time.time()
+    step = choose_step(lookback, 1.0, subjects=1)
+    reader = PrometheusReader(scraped.prometheus.url)
+    assert reader.query_range("vector(1)", end - lookback, end, step), "accepted at the chosen step"
+    with pytest.raises(UserError, match="maximum resolution of 11,000 points"):
+        reader.query_range("vector(1)", end - lookback, end, step * 0.99)
 
 
 def _serve(tmp_path: Path, scraped: Scraped, warm_start_url: str) -> tuple[subprocess.Popen[bytes], Path, int]:
