@@ -21,7 +21,6 @@ class Series:
     colour: str                 # a CSS colour from this module's palette, never user input
     points: Sequence[Point]
     bars: bool = False          # counts per step (rebalances, leader changes) read better as bars
-    dashed: bool = False
 
 
 def short_number(v: float) -> str:
@@ -87,8 +86,7 @@ def chart(title: str, series: Sequence[Series], *, onset: float | None = None, w
                 for t, v in pts if v > 0) + "</g>")
         else:
             path = _path(s.points, x, y)
-            dash = ' stroke-dasharray="4 3"' if s.dashed else ""
-            out.append(f'<path d="{path}" fill="none" stroke="{escape(s.colour)}" stroke-width="1.5"{dash}/>')
+            out.append(f'<path d="{path}" fill="none" stroke="{escape(s.colour)}" stroke-width="1.5"/>')
     for s, _pts in reversed(data):
         # the legend, right-aligned on the title line
         # a style attribute, not fill=: the class's CSS fill would win over a presentation attribute
