@@ -38,3 +38,29 @@ def test_evaluate_and_simulate_commands(tmp_path, capsys, write_short_scenario):
     data = json.loads(out.read_text())
     assert data["root_cause"]["cases"] == 1
     assert main(["evaluate", "--scenarios", str(tmp_path / "missing")]) == 2
+
+
+def test_replay_looks_no_further_than_the_sample_it_judges(tmp_path, write_short_scenario):
+    """The evaluation is only worth its figures if what the engine says at time t depends on the trace up to t:
+    the replay of a trace cut at t must agree, step for step, with the replay of the whole trace up to t — lag,
+    every forecast, anomaly score and diagnosis, and the baselines' predictions."""
+    from kafka_detective.scenarios.evaluate import replay
+    from kafka_detective.scenarios.trace import load_trace, write_trace
+
+    write_short_scenario(tmp_path, "producer-spike", hours_before=1.0)
+    full_trace, truth = tmp_path / "producer-spike.om", tmp_path / "producer-spike.truth.yaml"
+    series = load_trace(full_trace).series
+    times = sorted({t for s in series for t in s.timestamps})
+    cut = times[int(len(times) * 0.7)]              # inside the incident: the future differs from the past
+    for s in series:
+        kept = [i for i, t in enumerate(s.timestamps) if t <= cut]
+        s.timestamps, s.values = [s.timestamps[i] for i in kept], [s.values[i] for i in kept]
+    cut_trace = tmp_path / "cut.om"
+    write_trace(cut_trace, series)
+
+    whole, partial = replay(full_trace, truth), replay(cut_trace, truth)
+    subject = whole.truth.subject
+    before_cut = [r for r in whole.records[subject] if r.t <= cut]
+    assert len(before_cut) == len(partial.records[subject]) > 60
+    assert before_cut == partial.records[subject]
+    assert [r for r in whole.records[subject] if r.t > cut], "the whole trace goes on past the cut"
