@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Mapping
-from pathlib import Path
 
 NAME = "evaluate"
 HELP = ("Replay scenario traces through the online analytics: root-cause accuracy, forecast error vs baselines, "
@@ -48,10 +46,11 @@ def run(args: argparse.Namespace) -> int:
     splits = split_dirs(args.scenarios)
     if splits:         # scenario families: train and test side by side
         result = evaluate_splits(args.scenarios, progress=not args.quiet, prometheus=args.prometheus,
-                                 rules=args.rules, prometheus_sample=args.prometheus_sample, jobs=args.jobs)
+                                 rules=args.rules, prometheus_sample=args.prometheus_sample, jobs=args.jobs,
+                                 forecasts=args.forecasts)
         print(format_split_report(result))
     else:
-        result = evaluate(args.scenarios, progress=not args.quiet)
+        result = evaluate(args.scenarios, progress=not args.quiet, forecasts=args.forecasts)
         replays = result.pop("_replays")
         if args.prometheus:
             from kafka_detective.scenarios.promeval import evaluate_rules
@@ -59,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
             result["prometheus"] = evaluate_rules(args.scenarios, args.rules, replays, progress=not args.quiet)
         print(format_report(result))
     if args.forecasts:
-        _forecasts(splits or {"": args.scenarios}, result, quiet=args.quiet)
+        _forecasts(result)
     if args.json:
         _write_json(args.json, result)
     return 0
@@ -76,14 +75,17 @@ def _write_json(path: str, data: dict) -> None:
         raise UserError(f"--json {path}: cannot write: {error.strerror or error}") from None
 
 
-def _forecasts(dirs: Mapping[str, str | Path], out: dict, quiet: bool) -> None:
-    """Forecast figures per split (test first: the headline; "" is a directory without splits), added to the
-    printed report and the JSON."""
-    from kafka_detective.scenarios.forecast_eval import forecast_evaluate, format_forecast_report
+def _forecasts(result: dict) -> None:
+    """Print the forecast figures the evaluation computed, per split (test first: the headline), and gather them
+    under one "forecasts" key of the JSON ("all" for a directory without splits)."""
+    from kafka_detective.scenarios.forecast_eval import format_forecast_report
 
-    out["forecasts"] = {}
-    for split in sorted(dirs, key=lambda name: name != "test"):
-        result = forecast_evaluate(dirs[split], progress=not quiet)
-        out["forecasts"][split or "all"] = result
+    if "splits" in result:
+        per_split = {split: part["summary"].pop("forecasts") for split, part in result["splits"].items()}
+    else:
+        per_split = {"": result.pop("forecasts")}
+    result["forecasts"] = {}
+    for split in sorted(per_split, key=lambda name: name != "test"):
+        result["forecasts"][split or "all"] = per_split[split]
         print()
-        print(format_forecast_report(result, f"{split} split" if split else ""))
+        print(format_forecast_report(per_split[split], f"{split} split" if split else ""))

@@ -22,17 +22,19 @@ from __future__ import annotations
 
 import math
 import sys
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from pathlib import Path
 
-from kafka_detective.analysis.baselines import LeastSquaresLine, RegressionWithR2
-from kafka_detective.analysis.model import GroupTopicAnalysis
-from kafka_detective.analysis.online import OnlineAnalytics
 from kafka_detective.errors import UserError
-from kafka_detective.scenarios.trace import Truth, load_trace, load_truth, samples_from_trace, truth_path_for
+from kafka_detective.scenarios.forecast_eval import replay_figures, summarise
+from kafka_detective.scenarios.replay import (
+    HORIZON,
+    StepRecord,
+    find_traces,
+    firing_episodes,
+    replay,
+)
 
-HORIZON = 1800
 PREDICTED_LAG_THRESHOLD = 10_000
 RETENTION_ETA_THRESHOLD = 3600.0
 HOLD_SECONDS = 600.0
@@ -42,88 +44,7 @@ DIAGNOSIS_DELAY = 300.0      # the diagnosis judged is the one in effect 5 min a
 EPISODE_GRACE = 2 * 3600.0   # an alert up to 2 h after an incident's end still belongs to it
 
 
-@dataclass
-class StepRecord:
-    t: float
-    lag: float
-    lag_seconds: float | None
-    analysis: GroupTopicAnalysis | None
-    ls_pred: float | None
-    r2_pred: float | None
-    ls_lag_seconds_pred: float | None
-
-
-@dataclass
-class ReplayResult:
-    truth: Truth
-    records: dict[tuple[str, str, str], list[StepRecord]] = field(default_factory=dict)
-    analyses: list[tuple[float, GroupTopicAnalysis]] = field(default_factory=list)   # every subject, every step
-
-
-def find_traces(directory: str | Path) -> list[tuple[Path, Path]]:
-    d = Path(directory)
-    if not d.is_dir():
-        raise UserError(f"scenario directory {d} does not exist")
-    out = []
-    for trace in sorted([*d.glob("*.om"), *d.glob("*.om.gz")]):
-        truth = truth_path_for(trace)
-        if truth.exists():
-            out.append((trace, truth))
-    if not out:
-        raise UserError(f"no traces (<name>.om with <name>.truth.yaml) in {d}; run `kafka-detective simulate`")
-    return out
-
-
-def replay(trace_path: Path, truth_path: Path, engine: OnlineAnalytics | None = None) -> ReplayResult:
-    trace = load_trace(trace_path)
-    truth = load_truth(truth_path)
-    subjects = [truth.subject, *truth.other_subjects]
-    per_subject = {s: samples_from_trace(trace, *s) for s in subjects}
-    engine = engine or OnlineAnalytics()
-    by_time: dict[float, list] = {}
-    for samples in per_subject.values():
-        for s in samples:
-            by_time.setdefault(s.timestamp, []).append(s)
-    result = ReplayResult(truth=truth, records={s: [] for s in subjects})
-    ls = {s: LeastSquaresLine(3600.0) for s in subjects}
-    r2 = {s: RegressionWithR2(600.0, 0.5) for s in subjects}
-    ls_sec = {s: LeastSquaresLine(3600.0) for s in subjects}
-    for t in sorted(by_time):
-        batch = by_time[t]
-        engine.observe(batch)
-        for s in batch:
-            key = (s.cluster, s.group, s.topic)
-            ls[key].update(t, s.lag)
-            r2[key].update(t, s.lag)
-            if s.lag_seconds is not None:
-                ls_sec[key].update(t, s.lag_seconds)
-            analysis = engine.result(*key)
-            result.records[key].append(StepRecord(
-                t, s.lag, s.lag_seconds, analysis, ls[key].predict(HORIZON), r2[key].predict(HORIZON),
-                ls_sec[key].predict(HORIZON) if s.lag_seconds is not None else None))
-            if analysis is not None:
-                result.analyses.append((t, analysis))
-    return result
-
-
 # --- metrics ------------------------------------------------------------------------------------------------
-
-
-def firing_episodes(times: Sequence[float], flags: Sequence[bool], hold: float = 0.0) -> list[tuple[float, float]]:
-    """Rising-edge episodes (start of firing, end) of a boolean series; with `hold` (a rule's `for:`), a flag must
-    stay on `hold` seconds to fire."""
-    out = []
-    start = None
-    for t, f in zip(times, flags, strict=True):
-        if f and start is None:
-            start = t
-        elif not f and start is not None:
-            if t - start >= hold:
-                out.append((start + hold, t))
-            start = None
-    if start is not None and times[-1] - start >= hold:
-        out.append((start + hold, times[-1]))
-    return out
 
 
 def _anomaly_flags(records: list[StepRecord]) -> list[bool]:
@@ -161,9 +82,11 @@ def _ls_eta_factory(retention: float | None) -> Callable[[StepRecord], float | N
 
 
 def evaluate(directory: str | Path, progress: bool = True,
-             keep_replays: Callable[[str], bool] | None = None) -> dict:
+             keep_replays: Callable[[str], bool] | None = None, forecasts: bool = False) -> dict:
     """Score every trace of `directory`. `summary["_replays"]` holds the replays `keep_replays(trace file name)`
-    accepts (default: all; a family split is too large to keep every replay in memory)."""
+    accepts (default: all; a family split is too large to keep every replay in memory). With `forecasts`,
+    `summary["forecasts"]` has the per-trace forecast and predictive-alert figures of `forecast_eval`, from the
+    same replays."""
     pairs = find_traces(directory)
     forecast = {m: {"abs": 0.0, "actual": 0.0, "n": 0, "inc_abs": 0.0, "inc_actual": 0.0, "inc_n": 0}
                 for m in ("rate_model", "least_squares", "regression_r2", "persistence")}
@@ -174,12 +97,15 @@ def evaluate(directory: str | Path, progress: bool = True,
     per_cause: dict[str, dict[str, int]] = {}
     scenarios_out = []
     replays = {}
+    forecast_traces = []
     for n, (trace_path, truth_path) in enumerate(pairs, 1):
         if progress:
             print(f"[{n}/{len(pairs)}] replaying {trace_path.name} ...", file=sys.stderr, flush=True)
         rep = replay(trace_path, truth_path)
         if keep_replays is None or keep_replays(trace_path.name):
             replays[trace_path.name] = rep
+        if forecasts:
+            forecast_traces.append(replay_figures(rep))
         truth = rep.truth
         recs = rep.records[truth.subject]
         times = [r.t for r in recs]
@@ -278,8 +204,7 @@ def evaluate(directory: str | Path, progress: bool = True,
             samples_ret = truth.extra.get("retention_breach")
             retention = None
             if samples_ret:
-                s = load_trace(trace_path).one("kafka_topic_retention_seconds", cluster=truth.cluster,
-                                               topic=truth.topic)
+                s = rep.trace.one("kafka_topic_retention_seconds", cluster=truth.cluster, topic=truth.topic)
                 retention = s.values[-1] if s else None
             entry = {"scenario": truth.name, "breach_time": breach,
                      "kind": "retention" if samples_ret else "lag"}
@@ -362,6 +287,8 @@ def evaluate(directory: str | Path, progress: bool = True,
         "cases": rootcause_cases,
         "scenarios": scenarios_out,
     }
+    if forecasts:
+        summary["forecasts"] = {"traces": forecast_traces, "summary": summarise(forecast_traces)}
     summary["_replays"] = replays
     return summary
 
@@ -544,12 +471,12 @@ def split_figures(summary: dict) -> dict:
     return out
 
 
-def _evaluate_split(job: tuple[str, Path, bool, bool, str, int]) -> tuple[str, dict]:
-    split, d, progress, prometheus, rules, sample = job
+def _evaluate_split(job: tuple[str, Path, bool, bool, str, int, bool]) -> tuple[str, dict]:
+    split, d, progress, prometheus, rules, sample, forecasts = job
     if progress:
         print(f"== {split} split: {d}", file=sys.stderr, flush=True)
     subset = set(prometheus_subset(find_traces(d), sample)) if prometheus else set()
-    summary = evaluate(d, progress=progress, keep_replays=lambda name: name in subset)
+    summary = evaluate(d, progress=progress, keep_replays=lambda name: name in subset, forecasts=forecasts)
     replays = summary.pop("_replays")
     if prometheus:
         from kafka_detective.scenarios.promeval import evaluate_rules
@@ -561,7 +488,7 @@ def _evaluate_split(job: tuple[str, Path, bool, bool, str, int]) -> tuple[str, d
 
 def evaluate_splits(directory: str | Path, progress: bool = True, prometheus: bool = False,
                     rules: str | Path = "alert-rules/prometheus-rules.yaml", prometheus_sample: int = 16,
-                    jobs: int = 1) -> dict:
+                    jobs: int = 1, forecasts: bool = False) -> dict:
     """Evaluate the `train/` and `test/` splits of a family directory, each on its own (the splits never mix):
     {"splits": {split: {"figures": split_figures(...), "summary": evaluate(...)}}}. With `prometheus`, the
     shipped rules run on a real Prometheus over `prometheus_sample` traces of each split. `jobs` > 1 evaluates
@@ -570,7 +497,7 @@ def evaluate_splits(directory: str | Path, progress: bool = True, prometheus: bo
     if not dirs:
         raise UserError(f"{directory} has no train/ or test/ subdirectory; run `kafka-detective simulate "
                         f"--families --out {directory}`")
-    work = [(split, d, progress, prometheus, str(rules), prometheus_sample) for split, d in dirs.items()]
+    work = [(split, d, progress, prometheus, str(rules), prometheus_sample, forecasts) for split, d in dirs.items()]
     if jobs > 1 and len(work) > 1:
         from concurrent.futures import ProcessPoolExecutor
 

@@ -1,8 +1,8 @@
 """Forecast and predictive-alert figures per trace: the lag forecaster against least squares and persistence,
 the coverage of its interval, and the lead time of the predictive alerts per breach kind.
 
-Every trace is replayed through the online engine (`OnlineAnalytics`, diagnoses off: they do not touch the
-forecasts), oldest sample first, so each forecast uses only the samples before it. Per trace (primary subject):
+The figures are read off a trace's replay through the online engine (`replay.py`, the one `evaluate` scores
+too), oldest sample first, so each forecast uses only the samples before it. Per trace (primary subject):
 
 * MAE of the lag forecast 30 minutes ahead (after 1 h of warm-up) — the engine, least squares over 1 h
   (`predict_linear(...[1h], 1800)`) and persistence (the lag now);
@@ -34,12 +34,9 @@ from collections.abc import Callable, Sequence
 from itertools import pairwise
 from pathlib import Path
 
-from kafka_detective.analysis.baselines import LeastSquaresLine
-from kafka_detective.analysis.online import OnlineAnalytics
-from kafka_detective.scenarios.evaluate import find_traces, firing_episodes
-from kafka_detective.scenarios.trace import Series, load_trace, load_truth, samples_from_trace
+from kafka_detective.scenarios.replay import HORIZON, ReplayResult, find_traces, firing_episodes, replay
+from kafka_detective.scenarios.trace import Series
 
-HORIZON = 1800
 WARMUP = 3600.0
 # mirrors of patterns/config.yaml (tests/unit/scenarios/test_forecast_eval.py checks them)
 LAG_THRESHOLD = 10_000.0          # predicted_lag_threshold
@@ -127,30 +124,25 @@ def disk_rule_flags(usable: Series, total: Series) -> tuple[list[float], list[bo
 
 def trace_figures(trace_path: Path, truth_path: Path) -> dict:
     """Forecast error, interval coverage and predictive lead times of one trace (primary subject)."""
-    trace = load_trace(trace_path)
-    truth = load_truth(truth_path)
+    return replay_figures(replay(trace_path, truth_path))
+
+
+def replay_figures(rep: ReplayResult) -> dict:
+    """`trace_figures` of a trace already replayed."""
+    trace, truth = rep.trace, rep.truth
     subject = truth.subject
-    samples = samples_from_trace(trace, *subject)
-    engine = OnlineAnalytics(max_diagnoses_per_cycle=0)
-    ls = LeastSquaresLine(3600.0)
-    times: list[float] = []
-    lags: list[float] = []
-    lag_secs: list[float | None] = []
-    rows = []
-    for s in samples:
-        engine.observe([s])
-        ls.update(s.timestamp, s.lag)
-        a = engine.result(*subject)
-        times.append(s.timestamp)
-        lags.append(float(s.lag))
-        lag_secs.append(s.lag_seconds)
-        rows.append((a.predicted_lag.get(HORIZON) if a else None,
-                     a.predicted_lag_lower.get(HORIZON) if a else None,
-                     a.predicted_lag_upper.get(HORIZON) if a else None,
-                     ls.predict(HORIZON),
-                     a.lag_growth_rate if a else None,
-                     a.lag_seconds_growth_rate if a else None,
-                     a.retention_breach_seconds if a else None))
+    records = rep.records[subject]
+    times = [r.t for r in records]
+    lags = [float(r.lag) for r in records]
+    lag_secs = [r.lag_seconds for r in records]
+    rows = [(a.predicted_lag.get(HORIZON) if a else None,
+             a.predicted_lag_lower.get(HORIZON) if a else None,
+             a.predicted_lag_upper.get(HORIZON) if a else None,
+             r.ls_pred,
+             a.lag_growth_rate if a else None,
+             a.lag_seconds_growth_rate if a else None,
+             a.retention_breach_seconds if a else None)
+            for r, a in ((r, r.analysis) for r in records)]
     index = {t: i for i, t in enumerate(times)}
     err = {"engine": 0.0, "least_squares": 0.0, "persistence": 0.0}
     n = covered = 0
