@@ -12,6 +12,7 @@ from kafka import KafkaConsumer
 from prometheus_client.parser import text_string_to_metric_families
 
 from kafka_detective.gathering.loop import ClusterCollector
+from kafka_detective.sandbox import kafka_tools
 
 Samples = dict[str, dict[tuple, float]]
 
@@ -47,6 +48,25 @@ def wait_until(predicate: Callable[[], Any], timeout: float, what: str, interval
             return last
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
+
+
+def assert_group_equals_the_tool(samples: Samples, bootstrap: str, group: str) -> None:
+    """Offsets, lag, members and state of `group` in the exporter's samples equal what Kafka's own
+    kafka-consumer-groups.sh reports (partitions without a commit have no lag series)."""
+    rows = kafka_tools.describe_group_offsets(bootstrap, group)
+    assert rows, group
+    for row in rows:
+        labels = {"consumergroup": group, "topic": row["topic"], "partition": str(row["partition"])}
+        assert one(samples, "kafka_topic_partition_current_offset", topic=row["topic"],
+                   partition=str(row["partition"])) == row["log_end_offset"]
+        if row["current_offset"] is None:
+            assert not pick(samples, "kafka_consumergroup_lag", **labels), "no commit: no lag series"
+            continue
+        assert one(samples, "kafka_consumergroup_current_offset", **labels) == row["current_offset"]
+        assert one(samples, "kafka_consumergroup_lag", **labels) == row["lag"]
+    state = kafka_tools.describe_group_state(bootstrap, group)
+    assert one(samples, "kafka_consumergroup_members", consumergroup=group) == state["members"]
+    assert one(samples, "kafka_consumergroup_state", consumergroup=group, state=state["state"]) == 1
 
 
 def wait_for_consumer_metadata(consumer: KafkaConsumer, topic: str, partitions: int | None = None,

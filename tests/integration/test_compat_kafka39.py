@@ -31,7 +31,7 @@ from kafka_detective.sandbox import kafka_tools
 from kafka_detective.sandbox.local_kafka import COMPAT_KAFKA_VERSIONS, LocalKafka, ensure_kafka_distribution, find_java
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from integration_support import Samples, one, pick, series, subscribed_consumer
+from integration_support import Samples, assert_group_equals_the_tool, one, pick, series, subscribed_consumer
 
 pytestmark = pytest.mark.kafka
 
@@ -104,23 +104,6 @@ def _cycle(collector: ClusterCollector) -> Samples:
     return series(collector)
 
 
-def _check_against_the_tool(samples: Samples, bootstrap: str, group: str) -> None:
-    rows = kafka_tools.describe_group_offsets(bootstrap, group)
-    assert rows, group
-    for row in rows:
-        labels = {"consumergroup": group, "topic": row["topic"], "partition": str(row["partition"])}
-        assert one(samples, "kafka_topic_partition_current_offset", topic=row["topic"],
-                   partition=str(row["partition"])) == row["log_end_offset"]
-        if row["current_offset"] is None:
-            assert not pick(samples, "kafka_consumergroup_lag", **labels), "no commit: no lag series"
-            continue
-        assert one(samples, "kafka_consumergroup_current_offset", **labels) == row["current_offset"]
-        assert one(samples, "kafka_consumergroup_lag", **labels) == row["lag"]
-    state = kafka_tools.describe_group_state(bootstrap, group)
-    assert one(samples, "kafka_consumergroup_members", consumergroup=group) == state["members"]
-    assert one(samples, "kafka_consumergroup_state", consumergroup=group, state=state["state"]) == 1
-
-
 def test_lag_offsets_and_members_equal_kafka_39s_consumer_groups_tool(kafka39: LocalKafka, tools39: None) -> None:
     bootstrap = kafka39.bootstrap_servers
     topic = _topic(kafka39, (30, 10, 0))
@@ -135,7 +118,7 @@ def test_lag_offsets_and_members_equal_kafka_39s_consumer_groups_tool(kafka39: L
         samples = _cycle(_collector(kafka39))
         assert kafka_tools.describe_group_state(bootstrap, "c39-live")["state"] == "Stable"
         for group in ("c39-admin", "c39-live"):
-            _check_against_the_tool(samples, bootstrap, group)
+            assert_group_equals_the_tool(samples, bootstrap, group)
         assert one(samples, "kafka_consumergroup_lag_sum", consumergroup="c39-admin", topic=topic) == 20 + 6
         assert one(samples, "kafka_consumergroup_lag_sum", consumergroup="c39-live", topic=topic) == 40 - 25
         (info,) = pick(samples, "kafka_consumergroup_info", consumergroup="c39-live")

@@ -23,7 +23,7 @@ from kafka_detective.sandbox import kafka_tools
 from kafka_detective.sandbox.local_kafka import LocalKafka
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from integration_support import one, pick, series, subscribed_consumer
+from integration_support import assert_group_equals_the_tool, one, pick, series, subscribed_consumer
 
 pytestmark = pytest.mark.kafka
 
@@ -88,20 +88,7 @@ def test_offsets_lag_members_and_state_match_kafkas_consumer_groups_command(kafk
         collector.run_cycle()
         samples = series(collector)
         for group in ("it-admin", "it-classic", "it-kip848"):
-            rows = kafka_tools.describe_group_offsets(bootstrap, group)
-            assert rows, group
-            for row in rows:
-                labels = {"consumergroup": group, "topic": row["topic"], "partition": str(row["partition"])}
-                assert one(samples, "kafka_topic_partition_current_offset", topic=row["topic"],
-                           partition=str(row["partition"])) == row["log_end_offset"]
-                if row["current_offset"] is None:
-                    assert not pick(samples, "kafka_consumergroup_lag", **labels), "no commit: no lag series"
-                    continue
-                assert one(samples, "kafka_consumergroup_current_offset", **labels) == row["current_offset"]
-                assert one(samples, "kafka_consumergroup_lag", **labels) == row["lag"]
-            state = kafka_tools.describe_group_state(bootstrap, group)
-            assert one(samples, "kafka_consumergroup_members", consumergroup=group) == state["members"]
-            assert one(samples, "kafka_consumergroup_state", consumergroup=group, state=state["state"]) == 1
+            assert_group_equals_the_tool(samples, bootstrap, group)
         info = pick(samples, "kafka_consumergroup_info", consumergroup="it-kip848")
         assert dict(next(iter(info)))["protocol"] == "consumer"
         assert one(samples, "kafka_consumergroup_lag_sum", consumergroup="it-admin", topic=topic) == (50 - 10) + 0
