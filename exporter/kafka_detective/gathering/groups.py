@@ -58,15 +58,18 @@ def collect_groups(
     # only add a timeout to the cycle when it hangs.
     unconfirmed = {g for g in missing if previous is not None and g in previous.descriptions
                    and previous.descriptions[g].coordinator_id in causes}
+    described: dict[str, kafka_groups.GroupDescription] = {}   # by the presence check: not asked again
     if missing - unconfirmed:
         located = presence.locate(admin, missing - unconfirmed)
         listed.update(located.found)
+        described = located.described
         unconfirmed |= located.unknown
     if unconfirmed:
         problems.append(f"{len(unconfirmed)} group(s) known a moment ago are neither listed nor confirmed gone "
                         f"(kept with their previous data): {_summary(unconfirmed)}")
 
-    descriptions = kafka_groups.describe_groups(admin, listed) if listed else {}
+    descriptions = kafka_groups.describe_groups(admin, {g: c for g, c in listed.items() if g not in described})
+    descriptions.update(described)
     committed_raw = kafka_groups.fetch_committed_offsets(admin, listed) if listed else {}
     committed = {
         group: {tp: offset for tp, offset in offsets.items() if topic_filter.allows(tp[0])}

@@ -126,7 +126,9 @@ class ClusterCollector:
             try:
                 result = work()
             except Exception as error:
-                if admin is None or not metadata.stale_metadata(error):
+                # After a refresh that failed this cycle the client is replaced next cycle: another refresh would
+                # only wait for the same silent brokers again.
+                if admin is None or self._reconnect or not metadata.stale_metadata(error):
                     raise
                 if not self._refresh_metadata(admin, "error") or not metadata.retry_now(error):
                     raise

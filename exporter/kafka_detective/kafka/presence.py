@@ -6,7 +6,8 @@ from the brokers that did answer looks complete while it misses them. So a group
 from the listing is located with FindCoordinator and described with both describe APIs (classic DescribeGroups and
 KIP-848 ConsumerGroupDescribe), and sorted into:
 
-* ``found``: some API describes it — it exists (at the coordinator given), keep collecting it;
+* ``found``: some API describes it — it exists (at the coordinator given), keep collecting it; its description
+  from that answer is in ``described``, so the cycle does not ask for it a second time;
 * ``gone``: every API answers GROUP_ID_NOT_FOUND, or Dead without error (brokers before 4.0) — the cluster
   confirms the deletion;
 * ``unknown``: no coordinator, a coordinator still loading, an error or no answer — nothing is confirmed, the
@@ -38,6 +39,7 @@ PRESENT, ABSENT, UNKNOWN = "present", "absent", "unknown"
 @dataclass
 class Presence:
     found: dict[str, tuple[int, str]] = field(default_factory=dict)  # group -> (coordinator, group type)
+    described: dict[str, kafka_groups.GroupDescription] = field(default_factory=dict)  # the found groups
     gone: set[str] = field(default_factory=set)
     unknown: set[str] = field(default_factory=set)
 
@@ -95,6 +97,7 @@ async def _locate(admin: Any, group_ids: list[str]) -> Presence:
     responses = await kafka_groups._send_all(admin, [(c, r) for c, _, r in requests])
     # A group an API left out of its answer counts as unknown for that API, never as absent.
     verdicts = {g: dict.fromkeys(apis, UNKNOWN) for g in coordinators}
+    descriptions: dict[tuple[str, str], kafka_groups.GroupDescription] = {}   # (group, api) -> as that API gave it
     for (coordinator, api, _), response in zip(requests, responses, strict=True):
         if isinstance(response, Exception):
             log.info("describing missing groups on broker %s failed: %r", coordinator, response)
@@ -106,8 +109,12 @@ async def _locate(admin: Any, group_ids: list[str]) -> Presence:
         for group in response.groups:
             if group.group_id in verdicts:
                 verdicts[group.group_id][api] = verdict(group.error_code, group.group_state)
+        parse = (kafka_groups.parse_consumer_group_describe if api == kafka_groups.CONSUMER
+                 else kafka_groups.parse_describe_groups)
+        descriptions.update(((g, api), d) for g, d in parse(response, coordinator).done.items())
     for group_id, coordinator in coordinators.items():
         combine(group_id, coordinator, verdicts[group_id], presence)
+    presence.described = {g: descriptions[(g, api)] for g, (_, api) in presence.found.items()}
     return presence
 
 

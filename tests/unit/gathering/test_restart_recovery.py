@@ -46,6 +46,8 @@ class FakeKafka:
     unlisted: set[str] = field(default_factory=set)
     leaders_moved: bool = False  # answers NOT_LEADER until the client refreshes its metadata
     refreshes: int = 0
+    refresh_attempts: int = 0
+    metadata_fails: bool = False  # Metadata requests go unanswered (the refresh raises)
     listing_fails: set[int] = field(default_factory=set)  # brokers whose ListGroups answers an error
     consumer_api: bool = True  # False: ConsumerGroupDescribe fails as kafka-python does for an API a broker lacks
     sent: list[tuple[str, int]] = field(default_factory=list)  # (request type, node id)
@@ -113,7 +115,8 @@ class FakeManager:
                           refresh_metadata=self._refresh_metadata)
 
     async def _refresh_metadata(self) -> None:
-        if not self.kafka.live:
+        self.kafka.refresh_attempts += 1
+        if not self.kafka.live or self.kafka.metadata_fails:
             raise Errors.NodeNotReadyError("metadata")
         self.kafka.refreshes += 1
         self.kafka.leaders_moved = False
@@ -265,6 +268,26 @@ def test_client_metadata_missing_the_brokers_that_came_back_is_refreshed_in_the_
     assert {1, 3} <= set(kafka.backoff_resets)
 
 
+def test_a_metadata_refresh_that_failed_is_not_tried_again_in_the_same_cycle(kafka):
+    collector = make_collector(kafka)
+    collector.run_cycle()
+    restart_with_first_broker_back(collector, kafka)
+    collector.run_cycle()
+    kafka.live = {1, 2, 3}       # the client knows only broker 2 and must refresh to reach the others...
+    kafka.metadata_fails = True  # ...but its Metadata request goes unanswered
+    attempts = kafka.refresh_attempts
+
+    snapshot = collector.run_cycle()
+
+    # One attempt (after DescribeCluster); the offsets and groups phases fail on the unknown brokers without
+    # waiting for another, and the client is replaced next cycle.
+    assert kafka.refresh_attempts - attempts == 1
+    assert {"offsets", "groups"} <= snapshot.failed_phases
+    assert collector._admin is None
+    kafka.metadata_fails = False
+    assert not collector.run_cycle().failed_phases
+
+
 def test_a_stale_leader_error_refreshes_metadata_and_retries_the_phase_at_once(kafka):
     collector = make_collector(kafka)
     collector.run_cycle()
@@ -279,27 +302,20 @@ def test_a_stale_leader_error_refreshes_metadata_and_retries_the_phase_at_once(k
     assert refreshes[(("cluster", "t"), ("reason", "error"))] == 1
 
 
-def test_a_group_confirmed_gone_by_its_coordinator_leaves_at_once(kafka):
+@pytest.mark.parametrize("consumer_api, deleted", [
+    (True, "on-3"),    # both describe APIs answer GROUP_ID_NOT_FOUND
+    (False, "on-1"),   # a broker without ConsumerGroupDescribe: DescribeGroups' answer alone confirms it
+], ids=["confirmed-by-its-coordinator", "broker-without-consumer-group-api"])
+def test_a_deleted_group_leaves_at_once(kafka, consumer_api, deleted):
+    kafka.consumer_api = consumer_api
     collector = make_collector(kafka)
     collector.run_cycle()
-    del kafka.groups["on-3"]
+    del kafka.groups[deleted]
 
     snapshot = collector.run_cycle()
 
     assert "groups" not in snapshot.failed_phases
-    assert {g for g, _ in lag(collector)} == {"on-1", "on-2"}
-
-
-def test_a_deleted_group_leaves_when_the_broker_has_no_consumer_group_api(kafka):
-    kafka.consumer_api = False
-    collector = make_collector(kafka)
-    collector.run_cycle()
-    del kafka.groups["on-1"]
-
-    snapshot = collector.run_cycle()
-
-    assert "groups" not in snapshot.failed_phases
-    assert {g for g, _ in lag(collector)} == {"on-2", "on-3"}
+    assert {g for g, _ in lag(collector)} == {"on-1", "on-2", "on-3"} - {deleted}
 
 
 def test_a_group_its_coordinator_does_not_list_yet_is_found_and_collected_fresh(kafka):
@@ -307,11 +323,17 @@ def test_a_group_its_coordinator_does_not_list_yet_is_found_and_collected_fresh(
     collector.run_cycle()
     kafka.unlisted = {"on-3"}
     kafka.groups["on-3"].committed = {2: 299}
+    kafka.groups["on-3"].state = "Stable"
+    kafka.sent.clear()
 
     snapshot = collector.run_cycle()
 
     assert "groups" not in snapshot.failed_phases
     assert lag(collector)[("on-3", 2)] == 1
+    state = page(collector)["kafka_consumergroup_state"]
+    assert state[(("cluster", "t"), ("consumergroup", "on-3"), ("state", "Stable"))] == 1
+    # The presence check's describe is the group's description for the cycle: its coordinator is asked once.
+    assert kafka.sent.count(("DescribeGroupsRequest", 3)) == 1, kafka.sent
 
 
 def test_data_ages_grow_while_a_phase_fails_and_reset_when_it_succeeds(kafka):
