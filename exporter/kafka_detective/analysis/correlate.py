@@ -532,8 +532,8 @@ def lead_series_from_trace(trace, cluster: str | None, start: float | None = Non
 def lead_series_from_prometheus(prom, cluster: str | None, start: float, end: float, step: float
                                 ) -> tuple[str, list]:
     """The `LEAD_SIGNALS` of one cluster from Prometheus (one query_range per signal, summed by its labels)."""
-    from kafka_detective.analysis.sources import selector
     from kafka_detective.errors import UserError
+    from kafka_detective.prometheus_api import selector
 
     if cluster is None:
         found = prom.query("count by (cluster) (kafka_consumergroup_lag_sum)", at=end)

@@ -12,7 +12,8 @@ import math
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
-from kafka_detective.analysis.sources import CPU_RECORDING_RULE, selector
+from kafka_detective.analysis.sources import CPU_RECORDING_RULE
+from kafka_detective.prometheus_api import selector
 
 
 @dataclass
@@ -106,7 +107,7 @@ def explore_url(grafana_url: str, expr: str, since: str = "6h", datasource: str 
     if until is None:
         time_range = {"from": f"now-{since}", "to": "now"}
     else:
-        from kafka_detective.analysis.sources import parse_duration
+        from kafka_detective.durations import parse_duration
 
         time_range = {"from": str(int((until - parse_duration(since)) * 1000)), "to": str(int(until * 1000))}
     state = {"datasource": datasource, "queries": [{"refId": "A", "expr": expr}], "range": time_range}
@@ -116,8 +117,8 @@ def explore_url(grafana_url: str, expr: str, since: str = "6h", datasource: str 
 
 def execute(steps: list[Step], prometheus_url: str, at: float | None = None, timeout: float = 30.0) -> None:
     """Run every query as an instant query and store its answer (or the error) on the Query."""
-    from kafka_detective.analysis.sources import Prometheus
     from kafka_detective.errors import UserError
+    from kafka_detective.prometheus_api import Prometheus
 
     prom = Prometheus(prometheus_url, timeout=timeout)
     prom.query("vector(1)", at=at)          # fails fast with one clear message when unreachable

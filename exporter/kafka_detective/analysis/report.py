@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 from kafka_detective.analysis import rootcause as rc
 from kafka_detective.analysis.model import Diagnosis, Evidence, GroupTopicSample
-from kafka_detective.analysis.sources import selector
+from kafka_detective.prometheus_api import selector
 
 
 def ts(t: float | None) -> str:
@@ -271,18 +271,6 @@ def runbook_markdown(rb: Runbook, level: int = 2) -> str:
 
 
 # --- report -----------------------------------------------------------------------------------------------
-
-
-def growth_phase(history: Sequence[GroupTopicSample], d: Diagnosis) -> tuple[float, float] | None:
-    """The growth phase the diagnosis looked at, (onset, end): the onset to the lag peak, or to the end of the
-    history when the peak is missing or within three steps of the onset. The window whose signature is compared
-    with learned incidents (`investigate` and the case file); None without an onset."""
-    if d.onset is None or not history:
-        return None
-    peak = next((e.timestamp for e in d.evidence if e.metric == rc.LAG), None)
-    step = (history[-1].timestamp - history[0].timestamp) / max(1, len(history) - 1)
-    end = peak if peak is not None and peak >= d.onset + 3 * step else history[-1].timestamp
-    return d.onset, end
 
 
 def evidence_table(d: Diagnosis) -> str:

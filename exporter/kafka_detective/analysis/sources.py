@@ -11,50 +11,16 @@ Every failure (unreachable Prometheus, empty answer, malformed trace, ambiguous 
 from __future__ import annotations
 
 import math
-import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 from kafka_detective.analysis.model import GroupTopicSample
+from kafka_detective.durations import format_duration, parse_duration
 from kafka_detective.errors import UserError
-from kafka_detective.kafka.redaction import redact_url
+from kafka_detective.prometheus_api import MAX_POINTS_PER_SERIES, Prometheus, selector, series_points
 
 CPU_RECORDING_RULE = "consumergroup:cpu_utilisation:ratio"
-MAX_POINTS_PER_SERIES = 11000      # Prometheus refuses a query_range with more points than this per series
-
-_DURATION_RE = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w|y)")
-_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
-
-
-def parse_duration(text: str) -> float:
-    """'6h', '90m', '1h30m', '2d', '45s' or plain seconds -> seconds."""
-    text = str(text).strip()
-    try:
-        value = float(text)
-        if not math.isfinite(value) or value <= 0:
-            raise UserError(f"duration must be a positive number of seconds: {text!r}")
-        return value
-    except ValueError:
-        pass
-    pos, total = 0, 0.0
-    for m in _DURATION_RE.finditer(text):
-        if m.start() != pos:
-            break
-        total += float(m.group(1)) * _UNITS[m.group(2)]
-        pos = m.end()
-    if pos != len(text) or total <= 0:
-        raise UserError(f"invalid duration {text!r} (examples: 30m, 6h, 1h30m, 2d)")
-    return total
-
-
-def format_duration(seconds: float) -> str:
-    """Seconds -> a PromQL duration ('6h', '90m', '45s')."""
-    s = max(1, round(seconds))
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if s % size == 0:
-            return f"{s // size}{unit}"
-    return f"{s}s"
 
 
 def parse_time(text: str | None, default: float | None = None) -> float:
@@ -73,15 +39,6 @@ def parse_time(text: str | None, default: float | None = None) -> float:
         return datetime.fromisoformat(str(text).replace("Z", "+00:00")).timestamp()
     except ValueError:
         raise UserError(f"invalid time {text!r} (use unix seconds or RFC 3339, e.g. 2026-11-27T03:00:00Z)") from None
-
-
-def quote_label(value: str) -> str:
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
-
-
-def selector(**labels: str | None) -> str:
-    parts = [f"{k}={quote_label(v)}" for k, v in labels.items() if v is not None]
-    return "{" + ",".join(parts) + "}"
 
 
 # --- trace ------------------------------------------------------------------------------------------------
@@ -133,52 +90,6 @@ def samples_from_trace_file(path: str, group: str, topic: str | None = None, clu
 # --- Prometheus -------------------------------------------------------------------------------------------
 
 
-@dataclass
-class Prometheus:
-    """A tiny Prometheus HTTP API client (requests)."""
-
-    url: str
-    timeout: float = 30.0
-    headers: dict[str, str] = field(default_factory=dict, repr=False)
-
-    @property
-    def shown_url(self) -> str:
-        """The URL as messages may show it: credentials in it (user:password@, token=...) replaced."""
-        return redact_url(self.url)
-
-    def __repr__(self) -> str:
-        return f"Prometheus(url={self.shown_url!r}, timeout={self.timeout!r})"
-
-    def _get(self, path: str, params: dict) -> dict:
-        import requests
-
-        base = self.url.rstrip("/")
-        try:
-            response = requests.get(base + path, params=params, timeout=self.timeout, headers=self.headers)
-        except requests.RequestException as error:
-            reason = type(error).__name__
-            raise UserError(f"cannot reach Prometheus at {self.shown_url} ({reason})") from None
-        try:
-            body = response.json()
-        except ValueError:
-            raise UserError(f"Prometheus at {self.shown_url} answered HTTP {response.status_code} with no JSON "
-                            f"(is this the Prometheus base URL?)") from None
-        if response.status_code != 200 or body.get("status") != "success":
-            raise UserError(f"Prometheus query failed ({body.get('errorType', response.status_code)}): "
-                            f"{body.get('error', 'no error message')} -- query: {params.get('query')}")
-        return body["data"]
-
-    def query(self, promql: str, at: float | None = None) -> list[dict]:
-        params = {"query": promql}
-        if at is not None:
-            params["time"] = f"{at:.3f}"
-        return self._get("/api/v1/query", params)["result"]
-
-    def query_range(self, promql: str, start: float, end: float, step: float) -> list[dict]:
-        return self._get("/api/v1/query_range", {"query": promql, "start": f"{start:.3f}", "end": f"{end:.3f}",
-                                                  "step": f"{step:g}"})["result"]
-
-
 def auto_step(start: float, end: float) -> float:
     """About 700 points over the range, at least 15 s, rounded to whole seconds."""
     return float(max(15, math.ceil((end - start) / 700)))
@@ -210,16 +121,6 @@ def subject_queries(cluster: str, group: str, topic: str, cpu_query: str | None 
         "broker_leader_share_ratio": (f"max(kafka_broker_leader_partitions{c}) "
                                       f"/ avg(kafka_broker_leader_partitions{c})"),
     }
-
-
-def series_points(series: dict) -> dict[float, float]:
-    """Timestamp -> value of one series of a query_range result (NaN and infinities dropped)."""
-    out = {}
-    for ts, value in series.get("values") or []:
-        v = float(value)
-        if math.isfinite(v):
-            out[round(float(ts), 3)] = v
-    return out
 
 
 def _points(result: list[dict]) -> dict[float, float]:

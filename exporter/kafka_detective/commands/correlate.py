@@ -77,8 +77,10 @@ def _lead_ranking(args: argparse.Namespace) -> int:
         lead_series_from_prometheus,
         lead_series_from_trace,
     )
-    from kafka_detective.analysis.sources import Prometheus, auto_step, parse_duration, parse_time
+    from kafka_detective.analysis.sources import auto_step, parse_time
+    from kafka_detective.durations import parse_duration
     from kafka_detective.errors import UserError
+    from kafka_detective.prometheus_api import Prometheus
 
     since = parse_duration(args.since) if args.since else None
     if args.trace:

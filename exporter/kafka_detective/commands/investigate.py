@@ -32,9 +32,9 @@ def run(args: argparse.Namespace) -> int:
 
     from kafka_detective.analysis import report as rp
     from kafka_detective.analysis.correlate import correlate
-    from kafka_detective.analysis.learn import signature, similar_incidents
     from kafka_detective.analysis.plots import plot_history
     from kafka_detective.analysis.rootcause import diagnose
+    from kafka_detective.analysis.signatures import growth_phase, signature, similar_incidents
     from kafka_detective.analysis.sources import load_history, parse_time
     from kafka_detective.errors import UserError
     from kafka_detective.kafka.redaction import redact_url
@@ -56,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
         correlation = None
     similar = []
     sequence = None
-    window = rp.growth_phase(history, diagnosis)
+    window = growth_phase(history, diagnosis)
     if window is not None:
         try:
             current = signature(history, *window, name="current", cause=diagnosis.cause)

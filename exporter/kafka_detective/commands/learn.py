@@ -33,7 +33,8 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from kafka_detective.analysis.learn import learn, load_incident
-    from kafka_detective.analysis.sources import parse_duration, samples_from_prometheus, samples_from_trace_file
+    from kafka_detective.analysis.sources import samples_from_prometheus, samples_from_trace_file
+    from kafka_detective.durations import parse_duration
     from kafka_detective.errors import UserError
 
     incident = load_incident(args.incident)

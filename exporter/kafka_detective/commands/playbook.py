@@ -30,7 +30,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from kafka_detective.analysis import playbook
-    from kafka_detective.analysis.sources import format_duration, parse_duration, parse_time
+    from kafka_detective.analysis.sources import parse_time
+    from kafka_detective.durations import format_duration, parse_duration
 
     since = format_duration(parse_duration(args.since))
     steps = playbook.lag_spike_playbook(args.topic, args.group, args.cluster, since, args.cpu_query,

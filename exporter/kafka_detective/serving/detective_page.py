@@ -29,6 +29,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 from kafka_detective.analysis.model import Diagnosis, GroupTopicAnalysis, GroupTopicSample
 from kafka_detective.analysis.rootcause import SUMMARY
+from kafka_detective.analysis.signatures import growth_phase, signature, similar_incidents
 from kafka_detective.serving import svg
 
 log = logging.getLogger(__name__)
@@ -468,12 +469,9 @@ def respond(target: str, source: Source | Callable[[], Source], *, enabled: bool
 
 def similar_for(history: Sequence[GroupTopicSample], d: Diagnosis | None, library_dir: str | None) -> list[dict]:
     """Learned incidents (`kafka-detective learn`) whose signature resembles this one's, as `investigate` finds
-    them: the signature of the growth phase (analysis/report.py growth_phase)."""
+    them: the signature of the growth phase (analysis/signatures.py growth_phase)."""
     if not library_dir or d is None or len(history) < 2:
         return []
-    from kafka_detective.analysis.learn import signature, similar_incidents
-    from kafka_detective.analysis.report import growth_phase
-
     window = growth_phase(history, d)
     if window is None:
         return []

@@ -9,15 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from kafka_detective.analysis.learn import (
-    Incident,
-    alert_name,
-    learn,
-    load_incident,
-    signature,
-    similar_incidents,
-    similarity,
-)
+from kafka_detective.analysis.learn import Incident, alert_name, learn, load_incident
+from kafka_detective.analysis.signatures import signature, similar_incidents, similarity
 from kafka_detective.analysis.synthetic import scenario
 from kafka_detective.errors import UserError
 

@@ -9,9 +9,7 @@ import ssl
 import kafka.errors as Errors
 import pytest
 
-from kafka_detective.analysis.sources import Prometheus
 from kafka_detective.config import ClusterConfig, parse_config
-from kafka_detective.gathering.loop import ClusterCollector
 from kafka_detective.kafka.client import (
     ClusterConnectError,
     ConnectionFailure,
@@ -22,6 +20,8 @@ from kafka_detective.kafka.client import (
 )
 from kafka_detective.kafka.redaction import redact_url, register_secret
 from kafka_detective.metrics.exposition import Exposition
+from kafka_detective.pipeline.cycle import ClusterCollector
+from kafka_detective.prometheus_api import Prometheus
 
 SECRET = "pa55-Sentinel-7731"
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from kafka_detective.analysis.sources import parse_duration
 from kafka_detective.cli import main
+from kafka_detective.durations import parse_duration
 from kafka_detective.scenarios import forecast_eval as fe
 from kafka_detective.scenarios.trace import Series
 from kafka_detective.yamlio import load_file

@@ -306,8 +306,8 @@ def test_the_page_sits_behind_the_endpoints_basic_auth(tmp_path, password_hash):
 def test_the_case_file_lists_similar_learned_incidents(tmp_path):
     import json
 
-    from kafka_detective.analysis.learn import signature
     from kafka_detective.analysis.rootcause import diagnose
+    from kafka_detective.analysis.signatures import signature
     from kafka_detective.analysis.synthetic import scenario
 
     history = scenario("consumer_stalled", n=400, onset=300, noise=0.1).samples()
@@ -332,7 +332,7 @@ def test_the_case_file_lists_similar_learned_incidents(tmp_path):
 
 
 def test_the_growth_phase_ends_at_the_lag_peak_unless_it_is_too_close_to_the_onset():
-    from kafka_detective.analysis.report import growth_phase
+    from kafka_detective.analysis.signatures import growth_phase
 
     h = history("g", "t")                                   # 60 samples one minute apart, ending at NOW - 60
     d = diagnosis()                                         # onset NOW - 900
