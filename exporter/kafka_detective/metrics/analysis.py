@@ -2,8 +2,48 @@
 
 from __future__ import annotations
 
-from kafka_detective.metrics.exposition import Family, family
+from kafka_detective.metrics.family import Family
+from kafka_detective.metrics.spec import GROUP_TOPIC, MetricSpec
 from kafka_detective.metrics.view import View
+
+PREDICTED_LAG = MetricSpec(
+    "kafka_consumergroup_predicted_lag", "gauge", GROUP_TOPIC + ("horizon",),
+    "Forecast lag sum at the horizon (5m, 15m, 30m) from modelled produce and consume rates.",
+    "analysis")
+PREDICTED_LAG_UPPER = MetricSpec(
+    "kafka_consumergroup_predicted_lag_upper", "gauge", GROUP_TOPIC + ("horizon",),
+    "Upper bound of the forecast's prediction interval at the horizon.", "analysis")
+PREDICTED_LAG_LOWER = MetricSpec(
+    "kafka_consumergroup_predicted_lag_lower", "gauge", GROUP_TOPIC + ("horizon",),
+    "Lower bound of the forecast's 90 % prediction interval at the horizon (the upper bound is "
+    "kafka_consumergroup_predicted_lag_upper).", "analysis")
+LAG_GROWTH_RATE = MetricSpec(
+    "kafka_consumergroup_lag_growth_rate", "gauge", GROUP_TOPIC,
+    "Growth of the lag in messages/s while it has a significant upward trend (the consumers run at "
+    "capacity), else 0: the time to a lag threshold is (threshold - lag) / rate.", "analysis")
+LAG_SECONDS_GROWTH_RATE = MetricSpec(
+    "kafka_consumergroup_lag_seconds_growth_rate", "gauge", GROUP_TOPIC,
+    "Growth of the oldest unconsumed message's age in seconds per second while significant, else 0; "
+    "absent without lag seconds.", "analysis")
+CATCH_UP_SECONDS = MetricSpec(
+    "kafka_consumergroup_catch_up_seconds", "gauge", GROUP_TOPIC,
+    "Predicted seconds until the lag reaches zero; absent when the group is not catching up.",
+    "analysis")
+RETENTION_BREACH_SECONDS = MetricSpec(
+    "kafka_consumergroup_retention_breach_seconds", "gauge", GROUP_TOPIC,
+    "Predicted seconds until retention deletes the oldest unconsumed message; absent when the "
+    "topic has no time-based retention.", "analysis")
+ANOMALY_SCORE = MetricSpec(
+    "kafka_detective_anomaly_score", "gauge", GROUP_TOPIC + ("signal",),
+    "Calibrated 0-1 anomaly score of the signal (produce_rate, consume_rate, lag, lag_seconds, "
+    "rebalances).", "analysis")
+DIAGNOSIS = MetricSpec(
+    "kafka_detective_diagnosis", "gauge", GROUP_TOPIC + ("cause",),
+    "Current probable root cause of the group's lag; the value is the confidence (0-1). Present "
+    "only while the analysis sees a lag problem.", "analysis")
+
+SPECS = (PREDICTED_LAG, PREDICTED_LAG_UPPER, PREDICTED_LAG_LOWER, LAG_GROWTH_RATE, LAG_SECONDS_GROWTH_RATE,
+         CATCH_UP_SECONDS, RETENTION_BREACH_SECONDS, ANOMALY_SCORE, DIAGNOSIS)
 
 
 def horizon_label(seconds: int) -> str:
@@ -12,12 +52,11 @@ def horizon_label(seconds: int) -> str:
 
 def families(view: View) -> list[Family]:
     c = view.cluster
-    predicted, upper = family("kafka_consumergroup_predicted_lag"), family("kafka_consumergroup_predicted_lag_upper")
-    catch_up, breach = family("kafka_consumergroup_catch_up_seconds"), family(
-        "kafka_consumergroup_retention_breach_seconds")
-    anomaly, diagnosis = family("kafka_detective_anomaly_score"), family("kafka_detective_diagnosis")
-    lower, growth = family("kafka_consumergroup_predicted_lag_lower"), family("kafka_consumergroup_lag_growth_rate")
-    seconds_growth = family("kafka_consumergroup_lag_seconds_growth_rate")
+    predicted, upper = Family(PREDICTED_LAG), Family(PREDICTED_LAG_UPPER)
+    catch_up, breach = Family(CATCH_UP_SECONDS), Family(RETENTION_BREACH_SECONDS)
+    anomaly, diagnosis = Family(ANOMALY_SCORE), Family(DIAGNOSIS)
+    lower, growth = Family(PREDICTED_LAG_LOWER), Family(LAG_GROWTH_RATE)
+    seconds_growth = Family(LAG_SECONDS_GROWTH_RATE)
     for a in sorted(view.analysis, key=lambda r: (r.group, r.topic)):
         base = (c, a.group, a.topic)
         for horizon in sorted(a.predicted_lag):

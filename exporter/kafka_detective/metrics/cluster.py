@@ -4,9 +4,66 @@ from __future__ import annotations
 
 from collections import Counter
 
-from kafka_detective.metrics.catalogue import PARTITION
-from kafka_detective.metrics.exposition import Family, family, labelset
+from kafka_detective.metrics.family import Family, labelset
+from kafka_detective.metrics.spec import BROKER, PARTITION, TOPIC, C, MetricSpec
 from kafka_detective.metrics.view import View
+
+BROKERS = MetricSpec(
+    "kafka_brokers", "gauge", C, "Number of live brokers in the cluster (fenced brokers excluded).",
+    "cluster", True)
+# `id` and `address` are kafka_exporter's labels for the same thing: both sets are carried so queries written
+# for either exporter keep working.
+BROKER_INFO = MetricSpec(
+    "kafka_broker_info", "gauge", BROKER + ("host", "port", "rack", "id", "address"),
+    "Identity of a live (unfenced) broker; always 1. `id` and `address` (host:port) repeat broker_id, "
+    "host and port under kafka_exporter's label names.", "cluster", True)
+BROKER_IS_CONTROLLER = MetricSpec(
+    "kafka_broker_is_controller", "gauge", BROKER,
+    "1 if this broker is the active controller reported by the cluster, else 0.", "cluster")
+BROKER_LEADER_PARTITIONS = MetricSpec(
+    "kafka_broker_leader_partitions", "gauge", BROKER,
+    "Partitions this broker currently leads.", "cluster")
+BROKER_PREFERRED_LEADER_PARTITIONS = MetricSpec(
+    "kafka_broker_preferred_leader_partitions", "gauge", BROKER,
+    "Partitions whose preferred (first) replica is this broker; the difference to "
+    "kafka_broker_leader_partitions is the preferred-leader imbalance.", "cluster")
+TOPIC_PARTITIONS = MetricSpec(
+    "kafka_topic_partitions", "gauge", TOPIC, "Number of partitions of the topic.", "cluster", True)
+LEADER = MetricSpec(
+    "kafka_topic_partition_leader", "gauge", PARTITION,
+    "Broker id of the partition leader (-1 when the partition has no leader).", "cluster", True)
+LEADER_EPOCH = MetricSpec(
+    "kafka_topic_partition_leader_epoch", "gauge", PARTITION,
+    "Leader epoch of the partition.", "cluster")
+REPLICAS = MetricSpec(
+    "kafka_topic_partition_replicas", "gauge", PARTITION,
+    "Number of replicas of the partition.", "cluster", True)
+IN_SYNC_REPLICAS = MetricSpec(
+    "kafka_topic_partition_in_sync_replica", "gauge", PARTITION,
+    "Number of in-sync replicas of the partition.", "cluster", True)
+OFFLINE_REPLICAS = MetricSpec(
+    "kafka_topic_partition_offline_replicas", "gauge", PARTITION,
+    "Number of offline replicas of the partition.", "cluster")
+LEADER_IS_PREFERRED = MetricSpec(
+    "kafka_topic_partition_leader_is_preferred", "gauge", PARTITION,
+    "1 if the leader is the preferred (first) replica, else 0.", "cluster", True)
+UNDER_REPLICATED = MetricSpec(
+    "kafka_topic_partition_under_replicated_partition", "gauge", PARTITION,
+    "1 if the partition has fewer in-sync replicas than replicas, else 0.", "cluster", True)
+OFFLINE = MetricSpec(
+    "kafka_topic_partition_offline", "gauge", PARTITION,
+    "1 if the partition has no leader, else 0.", "cluster")
+UNDER_MIN_ISR = MetricSpec(
+    "kafka_topic_partition_under_min_isr", "gauge", PARTITION,
+    "1 if the in-sync replicas are fewer than the topic's min.insync.replicas, else 0.", "cluster")
+LEADER_CHANGES = MetricSpec(
+    "kafka_topic_partition_leader_changes_total", "counter", PARTITION,
+    "Leader changes seen since the exporter started (leader-epoch increase, or leader change "
+    "between cycles).", "cluster")
+
+SPECS = (BROKERS, BROKER_INFO, BROKER_IS_CONTROLLER, BROKER_LEADER_PARTITIONS, BROKER_PREFERRED_LEADER_PARTITIONS,
+         TOPIC_PARTITIONS, LEADER, LEADER_EPOCH, REPLICAS, IN_SYNC_REPLICAS, OFFLINE_REPLICAS, LEADER_IS_PREFERRED,
+         UNDER_REPLICATED, OFFLINE, UNDER_MIN_ISR, LEADER_CHANGES)
 
 
 def _address(host: str, port: int) -> str:
@@ -19,9 +76,8 @@ def families(view: View) -> list[Family]:
     if state is None:
         return []
     c = view.cluster
-    brokers, info, controller = family("kafka_brokers"), family("kafka_broker_info"), family(
-        "kafka_broker_is_controller")
-    led, preferred = family("kafka_broker_leader_partitions"), family("kafka_broker_preferred_leader_partitions")
+    brokers, info, controller = Family(BROKERS), Family(BROKER_INFO), Family(BROKER_IS_CONTROLLER)
+    led, preferred = Family(BROKER_LEADER_PARTITIONS), Family(BROKER_PREFERRED_LEADER_PARTITIONS)
     brokers.add((c,), len(state.brokers))
     leaders = Counter(p.leader for p in state.partitions.values() if p.leader >= 0)
     preferred_counts = Counter(p.preferred_leader for p in state.partitions.values() if p.replicas)
@@ -33,16 +89,12 @@ def families(view: View) -> list[Family]:
         preferred.add((c, bid), preferred_counts.get(b.broker_id, 0))
 
     topics = Counter(t for t, _ in state.partitions)
-    topic_partitions = family("kafka_topic_partitions")
+    topic_partitions = Family(TOPIC_PARTITIONS)
     for topic in sorted(topics):
         topic_partitions.add((c, topic), topics[topic])
 
-    names = ("kafka_topic_partition_leader", "kafka_topic_partition_leader_epoch",
-             "kafka_topic_partition_replicas", "kafka_topic_partition_in_sync_replica",
-             "kafka_topic_partition_offline_replicas", "kafka_topic_partition_leader_is_preferred",
-             "kafka_topic_partition_under_replicated_partition", "kafka_topic_partition_offline",
-             "kafka_topic_partition_under_min_isr", "kafka_topic_partition_leader_changes_total")
-    fams = [family(n) for n in names]
+    fams = [Family(spec) for spec in (LEADER, LEADER_EPOCH, REPLICAS, IN_SYNC_REPLICAS, OFFLINE_REPLICAS,
+                                      LEADER_IS_PREFERRED, UNDER_REPLICATED, OFFLINE, UNDER_MIN_ISR, LEADER_CHANGES)]
     (leader, epoch, replicas, isr, offline_replicas, is_preferred, under_replicated, offline, under_min_isr,
      changes) = fams
     configs = view.snapshot.topic_configs.topics if view.snapshot.topic_configs else {}

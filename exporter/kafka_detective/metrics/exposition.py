@@ -4,87 +4,31 @@ Each cluster's loop renders its families into text blocks (one per metric family
 swaps them in atomically. A scrape concatenates, family by family in catalogue order, the latest block of every
 cluster under one HELP/TYPE header, so a family is never declared twice and a scrape does no work that grows
 with Kafka — it never waits for a cycle either.
-
-Sample lines are formatted here rather than through prometheus_client's `generate_latest`: at 100k series the
-library's per-sample objects cost ~0.95 s per render on the reference machine, this formatter about a third of
-that (see docs/benchmarks.md). Number formatting uses the client library's Go-compatible float formatting.
 """
 
 from __future__ import annotations
 
-import functools
 import threading
 import zlib
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 
-from prometheus_client.utils import floatToGoString
+from kafka_detective.metrics import self_metrics
+from kafka_detective.metrics.catalogue import BY_NAME, CATALOGUE
+from kafka_detective.metrics.family import Family, format_value, header, labelset
 
-from kafka_detective.metrics.catalogue import BY_NAME, CATALOGUE, MetricSpec
+# Imported from here by the HTTP layer, tests and benchmarks.
+__all__ = ["CONTENT_TYPE", "SCRAPE_TIME_FAMILIES", "Exposition", "Family", "family", "format_value", "header",
+           "labelset"]
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 # Below this many cached label sets a cache is never worth clearing (a few hundred kB).
 _MIN_LABELSETS = 1024
 # Rendered by the HTTP layer at scrape time, not per cluster cycle.
-SCRAPE_TIME_FAMILIES = frozenset({"kafka_detective_snapshot_age_seconds", "kafka_detective_data_age_seconds",
-                                  "kafka_detective_build_info"})
-
-
-def _escape_label(value: str) -> str:
-    if "\\" in value or '"' in value or "\n" in value:
-        return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
-    return value
-
-
-def _escape_help(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("\n", "\\n")
-
-
-def format_value(value: float) -> str:
-    if type(value) is int:
-        return str(value)
-    if value.is_integer() and abs(value) < 1e15:
-        return str(int(value))
-    return floatToGoString(value)
-
-
-# A hard cap only: `Exposition.publish` keeps the cache near the label sets in use (see `_trim_labelsets`).
-@functools.lru_cache(maxsize=1 << 18)
-def labelset(names: tuple[str, ...], values: tuple[str, ...]) -> str:
-    """The `a="1",b="2"` part of a sample line, shared by every family with these labels.
-
-    Cached: partitions and groups rarely change between cycles, so steady-state rendering formats each label
-    set once, not once per family per cycle (at 2,000 groups x 10,000 partitions, 98k calls for 53k label sets;
-    the cache saves about a fifth of the render's CPU, bench/render.py).
-    """
-    return ",".join([f'{n}="{_escape_label(v)}"' for n, v in zip(names, values, strict=True)])
-
-
-@dataclass
-class Family:
-    """Samples of one catalogue family for one cluster, with their label sets already rendered."""
-
-    spec: MetricSpec
-    samples: list[tuple[str, float]] = field(default_factory=list)
-
-    def add(self, labels: tuple[str, ...] | str, value: float) -> None:
-        """`labels`: the values in the spec's label order, or a `labelset` for those labels."""
-        if not isinstance(labels, str):
-            labels = labelset(self.spec.labels, labels)
-        self.samples.append((labels, value))
-
-    def render(self) -> str:
-        name = self.spec.name
-        return "".join([f"{name}{{{labels}}} {format_value(value)}\n" for labels, value in self.samples])
+SCRAPE_TIME_FAMILIES = frozenset(spec.name for spec in self_metrics.SCRAPE_TIME_SPECS)
 
 
 def family(name: str) -> Family:
     return Family(BY_NAME[name])
-
-
-def header(spec: MetricSpec) -> str:
-    kind = "gauge" if spec.type == "info" else spec.type
-    return f"# HELP {spec.name} {_escape_help(spec.help)}\n# TYPE {spec.name} {kind}\n"
 
 
 class Exposition:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from kafka_detective.metrics import analysis, cluster, groups, lag, log_dirs, offsets, self_metrics, topic_configs
-from kafka_detective.metrics.exposition import Family
+from kafka_detective.metrics.family import Family
 from kafka_detective.metrics.view import View
 
 CONCERNS = (cluster, offsets, topic_configs, log_dirs, groups, lag, analysis)
