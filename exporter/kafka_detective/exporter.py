@@ -6,8 +6,9 @@ import logging
 import sys
 
 from kafka_detective.config import Config
-from kafka_detective.gathering.loop import ClusterCollector, CollectionLoop
 from kafka_detective.metrics.exposition import Exposition
+from kafka_detective.pipeline.cycle import ClusterCollector
+from kafka_detective.pipeline.loop import CollectionLoop
 from kafka_detective.serving.http import MetricsApp, MetricsServer
 
 log = logging.getLogger(__name__)

@@ -23,10 +23,6 @@ from typing import Any
 import pytest
 from kafka import KafkaAdminClient
 from kafka.structs import OffsetAndMetadata, TopicPartition
-
-from kafka_detective.config import parse_config
-from kafka_detective.gathering.loop import ClusterCollector
-from kafka_detective.metrics.exposition import Exposition
 from kafka_detective.sandbox import kafka_tools
 from kafka_detective.sandbox.local_kafka import (
     KafkaSandboxError,
@@ -34,6 +30,10 @@ from kafka_detective.sandbox.local_kafka import (
     LocalKafka,
     generate_tls_material,
 )
+
+from kafka_detective.config import parse_config
+from kafka_detective.metrics.exposition import Exposition
+from kafka_detective.pipeline.cycle import ClusterCollector
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from integration_support import one, series

@@ -37,7 +37,7 @@ from kafka_detective.metrics.exposition import CONTENT_TYPE, Exposition, family,
 from kafka_detective.serving.web_config import TlsServer, WebConfig, load_web_config
 
 if TYPE_CHECKING:  # the collection loop pulls in the Kafka client, which serving itself never needs
-    from kafka_detective.gathering.loop import ClusterCollector
+    from kafka_detective.pipeline.cycle import ClusterCollector
 
 log = logging.getLogger(__name__)
 

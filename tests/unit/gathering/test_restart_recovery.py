@@ -21,8 +21,8 @@ from kafka.structs import OffsetAndTimestamp
 from prometheus_client.parser import text_string_to_metric_families
 
 from kafka_detective.config import parse_config
-from kafka_detective.gathering.loop import ClusterCollector
 from kafka_detective.metrics.exposition import Exposition
+from kafka_detective.pipeline.cycle import ClusterCollector
 
 TOPIC = "orders"
 NOT_FOUND = Errors.GroupIdNotFoundError.errno

@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 
 from kafka_detective.config import parse_config
-from kafka_detective.gathering.loop import ClusterCollector
 from kafka_detective.metrics.exposition import Exposition
+from kafka_detective.pipeline.cycle import ClusterCollector
 
 CYCLES = 100
 WARMUP = 5                 # first cycles import modules, fill caches and logging state

@@ -1,11 +1,13 @@
-"""The collection loop of one cluster: phases, failure handling, publication of the rendered snapshot.
+"""The collection cycle of one cluster: phases, failure handling, publication of the rendered snapshot.
 
-Each cluster runs in its own thread with its own admin client, so a slow or unreachable cluster never delays
-another. A failing phase keeps the previous cycle's data for that phase (stale but honest: its age is visible
+The cycle sits above the layers it drives: it asks `gathering` for a snapshot, hands that to `signals` and
+`analysis`, and publishes what `metrics` renders of it. Each cluster has its own collector and admin client
+(run by its own thread, `pipeline.loop`), so a slow or unreachable cluster never delays another. A failing
+phase keeps the previous cycle's data for that phase (stale but honest: its age is visible
 through `kafka_detective_last_success_timestamp_seconds{phase}` and the scrape-time
 `kafka_detective_data_age_seconds{phase}`) and counts an error; when the cluster cannot be reached at all,
-`kafka_detective_cluster_up` turns 0 while the last snapshot stays on `/metrics`, and the loop reconnects by
-itself.
+`kafka_detective_cluster_up` turns 0 while the last snapshot stays on `/metrics`, and the next cycle
+reconnects by itself.
 
 Recovery does not wait for kafka-python's 5-minute metadata refresh (`kafka.metadata`): after each cycle's
 DescribeCluster the client's cached metadata is refreshed if it lacks a live broker, and a phase that fails
@@ -299,31 +301,3 @@ class ClusterCollector:
 
     def close(self) -> None:
         self._drop_admin()
-
-
-class CollectionLoop(threading.Thread):
-    """Background thread running cycles every `interval_seconds`, measured start to start."""
-
-    def __init__(self, collector: ClusterCollector, interval_seconds: float) -> None:
-        super().__init__(name=f"collect-{collector.cluster.name}", daemon=True)
-        self.collector = collector
-        self.interval_seconds = interval_seconds
-        self._stop_event = threading.Event()
-
-    def run(self) -> None:
-        self.collector.warm_start(self.interval_seconds)   # in this thread: /metrics is served meanwhile
-        while not self._stop_event.is_set():
-            started = time.monotonic()
-            try:
-                self.collector.run_cycle()
-            except Exception:  # the loop must survive anything a cycle throws
-                log.exception("cluster %s: cycle failed", self.collector.cluster.name)
-            elapsed = time.monotonic() - started
-            if elapsed > self.interval_seconds:
-                log.warning("cluster %s: cycle took %.1fs, longer than the %.0fs interval",
-                            self.collector.cluster.name, elapsed, self.interval_seconds)
-            self._stop_event.wait(max(0.0, self.interval_seconds - elapsed))
-        self.collector.close()
-
-    def stop(self) -> None:
-        self._stop_event.set()
