@@ -25,7 +25,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import kafka
 from prometheus_client import REGISTRY, generate_latest
@@ -34,10 +34,8 @@ from kafka_detective import __version__
 from kafka_detective.errors import UserError
 from kafka_detective.metrics.catalogue import BY_NAME
 from kafka_detective.metrics.exposition import CONTENT_TYPE, Exposition, family, header
+from kafka_detective.serving.collector import Collector
 from kafka_detective.serving.web_config import TlsServer, WebConfig, load_web_config
-
-if TYPE_CHECKING:  # the collection loop pulls in the Kafka client, which serving itself never needs
-    from kafka_detective.pipeline.cycle import ClusterCollector
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +46,7 @@ LISTEN_BACKLOG = 1024
 
 
 class MetricsApp:
-    def __init__(self, exposition: Exposition, collectors: Sequence[ClusterCollector],
+    def __init__(self, exposition: Exposition, collectors: Sequence[Collector],
                  alive: Callable[[], bool] = lambda: True, ui_enabled: bool = True,
                  ui_library_dir: str | None = None) -> None:
         self.exposition = exposition
