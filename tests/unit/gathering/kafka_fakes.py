@@ -1,0 +1,197 @@
+"""A Kafka cluster faked at the level the exporter talks to it, for tests of the collection cycle through its
+connector seam (`ClusterCollector(connector=...)`).
+
+`FakeKafka` is a 3-broker cluster: kafka-python's admin methods and the raw requests `kafka.groups` /
+`kafka.presence` send through `admin._manager`. Like kafka-python, an admin client knows only the brokers its
+metadata listed (`known`): a request to any other node id fails with UnknownBrokerIdError until the metadata is
+refreshed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from dataclasses import dataclass, field
+from types import SimpleNamespace as NS
+from typing import Any
+
+import kafka.errors as Errors
+from kafka.structs import OffsetAndTimestamp
+from prometheus_client.parser import text_string_to_metric_families
+
+from kafka_detective.config import parse_config
+from kafka_detective.metrics.exposition import Exposition
+from kafka_detective.pipeline.cycle import ClusterCollector
+
+TOPIC = "orders"
+NOT_FOUND = Errors.GroupIdNotFoundError.errno
+NOT_AVAILABLE = Errors.CoordinatorNotAvailableError.errno
+
+
+@dataclass
+class Group:
+    coordinator: int
+    committed: dict[int, int]
+    state: str = "Empty"
+
+
+@dataclass
+class FakeKafka:
+    live: set[int] = field(default_factory=lambda: {1, 2, 3})
+    # partition -> (leader, log-end offset)
+    partitions: dict[int, tuple[int, int]] = field(default_factory=lambda: {0: (1, 100), 1: (2, 200), 2: (3, 300)})
+    groups: dict[str, Group] = field(default_factory=dict)
+    # groups a live coordinator does not list yet (still loading __consumer_offsets) but can describe
+    unlisted: set[str] = field(default_factory=set)
+    leaders_moved: bool = False  # answers NOT_LEADER until the client refreshes its metadata
+    refreshes: int = 0
+    refresh_attempts: int = 0
+    metadata_fails: bool = False  # Metadata requests go unanswered (the refresh raises)
+    listing_fails: set[int] = field(default_factory=set)  # brokers whose ListGroups answers an error
+    consumer_api: bool = True  # False: ConsumerGroupDescribe fails as kafka-python does for an API a broker lacks
+    sent: list[tuple[str, int]] = field(default_factory=list)  # (request type, node id)
+    backoff_resets: list[int] = field(default_factory=list)
+
+    def leader(self, partition: int) -> int:
+        leader = self.partitions[partition][0]
+        return leader if leader in self.live else -1
+
+
+class FakeAdmin:
+    def __init__(self, kafka: FakeKafka) -> None:
+        if not kafka.live:
+            raise Errors.KafkaTimeoutError("Unable to bootstrap")
+        self.kafka = kafka
+        # Bootstrapped from the first broker back: its metadata lists only the brokers registered by then.
+        self.known = set(kafka.live)
+        self._manager = FakeManager(self)
+        self.closed = False
+
+    def close(self) -> None:
+        self.closed = True
+
+    def _require(self, node: int) -> None:
+        if node not in self.known:
+            raise Errors.UnknownBrokerIdError(node)
+        if node not in self.kafka.live:
+            raise Errors.KafkaConnectionError(f"node {node} refused")
+
+    def describe_cluster(self) -> dict[str, Any]:
+        if not self.kafka.live:
+            raise Errors.KafkaConnectionError("all brokers down")
+        return {"controller_id": min(self.kafka.live),
+                "brokers": [{"broker_id": b, "host": "127.0.0.1", "port": 9000 + b, "rack": None,
+                             "is_fenced": b not in self.kafka.live} for b in (1, 2, 3)]}
+
+    def describe_topics(self) -> list[dict[str, Any]]:
+        return [{"name": TOPIC, "error_code": 0, "partitions": [
+            {"partition_index": p, "leader_id": self.kafka.leader(p), "leader_epoch": 0, "replica_nodes": [1, 2, 3],
+             "isr_nodes": sorted(self.kafka.live), "offline_replicas": []} for p in self.kafka.partitions]}]
+
+    def list_partition_offsets(self, specs: dict[Any, int]) -> dict[Any, OffsetAndTimestamp]:
+        if self.kafka.leaders_moved:
+            raise Errors.NotLeaderForPartitionError("moved")
+        out = {}
+        for tp, spec in specs.items():
+            leader, end = self.kafka.partitions[tp.partition]
+            self._require(leader)
+            out[tp] = OffsetAndTimestamp(end if spec == -1 else 0, -1, None)
+        return out
+
+    def describe_configs(self, resources: list[Any], config_filter: str = "all") -> dict[str, Any]:
+        return {"topic": {r.name: {} for r in resources}}
+
+    def describe_log_dirs(self) -> list[Any]:
+        return []
+
+
+class FakeManager:
+    def __init__(self, admin: FakeAdmin) -> None:
+        self.admin = admin
+        self.kafka = admin.kafka
+        self.broker_version_data = NS(api_version=lambda request, *a, **k: 9)
+        self.cluster = NS(brokers=lambda: [NS(node_id=b) for b in sorted(admin.known)],
+                          refresh_metadata=self._refresh_metadata)
+
+    async def _refresh_metadata(self) -> None:
+        self.kafka.refresh_attempts += 1
+        if not self.kafka.live or self.kafka.metadata_fails:
+            raise Errors.NodeNotReadyError("metadata")
+        self.kafka.refreshes += 1
+        self.kafka.leaders_moved = False
+        self.admin.known = set(self.kafka.live)
+
+    def run(self, work: Any, *args: Any) -> Any:
+        result = work(*args)
+        return asyncio.run(result) if inspect.iscoroutine(result) else result
+
+    def reset_backoff(self, node: int) -> None:
+        self.kafka.backoff_resets.append(node)
+
+    def least_loaded_node(self) -> int:
+        return min(self.admin.known & self.kafka.live)
+
+    def send(self, request: Any, node_id: int | None = None, request_timeout_ms: int | None = None) -> Any:
+        self.admin._require(node_id)  # raised at send time, as kafka-python's get_connection does
+        self.kafka.sent.append((type(request).__name__, node_id))
+        answer = getattr(self, "_" + type(request).__name__)
+
+        async def reply() -> Any:
+            return answer(request, node_id)
+        return reply()
+
+    def _mine(self, node: int) -> dict[str, Group]:
+        return {g: d for g, d in self.kafka.groups.items() if d.coordinator == node}
+
+    def _ListGroupsRequest(self, request: Any, node: int) -> Any:
+        if node in self.kafka.listing_fails:
+            return NS(error_code=Errors.CoordinatorLoadInProgressError.errno, groups=[])
+        return NS(error_code=0, groups=[NS(group_id=g, group_type="classic") for g in self._mine(node)
+                                        if g not in self.kafka.unlisted])
+
+    def _FindCoordinatorRequest(self, request: Any, node: int) -> Any:
+        found = []
+        for key in request.coordinator_keys:
+            group = self.kafka.groups.get(key)
+            coordinator = group.coordinator if group else 1
+            ok = coordinator in self.kafka.live
+            found.append(NS(key=key, node_id=coordinator if ok else -1, error_code=0 if ok else NOT_AVAILABLE))
+        return NS(coordinators=found)
+
+    def _DescribeGroupsRequest(self, request: Any, node: int) -> Any:
+        out = []
+        for g in request.groups:
+            group = self._mine(node).get(g)
+            out.append(NS(group_id=g, error_code=0 if group else NOT_FOUND,
+                          group_state=group.state if group else "Dead", protocol_type="", protocol_data="",
+                          members=[]))
+        return NS(groups=out)
+
+    def _ConsumerGroupDescribeRequest(self, request: Any, node: int) -> Any:
+        if not self.kafka.consumer_api:
+            raise Errors.IncompatibleBrokerVersion("ConsumerGroupDescribe")
+        return NS(groups=[NS(group_id=g, error_code=NOT_FOUND, group_state="Dead") for g in request.group_ids])
+
+    def _OffsetFetchRequest(self, request: Any, node: int) -> Any:
+        out = []
+        for asked in request.groups:
+            group = self._mine(node).get(asked.group_id)
+            partitions = [NS(partition_index=p, committed_offset=o, error_code=0)
+                          for p, o in (group.committed.items() if group else ())]
+            out.append(NS(group_id=asked.group_id, error_code=0 if group else NOT_FOUND,
+                          topics=[NS(name=TOPIC, partitions=partitions)]))
+        return NS(API_VERSION=8, error_code=0, groups=out)
+
+
+def make_collector(kafka: FakeKafka) -> ClusterCollector:
+    cluster = parse_config({"clusters": [{"name": "t", "bootstrap_servers": ["127.0.0.1:9001"]}]}).clusters[0]
+    return ClusterCollector(cluster, Exposition(), config_refresh_seconds=3600.0,
+                            connector=lambda _cluster, _counter: FakeAdmin(kafka))
+
+
+def page(collector: ClusterCollector) -> dict[str, dict[tuple, float]]:
+    out: dict[str, dict[tuple, float]] = {}
+    for fam in text_string_to_metric_families(collector.exposition.static_body().decode()):
+        for s in fam.samples:
+            out.setdefault(s.name, {})[tuple(sorted(s.labels.items()))] = s.value
+    return out
