@@ -17,8 +17,8 @@ import statistics
 import time
 import tracemalloc
 
-from kafka_detective.analysis.model import GroupTopicSample
 from kafka_detective.analysis.online import OnlineAnalytics
+from kafka_detective.signals.samples import GroupTopicSample
 
 
 def make_cycle(n: int, k: int, interval: float, rng: random.Random, state: list[list[float]]) -> list:

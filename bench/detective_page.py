@@ -24,10 +24,11 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from kafka_detective.analysis.model import Diagnosis, Evidence, GroupTopicAnalysis, GroupTopicSample
+from kafka_detective.analysis.model import Diagnosis, Evidence, GroupTopicAnalysis
 from kafka_detective.metrics.exposition import Exposition
 from kafka_detective.serving import detective_page as dp
 from kafka_detective.serving.http import MetricsApp, MetricsServer
+from kafka_detective.signals.samples import GroupTopicSample
 
 CAUSES = ("producer_spike", "consumer_down", "consumer_stalled", "rebalance_storm", "consumer_slowdown",
           "retention_loss")

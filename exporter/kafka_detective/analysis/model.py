@@ -1,6 +1,7 @@
 """Data shapes shared by the exporter's online analysis and the offline CLI.
 
-The exporter builds one `GroupTopicSample` per consumer group and topic each cycle and hands them to
+The exporter builds one `GroupTopicSample` per consumer group and topic each cycle (`signals.samples`, where the
+type is defined: analysis consumes what signals produce) and hands them to
 `kafka_detective.analysis.online.OnlineAnalytics`; it renders the returned `GroupTopicAnalysis` objects as the
 `analysis` metrics of the catalogue. The offline CLI builds the same samples from a trace or from Prometheus,
 so both paths run the same code and give the same results.
@@ -11,6 +12,9 @@ Everything here is pure Python: the exporter's runtime does not depend on numpy.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
+# The analysis input, imported here as well so the offline tools find it beside the shapes they read.
+from kafka_detective.signals.samples import GroupTopicSample  # noqa: F401
 
 # Root-cause identifiers (see docs/architecture.md).
 ROOT_CAUSES: tuple[str, ...] = (
@@ -54,38 +58,6 @@ CAUSE_MEANING: dict[str, str] = {
 }
 
 ANOMALY_SIGNALS: tuple[str, ...] = ("produce_rate", "consume_rate", "lag", "lag_seconds", "rebalances")
-
-
-@dataclass(frozen=True, slots=True)
-class GroupTopicSample:
-    """What one collection cycle knows about one consumer group on one topic."""
-
-    cluster: str
-    group: str
-    topic: str
-    timestamp: float                 # unix seconds at the end of the cycle
-    lag: int                         # kafka_consumergroup_lag_sum
-    log_end_offset: int              # sum of the topic's log-end offsets (a produce counter)
-    committed_offset: int            # kafka_consumergroup_current_offset_sum (a consume counter)
-    lag_seconds: float | None        # kafka_consumergroup_max_lag_seconds
-    members: int
-    state: str                       # Stable, Empty, PreparingRebalance, ...
-    rebalances_total: int            # kafka_consumergroup_rebalances_total
-    lost_messages_total: int         # kafka_consumergroup_lost_messages_total
-    retention_seconds: float | None  # kafka_topic_retention_seconds
-    leader_changes_total: int        # sum of the topic's kafka_topic_partition_leader_changes_total
-    under_replicated_partitions: int  # of the topic
-    offline_partitions: int          # of the topic
-    # Optional infrastructure and broker context (NaN-free: None when unknown).
-    consumer_cpu_ratio: float | None = None      # 0-1, from node_exporter/cAdvisor when configured
-    disk_used_ratio: float | None = None         # max over the brokers leading the topic
-    broker_leader_share_ratio: float | None = None  # max broker leadership / fair share
-    # Per-partition evidence, summarised (partial stalls): partitions of the topic the group has offsets for,
-    # how many of them are frozen (lag > 0 and nothing consumed for `signals.samples.FROZEN_SECONDS`), and the
-    # ids of the most lagging frozen ones (at most `signals.samples.FROZEN_IDS_MAX`).
-    partitions: int | None = None
-    frozen_partitions: int | None = None
-    frozen_partition_ids: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,13 +29,8 @@ from dataclasses import replace
 from kafka_detective.analysis import episodes as episode_rules
 from kafka_detective.analysis.anomaly import SignalDetector
 from kafka_detective.analysis.forecast import LagForecaster
-from kafka_detective.analysis.model import (
-    ANOMALY_SIGNALS,
-    Diagnosis,
-    Evidence,
-    GroupTopicAnalysis,
-    GroupTopicSample,
-)
+from kafka_detective.analysis.model import ANOMALY_SIGNALS, Diagnosis, Evidence, GroupTopicAnalysis
+from kafka_detective.signals.samples import GroupTopicSample
 
 log = logging.getLogger(__name__)
 

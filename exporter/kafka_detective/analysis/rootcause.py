@@ -30,7 +30,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from kafka_detective.analysis.model import ROOT_CAUSES, Diagnosis, Evidence, GroupTopicSample
+from kafka_detective.analysis.model import ROOT_CAUSES, Diagnosis, Evidence
+from kafka_detective.signals.samples import GroupTopicSample
 
 # Metric names used in evidence (the catalogue's names where the signal is one of our metrics).
 PRODUCE_RATE = "kafka_topic_produce_rate_messages_per_second"

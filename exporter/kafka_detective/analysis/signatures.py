@@ -14,9 +14,10 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from kafka_detective.analysis.model import Diagnosis, GroupTopicSample
+from kafka_detective.analysis.model import Diagnosis
 from kafka_detective.analysis.rootcause import LAG, derive_signals, mad, median
 from kafka_detective.errors import UserError
+from kafka_detective.signals.samples import GroupTopicSample
 
 SIGNATURE_SIGNALS = ("lag", "lag_seconds", "produce_rate", "consume_rate", "rebalances", "leader_changes",
                      "members", "under_replicated", "offline", "lost_messages", "cpu", "disk")

@@ -22,10 +22,10 @@ from collections import defaultdict
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from kafka_detective.analysis.model import GroupTopicSample
 from kafka_detective.durations import format_duration
 from kafka_detective.kafka.redaction import redact_url
 from kafka_detective.prometheus_api import MAX_POINTS_PER_SERIES, Prometheus, selector, series_points
+from kafka_detective.signals.samples import GroupTopicSample
 
 log = logging.getLogger(__name__)
 

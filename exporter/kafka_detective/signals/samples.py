@@ -1,12 +1,52 @@
-"""One `GroupTopicSample` per consumer group and topic, the input of the online analytics."""
+"""One `GroupTopicSample` per consumer group and topic, the input of the online analytics.
+
+The sample type is defined here, where the samples are made; analysis, a layer above, imports it. The offline
+tools (trace replay, Prometheus reader, generators) load it too, so this module imports the snapshot types only
+for type checking: loading a sample costs no Kafka client.
+"""
 
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from kafka_detective.analysis.model import GroupTopicSample
-from kafka_detective.gathering.snapshot import Snapshot
-from kafka_detective.signals.derive import Derived
+if TYPE_CHECKING:
+    from kafka_detective.gathering.snapshot import Snapshot
+    from kafka_detective.signals.derive import Derived
+
+
+@dataclass(frozen=True, slots=True)
+class GroupTopicSample:
+    """What one collection cycle knows about one consumer group on one topic."""
+
+    cluster: str
+    group: str
+    topic: str
+    timestamp: float                 # unix seconds at the end of the cycle
+    lag: int                         # kafka_consumergroup_lag_sum
+    log_end_offset: int              # sum of the topic's log-end offsets (a produce counter)
+    committed_offset: int            # kafka_consumergroup_current_offset_sum (a consume counter)
+    lag_seconds: float | None        # kafka_consumergroup_max_lag_seconds
+    members: int
+    state: str                       # Stable, Empty, PreparingRebalance, ...
+    rebalances_total: int            # kafka_consumergroup_rebalances_total
+    lost_messages_total: int         # kafka_consumergroup_lost_messages_total
+    retention_seconds: float | None  # kafka_topic_retention_seconds
+    leader_changes_total: int        # sum of the topic's kafka_topic_partition_leader_changes_total
+    under_replicated_partitions: int  # of the topic
+    offline_partitions: int          # of the topic
+    # Optional infrastructure and broker context (NaN-free: None when unknown).
+    consumer_cpu_ratio: float | None = None      # 0-1, from node_exporter/cAdvisor when configured
+    disk_used_ratio: float | None = None         # max over the brokers leading the topic
+    broker_leader_share_ratio: float | None = None  # max broker leadership / fair share
+    # Per-partition evidence, summarised (partial stalls): partitions of the topic the group has offsets for,
+    # how many of them are frozen (lag > 0 and nothing consumed for `signals.samples.FROZEN_SECONDS`), and the
+    # ids of the most lagging frozen ones (at most `signals.samples.FROZEN_IDS_MAX`).
+    partitions: int | None = None
+    frozen_partitions: int | None = None
+    frozen_partition_ids: tuple[int, ...] = ()
+
 
 # A partition is frozen when the group is behind on it (lag > 0), its oldest unconsumed message is at least
 # FROZEN_SECONDS old and FROZEN_RELATIVE times older than on the group's typical partition of the topic: stuck

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from kafka_detective.analysis.model import GroupTopicAnalysis, GroupTopicSample
+from kafka_detective.analysis.model import GroupTopicAnalysis
 from kafka_detective.analysis.online import CompactHistory, OnlineAnalytics
+from kafka_detective.signals.samples import GroupTopicSample
 
 T0 = 1_790_000_000.0
 
