@@ -1,9 +1,9 @@
 # syntax=docker/dockerfile:1
 # Kafka Detective exporter image: `docker build -t kafka-detective:0.1.0 .`
 #
-# Two stages: the build stage installs the package and its runtime dependencies (no extras: no numpy, scipy,
-# matplotlib or jsonnet) into a virtual environment; the runtime stage copies only that environment onto a
-# clean slim Python base, so pip caches and build tooling never reach the final image.
+# Two stages: the build stage installs the exporter and its runtime dependencies into a virtual environment (not
+# the tools of tools/: no numpy, scipy, matplotlib, jsonnet or sandbox); the runtime stage copies only that
+# environment onto a clean slim Python base, so pip caches and build tooling never reach the final image.
 # Pin the base by digest in your build pipeline: --build-arg PYTHON_IMAGE=python:3.11-slim-bookworm@sha256:...
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 
@@ -17,7 +17,8 @@ COPY exporter ./exporter
 RUN python -m venv /opt/kafka-detective \
  && /opt/kafka-detective/bin/pip install --no-compile . \
  && /opt/kafka-detective/bin/pip uninstall --yes pip setuptools wheel \
- && /opt/kafka-detective/bin/python -c "import kafka_detective, kafka, prometheus_client, yaml, requests, bcrypt"
+ && /opt/kafka-detective/bin/python -c "import kafka_detective, kafka, prometheus_client, yaml, requests, bcrypt" \
+ && ! /opt/kafka-detective/bin/python -c "import kafka_detective_tools" 2>/dev/null
 
 FROM ${PYTHON_IMAGE}
 LABEL org.opencontainers.image.title="kafka-detective" \

@@ -15,7 +15,7 @@ test: setup       ## every test: lint, generated artefacts, unit, rules, helm, i
 	bash scripts/pytest.sh
 
 lint:
-	$(PYTHON) -m ruff check exporter tests bench
+	$(PYTHON) -m ruff check exporter tools tests bench
 
 generate:         ## regenerate alert rules, runbooks, dashboards, docs/metrics.md and the chart's copies
 	$(PYTHON) -m kafka_detective generate

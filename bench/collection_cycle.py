@@ -31,7 +31,7 @@ from kafka.errors import CoordinatorNotAvailableError
 from kafka.structs import OffsetAndMetadata, TopicPartition
 from prometheus_client.parser import text_string_to_metric_families
 
-from kafka_detective.sandbox.local_kafka import LocalKafka
+from kafka_detective_tools.sandbox.local_kafka import LocalKafka
 
 PARTITIONS_PER_TOPIC = 10
 MESSAGES_PER_PARTITION = 5

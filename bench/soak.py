@@ -36,7 +36,7 @@ from kafka.structs import OffsetAndMetadata, TopicPartition
 
 # Run as `python bench/soak.py`: the collection-cycle benchmark beside it starts the exporter the same way.
 from collection_cycle import BOOT, progress
-from kafka_detective.sandbox.local_kafka import LocalKafka
+from kafka_detective_tools.sandbox.local_kafka import LocalKafka
 
 
 def process_sample(pid: int) -> dict[str, float]:

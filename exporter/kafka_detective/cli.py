@@ -1,14 +1,16 @@
 """`kafka-detective` command line.
 
-Every subcommand is a module in `kafka_detective.commands` that defines:
+Every subcommand is a module that defines:
 
     NAME: str                      # the subcommand
     HELP: str                      # one line for `--help`
     def add_arguments(parser: argparse.ArgumentParser) -> None
     def run(args: argparse.Namespace) -> int
 
-Command modules import heavy libraries (numpy, scipy, matplotlib, _jsonnet) inside `run`, so `serve` starts
-with the exporter's lean runtime only.
+The exporter's own commands (`serve`) are the modules of `kafka_detective.commands`. The investigation and
+development tools (investigate, correlate, playbook, learn, simulate, evaluate, anomalies, generate, demo) live
+in the separate `kafka-detective-tools` distribution, which registers its command modules under the
+`kafka_detective.commands` entry-point group: the exporter knows none of them, and its image carries none.
 """
 
 from __future__ import annotations
@@ -20,19 +22,23 @@ import os
 import pkgutil
 import sys
 from collections.abc import Sequence
+from importlib.metadata import entry_points
+from types import ModuleType
 from typing import NoReturn
 
 from kafka_detective import __version__, commands
 from kafka_detective.errors import UserError
 
+TOOLS_DISTRIBUTION = "kafka-detective-tools"
+ENTRY_POINT_GROUP = "kafka_detective.commands"
 
-def _command_modules():
-    for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda i: i.name):
-        if info.name.startswith("_"):
-            continue
-        module = importlib.import_module(f"{commands.__name__}.{info.name}")
-        if hasattr(module, "NAME") and hasattr(module, "run"):
-            yield module
+
+def _command_modules() -> list[ModuleType]:
+    names = [f"{commands.__name__}.{info.name}" for info in pkgutil.iter_modules(commands.__path__)
+             if not info.name.startswith("_")]
+    names += [entry.value for entry in entry_points(group=ENTRY_POINT_GROUP)]
+    found = [importlib.import_module(name) for name in sorted(set(names))]
+    return sorted((m for m in found if hasattr(m, "NAME") and hasattr(m, "run")), key=lambda m: m.NAME)
 
 
 DEBUG_ENV = "KAFKA_DETECTIVE_DEBUG"
@@ -43,6 +49,8 @@ class _Parser(argparse.ArgumentParser):
     block followed by the error; `--help` still shows the usage."""
 
     def error(self, message: str) -> NoReturn:
+        if "invalid choice" in message and not entry_points(group=ENTRY_POINT_GROUP):
+            message += f" (the investigation tools come with `pip install {TOOLS_DISTRIBUTION}`)"
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 

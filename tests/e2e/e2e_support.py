@@ -22,9 +22,9 @@ from typing import Any
 
 import yaml
 
-from kafka_detective.sandbox.local_kafka import LocalKafka
-from kafka_detective.sandbox.stack import Stack, repo_root, sandbox_exporter
-from kafka_detective.sandbox.traffic import Scenario, TrafficDriver
+from kafka_detective_tools.sandbox.local_kafka import LocalKafka
+from kafka_detective_tools.sandbox.stack import Stack, repo_root, sandbox_exporter
+from kafka_detective_tools.sandbox.traffic import Scenario, TrafficDriver
 
 ROOT = repo_root()
 CLUSTER = "e2e"

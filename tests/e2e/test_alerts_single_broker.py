@@ -28,7 +28,7 @@ from e2e_support import (
     wait_until,
 )
 
-from kafka_detective.sandbox.traffic import SCENARIOS, Phase, Scenario
+from kafka_detective_tools.sandbox.traffic import SCENARIOS, Phase, Scenario
 
 pytestmark = [pytest.mark.e2e, pytest.mark.kafka]
 

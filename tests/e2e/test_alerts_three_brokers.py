@@ -25,9 +25,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from e2e_support import CLUSTER, E2E, check_delivered, e2e_environment, wait_until
 
-from kafka_detective.sandbox import kafka_tools
-from kafka_detective.sandbox.stack import COMPRESSED_TIME
-from kafka_detective.sandbox.traffic import SCENARIOS, Phase
+from kafka_detective_tools.sandbox import kafka_tools
+from kafka_detective_tools.sandbox.stack import COMPRESSED_TIME
+from kafka_detective_tools.sandbox.traffic import SCENARIOS, Phase
 
 pytestmark = [pytest.mark.e2e, pytest.mark.kafka, pytest.mark.cluster3]
 

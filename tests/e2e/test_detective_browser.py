@@ -25,10 +25,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from e2e_support import wait_until
 
-from kafka_detective.sandbox import browser
-from kafka_detective.sandbox.local_kafka import LocalKafka
-from kafka_detective.sandbox.stack import sandbox_exporter
-from kafka_detective.sandbox.traffic import Phase, Scenario, TrafficDriver
+from kafka_detective_tools.sandbox import browser
+from kafka_detective_tools.sandbox.local_kafka import LocalKafka
+from kafka_detective_tools.sandbox.stack import sandbox_exporter
+from kafka_detective_tools.sandbox.traffic import Phase, Scenario, TrafficDriver
 
 pytestmark = [pytest.mark.e2e, pytest.mark.kafka]
 

@@ -11,15 +11,15 @@ import urllib.request
 import pytest
 import yaml
 
-from kafka_detective.sandbox.stack import (
+from kafka_detective_tools.sandbox.stack import (
     ALERTMANAGER_TIMINGS,
     COMPRESSED_TIME,
     generate_rules,
     repo_root,
     wire_alertmanager_config,
 )
-from kafka_detective.sandbox.traffic import SCENARIOS
-from kafka_detective.sandbox.webhook import WebhookReceiver
+from kafka_detective_tools.sandbox.traffic import SCENARIOS
+from kafka_detective_tools.sandbox.webhook import WebhookReceiver
 
 pytestmark = pytest.mark.e2e
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-from kafka_detective.patterns.promql import find_tool
+from kafka_detective_tools.patterns.promql import find_tool
 
 CLUSTERS = [{"name": "c", "bootstrap_servers": ["kafka:9092"]}]
 QUERY = ("/detective/case?cluster={{ $labels.cluster | urlquery }}&group={{ $labels.consumergroup | urlquery }}"

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from kafka import KafkaAdminClient
 
-from kafka_detective.sandbox.local_kafka import LocalKafka
+from kafka_detective_tools.sandbox.local_kafka import LocalKafka
 
 NewTopic = Callable[..., str]
 

@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 import requests
 
-from kafka_detective.analysis.sources import samples_from_prometheus
-from kafka_detective.analysis.synthetic import scenario, write_samples_trace
 from kafka_detective.cli import main
+from kafka_detective_tools.investigation.sources import samples_from_prometheus
+from synthetic import scenario, write_samples_trace
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -10,8 +10,8 @@ import time
 import pytest
 from kafka import KafkaAdminClient, TopicPartition
 
-from kafka_detective.sandbox import kafka_tools
-from kafka_detective.sandbox.local_kafka import LocalKafka
+from kafka_detective_tools.sandbox import kafka_tools
+from kafka_detective_tools.sandbox.local_kafka import LocalKafka
 
 # Recorded from kafka-consumer-groups 4.4.0. The stderr preamble is folded in: older releases print it on stdout.
 OFFSETS_NO_MEMBERS = """

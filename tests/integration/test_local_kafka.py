@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 from kafka import KafkaAdminClient, KafkaConsumer
 
-from kafka_detective.sandbox import kafka_tools
-from kafka_detective.sandbox.local_kafka import (
+from kafka_detective_tools.sandbox import kafka_tools
+from kafka_detective_tools.sandbox.local_kafka import (
     KAFKA_VERSION,
     LocalKafka,
     MissingToolError,
@@ -164,7 +164,7 @@ def test_kip848_console_consumer_joins_group(kafka: LocalKafka, new_topic: NewTo
 def test_jvm_does_not_outlive_a_killed_python_process() -> None:
     """SIGKILL of the Python process (no atexit, no finalizer) must still take the broker JVM down."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "kafka_detective.sandbox.local_kafka", "--brokers", "1"],
+        [sys.executable, "-m", "kafka_detective_tools.sandbox.local_kafka", "--brokers", "1"],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

@@ -18,7 +18,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from kafka_detective.config import parse_config
 from kafka_detective.exporter import Exporter
 from kafka_detective.metrics.catalogue import BY_NAME, CATALOGUE
-from kafka_detective.sandbox import kafka_tools
+from kafka_detective_tools.sandbox import kafka_tools
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from integration_support import subscribed_consumer

@@ -29,8 +29,6 @@ import requests
 import yaml
 from kafka import KafkaAdminClient, KafkaProducer
 from kafka.structs import OffsetAndMetadata, TopicPartition
-from kafka_detective.sandbox.local_kafka import LocalKafka
-from kafka_detective.sandbox.stack import COMPRESSED_ANALYTICS, Prometheus, free_port, sandbox_exporter_config
 
 from kafka_detective.analysis.warm_start import choose_step, fetch_query_range, warm_start
 from kafka_detective.errors import UserError
@@ -38,6 +36,8 @@ from kafka_detective.exporter import Exporter
 from kafka_detective.metrics.exposition import Exposition
 from kafka_detective.pipeline.cycle import ClusterCollector
 from kafka_detective.prometheus_api import Prometheus as PrometheusReader
+from kafka_detective_tools.sandbox.local_kafka import LocalKafka
+from kafka_detective_tools.sandbox.stack import COMPRESSED_ANALYTICS, Prometheus, free_port, sandbox_exporter_config
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from integration_support import pick, series, wait_until

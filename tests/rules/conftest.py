@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from kafka_detective.errors import UserError
-from kafka_detective.patterns.promql import find_tool
+from kafka_detective_tools.patterns.promql import find_tool
 
 ROOT = Path(__file__).resolve().parents[2]
 

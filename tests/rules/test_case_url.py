@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from kafka_detective.patterns import render
-from kafka_detective.patterns.generator import build_outputs
-from kafka_detective.patterns.loader import load_library
+from kafka_detective_tools.patterns import render
+from kafka_detective_tools.patterns.generator import build_outputs
+from kafka_detective_tools.patterns.loader import load_library
 
 ROOT = Path(__file__).resolve().parents[2]
 BASE = "http://kafka-detective.monitoring.svc:9308"

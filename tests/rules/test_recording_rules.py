@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from kafka_detective.analysis.sources import CPU_RECORDING_RULE
+from kafka_detective_tools.investigation.sources import CPU_RECORDING_RULE
 
 ROOT = Path(__file__).resolve().parents[2]
 TEST_FILES = sorted((ROOT / "tests" / "rules" / "recording").glob("*.test.yaml"))

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import yaml
 
-from kafka_detective.patterns.promql import is_known_metric, metric_names
+from kafka_detective_tools.patterns.promql import is_known_metric, metric_names
 
 # Lag-related alerts: they carry the `diagnosis` label and the `probable_cause` annotation.
 LAG_ALERTS = {

@@ -8,7 +8,7 @@ import textwrap
 
 import yaml
 
-from kafka_detective.patterns.render import RUNBOOK_SECTIONS
+from kafka_detective_tools.patterns.render import RUNBOOK_SECTIONS
 
 FENCE = re.compile(r"^( *)```promql\n(.*?)^\1```", re.S | re.M)
 

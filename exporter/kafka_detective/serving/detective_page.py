@@ -29,6 +29,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 from kafka_detective.analysis.model import Diagnosis, GroupTopicAnalysis, GroupTopicSample
 from kafka_detective.analysis.rootcause import SUMMARY
+from kafka_detective.analysis.runbook import build_runbook
 from kafka_detective.analysis.signatures import growth_phase, signature, similar_incidents
 from kafka_detective.serving import svg
 
@@ -349,10 +350,6 @@ def charts(history: Sequence[GroupTopicSample], onset: float | None) -> list[str
 
 
 def _runbook_html(d: Diagnosis, cluster: str, group: str, topic: str) -> str:
-    try:
-        from kafka_detective.analysis.report import build_runbook
-    except ImportError:   # a trimmed install: the page still shows everything else
-        return "<p class=\"muted\">The runbook is not available in this installation.</p>"
     rb = build_runbook(d, cluster, group, topic)
     out = [f"<h2>{escape(rb.title)}</h2><ol id=\"runbook\">"]
     for step in rb.steps:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from kafka_detective.analysis.correlate import benjamini_hochberg, correlate, correlate_series, holm
-from kafka_detective.analysis.synthetic import scenario
 from kafka_detective.errors import UserError
+from kafka_detective_tools.investigation.correlate import benjamini_hochberg, correlate, correlate_series, holm
+from synthetic import scenario
 
 
 def _t(n: int, step: float = 15.0) -> np.ndarray:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 import random
 
-from kafka_detective.analysis.baselines import LeastSquaresLine, RegressionWithR2
 from kafka_detective.analysis.forecast import DAY, DampedHolt, LagForecaster, RateModel, SeasonalProfile
+from kafka_detective_tools.scenarios.baselines import LeastSquaresLine, RegressionWithR2
 
 T0 = 1_790_000_000.0
 

@@ -8,9 +8,9 @@ import random
 
 import pytest
 
-from kafka_detective.analysis.correlate import change_onset, lead_ranking_series
 from kafka_detective.cli import main
-from kafka_detective.scenarios.trace import Series, write_trace
+from kafka_detective_tools.investigation.correlate import change_onset, lead_ranking_series
+from kafka_detective_tools.scenarios.trace import Series, write_trace
 
 T0 = 1_790_000_000.0
 STEP = 60.0

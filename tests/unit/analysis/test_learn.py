@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from kafka_detective.analysis.learn import Incident, alert_name, learn, load_incident
 from kafka_detective.analysis.signatures import signature, similar_incidents, similarity
-from kafka_detective.analysis.synthetic import scenario
 from kafka_detective.errors import UserError
+from kafka_detective_tools.investigation.learn import Incident, alert_name, learn, load_incident
+from synthetic import scenario
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -43,7 +43,7 @@ def test_learn_writes_a_valid_pattern_that_replays(tmp_path, cause) -> None:
     assert result.promtool == "passed"
     assert result.library_check == "passed"
     # the file is in the pattern library format: the library's own loader accepts it
-    from kafka_detective.patterns.loader import load_library
+    from kafka_detective_tools.patterns.loader import load_library
 
     library = load_library(lib.parent)
     learned = [p for p in library.patterns if p.learned]
@@ -142,7 +142,7 @@ def test_generated_artefacts_of_a_learned_pattern_pass_promtool(tmp_path) -> Non
 
 
 def test_recurrences_count_as_correct_firing(tmp_path) -> None:
-    from kafka_detective.analysis.learn import score_replay
+    from kafka_detective_tools.investigation.learn import score_replay
 
     path = tmp_path / "incident.yaml"
     path.write_text("window: {start: 1000, end: 2000}\nsubject: {cluster: c, consumergroup: g, topic: t}\n"

@@ -11,9 +11,9 @@ from urllib.parse import parse_qs, unquote, urlparse
 
 import pytest
 
-from kafka_detective.analysis import playbook
 from kafka_detective.cli import main
 from kafka_detective.errors import UserError
+from kafka_detective_tools.investigation import playbook
 
 
 def _promtool() -> str:

@@ -9,9 +9,10 @@ import pytest
 import yaml
 
 from kafka_detective.analysis.model import ROOT_CAUSES
-from kafka_detective.analysis.report import build_report, build_runbook, runbook_markdown
 from kafka_detective.analysis.rootcause import diagnose
-from kafka_detective.analysis.synthetic import scenario
+from kafka_detective.analysis.runbook import build_runbook, runbook_markdown
+from kafka_detective_tools.investigation.report import build_report
+from synthetic import scenario
 
 
 def test_runbook_promql_parses_for_every_cause(tmp_path) -> None:

@@ -8,7 +8,7 @@ import pytest
 
 from kafka_detective.analysis.model import ROOT_CAUSES, Diagnosis
 from kafka_detective.analysis.rootcause import diagnose, find_onset_index, median, robust_z
-from kafka_detective.analysis.synthetic import scenario
+from synthetic import scenario
 
 # The synthetic generator has one history per cause; the causes named from per-partition evidence and from the
 # episode history are tested in test_rootcause_new_causes.py.

@@ -10,8 +10,8 @@ from kafka_detective.analysis import episodes
 from kafka_detective.analysis.model import GroupTopicSample
 from kafka_detective.analysis.online import OnlineAnalytics
 from kafka_detective.analysis.rootcause import correlation, diagnose
-from kafka_detective.analysis.synthetic import scenario
 from kafka_detective.signals.samples import FROZEN_SECONDS, frozen_partitions
+from synthetic import scenario
 
 HOUR = 3600.0
 DAY = 86400.0
@@ -163,7 +163,7 @@ def test_the_vocabulary_is_the_same_everywhere() -> None:
 
     from kafka_detective.analysis.model import CAUSE_MEANING, ROOT_CAUSES
     from kafka_detective.analysis.rootcause import REMEDIATION, SUMMARY
-    from kafka_detective.patterns.model import ROOT_CAUSE_MEANING
+    from kafka_detective_tools.patterns.model import ROOT_CAUSE_MEANING
 
     assert set(CAUSE_MEANING) == set(ROOT_CAUSES) == set(REMEDIATION) == set(SUMMARY)
     assert ROOT_CAUSE_MEANING is CAUSE_MEANING
@@ -196,7 +196,7 @@ def test_the_same_bump_without_a_leader_change_is_no_problem() -> None:
 
 
 def test_a_trace_gives_frozen_partitions_from_the_per_partition_offsets() -> None:
-    from kafka_detective.scenarios.trace import Series, Trace, samples_from_trace
+    from kafka_detective_tools.scenarios.trace import Series, Trace, samples_from_trace
 
     gt = {"cluster": "c", "consumergroup": "g", "topic": "t"}
     ts = [1_000.0 + 60 * k for k in range(20)]

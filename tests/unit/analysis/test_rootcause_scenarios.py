@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from kafka_detective.analysis.rootcause import diagnose
-from kafka_detective.scenarios.simulator import build, scenario_names, simulate
-from kafka_detective.scenarios.trace import Trace, samples_from_trace
+from kafka_detective_tools.scenarios.simulator import build, scenario_names, simulate
+from kafka_detective_tools.scenarios.trace import Trace, samples_from_trace
 
 # Every incident scenario: the offline diagnosis must get each incident right (top-1) on the incident window
 # with 2 h of baseline, with the true onset and with the onset it finds. A window stops 10 minutes before the

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from kafka_detective.analysis.synthetic import scenario, write_samples_trace
 from kafka_detective.cli import main
+from synthetic import scenario, write_samples_trace
 
 
 def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, list[str], str]:
@@ -167,7 +167,7 @@ def test_a_range_prometheus_would_refuse_is_one_line_before_any_request(capsys: 
 
 def test_an_unexpected_os_error_is_one_line_unless_debugging(monkeypatch: pytest.MonkeyPatch,
                                                              capsys: pytest.CaptureFixture[str]) -> None:
-    from kafka_detective.commands import simulate
+    from kafka_detective_tools.commands import simulate
 
     def broken(args: object) -> int:
         raise PermissionError(13, "Permission denied", "/var/lib/somewhere")
@@ -184,7 +184,7 @@ def test_an_unexpected_os_error_is_one_line_unless_debugging(monkeypatch: pytest
 def test_a_reader_that_hangs_up_is_not_an_error_message(monkeypatch: pytest.MonkeyPatch,
                                                        capsys: pytest.CaptureFixture[str]) -> None:
     """`kafka-detective simulate --list | head -1`: stdout is gone, so nothing is printed and the exit is 1."""
-    from kafka_detective.commands import simulate
+    from kafka_detective_tools.commands import simulate
 
     def hung_up(args: object) -> int:
         raise BrokenPipeError(32, "Broken pipe")
@@ -195,7 +195,7 @@ def test_a_reader_that_hangs_up_is_not_an_error_message(monkeypatch: pytest.Monk
 
 def test_an_unexpected_decode_error_is_one_line_naming_the_byte(monkeypatch: pytest.MonkeyPatch,
                                                                 capsys: pytest.CaptureFixture[str]) -> None:
-    from kafka_detective.commands import simulate
+    from kafka_detective_tools.commands import simulate
 
     def undecodable(args: object) -> int:
         b"ok\xff".decode("utf-8")

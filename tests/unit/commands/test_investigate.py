@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from kafka_detective.analysis.synthetic import scenario, write_samples_trace
 from kafka_detective.cli import main
+from synthetic import scenario, write_samples_trace
 
 REPO = Path(__file__).resolve().parents[3]
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from kafka_detective.analysis.synthetic import scenario, write_samples_trace
 from kafka_detective.cli import main
+from synthetic import scenario, write_samples_trace
 
 from ..html_support import parse
 

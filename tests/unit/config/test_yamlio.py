@@ -85,7 +85,7 @@ def test_every_yaml_reader_of_the_package_is_strict(tmp_path: Path) -> None:
 
 
 def test_pattern_library_rejects_duplicate_keys(tmp_path: Path) -> None:
-    from kafka_detective.patterns.loader import PatternError, load_library
+    from kafka_detective_tools.patterns.loader import PatternError, load_library
 
     root = Path(__file__).resolve().parents[3]
     patterns = tmp_path / "patterns"
@@ -99,7 +99,7 @@ def test_pattern_library_rejects_duplicate_keys(tmp_path: Path) -> None:
 
 
 def test_ground_truth_rejects_duplicate_keys(tmp_path: Path) -> None:
-    from kafka_detective.scenarios.trace import load_truth
+    from kafka_detective_tools.scenarios.trace import load_truth
 
     path = tmp_path / "s.truth.yaml"
     path.write_text("name: s\nstart: 0\nstart: 60\n")

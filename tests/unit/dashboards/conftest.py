@@ -25,7 +25,7 @@ SYNTHETIC_ALERTS = (
 
 def load_real_library():
     """The repository's pattern library, or None while patterns/ has no pattern file."""
-    from kafka_detective.patterns.loader import load_library, pattern_files
+    from kafka_detective_tools.patterns.loader import load_library, pattern_files
 
     if not pattern_files(ROOT / "patterns"):
         return None
@@ -43,7 +43,7 @@ def library():
 
 @pytest.fixture(scope="session")
 def built(library) -> dict[str, str]:
-    from kafka_detective.patterns.dashboards import build_dashboards
+    from kafka_detective_tools.patterns.dashboards import build_dashboards
 
     return build_dashboards(library, library.config)
 

@@ -11,7 +11,7 @@ from types import SimpleNamespace
 import pytest
 
 from kafka_detective.errors import UserError
-from kafka_detective.patterns import dashboards as builder
+from kafka_detective_tools.patterns import dashboards as builder
 
 ALERTS = [
     {"alert": "KafkaB", "severity": "warning", "summary": "B | with a pipe\nand a newline",

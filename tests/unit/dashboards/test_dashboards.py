@@ -17,7 +17,7 @@ import pytest
 from kafka_detective.analysis.model import ANOMALY_SIGNALS, ROOT_CAUSES
 from kafka_detective.errors import UserError
 from kafka_detective.metrics.catalogue import BY_NAME, all_sample_names
-from kafka_detective.patterns import promql
+from kafka_detective_tools.patterns import promql
 
 GRID_WIDTH = 24
 SCHEMA_VERSION = 39
@@ -270,7 +270,7 @@ def test_schema_version_pinned_and_metadata(dashboards):
 def test_output_is_deterministic(library, built):
     import json
 
-    from kafka_detective.patterns.dashboards import build_dashboards
+    from kafka_detective_tools.patterns.dashboards import build_dashboards
 
     assert build_dashboards(library, library.config) == built
     for name, text in built.items():
@@ -376,7 +376,7 @@ def _runbook_url(library, pattern) -> str:
     url = getattr(pattern, "runbook_url", None)
     if url:
         return url
-    from kafka_detective.patterns import render
+    from kafka_detective_tools.patterns import render
 
     return render.runbook_url(library, pattern)
 
@@ -475,7 +475,7 @@ def test_exporter_health_on_overview(dashboards):
 
 
 def test_committed_sources_are_the_ones_built():
-    from kafka_detective.patterns.dashboards import SOURCE_DIR, output_name, sources
+    from kafka_detective_tools.patterns.dashboards import SOURCE_DIR, output_name, sources
 
     assert {output_name(p) for p in sources(SOURCE_DIR)} == set(EXPECTED)
     assert (SOURCE_DIR / "lib" / "grafana.libsonnet").is_file()

@@ -10,9 +10,9 @@ import pytest
 import yaml
 
 from kafka_detective import cli
-from kafka_detective.patterns import generator
-from kafka_detective.patterns.loader import load_library
-from kafka_detective.patterns.promql import metric_names
+from kafka_detective_tools.patterns import generator
+from kafka_detective_tools.patterns.loader import load_library
+from kafka_detective_tools.patterns.promql import metric_names
 
 ROOT = Path(__file__).resolve().parents[3]
 PATTERN = "patterns/consumer-lag-messages.yaml"
@@ -31,7 +31,7 @@ def no_dashboards(monkeypatch):
     real = importlib.import_module
 
     def fake(name, *args, **kwargs):
-        if name == "kafka_detective.patterns.dashboards":
+        if name == "kafka_detective_tools.patterns.dashboards":
             raise ModuleNotFoundError(name=name)
         return real(name, *args, **kwargs)
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import yaml
 
 from kafka_detective.metrics.catalogue import CATALOGUE
-from kafka_detective.patterns import render
-from kafka_detective.patterns.loader import load_library
+from kafka_detective_tools.patterns import render
+from kafka_detective_tools.patterns.loader import load_library
 
 ROOT = Path(__file__).resolve().parents[3]
 

@@ -5,8 +5,8 @@ import math
 
 import pytest
 
-from kafka_detective.sandbox import traffic
-from kafka_detective.sandbox.traffic import SCENARIOS, TrafficDriver, _Bucket
+from kafka_detective_tools.sandbox import traffic
+from kafka_detective_tools.sandbox.traffic import SCENARIOS, TrafficDriver, _Bucket
 
 
 def test_producer_grants_nothing_before_the_first_phase() -> None:

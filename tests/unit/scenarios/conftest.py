@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from kafka_detective.scenarios import simulator
-from kafka_detective.scenarios.trace import write_trace, write_truth
+from kafka_detective_tools.scenarios import simulator
+from kafka_detective_tools.scenarios.trace import write_trace, write_truth
 
 WriteScenario = Callable[..., None]
 

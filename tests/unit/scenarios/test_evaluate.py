@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from kafka_detective.cli import main
-from kafka_detective.scenarios.evaluate import evaluate, format_report
+from kafka_detective_tools.scenarios.evaluate import evaluate, format_report
 
 
 def write_small_set(directory, write_short_scenario) -> None:
@@ -44,8 +44,8 @@ def test_replay_looks_no_further_than_the_sample_it_judges(tmp_path, write_short
     """The evaluation is only worth its figures if what the engine says at time t depends on the trace up to t:
     the replay of a trace cut at t must agree, step for step, with the replay of the whole trace up to t — lag,
     every forecast, anomaly score and diagnosis, and the baselines' predictions."""
-    from kafka_detective.scenarios.evaluate import replay
-    from kafka_detective.scenarios.trace import load_trace, write_trace
+    from kafka_detective_tools.scenarios.evaluate import replay
+    from kafka_detective_tools.scenarios.trace import load_trace, write_trace
 
     write_short_scenario(tmp_path, "producer-spike", hours_before=1.0)
     full_trace, truth = tmp_path / "producer-spike.om", tmp_path / "producer-spike.truth.yaml"

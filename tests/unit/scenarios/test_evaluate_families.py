@@ -9,9 +9,14 @@ from pathlib import Path
 import pytest
 
 from kafka_detective.cli import main
-from kafka_detective.scenarios import families, simulator
-from kafka_detective.scenarios.evaluate import evaluate_splits, format_split_report, prometheus_subset, split_figures
-from kafka_detective.scenarios.trace import write_trace, write_truth
+from kafka_detective_tools.scenarios import families, simulator
+from kafka_detective_tools.scenarios.evaluate import (
+    evaluate_splits,
+    format_split_report,
+    prometheus_subset,
+    split_figures,
+)
+from kafka_detective_tools.scenarios.trace import write_trace, write_truth
 
 
 def _write(directory: Path, sc: simulator.Scenario) -> None:

@@ -11,9 +11,9 @@ import subprocess
 import pytest
 
 from kafka_detective.analysis.model import ROOT_CAUSES
-from kafka_detective.scenarios import families, simulator
-from kafka_detective.scenarios.simulator import DAY, HOUR, MIN, Event, GroupSpec, Scenario, TopicSpec
-from kafka_detective.scenarios.trace import Series, load_trace, write_trace
+from kafka_detective_tools.scenarios import families, simulator
+from kafka_detective_tools.scenarios.simulator import DAY, HOUR, MIN, Event, GroupSpec, Scenario, TopicSpec
+from kafka_detective_tools.scenarios.trace import Series, load_trace, write_trace
 
 PER_FAMILY = 3                     # scenarios per family and split sampled by the range tests (fast: no simulation)
 

@@ -10,9 +10,9 @@ import pytest
 
 from kafka_detective.cli import main
 from kafka_detective.durations import parse_duration
-from kafka_detective.scenarios import forecast_eval as fe
-from kafka_detective.scenarios.trace import Series
 from kafka_detective.yamlio import load_file
+from kafka_detective_tools.scenarios import forecast_eval as fe
+from kafka_detective_tools.scenarios.trace import Series
 
 REPO = Path(__file__).resolve().parents[3]
 T0 = 1_790_000_000.0

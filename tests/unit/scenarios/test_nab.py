@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from kafka_detective.scenarios.nab import (
+from kafka_detective_tools.scenarios.nab import (
     STANDARD,
     anomaly_windows,
     probation_rows,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from kafka_detective.scenarios import anomaly_benchmark as ab
-from kafka_detective.scenarios.shapes import FAMILIES, TEST, TRAIN, corpus
+from kafka_detective_tools.scenarios import anomaly_benchmark as ab
+from kafka_detective_tools.scenarios.shapes import FAMILIES, TEST, TRAIN, corpus
 
 
 def test_corpus_is_seeded_and_the_splits_differ() -> None:

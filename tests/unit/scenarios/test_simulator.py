@@ -9,8 +9,8 @@ import pytest
 
 from kafka_detective.analysis.model import ROOT_CAUSES
 from kafka_detective.metrics.catalogue import BY_NAME
-from kafka_detective.scenarios import simulator
-from kafka_detective.scenarios.trace import CONSUMER_CPU_METRIC, load_trace, load_truth, samples_from_trace
+from kafka_detective_tools.scenarios import simulator
+from kafka_detective_tools.scenarios.trace import CONSUMER_CPU_METRIC, load_trace, load_truth, samples_from_trace
 
 
 def short(name: str) -> simulator.Scenario:

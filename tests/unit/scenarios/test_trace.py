@@ -8,7 +8,7 @@ import subprocess
 import pytest
 
 from kafka_detective.errors import UserError
-from kafka_detective.scenarios.trace import (
+from kafka_detective_tools.scenarios.trace import (
     Incident,
     Series,
     Truth,

@@ -98,7 +98,7 @@ def test_expected_alerts_follow_the_values_and_the_cause():
 
 
 def test_cause_alerts_match_the_pattern_library():
-    from kafka_detective.patterns.loader import load_library
+    from kafka_detective_tools.patterns.loader import load_library
 
     library = load_library(Path(__file__).resolve().parents[3])
     causes_of = {p.alert: set(p.root_causes) for p in library.patterns}
@@ -114,7 +114,7 @@ def test_cause_alerts_match_the_pattern_library():
 def test_the_value_thresholds_are_the_pattern_librarys_defaults():
     """expected_alerts() decides the lag-seconds and retention alerts from the values with thresholds of its own
     (the image does not ship patterns/config.yaml): they must be the library's defaults."""
-    from kafka_detective.patterns.loader import load_library
+    from kafka_detective_tools.patterns.loader import load_library
 
     config = load_library(Path(__file__).resolve().parents[3]).config
     page = {"lag_seconds_warning": dp.LAG_SECONDS_WARNING, "lag_seconds_critical": dp.LAG_SECONDS_CRITICAL,
@@ -308,7 +308,7 @@ def test_the_case_file_lists_similar_learned_incidents(tmp_path):
 
     from kafka_detective.analysis.rootcause import diagnose
     from kafka_detective.analysis.signatures import signature
-    from kafka_detective.analysis.synthetic import scenario
+    from synthetic import scenario
 
     history = scenario("consumer_stalled", n=400, onset=300, noise=0.1).samples()
     d = diagnose(history)

@@ -1,0 +1,284 @@
+"""Per-alert precision/recall of the real alert rules, evaluated by a real Prometheus on the scenario traces.
+
+For every trace: the trace itself plus the online engine's output series of the replay (predicted lag and its
+upper bound per horizon, catch-up and retention-breach seconds, anomaly scores, diagnosis) are written as
+OpenMetrics with `cluster` set to the scenario name (so the traces do not collide), turned into TSDB blocks with
+`promtool tsdb create-blocks-from openmetrics`, and served by `prometheus` on a free loopback port. Every alert
+expression of the rule file (recording rules inlined) is then queried with `/api/v1/query_range` at the trace
+step; `for:` (and `keep_firing_for:`) are applied to the result, giving firing episodes per scenario.
+
+An episode is a true positive when it overlaps an incident (from 30 min before its onset — predictive alerts —
+to 2 h after its end), otherwise a false positive
+(a lag alert during a consumer outage is not a false alarm); `off_pattern` counts the true positives whose
+incidents neither list the alert in `patterns` nor have a root cause among the alert's `root_causes` in the
+pattern library. Recall counts the incidents listing the alert that saw it fire between onset and end.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+from kafka_detective_tools.scenarios.trace import Series, load_trace, write_trace
+
+HORIZON_LABELS = {300: "5m", 900: "15m", 1800: "30m"}
+GRACE = 2 * 3600.0
+
+
+def _duration(text) -> float:
+    if text is None:
+        return 0.0
+    if isinstance(text, (int, float)):
+        return float(text)
+    total = 0.0
+    for value, unit in re.findall(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w|y)", str(text)):
+        total += float(value) * {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800,
+                                 "y": 31536000}[unit]
+    return total
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _engine_series(rep, cluster: str) -> list[Series]:
+    out: dict[tuple, Series] = {}
+
+    def add(name: str, labels: dict[str, str], t: float, value: float | None) -> None:
+        if value is None:
+            return
+        key = (name, tuple(labels.items()))
+        s = out.get(key)
+        if s is None:
+            s = out[key] = Series(name, dict(labels))
+        s.timestamps.append(t)
+        s.values.append(float(value))
+
+    for (_, group, topic), records in rep.records.items():
+        base = {"cluster": cluster, "consumergroup": group, "topic": topic}
+        for r in records:
+            a = r.analysis
+            if a is None:
+                continue
+            for h, v in a.predicted_lag.items():
+                add("kafka_consumergroup_predicted_lag", {**base, "horizon": HORIZON_LABELS.get(h, f"{h}s")}, r.t, v)
+            for h, v in a.predicted_lag_upper.items():
+                add("kafka_consumergroup_predicted_lag_upper", {**base, "horizon": HORIZON_LABELS.get(h, f"{h}s")},
+                    r.t, v)
+            add("kafka_consumergroup_catch_up_seconds", base, r.t, a.catch_up_seconds)
+            add("kafka_consumergroup_lag_growth_rate", base, r.t, a.lag_growth_rate)
+            add("kafka_consumergroup_lag_seconds_growth_rate", base, r.t, a.lag_seconds_growth_rate)
+            add("kafka_consumergroup_retention_breach_seconds", base, r.t, a.retention_breach_seconds)
+            for sig, v in a.anomaly_scores.items():
+                add("kafka_detective_anomaly_score", {**base, "signal": sig}, r.t, v)
+            if a.diagnosis is not None:
+                add("kafka_detective_diagnosis", {**base, "cause": a.diagnosis.cause}, r.t, a.diagnosis.confidence)
+    return list(out.values())
+
+
+def _alert_root_causes(patterns_dir: Path) -> dict[str, set[str]]:
+    from kafka_detective.errors import UserError
+    from kafka_detective.yamlio import load_file
+
+    out: dict[str, set[str]] = {}
+    for path in sorted(patterns_dir.glob("*.yaml")):
+        try:
+            data = load_file(path)
+        except UserError:
+            continue
+        if isinstance(data, dict) and data.get("alert"):
+            out[str(data["alert"])] = set(data.get("root_causes") or [])
+    return out
+
+
+def _inline(expr: str, records: dict[str, str]) -> str:
+    for _ in range(5):
+        changed = False
+        for name, body in records.items():
+            # wrapped in a no-op label_replace: a bare "(...)" after group_left would parse as a label list
+            new = re.sub(r"(?<![\w:])" + re.escape(name) + r"(?![\w:])",
+                         lambda _m, b=body: f'label_replace(({b}), "kd_noop", "", "kd_noop", "")', expr)
+            if new != expr:
+                expr, changed = new, True
+        if not changed:
+            break
+    return expr
+
+
+def _query_range(port: int, expr: str, start: float, end: float, step: float) -> list[dict]:
+    params = urllib.parse.urlencode({"query": expr, "start": start, "end": end, "step": step})
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/query_range?{params}", timeout=300) as resp:
+        body = json.load(resp)
+    if body.get("status") != "success":
+        raise RuntimeError(body.get("error", "query failed"))
+    return body["data"]["result"]
+
+
+def _firing(values: list[tuple[float, float]], step: float, hold: float, keep: float) -> list[tuple[float, float]]:
+    """Firing episodes from the times the expression returned a value, with `for:` and `keep_firing_for:`."""
+    episodes = []
+    start = prev = None
+    for t, _ in values:
+        if start is not None and t - prev > step * 1.5:
+            episodes.append((start, prev))
+            start = None
+        if start is None:
+            start = t
+        prev = t
+    if start is not None:
+        episodes.append((start, prev))
+    fired = [(a + hold, b + keep) for a, b in episodes if b - a >= hold]
+    merged: list[tuple[float, float]] = []
+    for a, b in fired:
+        if merged and a <= merged[-1][1] + step:
+            merged[-1] = (merged[-1][0], max(b, merged[-1][1]))
+        else:
+            merged.append((a, b))
+    return merged
+
+
+def evaluate_rules(scenarios_dir, rules_path, replays: dict, progress: bool = True) -> dict:
+    from kafka_detective.yamlio import load_file
+
+    promtool, prometheus = shutil.which("promtool"), shutil.which("prometheus")
+    if not promtool or not prometheus:
+        return {"error": "promtool and prometheus are needed for --prometheus (apt-get install prometheus)"}
+    rules_path = Path(rules_path)
+    if not rules_path.exists():
+        return {"error": f"rule file {rules_path} does not exist"}
+    rules = load_file(rules_path, "--rules")
+    records: dict[str, str] = {}
+    alerts = []
+    for group in rules.get("groups", []):
+        for rule in group.get("rules", []):
+            if "record" in rule:
+                records[rule["record"]] = rule["expr"]
+            elif "alert" in rule:
+                alerts.append((rule["alert"], rule["expr"], _duration(rule.get("for")),
+                               _duration(rule.get("keep_firing_for"))))
+    causes = _alert_root_causes(Path(rules_path).resolve().parent.parent / "patterns")
+    work = Path(tempfile.mkdtemp(prefix="kd-promeval-"))
+    proc = None
+    try:
+        data_dir = work / "data"
+        start = end = None
+        step = 60.0
+        truths = {}
+        for n, (name, rep) in enumerate(sorted(replays.items()), 1):
+            truth = rep.truth
+            cluster = truth.name
+            truths[cluster] = truth
+            if progress:
+                print(f"[prometheus {n}/{len(replays)}] blocks for {name}", file=sys.stderr, flush=True)
+            trace = load_trace(Path(scenarios_dir) / name)
+            series = []
+            for s in trace.series:
+                labels = dict(s.labels)
+                if "cluster" in labels:
+                    labels["cluster"] = cluster
+                series.append(Series(s.name, labels, s.timestamps, s.values))
+            series += _engine_series(rep, cluster)
+            om = work / f"{cluster}.om"
+            write_trace(om, series)
+            done = subprocess.run([promtool, "tsdb", "create-blocks-from", "openmetrics", str(om), str(data_dir)],
+                                  capture_output=True, text=True, timeout=1800)
+            if done.returncode != 0:
+                return {"error": f"promtool rejected {om.name}: {done.stderr.strip()[-300:]}"}
+            om.unlink()
+            start = truth.start if start is None else min(start, truth.start)
+            end = truth.end if end is None else max(end, truth.end)
+            step = min(step, truth.step_seconds)
+        port = _free_port()
+        config = work / "prometheus.yml"
+        config.write_text(f"global:\n  evaluation_interval: 1h\nrule_files:\n  - {rules_path.resolve()}\n")
+        proc = subprocess.Popen(
+            [prometheus, f"--config.file={config}", f"--storage.tsdb.path={data_dir}",
+             "--storage.tsdb.retention.time=100y", f"--web.listen-address=127.0.0.1:{port}"],
+            stdout=subprocess.DEVNULL, stderr=open(work / "prometheus.log", "w"))  # noqa: SIM115
+        deadline = time.time() + 120
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/-/ready", timeout=5) as resp:
+                    if resp.status == 200:
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.time() > deadline:
+                return {"error": "prometheus did not start: "
+                        + (work / "prometheus.log").read_text()[-500:]}
+            time.sleep(0.5)
+        results: dict[str, dict] = {}
+        quiet_fp: dict[str, int] = {}
+        for k, (alert, expr, hold, keep) in enumerate(alerts, 1):
+            if progress:
+                print(f"[prometheus] query {k}/{len(alerts)} {alert}", file=sys.stderr, flush=True)
+            query = _inline(expr, records)
+            # query day by day (the range API returns at most 11,000 points per series)
+            by_cluster: dict[str, list[tuple[float, float]]] = {}
+            chunk = 86400.0
+            t0 = start
+            while t0 <= end:
+                t1 = min(end, t0 + chunk - step)
+                try:
+                    result = _query_range(port, query, t0, t1, step)
+                except (OSError, RuntimeError) as error:
+                    results[alert] = {"error": str(error)[:200]}
+                    break
+                for item in result:
+                    cl = item["metric"].get("cluster")
+                    if cl in truths:
+                        by_cluster.setdefault(cl, []).extend((float(t), float(v)) for t, v in item["values"])
+                t0 = t1 + step
+            if alert in results:
+                continue
+            stats = {"tp": 0, "fp": 0, "off_pattern": 0, "incidents": 0, "caught": 0, "false_positives": [],
+                     "delays": []}
+            for cl, truth in truths.items():
+                points = sorted(set(by_cluster.get(cl, [])))
+                episodes = _firing(points, truth.step_seconds, hold, keep)
+                for a, b in episodes:
+                    # predictive alerts legitimately fire up to 30 min before the onset
+                    if any(a <= i.end + GRACE and b >= i.onset - 1800.0 for i in truth.incidents):
+                        stats["tp"] += 1
+                        if not any(a <= i.end + GRACE and b >= i.onset for i in truth.incidents
+                                   if alert in i.patterns or i.root_cause in causes.get(alert, set())):
+                            stats["off_pattern"] += 1
+                    else:
+                        stats["fp"] += 1
+                        stats["false_positives"].append(f"{cl}@{(a - truth.start) / 3600:.1f}h")
+                        if truth.quiet:
+                            quiet_fp[alert] = quiet_fp.get(alert, 0) + 1
+                for inc in truth.incidents:
+                    if alert in inc.patterns:
+                        stats["incidents"] += 1
+                        hits = [a for a, b in episodes if a <= inc.end and b >= inc.onset]
+                        if hits:
+                            stats["caught"] += 1
+                            # seconds from the onset to the first firing (0 when it was already firing)
+                            stats["delays"].append(max(0.0, min(hits) - inc.onset))
+            fired = stats["tp"] + stats["fp"]
+            stats["precision"] = round(stats["tp"] / fired, 3) if fired else None
+            stats["recall"] = round(stats["caught"] / stats["incidents"], 3) if stats["incidents"] else None
+            results[alert] = stats
+        quiet_days = sum((t.end - t.start) / 86400.0 for t in truths.values() if t.quiet)
+        return {"alerts": results, "quiet_false_alerts": quiet_fp,
+                "quiet_false_alerts_per_day": round(sum(quiet_fp.values()) / quiet_days, 3) if quiet_days else None}
+    finally:
+        if proc is not None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        shutil.rmtree(work, ignore_errors=True)
