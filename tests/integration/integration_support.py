@@ -9,10 +9,10 @@ from collections.abc import Callable
 from typing import Any
 
 from kafka import KafkaConsumer
-from kafka_detective.sandbox import kafka_tools
 from prometheus_client.parser import text_string_to_metric_families
 
 from kafka_detective.pipeline.cycle import ClusterCollector
+from kafka_detective_tools.sandbox import kafka_tools
 
 Samples = dict[str, dict[tuple, float]]
 

@@ -13,14 +13,14 @@ import pytest
 from kafka import KafkaAdminClient, KafkaConsumer
 from kafka.errors import CoordinatorNotAvailableError
 from kafka.structs import OffsetAndMetadata, TopicPartition
-from kafka_detective.sandbox import kafka_tools
-from kafka_detective.sandbox.local_kafka import LocalKafka
 from prometheus_client.parser import text_string_to_metric_families
 
 from kafka_detective.config import parse_config
 from kafka_detective.exporter import Exporter
 from kafka_detective.metrics.exposition import Exposition
 from kafka_detective.pipeline.cycle import ClusterCollector
+from kafka_detective_tools.sandbox import kafka_tools
+from kafka_detective_tools.sandbox.local_kafka import LocalKafka
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from integration_support import assert_group_equals_the_tool, one, pick, series, subscribed_consumer

@@ -30,8 +30,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from kafka_detective.config import parse_config
 from kafka_detective.exporter import Exporter
-from kafka_detective.sandbox import kafka_tools
-from kafka_detective.sandbox.local_kafka import LocalKafka
+from kafka_detective_tools.sandbox import kafka_tools
+from kafka_detective_tools.sandbox.local_kafka import LocalKafka
 
 pytestmark = [pytest.mark.kafka, pytest.mark.cluster3]
 

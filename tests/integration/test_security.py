@@ -23,17 +23,17 @@ from typing import Any
 import pytest
 from kafka import KafkaAdminClient
 from kafka.structs import OffsetAndMetadata, TopicPartition
-from kafka_detective.sandbox import kafka_tools
-from kafka_detective.sandbox.local_kafka import (
+
+from kafka_detective.config import parse_config
+from kafka_detective.metrics.exposition import Exposition
+from kafka_detective.pipeline.cycle import ClusterCollector
+from kafka_detective_tools.sandbox import kafka_tools
+from kafka_detective_tools.sandbox.local_kafka import (
     KafkaSandboxError,
     KafkaSecurity,
     LocalKafka,
     generate_tls_material,
 )
-
-from kafka_detective.config import parse_config
-from kafka_detective.metrics.exposition import Exposition
-from kafka_detective.pipeline.cycle import ClusterCollector
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from integration_support import one, series
