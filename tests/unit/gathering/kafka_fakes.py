@@ -5,6 +5,9 @@ connector seam (`ClusterCollector(connector=...)`).
 `kafka.presence` send through `admin._manager`. Like kafka-python, an admin client knows only the brokers its
 metadata listed (`known`): a request to any other node id fails with UnknownBrokerIdError until the metadata is
 refreshed.
+
+Faults are injected by API: every request type named in `FakeKafka.failing` (`DescribeClusterRequest`,
+`ListOffsetsRequest`, `DescribeConfigsRequest`, `ListGroupsRequest`...) is answered by a request timeout.
 """
 
 from __future__ import annotations
@@ -35,6 +38,23 @@ class Group:
     state: str = "Empty"
 
 
+@dataclass(frozen=True)
+class LogDirAnswer:
+    """One log directory of a DescribeLogDirs answer; -1 volume sizes are what brokers before KIP-827 send."""
+
+    path: str
+    partition_sizes: tuple[int, ...]
+    total_bytes: int = -1
+    usable_bytes: int = -1
+    error_code: int = 0
+
+    def answer(self) -> dict[str, Any]:
+        return {"log_dir": self.path, "error_code": self.error_code, "total_bytes": self.total_bytes,
+                "usable_bytes": self.usable_bytes,
+                "topics": [{"name": TOPIC, "partitions": [{"partition_index": i, "partition_size": size}
+                                                          for i, size in enumerate(self.partition_sizes)]}]}
+
+
 @dataclass
 class FakeKafka:
     live: set[int] = field(default_factory=lambda: {1, 2, 3})
@@ -51,6 +71,17 @@ class FakeKafka:
     consumer_api: bool = True  # False: ConsumerGroupDescribe fails as kafka-python does for an API a broker lacks
     sent: list[tuple[str, int]] = field(default_factory=list)  # (request type, node id)
     backoff_resets: list[int] = field(default_factory=list)
+    failing: set[str] = field(default_factory=set)  # request types answered by a timeout
+    leader_epoch: int = 0  # of every partition
+    topic_errors: dict[str, int] = field(default_factory=dict)  # topics whose metadata is an error code only
+    topic_configs: dict[str, dict[str, str]] = field(default_factory=dict)  # topic -> {config key: value}
+    config_errors: set[str] = field(default_factory=set)  # topics whose DescribeConfigs result is an error
+    log_dirs: dict[int, list[LogDirAnswer]] = field(default_factory=dict)  # broker -> its log directories
+
+    def answer(self, api: str) -> None:
+        """Raise the injected fault of the request type, if any."""
+        if api in self.failing:
+            raise Errors.KafkaTimeoutError(f"{api} timed out")
 
     def leader(self, partition: int) -> int:
         leader = self.partitions[partition][0]
@@ -77,6 +108,7 @@ class FakeAdmin:
             raise Errors.KafkaConnectionError(f"node {node} refused")
 
     def describe_cluster(self) -> dict[str, Any]:
+        self.kafka.answer("DescribeClusterRequest")
         if not self.kafka.live:
             raise Errors.KafkaConnectionError("all brokers down")
         return {"controller_id": min(self.kafka.live),
@@ -84,11 +116,15 @@ class FakeAdmin:
                              "is_fenced": b not in self.kafka.live} for b in (1, 2, 3)]}
 
     def describe_topics(self) -> list[dict[str, Any]]:
+        self.kafka.answer("MetadataRequest")
         return [{"name": TOPIC, "error_code": 0, "partitions": [
-            {"partition_index": p, "leader_id": self.kafka.leader(p), "leader_epoch": 0, "replica_nodes": [1, 2, 3],
-             "isr_nodes": sorted(self.kafka.live), "offline_replicas": []} for p in self.kafka.partitions]}]
+            {"partition_index": p, "leader_id": self.kafka.leader(p), "leader_epoch": self.kafka.leader_epoch,
+             "replica_nodes": [1, 2, 3], "isr_nodes": sorted(self.kafka.live), "offline_replicas": []}
+            for p in self.kafka.partitions]}] + [
+            {"name": name, "error_code": code, "partitions": []} for name, code in self.kafka.topic_errors.items()]
 
     def list_partition_offsets(self, specs: dict[Any, int]) -> dict[Any, OffsetAndTimestamp]:
+        self.kafka.answer("ListOffsetsRequest")
         if self.kafka.leaders_moved:
             raise Errors.NotLeaderForPartitionError("moved")
         out = {}
@@ -99,10 +135,21 @@ class FakeAdmin:
         return out
 
     def describe_configs(self, resources: list[Any], config_filter: str = "all") -> dict[str, Any]:
-        return {"topic": {r.name: {} for r in resources}}
+        self.kafka.answer("DescribeConfigsRequest")
+        # kafka-python ignores a resource's error code: a topic that answered an error comes back without entries.
+        return {"topic": {r.name: {} if r.name in self.kafka.config_errors else
+                          {key: {"name": key, "value": value}
+                           for key, value in self.kafka.topic_configs.get(r.name, {}).items()}
+                          for r in resources}}
 
     def describe_log_dirs(self) -> list[Any]:
-        return []
+        # kafka-python asks every broker its metadata lists; one that fails fails the whole call.
+        self.kafka.answer("DescribeLogDirsRequest")
+        out = []
+        for node in sorted(self.known):
+            self._require(node)
+            out.append({"broker": node, "log_dirs": [d.answer() for d in self.kafka.log_dirs.get(node, [])]})
+        return out
 
 
 class FakeManager:
@@ -133,6 +180,7 @@ class FakeManager:
 
     def send(self, request: Any, node_id: int | None = None, request_timeout_ms: int | None = None) -> Any:
         self.admin._require(node_id)  # raised at send time, as kafka-python's get_connection does
+        self.kafka.answer(type(request).__name__)
         self.kafka.sent.append((type(request).__name__, node_id))
         answer = getattr(self, "_" + type(request).__name__)
 
@@ -183,9 +231,9 @@ class FakeManager:
         return NS(API_VERSION=8, error_code=0, groups=out)
 
 
-def make_collector(kafka: FakeKafka) -> ClusterCollector:
+def make_collector(kafka: FakeKafka, config_refresh_seconds: float = 3600.0) -> ClusterCollector:
     cluster = parse_config({"clusters": [{"name": "t", "bootstrap_servers": ["127.0.0.1:9001"]}]}).clusters[0]
-    return ClusterCollector(cluster, Exposition(), config_refresh_seconds=3600.0,
+    return ClusterCollector(cluster, Exposition(), config_refresh_seconds=config_refresh_seconds,
                             connector=lambda _cluster, _counter: FakeAdmin(kafka))
 
 
