@@ -429,6 +429,7 @@ def _analysis(fields: _Fields) -> AnalysisConfig:
 
 
 def _warm_start_url(fields: _Fields) -> str | None:
+    # Imported on use: config, the runtime's lowest layer, borrows this one check from the analysis layer above.
     from kafka_detective.analysis.warm_start import check_url
 
     url = fields.get("warm_start_url", str)

@@ -21,12 +21,12 @@ from __future__ import annotations
 
 import logging
 import math
-import time
 from array import array
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
 from kafka_detective.analysis import episodes as episode_rules
+from kafka_detective.analysis import rootcause
 from kafka_detective.analysis.anomaly import SignalDetector
 from kafka_detective.analysis.forecast import LagForecaster
 from kafka_detective.analysis.model import ANOMALY_SIGNALS, Diagnosis, Evidence, GroupTopicAnalysis
@@ -176,8 +176,6 @@ class OnlineAnalytics:
         self.max_diagnoses = max_diagnoses_per_cycle
         self._pending: list[SubjectState] = []
         self._subjects: dict[Subject, SubjectState] = {}
-        self._diagnose = None
-        self._diagnose_checked = -math.inf
         self._diagnose_failed = False
         self._latest = -math.inf
         self._observes = 0
@@ -372,31 +370,14 @@ class OnlineAnalytics:
             st.diagnosis = self._run_diagnose(st, s)
             st.result = replace(st.result, diagnosis=st.diagnosis)
 
-    def _diagnose_fn(self):
-        if self._diagnose is not None:
-            return self._diagnose
-        now = time.monotonic()
-        if now - self._diagnose_checked < 300.0:
-            return None
-        self._diagnose_checked = now
-        try:
-            from kafka_detective.analysis.rootcause import diagnose
-        except ImportError:
-            return None
-        self._diagnose = diagnose
-        return diagnose
-
     def _run_diagnose(self, st: SubjectState, s: GroupTopicSample) -> Diagnosis | None:
-        fn = self._diagnose_fn()
-        if fn is None:
-            return None
         history = st.history.samples(s.cluster, s.group, s.topic)
         if history and history[-1].timestamp == s.timestamp:
             history[-1] = s          # the live sample carries what the compact record drops (frozen ids)
         else:
             history.append(s)
         try:
-            d = fn(history, onset=st.onset)
+            d = rootcause.diagnose(history, onset=st.onset)
             st.votes[d.cause] = st.votes.get(d.cause, 0) + 1
             return _with_pattern(d, _episode_pattern(st, d.cause, s.timestamp), s.timestamp)
         except Exception:   # the exporter must keep serving whatever the analysis does
@@ -429,7 +410,6 @@ def _with_pattern(d: Diagnosis, pattern: episode_rules.Pattern | None, t: float)
                     *((c, v) for c, v in d.alternatives if c != pattern.cause))[:3]
     note = Evidence("kafka_consumergroup_lag_sum", float(pattern.count), 1.0, 2.0, t,
                     f"{pattern.note}; each time: {d.cause}")
-    from kafka_detective.analysis.rootcause import REMEDIATION
-
+    remediation = rootcause.REMEDIATION
     return replace(d, cause=pattern.cause, alternatives=alternatives, evidence=(note, *d.evidence),
-                   remediation=REMEDIATION[pattern.cause] + " Each episode looks like: " + REMEDIATION[d.cause])
+                   remediation=remediation[pattern.cause] + " Each episode looks like: " + remediation[d.cause])

@@ -23,7 +23,7 @@ from kafka.net.inet import KafkaNetSocket
 from kafka.net.sasl.oauth import AbstractTokenProvider
 from kafka.net.selector import NetworkSelector
 
-from kafka_detective.config import ClusterConfig, ConfigError
+from kafka_detective.config import ClusterConfig, ConfigError, read_secret
 from kafka_detective.kafka.redaction import install as install_redaction
 from kafka_detective.kafka.redaction import register_secret
 
@@ -59,8 +59,6 @@ class FileTokenProvider(AbstractTokenProvider):
         self._env = env
 
     def token(self) -> str:
-        from kafka_detective.config import read_secret
-
         return _secret(read_secret(self._path, self._env, "sasl.token").strip()) or ""
 
 

@@ -24,6 +24,8 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any, TypeVar
 
+from kafka_detective.analysis.online import OnlineAnalytics
+from kafka_detective.analysis.warm_start import warm_start
 from kafka_detective.config import AnalysisConfig, ClusterConfig
 from kafka_detective.gathering.cluster import collect_cluster
 from kafka_detective.gathering.groups import collect_groups
@@ -93,13 +95,8 @@ class ClusterCollector:
         self.last_error: str | None = None
 
     @staticmethod
-    def _make_analytics(settings: AnalysisConfig | None) -> Any:
+    def _make_analytics(settings: AnalysisConfig | None) -> OnlineAnalytics | None:
         if settings is None or not settings.enabled:
-            return None
-        try:
-            from kafka_detective.analysis.online import OnlineAnalytics
-        except ImportError:
-            log.warning("online analytics unavailable; forecasts and diagnoses are not exported")
             return None
         return OnlineAnalytics(**settings.online_settings())
 
@@ -117,7 +114,7 @@ class ClusterCollector:
         return self._analysis
 
     @property
-    def analytics(self) -> Any:
+    def analytics(self) -> OnlineAnalytics | None:
         """The `OnlineAnalytics` engine, or None when analysis is off; readers use its read-only accessors."""
         return self._analytics
 
@@ -294,8 +291,6 @@ class ClusterCollector:
         """Refill the analytics from Prometheus (`analysis.warm_start_url`); best effort, time-bounded."""
         settings = self._analysis_settings
         if self._analytics is not None and settings is not None and settings.warm_start_url:
-            from kafka_detective.analysis.warm_start import warm_start
-
             warm_start(self._analytics, settings.warm_start_url, self.cluster.name,
                        settings.warm_start_lookback_seconds or settings.history_seconds, interval_seconds)
 

@@ -34,6 +34,7 @@ from kafka_detective import __version__
 from kafka_detective.errors import UserError
 from kafka_detective.metrics.catalogue import BY_NAME
 from kafka_detective.metrics.exposition import CONTENT_TYPE, Exposition, family, header
+from kafka_detective.serving import detective_page
 from kafka_detective.serving.collector import Collector
 from kafka_detective.serving.web_config import TlsServer, WebConfig, load_web_config
 
@@ -168,8 +169,6 @@ def make_handler(app: MetricsApp, web: WebConfig | None = None,
                 ok, message = app.ready()
                 self._send(200 if ok else 503, message.encode() + b"\n")
             elif path == "/detective" or path.startswith("/detective/"):
-                from kafka_detective.serving import detective_page
-
                 page = detective_page.respond(self.path, lambda: detective_page.CollectorSource(app.collectors),
                                               enabled=app.ui_enabled, library_dir=app.ui_library_dir)
                 self._send(page.status, page.body, page.content_type, headers=page.headers)
