@@ -27,11 +27,12 @@ from itertools import pairwise
 from typing import Any, Protocol
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-from kafka_detective.analysis.model import Diagnosis, GroupTopicAnalysis, GroupTopicSample
+from kafka_detective.analysis.model import Diagnosis, GroupTopicAnalysis
 from kafka_detective.analysis.rootcause import SUMMARY
 from kafka_detective.analysis.runbook import build_runbook
 from kafka_detective.analysis.signatures import growth_phase, signature, similar_incidents
 from kafka_detective.serving import svg
+from kafka_detective.signals.samples import GroupTopicSample
 
 log = logging.getLogger(__name__)
 
