@@ -34,7 +34,7 @@ PY
 # Two distributions, both editable: the exporter (kafka-detective, exporter/) and its tools
 # (kafka-detective-tools, tools/: investigation CLI, scenarios, generator, sandbox) with the test dependencies.
 installed_at() { "$PYTHON" -c "import $1, os; print(os.path.realpath($1.__path__[0]))" 2>/dev/null || true; }
-if ! "$PYTHON" -c "import kafka_detective, kafka_detective_tools, _jsonnet, numpy, scipy, matplotlib, pytest, ruff, mypy, confluent_kafka, kubernetes_validate" 2>/dev/null \
+if ! "$PYTHON" -c "import kafka_detective, kafka_detective_tools, _jsonnet, numpy, scipy, matplotlib, pytest, ruff, mypy, importlinter, confluent_kafka, kubernetes_validate" 2>/dev/null \
    || [ "$(installed_at kafka_detective)" != "$(realpath exporter/kafka_detective)" ] \
    || [ "$(installed_at kafka_detective_tools)" != "$(realpath tools/kafka_detective_tools)" ]; then
   say "installing the exporter, its tools and the test dependencies"
