@@ -11,6 +11,7 @@ from pathlib import Path
 
 from kafka_detective import yamlio
 from kafka_detective.analysis.model import ROOT_CAUSES
+from kafka_detective.durations import is_promql_duration
 from kafka_detective.errors import UserError
 from kafka_detective_tools.patterns import promql
 from kafka_detective_tools.patterns.config import load_config, substitute
@@ -21,7 +22,6 @@ ALERT_NAME = re.compile(r"Kafka[A-Z][A-Za-z0-9]*")
 # level:metric:operations; `consumergroup:` for series aggregated to a group from outside the exporter
 # (the consumers' CPU, a name the analysis and the traces share).
 RECORD_NAME = re.compile(r"(kafka|consumergroup):[a-z0-9_]+(:[a-z0-9_]+)*")
-DURATION = re.compile(r"(\d+(ms|s|m|h|d|w|y))+")
 LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
 
 ALERT_FIELDS = {
@@ -79,7 +79,7 @@ class _Fields:
 
     def duration(self, field: str, required: bool = True) -> str | None:
         value = self.text(field, required)
-        if value is not None and not DURATION.fullmatch(value):
+        if value is not None and not is_promql_duration(value):
             raise self.error(field, f"{value!r} is not a Prometheus duration (e.g. 5m, 1h30m)")
         return value
 
@@ -146,10 +146,10 @@ def _tests(f: _Fields) -> tuple[TestCase, ...]:
                 if not promql.is_known_metric(name, set()):
                     raise f.error(f"{where}.input_series[{j}].series", f"unknown metric {name}")
         eval_time = str(item.get("eval_time", ""))
-        if not DURATION.fullmatch(eval_time):
+        if not is_promql_duration(eval_time):
             raise f.error(f"{where}.eval_time", "missing or not a duration")
         interval = str(item.get("interval", "1m"))
-        if not DURATION.fullmatch(interval):
+        if not is_promql_duration(interval):
             raise f.error(f"{where}.interval", "not a duration")
         labels = item.get("exp_labels") or {}
         annotations = item.get("exp_annotations") or {}

@@ -6,11 +6,11 @@ timestamps) so `kafka-detective generate --check` is stable.
 
 from __future__ import annotations
 
-import re
 from urllib.parse import quote_plus
 
 import yaml
 
+from kafka_detective.durations import parse_promql_duration
 from kafka_detective.metrics.catalogue import CATALOGUE
 from kafka_detective_tools.patterns.model import ROOT_CAUSE_MEANING, SEVERITY_MEANING, Library, Pattern
 
@@ -155,8 +155,7 @@ def _expand_labels(text: str, labels: dict[str, str]) -> str:
 
 
 def _seconds(duration: str) -> int:
-    units = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
-    return int(sum(int(n) * units[u] for n, u in re.findall(r"(\d+)(ms|s|m|h|d|w|y)", duration)))
+    return int(parse_promql_duration(duration))
 
 
 def unit_test_file(library: Library, pattern: Pattern) -> str:

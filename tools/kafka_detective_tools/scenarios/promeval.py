@@ -28,22 +28,16 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
+from kafka_detective.durations import parse_promql_duration
 from kafka_detective_tools.scenarios.trace import Series, load_trace, write_trace
 
 HORIZON_LABELS = {300: "5m", 900: "15m", 1800: "30m"}
 GRACE = 2 * 3600.0
 
 
-def _duration(text) -> float:
-    if text is None:
-        return 0.0
-    if isinstance(text, (int, float)):
-        return float(text)
-    total = 0.0
-    for value, unit in re.findall(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w|y)", str(text)):
-        total += float(value) * {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800,
-                                 "y": 31536000}[unit]
-    return total
+def _rule_duration(text: str | None) -> float:
+    """A rule's `for:` / `keep_firing_for:` in seconds (absent: 0)."""
+    return 0.0 if text is None else parse_promql_duration(text)
 
 
 def _free_port() -> int:
@@ -165,8 +159,8 @@ def evaluate_rules(scenarios_dir, rules_path, replays: dict, progress: bool = Tr
             if "record" in rule:
                 records[rule["record"]] = rule["expr"]
             elif "alert" in rule:
-                alerts.append((rule["alert"], rule["expr"], _duration(rule.get("for")),
-                               _duration(rule.get("keep_firing_for"))))
+                alerts.append((rule["alert"], rule["expr"], _rule_duration(rule.get("for")),
+                               _rule_duration(rule.get("keep_firing_for"))))
     causes = _alert_root_causes(Path(rules_path).resolve().parent.parent / "patterns")
     work = Path(tempfile.mkdtemp(prefix="kd-promeval-"))
     proc = None
