@@ -36,8 +36,12 @@ ENTRY_POINT_GROUP = "kafka_detective.commands"
 def _command_modules() -> list[ModuleType]:
     names = [f"{commands.__name__}.{info.name}" for info in pkgutil.iter_modules(commands.__path__)
              if not info.name.startswith("_")]
-    names += [entry.value for entry in entry_points(group=ENTRY_POINT_GROUP)]
-    found = [importlib.import_module(name) for name in sorted(set(names))]
+    found = [importlib.import_module(name) for name in sorted(names)]
+    for entry in entry_points(group=ENTRY_POINT_GROUP):
+        try:
+            found.append(importlib.import_module(entry.value))
+        except Exception as error:  # a broken tools install must not take `serve` down with it
+            logging.getLogger(__name__).warning("command %s (%s) is unavailable: %s", entry.name, entry.value, error)
     return sorted((m for m in found if hasattr(m, "NAME") and hasattr(m, "run")), key=lambda m: m.NAME)
 
 
@@ -48,9 +52,11 @@ class _Parser(argparse.ArgumentParser):
     """Bad flags give one line (`kafka-detective correlate: error: argument --max-shift: ...`), not the usage
     block followed by the error; `--help` still shows the usage."""
 
+    tools_missing = False   # set by build_parser when no tools command could be loaded
+
     def error(self, message: str) -> NoReturn:
-        if "invalid choice" in message and not entry_points(group=ENTRY_POINT_GROUP):
-            message += f" (the investigation tools come with `pip install {TOOLS_DISTRIBUTION}`)"
+        if "invalid choice" in message and self.tools_missing:
+            message += f"; the investigation tools come with `pip install {TOOLS_DISTRIBUTION}`"
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
@@ -64,7 +70,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--log-level", default=None, help="debug, info, warning or error (default: info)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
-    for module in _command_modules():
+    modules = _command_modules()
+    parser.tools_missing = all(m.__name__.startswith(f"{commands.__name__}.") for m in modules)
+    for module in modules:
         command = sub.add_parser(module.NAME, help=module.HELP, description=module.HELP)
         if hasattr(module, "add_arguments"):
             module.add_arguments(command)
