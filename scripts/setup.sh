@@ -34,7 +34,7 @@ PY
 # Two distributions, both editable: the exporter (kafka-detective, exporter/) and its tools
 # (kafka-detective-tools, tools/: investigation CLI, scenarios, generator, sandbox) with the test dependencies.
 installed_at() { "$PYTHON" -c "import $1, os; print(os.path.realpath($1.__path__[0]))" 2>/dev/null || true; }
-if ! "$PYTHON" -c "import kafka_detective, kafka_detective_tools, _jsonnet, numpy, scipy, matplotlib, pytest, ruff, mypy, importlinter, confluent_kafka, kubernetes_validate" 2>/dev/null \
+if ! "$PYTHON" -c "import kafka_detective, kafka_detective_tools, _jsonnet, numpy, scipy, matplotlib, pytest, ruff, mypy, importlinter, confluent_kafka, kubernetes_validate, wheel" 2>/dev/null \
    || [ "$(installed_at kafka_detective)" != "$(realpath exporter/kafka_detective)" ] \
    || [ "$(installed_at kafka_detective_tools)" != "$(realpath tools/kafka_detective_tools)" ]; then
   say "installing the exporter, its tools and the test dependencies"
@@ -77,9 +77,9 @@ if ! [ -x "$TOOLS_BIN/helm" ] || [ "$(cat "$TOOLS_BIN/.helm-version" 2>/dev/null
 fi
 
 # --- Kafka broker and tools jars (Maven Central, cached outside the repo) ---------------------------------
-say "Kafka distribution: $("$PYTHON" -c 'from kafka_detective_tools.sandbox.local_kafka import ensure_kafka_distribution as e; print(e())')"
+say "Kafka distribution: $("$PYTHON" -c 'from kafka_detective_tools.sandbox.kafka_distribution import ensure_kafka_distribution as e; print(e())')"
 # and the older releases the compatibility tests run against (tests/integration/test_compat_kafka39.py)
-say "Kafka distributions for compatibility tests: $("$PYTHON" -c 'from kafka_detective_tools.sandbox.local_kafka import COMPAT_KAFKA_VERSIONS as V, ensure_kafka_distribution as e; print(" ".join(str(e(version=v)) for v in V))')"
+say "Kafka distributions for compatibility tests: $("$PYTHON" -c 'from kafka_detective_tools.sandbox.kafka_distribution import COMPAT_KAFKA_VERSIONS as V, ensure_kafka_distribution as e; print(" ".join(str(e(version=v)) for v in V))')"
 
 # --- Go modules of the chart's CRD checker (the Prometheus Operator's API types), fetched once ----------------
 if [ -d tests/helm/crdcheck ]; then

@@ -7,6 +7,6 @@ import pytest
 
 def pytest_report_header(config: pytest.Config) -> str:
     # Which Kafka the integration tests run, and where its jars are cached, without starting anything.
-    from kafka_detective_tools.sandbox.local_kafka import KAFKA_VERSION, distribution_dir
+    from kafka_detective_tools.sandbox.kafka_distribution import KAFKA_VERSION, distribution_dir
 
     return f"local Kafka: {KAFKA_VERSION} (jars cached in {distribution_dir()})"

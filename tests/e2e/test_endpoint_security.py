@@ -17,8 +17,8 @@ import yaml
 
 from kafka_detective.metrics.exposition import Exposition, family
 from kafka_detective.serving.http import MetricsApp, MetricsServer
-from kafka_detective_tools.sandbox.local_kafka import generate_tls_material
 from kafka_detective_tools.sandbox.stack import Prometheus
+from kafka_detective_tools.sandbox.tls_material import generate_tls_material
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 

@@ -49,7 +49,7 @@ def mounted(rendered: Rendered) -> dict[str, tuple[str, str]]:
 def test_the_rendered_web_config_is_loaded_by_the_exporter_with_the_mounted_files(helm_runner, tmp_path):
     """Lay the mounted files out as the kubelet would and load them with the exporter's own loader."""
     from kafka_detective.serving.web_config import load_web_config
-    from kafka_detective_tools.sandbox.local_kafka import generate_tls_material
+    from kafka_detective_tools.sandbox.tls_material import generate_tls_material
 
     rendered = helm_runner.template([], secured(tls={"enabled": True, "existingSecret": "kd-tls",
                                                      "clientCAKey": "ca.crt", "minVersion": "TLS13"}))

@@ -8,7 +8,7 @@ DeleteRecords. Every cycle must succeed with no failed phase: a 3.9 broker lacks
 need for classic groups.
 
 The broker is this module's own (`kafka39`, one node); its jars come from Maven Central like the default
-version's (scripts/setup.sh fetches them in advance). Versions: `COMPAT_KAFKA_VERSIONS` in local_kafka.py.
+version's (scripts/setup.sh fetches them in advance). Versions: `COMPAT_KAFKA_VERSIONS` in kafka_distribution.py.
 """
 
 from __future__ import annotations
@@ -28,12 +28,8 @@ from kafka_detective.config import parse_config
 from kafka_detective.metrics.exposition import Exposition
 from kafka_detective.pipeline.cycle import ClusterCollector
 from kafka_detective_tools.sandbox import kafka_tools
-from kafka_detective_tools.sandbox.local_kafka import (
-    COMPAT_KAFKA_VERSIONS,
-    LocalKafka,
-    ensure_kafka_distribution,
-    find_java,
-)
+from kafka_detective_tools.sandbox.kafka_distribution import COMPAT_KAFKA_VERSIONS, ensure_kafka_distribution, find_java
+from kafka_detective_tools.sandbox.local_kafka import LocalKafka
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from integration_support import Samples, assert_group_equals_the_tool, one, pick, series, subscribed_consumer

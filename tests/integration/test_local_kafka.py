@@ -15,13 +15,9 @@ import pytest
 from kafka import KafkaAdminClient, KafkaConsumer
 
 from kafka_detective_tools.sandbox import kafka_tools
-from kafka_detective_tools.sandbox.local_kafka import (
-    KAFKA_VERSION,
-    LocalKafka,
-    MissingToolError,
-    ensure_kafka_distribution,
-    find_java,
-)
+from kafka_detective_tools.sandbox.errors import MissingToolError
+from kafka_detective_tools.sandbox.kafka_distribution import KAFKA_VERSION, ensure_kafka_distribution, find_java
+from kafka_detective_tools.sandbox.local_kafka import LocalKafka
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from integration_support import subscribed_consumer, wait_until

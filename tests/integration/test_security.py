@@ -28,12 +28,9 @@ from kafka_detective.config import parse_config
 from kafka_detective.metrics.exposition import Exposition
 from kafka_detective.pipeline.cycle import ClusterCollector
 from kafka_detective_tools.sandbox import kafka_tools
-from kafka_detective_tools.sandbox.local_kafka import (
-    KafkaSandboxError,
-    KafkaSecurity,
-    LocalKafka,
-    generate_tls_material,
-)
+from kafka_detective_tools.sandbox.errors import KafkaSandboxError
+from kafka_detective_tools.sandbox.local_kafka import KafkaSecurity, LocalKafka
+from kafka_detective_tools.sandbox.tls_material import generate_tls_material
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from integration_support import one, series

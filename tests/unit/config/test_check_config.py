@@ -79,7 +79,7 @@ def tls_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     pytest.importorskip("cryptography")
     from cryptography.hazmat.primitives import serialization
 
-    from kafka_detective_tools.sandbox.local_kafka import generate_tls_material
+    from kafka_detective_tools.sandbox.tls_material import generate_tls_material
 
     directory = tmp_path_factory.mktemp("tls")
     paths = generate_tls_material(directory)

@@ -68,18 +68,18 @@ def list_scenarios() -> str:
 def check_prerequisites() -> None:
     """UserError naming everything missing (java, mvn, prometheus, alertmanager) and how to get it."""
     from kafka_detective.errors import UserError
-    from kafka_detective_tools.sandbox import local_kafka
+    from kafka_detective_tools.sandbox import kafka_distribution
     from kafka_detective_tools.sandbox.stack import find_binary
 
     missing = []
     try:
-        local_kafka.find_java()
+        kafka_distribution.find_java()
     except UserError as error:
         missing.append(str(error))
-    dist = local_kafka.distribution_dir()
+    dist = kafka_distribution.distribution_dir()
     if not (dist / ".complete").exists():
         try:
-            local_kafka.find_maven()
+            kafka_distribution.find_maven()
         except UserError as error:
             missing.append(str(error))
     for names in (("prometheus",), ("prometheus-alertmanager", "alertmanager")):
@@ -258,12 +258,12 @@ class Demo:
     """The running pieces, started in order and stopped in reverse by ``close()``."""
 
     def __init__(self, scenario, out_dir, cluster: str = "demo") -> None:
-        from kafka_detective_tools.sandbox.stack import repo_root
+        from kafka_detective_tools.repo import find_root
 
         self.scenario = scenario
         self.out_dir = out_dir
         self.cluster = cluster
-        self.root = repo_root()
+        self.root = find_root()
         self.kafka = None
         self.exporter = None
         self.stack = None
@@ -271,7 +271,8 @@ class Demo:
         self._stack_ctx = None
 
     def start(self, say) -> None:
-        from kafka_detective_tools.sandbox.local_kafka import LocalKafka, distribution_dir
+        from kafka_detective_tools.sandbox.kafka_distribution import distribution_dir
+        from kafka_detective_tools.sandbox.local_kafka import LocalKafka
         from kafka_detective_tools.sandbox.stack import COMPRESSED_TIME, Stack, sandbox_exporter
         from kafka_detective_tools.sandbox.traffic import TrafficDriver
 

@@ -24,7 +24,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from kafka_detective_tools.sandbox.local_kafka import (
+from kafka_detective_tools.sandbox.kafka_distribution import (
     ensure_kafka_distribution,
     find_java,
     java_command,

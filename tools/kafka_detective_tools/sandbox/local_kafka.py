@@ -1,11 +1,8 @@
 """A real Apache Kafka (KRaft) on loopback for tests, the demo and benchmarks.
 
-The broker jars come from Maven Central (no Kafka tarball, no Docker): ``ensure_kafka_distribution`` resolves
-``kafka_2.13`` and ``kafka-tools`` with their dependencies into a cache outside the repository, and
-``LocalKafka`` runs one or three combined broker+controller JVMs from that classpath.
-
-Every JVM runs in its own process group and is registered with a small reaper process that kills it if this
-Python process dies in any way (even SIGKILL), so an interrupted test run never leaves brokers behind.
+``LocalKafka`` runs one or three combined broker+controller JVMs from the jars ``kafka_distribution`` fetches
+from Maven Central. Every JVM runs in its own process group and is registered with the ``reaper``, which kills it
+if this Python process dies in any way (even SIGKILL), so an interrupted test run never leaves brokers behind.
 
 With ``security=KafkaSecurity()`` each broker also gets SASL_PLAINTEXT, SSL and SASL_SSL client listeners (PLAIN,
 SCRAM and unsecured-JWS OAUTHBEARER; a throwaway CA and broker certificate are generated at every start), while
@@ -19,8 +16,6 @@ from __future__ import annotations
 import argparse
 import base64
 import contextlib
-import fcntl
-import functools
 import hashlib
 import json
 import logging
@@ -37,335 +32,34 @@ import threading
 import time
 import uuid
 import weakref
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from kafka_detective.errors import UserError
+from kafka_detective_tools.sandbox.errors import KafkaSandboxError
+from kafka_detective_tools.sandbox.kafka_distribution import (
+    BROKER_MAIN,
+    COMPAT_KAFKA_VERSIONS,
+    DEFAULT_HEAP,
+    DEFAULT_JVM_OPTS,
+    KAFKA_VERSION,
+    STORAGE_TOOL_MAIN,
+    cds_archive,
+    ensure_kafka_distribution,
+    find_java,
+    java_command,
+    version_tuple,
+)
+from kafka_detective_tools.sandbox.reaper import Reaper
+from kafka_detective_tools.sandbox.tls_material import generate_tls_material, write_private
 
 log = logging.getLogger(__name__)
-
-KAFKA_VERSION = "4.4.0"
-# Older Kafka lines the compatibility tests also run against (tests/integration/test_compat_kafka39.py);
-# `scripts/setup.sh` fetches their jars too. Any other version of org.apache.kafka:kafka_2.13 works the same way.
-COMPAT_KAFKA_VERSIONS: tuple[str, ...] = ("3.9.1",)
-SCALA_BINARY_VERSION = "2.13"
-# Kafka's Maven artifacts depend on log4j-core and slf4j-api but not on the binding between them (the binary
-# distribution ships it), so without this the broker would log nothing at all.
-LOG4J_VERSION = "2.25.5"
-MIN_JAVA_MAJOR = 17
-INSTALL_HINT = "install Java 17+ and Maven, e.g. `apt-get install openjdk-17-jre-headless maven`"
-
-# One JVM per broker on a 2-core CI box: a small heap, the serial collector and the C1 compiler only (C2
-# compiling Kafka's hot paths keeps a core busy for a minute after start) keep three brokers from starving the
-# tests beside them; C1 code is fast enough for test and demo traffic. Pass jvm_opts=() for production flags.
-DEFAULT_HEAP = "512m"
-DEFAULT_JVM_OPTS: tuple[str, ...] = (
-    "-XX:+UseSerialGC",
-    "-XX:TieredStopAtLevel=1",
-    "-XX:-UsePerfData",
-    "-Djava.awt.headless=true",
-    "-Djava.net.preferIPv4Stack=true",
-    # JVM warnings (e.g. a stale class-data archive) go to stderr so tool output on stdout stays parseable.
-    "-Xlog:disable",
-    "-Xlog:all=warning:stderr",
-)
-
-BROKER_MAIN = "kafka.Kafka"
-STORAGE_TOOL_MAIN = "kafka.tools.StorageTool"
-_COMPLETE_MARKER = ".complete"
-
-
-class MissingToolError(UserError):
-    """Java 17+ or Maven is not installed: the message says what to install."""
-
-
-class KafkaSandboxError(RuntimeError):
-    """The local Kafka could not be fetched, formatted or started; the message points at the log."""
 
 
 class PortTakenError(KafkaSandboxError):
     """A broker could not bind the port chosen for it: another process took it first."""
-
-
-# --------------------------------------------------------------------------------------------------------------
-# Distribution (jars from Maven Central)
-# --------------------------------------------------------------------------------------------------------------
-
-
-def cache_root() -> Path:
-    env = os.environ.get("KAFKA_DETECTIVE_CACHE")
-    return Path(env).expanduser() if env else Path.home() / ".cache" / "kafka-detective"
-
-
-def find_java() -> str:
-    """Path of a ``java`` that is at least version 17 (Kafka 4 brokers refuse older runtimes)."""
-    candidates = []
-    java_home = os.environ.get("JAVA_HOME")
-    if java_home:
-        candidates.append(str(Path(java_home) / "bin" / "java"))
-    on_path = shutil.which("java")
-    if on_path:
-        candidates.append(on_path)
-    seen_versions = []
-    for java in candidates:
-        if not os.access(java, os.X_OK):
-            continue
-        major = _java_major(java)
-        if major is not None and major >= MIN_JAVA_MAJOR:
-            return java
-        seen_versions.append(f"{java} is version {major}")
-    found = f" (found: {'; '.join(seen_versions)})" if seen_versions else " (no `java` on PATH or in JAVA_HOME)"
-    raise MissingToolError(f"the local Kafka needs Java {MIN_JAVA_MAJOR}+{found}: {INSTALL_HINT}")
-
-
-@functools.lru_cache(maxsize=8)
-def _java_version_text(java: str) -> str:
-    try:
-        out = subprocess.run([java, "-version"], capture_output=True, text=True, timeout=30)
-    except (OSError, subprocess.TimeoutExpired):
-        return ""
-    return out.stderr + out.stdout
-
-
-def _java_major(java: str) -> int | None:
-    match = re.search(r'version "(\d+)(?:\.(\d+))?', _java_version_text(java))
-    if not match:
-        return None
-    major = int(match.group(1))
-    # Java 8 and older report "1.8.0_x".
-    return int(match.group(2) or 0) if major == 1 else major
-
-
-def find_maven() -> str:
-    mvn = shutil.which("mvn")
-    if not mvn:
-        raise MissingToolError(f"fetching the Kafka jars needs Maven (`mvn` is not on PATH): {INSTALL_HINT}")
-    return mvn
-
-
-def distribution_dir(cache_dir: Path | str | None = None, version: str = KAFKA_VERSION) -> Path:
-    """``<cache>/kafka-<version>``; ``cache_dir`` overrides the cache root like ``KAFKA_DETECTIVE_CACHE`` does."""
-    root = Path(cache_dir).expanduser() if cache_dir else cache_root()
-    return root / f"kafka-{version}"
-
-
-def version_tuple(version: str) -> tuple[int, ...]:
-    """'3.9.1' -> (3, 9, 1); a suffix such as '-rc1' is ignored."""
-    return tuple(int(part) for part in re.findall(r"\d+", version.split("-")[0])[:3])
-
-
-def _pom(version: str = KAFKA_VERSION) -> str:
-    deps = [
-        ("org.apache.kafka", f"kafka_{SCALA_BINARY_VERSION}", version),
-        ("org.apache.kafka", "kafka-tools", version),
-        ("org.apache.logging.log4j", "log4j-slf4j-impl", LOG4J_VERSION),
-    ]
-    dep_xml = "\n".join(
-        f"    <dependency><groupId>{g}</groupId><artifactId>{a}</artifactId><version>{v}</version></dependency>"
-        for g, a, v in deps
-    )
-    return f"""<project xmlns="http://maven.apache.org/POM/4.0.0">
-  <modelVersion>4.0.0</modelVersion>
-  <groupId>local.kafka-detective</groupId>
-  <artifactId>kafka-sandbox</artifactId>
-  <version>{version}</version>
-  <packaging>pom</packaging>
-  <dependencies>
-{dep_xml}
-  </dependencies>
-</project>
-"""
-
-
-@contextlib.contextmanager
-def _file_lock(path: Path) -> Iterator[None]:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a+") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-def ensure_kafka_distribution(cache_dir: Path | str | None = None, version: str = KAFKA_VERSION) -> Path:
-    """Directory holding every jar the broker and Kafka's tools need (``java -cp '<dir>/*'``).
-
-    The jars land in ``<cache>/kafka-<version>/libs``, where ``<cache>`` is ``cache_dir``, else
-    ``$KAFKA_DETECTIVE_CACHE``, else ``~/.cache/kafka-detective`` (outside the repository). Safe when several processes
-    (pytest-xdist workers, the demo) ask at once: one resolves under a file lock, and ``libs`` only appears,
-    by rename, once complete.
-    """
-    dist = distribution_dir(cache_dir, version)
-    libs = dist / "libs"
-    if (dist / _COMPLETE_MARKER).exists() and libs.is_dir():
-        _write_log4j_configs(dist)
-        return libs
-    find_java()
-    mvn = find_maven()
-    with _file_lock(dist / ".lock"):
-        if not ((dist / _COMPLETE_MARKER).exists() and libs.is_dir()):
-            _resolve_jars(mvn, dist, libs, version)
-    _write_log4j_configs(dist)
-    return libs
-
-
-def _resolve_jars(mvn: str, dist: Path, libs: Path, version: str = KAFKA_VERSION) -> None:
-    started = time.monotonic()
-    log.info("fetching Apache Kafka %s jars from Maven Central into %s", version, libs)
-    staging = Path(tempfile.mkdtemp(prefix="libs-staging-", dir=dist))
-    try:
-        pom = staging / "pom.xml"
-        pom.write_text(_pom(version))
-        cmd = [
-            mvn,
-            "-B",
-            "-q",
-            "-f",
-            str(pom),
-            "dependency:copy-dependencies",
-            f"-DoutputDirectory={staging / 'libs'}",
-            "-DincludeScope=runtime",
-        ]
-        proc = subprocess.run(cmd, capture_output=True, text=True, cwd=staging, timeout=1800)
-        jars = list((staging / "libs").glob("*.jar")) if (staging / "libs").is_dir() else []
-        if proc.returncode != 0 or not any(j.name.startswith(f"kafka_{SCALA_BINARY_VERSION}-") for j in jars):
-            tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-30:])
-            raise KafkaSandboxError(
-                f"could not fetch Apache Kafka {version} from Maven Central "
-                f"(`{' '.join(cmd)}` exited {proc.returncode}):\n{tail}"
-            )
-        if libs.exists():  # left by an interrupted earlier attempt (no completion marker)
-            shutil.rmtree(libs)
-        os.rename(staging / "libs", libs)
-        (dist / "pom.xml").write_text(_pom(version))
-        (dist / _COMPLETE_MARKER).write_text(f"{version}\n")
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    log.info("fetched %d jars in %.1fs", len(list(libs.glob("*.jar"))), time.monotonic() - started)
-
-
-# The broker logs to a file per node (console output would interleave three brokers); ${sys:kafka.logs.dir}
-# is set per JVM. Tools log warnings to stderr only, so their stdout stays parseable.
-_BROKER_LOG4J = """<?xml version="1.0" encoding="UTF-8"?>
-<Configuration status="WARN">
-  <Appenders>
-    <File name="server" fileName="${sys:kafka.logs.dir}/server.log">
-      <PatternLayout pattern="[%d] %p %m (%c)%n"/>
-    </File>
-  </Appenders>
-  <Loggers>
-    <Logger name="kafka" level="INFO"/>
-    <Logger name="org.apache.kafka" level="INFO"/>
-    <Logger name="kafka.request.logger" level="WARN"/>
-    <Logger name="kafka.log.LogCleaner" level="WARN"/>
-    <Logger name="state.change.logger" level="WARN"/>
-    <Logger name="org.apache.kafka.raft" level="WARN"/>
-    <Logger name="org.apache.kafka.storage.internals.log" level="WARN"/>
-    <Logger name="org.apache.kafka.clients" level="WARN"/>
-    <Logger name="kafka.server.KafkaConfig" level="WARN"/>
-    <Root level="WARN"><AppenderRef ref="server"/></Root>
-  </Loggers>
-</Configuration>
-"""
-
-_TOOLS_LOG4J = """<?xml version="1.0" encoding="UTF-8"?>
-<Configuration status="ERROR">
-  <Appenders>
-    <Console name="stderr" target="SYSTEM_ERR"><PatternLayout pattern="[%d] %p %m (%c)%n"/></Console>
-  </Appenders>
-  <Loggers>
-    <Root level="WARN"><AppenderRef ref="stderr"/></Root>
-  </Loggers>
-</Configuration>
-"""
-
-
-# Kafka 3.x logs through slf4j 1.7 with reload4j (log4j 1) beside the log4j2 binding added above; whichever binding
-# slf4j picks, the same files get the same lines.
-_BROKER_LOG4J1 = """log4j.rootLogger=WARN, server
-log4j.appender.server=org.apache.log4j.FileAppender
-log4j.appender.server.File=${kafka.logs.dir}/server.log
-log4j.appender.server.layout=org.apache.log4j.PatternLayout
-log4j.appender.server.layout.ConversionPattern=[%d] %p %m (%c)%n
-log4j.logger.kafka=INFO
-log4j.logger.org.apache.kafka=INFO
-log4j.logger.kafka.request.logger=WARN
-log4j.logger.kafka.log.LogCleaner=WARN
-log4j.logger.state.change.logger=WARN
-log4j.logger.org.apache.kafka.raft=WARN
-log4j.logger.org.apache.kafka.storage.internals.log=WARN
-log4j.logger.org.apache.kafka.clients=WARN
-log4j.logger.kafka.server.KafkaConfig=WARN
-"""
-
-_TOOLS_LOG4J1 = """log4j.rootLogger=WARN, stderr
-log4j.appender.stderr=org.apache.log4j.ConsoleAppender
-log4j.appender.stderr.Target=System.err
-log4j.appender.stderr.layout=org.apache.log4j.PatternLayout
-log4j.appender.stderr.layout.ConversionPattern=[%d] %p %m (%c)%n
-"""
-
-
-def _write_if_changed(path: Path, text: str) -> None:
-    # Replace atomically so a broker starting in another process never reads half a file.
-    if path.exists() and path.read_text() == text:
-        return
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-
-
-def _write_log4j_configs(dist: Path) -> None:
-    _write_if_changed(dist / "log4j2-broker.xml", _BROKER_LOG4J)
-    _write_if_changed(dist / "log4j2-tools.xml", _TOOLS_LOG4J)
-    _write_if_changed(dist / "log4j1-broker.properties", _BROKER_LOG4J1)
-    _write_if_changed(dist / "log4j1-tools.properties", _TOOLS_LOG4J1)
-
-
-def tools_log4j_config(libs: Path) -> Path:
-    return libs.parent / "log4j2-tools.xml"
-
-
-def classpath(libs: Path) -> str:
-    return f"{libs}/*"
-
-
-def cds_archive(libs: Path, java: str) -> Path:
-    """Class-data-sharing archive of the broker's classes for this JVM build and classpath.
-
-    Loading ~3000 classes from jars dominates a broker's start on a slow box; with the archive (dumped once,
-    when the first broker ever started exits cleanly) a broker is ready about a second sooner.
-    """
-    ident = f"{os.path.realpath(java)}|{_java_version_text(java)}|{libs}|{KAFKA_VERSION}"
-    return libs.parent / f"cds-{hashlib.sha1(ident.encode()).hexdigest()[:12]}.jsa"
-
-
-def java_command(
-    java: str,
-    libs: Path,
-    main: str,
-    args: list[str],
-    *,
-    heap: str,
-    jvm_opts: tuple[str, ...] = DEFAULT_JVM_OPTS,
-    log4j_config: Path | None = None,
-    extra: list[str] | None = None,
-) -> list[str]:
-    """``java ... -cp '<libs>/*' main args`` with the sandbox's JVM flags (shared by brokers and tools)."""
-    archive = cds_archive(libs, java)
-    cmd = [java, f"-Xmx{heap}", *jvm_opts]
-    if archive.exists():
-        cmd.append(f"-XX:SharedArchiveFile={archive}")
-    log4j2 = log4j_config or tools_log4j_config(libs)
-    cmd.append(f"-Dlog4j2.configurationFile={log4j2}")
-    # The log4j 1 twin of that file, for 3.x releases (ignored by 4.x, which has no log4j 1 on its classpath).
-    log4j1 = log4j2.with_name(log4j2.name.replace("log4j2-", "log4j1-")).with_suffix(".properties")
-    cmd.append(f"-Dlog4j.configuration=file:{log4j1}")
-    return [*cmd, *(extra or []), "-cp", classpath(libs), main, *args]
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -419,159 +113,6 @@ class KafkaSecurity:
     @property
     def uses_tls(self) -> bool:
         return any(p in ("SSL", "SASL_SSL") for p in self.protocols)
-
-
-def generate_tls_material(directory: Path, hosts: tuple[str, ...] = ("127.0.0.1", "localhost")) -> dict[str, Path]:
-    """A throwaway CA and a broker certificate for ``hosts`` (IP addresses become IP SANs), written as PEM.
-
-    Returns ``ca`` (the CA certificate, what clients trust), ``broker_keystore`` (broker key + certificate chain,
-    for ``ssl.keystore.type=PEM``), ``broker_cert`` and ``broker_key``. Keys are unencrypted and mode 0600.
-    """
-    import ipaddress
-
-    try:
-        from cryptography import x509
-        from cryptography.hazmat.primitives import hashes, serialization
-        from cryptography.hazmat.primitives.asymmetric import ec
-        from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-    except ImportError:
-        raise MissingToolError("TLS listeners of the local Kafka need the `cryptography` package") from None
-
-    directory.mkdir(parents=True, exist_ok=True)
-    now = datetime.now(UTC)
-    not_before, not_after = now - timedelta(hours=1), now + timedelta(days=30)
-
-    def name(common_name: str) -> x509.Name:
-        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_cert = (
-        x509.CertificateBuilder()
-        .subject_name(name("kafka-detective sandbox CA"))
-        .issuer_name(name("kafka-detective sandbox CA"))
-        .public_key(ca_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(not_before)
-        .not_valid_after(not_after)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=False, key_encipherment=False,
-                                     data_encipherment=False, key_agreement=False, key_cert_sign=True,
-                                     crl_sign=True, encipher_only=False, decipher_only=False), critical=True)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
-        .sign(ca_key, hashes.SHA256())
-    )
-    sans: list[x509.GeneralName] = []
-    for host in hosts:
-        try:
-            sans.append(x509.IPAddress(ipaddress.ip_address(host)))
-        except ValueError:
-            sans.append(x509.DNSName(host))
-    key = ec.generate_private_key(ec.SECP256R1())
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name(hosts[0]))
-        .issuer_name(ca_cert.subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(not_before)
-        .not_valid_after(not_after)
-        .add_extension(x509.SubjectAlternativeName(sans), critical=False)
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
-        .sign(ca_key, hashes.SHA256())
-    )
-    pem = serialization.Encoding.PEM
-    key_pem = key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    cert_pem, ca_pem = cert.public_bytes(pem), ca_cert.public_bytes(pem)
-    paths = {
-        "ca": directory / "ca.crt",
-        "broker_cert": directory / "broker.crt",
-        "broker_key": directory / "broker.key",
-        "broker_keystore": directory / "broker-keystore.pem",
-    }
-    _write_private(paths["ca"], ca_pem, mode=0o644)
-    _write_private(paths["broker_cert"], cert_pem + ca_pem, mode=0o644)
-    _write_private(paths["broker_key"], key_pem)
-    _write_private(paths["broker_keystore"], key_pem + cert_pem + ca_pem)
-    return paths
-
-
-def _write_private(path: Path, data: bytes | str, mode: int = 0o600) -> None:
-    """Write a file that is never readable by others while it is being written."""
-    raw = data.encode() if isinstance(data, str) else data
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(raw)
-    os.chmod(tmp, mode)
-    os.replace(tmp, path)
-
-
-
-# --------------------------------------------------------------------------------------------------------------
-# Reaper: kills our JVMs if this Python process dies without cleaning up
-# --------------------------------------------------------------------------------------------------------------
-
-# Runs as a separate process reading commands on stdin. EOF means the parent is gone (exit, crash, SIGKILL):
-# then it terminates every registered process group and removes registered temporary directories.
-_REAPER_CODE = r"""
-import os, shutil, signal, sys, time
-signal.signal(signal.SIGINT, signal.SIG_IGN)
-signal.signal(signal.SIGTERM, signal.SIG_IGN)
-groups, dirs = set(), set()
-for line in sys.stdin:
-    op, _, arg = line.rstrip("\n").partition(" ")
-    if op == "+g": groups.add(int(arg))
-    elif op == "-g": groups.discard(int(arg))
-    elif op == "+d": dirs.add(arg)
-    elif op == "-d": dirs.discard(arg)
-def alive(g):
-    try:
-        os.killpg(g, 0)
-        return True
-    except OSError:
-        return False
-for g in list(groups):
-    try: os.killpg(g, signal.SIGTERM)
-    except OSError: pass
-deadline = time.time() + 10
-while time.time() < deadline and any(alive(g) for g in groups):
-    time.sleep(0.2)
-for g in groups:
-    try: os.killpg(g, signal.SIGKILL)
-    except OSError: pass
-time.sleep(0.5)
-for d in dirs:
-    shutil.rmtree(d, ignore_errors=True)
-"""
-
-
-class _Reaper:
-    _lock = threading.Lock()
-    _proc: subprocess.Popen[str] | None = None
-    _pid: int | None = None
-
-    @classmethod
-    def send(cls, line: str) -> None:
-        with cls._lock:
-            # A forked child (multiprocessing) must not reuse the parent's reaper: its EOF would never come.
-            if cls._proc is None or cls._pid != os.getpid() or cls._proc.poll() is not None:
-                cls._proc = subprocess.Popen(
-                    [sys.executable, "-c", _REAPER_CODE],
-                    stdin=subprocess.PIPE,
-                    stdout=subprocess.DEVNULL,
-                    stderr=subprocess.DEVNULL,
-                    text=True,
-                    start_new_session=True,
-                )
-                cls._pid = os.getpid()
-            assert cls._proc.stdin is not None
-            try:
-                cls._proc.stdin.write(line + "\n")
-                cls._proc.stdin.flush()
-            except (BrokenPipeError, ValueError):
-                log.warning("kafka sandbox reaper is gone; JVMs are only cleaned up by this process")
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -674,7 +215,7 @@ def _terminate(state: _State, proc: subprocess.Popen[bytes], timeout: float) -> 
         _signal_group(proc, signal.SIGKILL)
         with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(10)
-    _Reaper.send(f"-g {proc.pid}")
+    Reaper.send(f"-g {proc.pid}")
     _finish_cds_dump(state, proc)
 
 
@@ -697,7 +238,7 @@ def _cleanup(state: _State, graceful_timeout: float) -> None:
             node.proc = None
         if state.temp_workdir is not None:
             shutil.rmtree(state.temp_workdir, ignore_errors=True)
-            _Reaper.send(f"-d {state.temp_workdir}")
+            Reaper.send(f"-d {state.temp_workdir}")
             state.temp_workdir = None
 
 
@@ -830,7 +371,7 @@ class LocalKafka:
                                 user: str | None = None, password: str | None = None) -> Path:
         """``client_properties`` written to ``path`` (mode 0600); returns the path."""
         path = Path(path)
-        _write_private(path, _properties_text(self.client_properties(protocol, mechanism, user, password)))
+        write_private(path, _properties_text(self.client_properties(protocol, mechanism, user, password)))
         return path
 
     @property
@@ -920,7 +461,7 @@ class LocalKafka:
         if self._requested_workdir is None:
             self._workdir = Path(tempfile.mkdtemp(prefix="kafka-detective-kafka-"))
             self._state.temp_workdir = self._workdir
-            _Reaper.send(f"+d {self._workdir}")
+            Reaper.send(f"+d {self._workdir}")
         else:
             self._workdir = self._requested_workdir.resolve()
             self._workdir.mkdir(parents=True, exist_ok=True)
@@ -968,7 +509,7 @@ class LocalKafka:
         for node in self._state.nodes.values():
             node.log_dir.mkdir(parents=True, exist_ok=True)
             # Holds the PLAIN users' passwords with security on: readable by the owner only.
-            _write_private(node.config_path, _properties_text(self._broker_properties(node, voters)))
+            write_private(node.config_path, _properties_text(self._broker_properties(node, voters)))
         self._format_storage([n for n in self._state.nodes.values() if not (n.data_dir / "meta.properties").exists()])
 
     def _prepare_security(self) -> dict[str, Any] | None:
@@ -985,7 +526,7 @@ class LocalKafka:
             users = json.loads(users_file.read_text())
         else:
             users = {"detective": secrets.token_urlsafe(18)}
-        _write_private(users_file, json.dumps(users))
+        write_private(users_file, json.dumps(users))
         self._users = users
         self._tls = generate_tls_material(directory / "tls") if self.security.uses_tls else {}
         digest = hashlib.sha256(json.dumps(sorted(users.items())).encode()).hexdigest()
@@ -1093,7 +634,7 @@ class LocalKafka:
                 # arguments from an @file, one per line, taken verbatim: the passwords never appear in an argv.
                 argfile = node.directory / "format-scram.args"
                 entries = [f"{m}=[name={n},password={pw}]" for m in scram for n, pw in self._users.items()]
-                _write_private(argfile, "".join(f"--add-scram\n{e}\n" for e in entries))
+                write_private(argfile, "".join(f"--add-scram\n{e}\n" for e in entries))
                 node_args.append(f"@{argfile}")
             cmd = java_command(
                 self._java,
@@ -1140,7 +681,7 @@ class LocalKafka:
                 cwd=node.directory,
                 start_new_session=True,
             )
-        _Reaper.send(f"+g {node.proc.pid}")
+        Reaper.send(f"+g {node.proc.pid}")
         if dump_to is not None:
             self._state.cds_dumps[node.proc.pid] = (dump_to, archive)
 

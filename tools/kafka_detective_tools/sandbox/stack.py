@@ -36,7 +36,8 @@ import requests
 import yaml
 
 from kafka_detective.errors import UserError
-from kafka_detective_tools.sandbox.local_kafka import _Reaper
+from kafka_detective_tools.repo import find_root
+from kafka_detective_tools.sandbox.reaper import Reaper
 from kafka_detective_tools.sandbox.webhook import WebhookReceiver
 
 log = logging.getLogger(__name__)
@@ -97,19 +98,6 @@ COMPRESSED_TIME: dict[str, Any] = {
 ALERTMANAGER_TIMINGS = {"group_wait": "1s", "group_interval": "2s", "repeat_interval": "1h"}
 
 
-def repo_root() -> Path:
-    """The repository holding patterns/, alertmanager/ and runbooks/ (the package is installed editable)."""
-    env = os.environ.get("KAFKA_DETECTIVE_ROOT")
-    candidates = [Path(env)] if env else []
-    here = Path(__file__).resolve()
-    candidates += [here.parents[3], Path.cwd(), *Path.cwd().parents]
-    for candidate in candidates:
-        if (candidate / "patterns" / "config.yaml").is_file() and (candidate / "alertmanager").is_dir():
-            return candidate
-    raise UserError("cannot find the Kafka Detective repository (patterns/config.yaml, alertmanager/): run from "
-                    "the repository or set KAFKA_DETECTIVE_ROOT")
-
-
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
@@ -127,7 +115,7 @@ def find_binary(*names: str) -> str:
 
 def generate_rules(overrides: Mapping[str, Any], out_dir: Path, root: Path | None = None) -> Path:
     """Run ``kafka-detective generate --config-override <yaml> --output-dir <out_dir>``; returns the rules file."""
-    root = root or repo_root()
+    root = root or find_root()
     out_dir.mkdir(parents=True, exist_ok=True)
     override = out_dir / "config-override.yaml"
     override.write_text(yaml.safe_dump({"_config": dict(overrides)}, sort_keys=True))
@@ -165,7 +153,7 @@ class _Process:
         with open(self.log_path, "ab") as out:
             self.proc = subprocess.Popen(list(cmd), stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
                                          cwd=self.workdir, start_new_session=True)
-        _Reaper.send(f"+g {self.proc.pid}")
+        Reaper.send(f"+g {self.proc.pid}")
 
     def wait_ready(self, timeout: float = 60.0) -> None:
         deadline = time.monotonic() + timeout
@@ -200,7 +188,7 @@ class _Process:
                     os.killpg(proc.pid, signal.SIGKILL)
                 with contextlib.suppress(subprocess.TimeoutExpired):
                     proc.wait(10)
-        _Reaper.send(f"-g {proc.pid}")
+        Reaper.send(f"-g {proc.pid}")
 
 
 class Alertmanager(_Process):
@@ -210,7 +198,7 @@ class Alertmanager(_Process):
                  timings: Mapping[str, str] | None = None) -> None:
         super().__init__(workdir)
         self.binary = find_binary("prometheus-alertmanager", "alertmanager")
-        self.example = example or repo_root() / "alertmanager" / "alertmanager.yml"
+        self.example = example or find_root() / "alertmanager" / "alertmanager.yml"
         self.config_path = workdir / "alertmanager.yml"
         self.config = wire_alertmanager_config(yaml.safe_load(self.example.read_text()), webhook,
                                                timings or ALERTMANAGER_TIMINGS)
@@ -344,7 +332,7 @@ class Stack:
         find_binary("prometheus")
         find_binary("prometheus-alertmanager", "alertmanager")
         if self._temp:
-            _Reaper.send(f"+d {self.workdir}")
+            Reaper.send(f"+d {self.workdir}")
         try:
             self.rules_file = generate_rules(self.overrides, self.generated_dir)
             self.webhook.start()
@@ -366,7 +354,7 @@ class Stack:
             self.webhook.stop()
         if self._temp and not self.keep_workdir:
             shutil.rmtree(self.workdir, ignore_errors=True)
-            _Reaper.send(f"-d {self.workdir}")
+            Reaper.send(f"-d {self.workdir}")
 
     def __enter__(self) -> Stack:
         return self.start()
