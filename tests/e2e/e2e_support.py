@@ -22,11 +22,12 @@ from typing import Any
 
 import yaml
 
+from kafka_detective_tools.repo import find_root
 from kafka_detective_tools.sandbox.local_kafka import LocalKafka
-from kafka_detective_tools.sandbox.stack import Stack, repo_root, sandbox_exporter
+from kafka_detective_tools.sandbox.stack import Stack, sandbox_exporter
 from kafka_detective_tools.sandbox.traffic import Scenario, TrafficDriver
 
-ROOT = repo_root()
+ROOT = find_root()
 CLUSTER = "e2e"
 SEVERITY_RECEIVER = {"critical": "pager", "warning": "ticket"}
 

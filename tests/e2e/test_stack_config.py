@@ -11,11 +11,11 @@ import urllib.request
 import pytest
 import yaml
 
+from kafka_detective_tools.repo import find_root
 from kafka_detective_tools.sandbox.stack import (
     ALERTMANAGER_TIMINGS,
     COMPRESSED_TIME,
     generate_rules,
-    repo_root,
     wire_alertmanager_config,
 )
 from kafka_detective_tools.sandbox.traffic import SCENARIOS
@@ -23,7 +23,7 @@ from kafka_detective_tools.sandbox.webhook import WebhookReceiver
 
 pytestmark = pytest.mark.e2e
 
-ROOT = repo_root()
+ROOT = find_root()
 
 
 def tool(name: str) -> str:

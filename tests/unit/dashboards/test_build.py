@@ -101,7 +101,7 @@ def test_missing_jsonnet_binding_names_the_package(monkeypatch):
 
 def _copy_sources(tmp_path: Path) -> Path:
     target = tmp_path / "dashboards"
-    shutil.copytree(builder.SOURCE_DIR / "lib", target / "lib")
+    shutil.copytree(builder.default_source_dir() / "lib", target / "lib")
     (target / "src").mkdir()
     return target
 
@@ -115,7 +115,7 @@ def test_jsonnet_error_names_the_source(tmp_path):
 
 def test_uid_must_name_the_file(tmp_path):
     directory = _copy_sources(tmp_path)
-    shutil.copy(builder.SOURCE_DIR / "src" / "overview.jsonnet", directory / "src" / "other.jsonnet")
+    shutil.copy(builder.default_source_dir() / "src" / "overview.jsonnet", directory / "src" / "other.jsonnet")
     with pytest.raises(UserError, match="uid 'kafka-detective-overview' must be 'kafka-detective-other'"):
         builder.build_dashboards(ALERTS, {}, directory=directory)
 
@@ -125,7 +125,7 @@ def test_sources_compile_without_the_generator():
     import _jsonnet
 
     for path in builder.sources():
-        dashboard = json.loads(_jsonnet.evaluate_file(str(path), jpathdir=[str(builder.SOURCE_DIR / "lib")]))
+        dashboard = json.loads(_jsonnet.evaluate_file(str(path), jpathdir=[str(builder.default_source_dir() / "lib")]))
         assert dashboard["uid"] == f"kafka-detective-{path.stem}"
 
 

@@ -475,11 +475,12 @@ def test_exporter_health_on_overview(dashboards):
 
 
 def test_committed_sources_are_the_ones_built():
-    from kafka_detective_tools.patterns.dashboards import SOURCE_DIR, output_name, sources
+    from kafka_detective_tools.patterns.dashboards import default_source_dir, output_name, sources
 
-    assert {output_name(p) for p in sources(SOURCE_DIR)} == set(EXPECTED)
-    assert (SOURCE_DIR / "lib" / "grafana.libsonnet").is_file()
-    assert Path(SOURCE_DIR).name == "dashboards"
+    directory = default_source_dir()
+    assert {output_name(p) for p in sources(directory)} == set(EXPECTED)
+    assert (directory / "lib" / "grafana.libsonnet").is_file()
+    assert Path(directory).name == "dashboards"
 
 
 def test_docs_name_every_dashboard():

@@ -20,25 +20,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--output-dir", type=Path, metavar="DIR",
                         help="write (or check) the artefacts under DIR instead of the repository")
     parser.add_argument("--root", type=Path, metavar="DIR",
-                        help="repository root holding patterns/ (default: found from the current directory)")
-
-
-def find_root(start: Path | None = None) -> Path:
-    here = (start or Path.cwd()).resolve()
-    for candidate in (here, *here.parents):
-        if (candidate / "patterns" / "config.yaml").is_file():
-            return candidate
-    return Path(__file__).resolve().parents[3]
+                        help="repository root holding patterns/ (default: $KAFKA_DETECTIVE_ROOT, else the "
+                             "nearest parent of the current directory holding patterns/config.yaml)")
 
 
 def run(args: argparse.Namespace) -> int:
-    from kafka_detective.errors import UserError
     from kafka_detective_tools.patterns import generator
     from kafka_detective_tools.patterns.loader import load_library
+    from kafka_detective_tools.repo import find_root
 
-    root = args.root.resolve() if args.root else find_root()
-    if not (root / "patterns" / "config.yaml").is_file():
-        raise UserError(f"{root}: no patterns/config.yaml (use --root)")
+    root = find_root(args.root)
     library = load_library(root, args.config_override)
     outputs = generator.build_outputs(library)
     target = args.output_dir.resolve() if args.output_dir else root

@@ -31,7 +31,6 @@ from typing import Any
 from kafka_detective.analysis.model import ANOMALY_SIGNALS
 from kafka_detective.errors import UserError
 
-SOURCE_DIR = Path(__file__).resolve().parents[3] / "dashboards"
 FILE_PREFIX = "kafka-detective-"
 
 
@@ -158,15 +157,22 @@ def params_of(library: Any, config: Mapping | None) -> dict[str, Any]:
     }
 
 
+def default_source_dir() -> Path:
+    """The repository's `dashboards/` (the repository as `kafka_detective_tools.repo.find_root` finds it)."""
+    from kafka_detective_tools.repo import find_root
+
+    return find_root() / "dashboards"
+
+
 def source_dir(library: Any = None) -> Path:
     root = _get(library, "root") if library is not None and not isinstance(library, list | tuple) else None
     if root is not None and (Path(root) / "dashboards" / "src").is_dir():
         return Path(root) / "dashboards"
-    return SOURCE_DIR
+    return default_source_dir()
 
 
 def sources(directory: Path | None = None) -> list[Path]:
-    directory = directory or SOURCE_DIR
+    directory = directory or default_source_dir()
     return sorted((directory / "src").glob("*.jsonnet"))
 
 
