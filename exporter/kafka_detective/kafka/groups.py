@@ -60,7 +60,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar, TypeVarTuple
 
 import kafka.errors as Errors
 from kafka.protocol.admin import DescribeGroupsRequest, ListGroupsRequest
@@ -181,10 +181,10 @@ def resolve_conflicts(
     The broker FindCoordinator names wins (it is where the next requests must go); if it names none of the
     reporting brokers or the lookup failed, the lowest broker id wins so the choice is stable across cycles.
     """
-    resolved = {}
+    resolved: dict[str, tuple[int, str]] = {}
     for group_id, brokers in conflicts.items():
         coordinator = coordinators.get(group_id)
-        broker_id = coordinator if coordinator in brokers else min(brokers)
+        broker_id = coordinator if coordinator is not None and coordinator in brokers else min(brokers)
         resolved[group_id] = (broker_id, brokers[broker_id])
     return resolved
 
@@ -345,8 +345,13 @@ async def _find_coordinators(admin: KafkaAdminClient, group_ids: Iterable[str]) 
     return found
 
 
-def _run(admin: KafkaAdminClient, coro: Callable[..., Awaitable[Any]], *args: Any) -> Any:
-    return admin._manager.run(coro, *args)
+_T = TypeVar("_T")
+_Args = TypeVarTuple("_Args")
+
+
+def _run(admin: KafkaAdminClient, coro: Callable[[*_Args], Awaitable[_T]], *args: *_Args) -> _T:
+    result: _T = admin._manager.run(coro, *args)  # kafka-python is untyped; run() returns what `coro` returns
+    return result
 
 
 def list_groups(admin: KafkaAdminClient, broker_ids: Iterable[int] | None = None) -> dict[str, tuple[int, str]]:

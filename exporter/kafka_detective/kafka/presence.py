@@ -123,4 +123,4 @@ def locate(admin: Any, group_ids: Iterable[str]) -> Presence:
     ids = sorted(set(group_ids))
     if not ids:
         return Presence()
-    return admin._manager.run(_locate, admin, ids)
+    return kafka_groups._run(admin, _locate, admin, ids)

@@ -31,7 +31,7 @@ SECRET_KEYS = ("password", "secret", "token", "credential", "sasl_oauth_token_pr
 def _repr_bodies(text: str | bytes) -> set[str]:
     """The escaped body of `repr(text)` as it appears inside a larger repr: Python escapes a single quote only
     when the enclosing literal is delimited by single quotes, which depends on the *whole* value, so both."""
-    probe = repr(text + ("'\"" if isinstance(text, str) else b"'\""))
+    probe = repr(text + "'\"") if isinstance(text, str) else repr(text + b"'\"")
     prefix = 2 if isinstance(text, bytes) else 1  # b'...' vs '...'
     escaped = probe[prefix:-4]  # both quote kinds present: single-quoted, the trailing \'" dropped
     return {escaped, escaped.replace("\\'", "'")}
@@ -125,7 +125,7 @@ def _mask_structurally(record: logging.LogRecord) -> None:
     its keys with secret values masked, and a SASL authentication request loses its bytes."""
     args = record.args
     if isinstance(args, Mapping):
-        record.args = mask_secret_keys(args)  # type: ignore[assignment]  # `msg % dict` formats a %s as the dict
+        record.args = mask_secret_keys(args)  # `msg % dict` formats a %s as the dict
     elif isinstance(args, tuple) and any(type(arg).__name__.startswith(_SASL_REQUESTS) for arg in args):
         record.args = tuple(f"{type(arg).__name__}(auth_bytes={REDACTED})"
                             if type(arg).__name__.startswith(_SASL_REQUESTS) else arg for arg in args)

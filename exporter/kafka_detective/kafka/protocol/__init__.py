@@ -10,12 +10,14 @@ from __future__ import annotations
 
 from kafka.protocol.api_message import ApiMessage
 
+# `type: ignore[call-arg]` below: kafka-python is untyped, so mypy checks the `load_json` class keyword (taken by
+# ApiMessage.__init_subclass__) against object.__init_subclass__.
 
-class ConsumerGroupDescribeRequest(ApiMessage, load_json=__name__):
+class ConsumerGroupDescribeRequest(ApiMessage, load_json=__name__):  # type: ignore[call-arg]
     """ConsumerGroupDescribe (API key 69, KIP-848): describes `consumer`-protocol groups."""
 
 
-class ConsumerGroupDescribeResponse(ApiMessage, load_json=__name__):
+class ConsumerGroupDescribeResponse(ApiMessage, load_json=__name__):  # type: ignore[call-arg]
     """Reply to ConsumerGroupDescribeRequest; one DescribedGroup per requested group id."""
 
 
