@@ -9,6 +9,7 @@ diagnosis looked at (`growth_phase`).
 from __future__ import annotations
 
 import json
+import logging
 import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -18,6 +19,8 @@ from kafka_detective.analysis.model import Diagnosis
 from kafka_detective.analysis.rootcause import LAG, derive_signals, mad, median
 from kafka_detective.errors import UserError
 from kafka_detective.signals.samples import GroupTopicSample
+
+log = logging.getLogger(__name__)
 
 SIGNATURE_SIGNALS = ("lag", "lag_seconds", "produce_rate", "consume_rate", "rebalances", "leader_changes",
                      "members", "under_replicated", "offline", "lost_messages", "cpu", "disk")
@@ -182,8 +185,9 @@ def load_signatures(library_dir: str | Path) -> list[Signature]:
     for path in sorted(Path(library_dir).glob("learned/*.signature.json")):
         try:
             out.append(Signature.from_dict(json.loads(path.read_text(encoding="utf-8"))))
-        except (ValueError, TypeError, KeyError):
-            continue     # a broken file must not break an investigation
+        except (OSError, ValueError, TypeError, KeyError) as error:
+            # A broken file must not break an investigation or the case file; its owner still hears of it.
+            log.warning("learned signature %s is unreadable, skipped: %s", path, error)
     return out
 
 

@@ -62,9 +62,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"  {s.signal:16s} {s.direction:4s} effect {s.effect:+7.1f}  baseline {s.baseline:.4g} -> "
                   f"{s.value:.4g}  onset {when}")
     print("expression:")
-    from kafka_detective_tools.investigation.learn import library_config
-
-    print("  " + result.rule.resolved(library_config(library)).strip().replace("\n", "\n  "))
+    print("  " + result.expression.strip().replace("\n", "\n  "))
     delay = f"{sc.first_fire_delay:.0f}s after the window start" if sc.first_fire_delay is not None else "never"
     print(f"replay over {len(history)} samples: fires on the incident: {'yes' if sc.fired_on_incident else 'NO'} "
           f"(first {delay}); precision {sc.precision:.0%} ({sc.false_minutes} of {sc.firing_minutes} firing "

@@ -33,6 +33,7 @@ from pathlib import Path
 from kafka_detective.analysis.model import ROOT_CAUSES, GroupTopicSample
 from kafka_detective.analysis.signatures import COUNT_SIGNALS, Signature, signature
 from kafka_detective.errors import UserError
+from kafka_detective_tools.patterns.model import Library
 
 EVAL_STEP = 60.0              # replay / promtool evaluation interval (seconds)
 RATE_WINDOW = 300.0           # the library's recording rules use rate(...[5m])
@@ -366,6 +367,7 @@ class LearnResult:
     rule: LearnedRule
     score: ReplayScore
     tried: list[tuple[float, ReplayScore]]
+    expression: str = ""          # the learned alert expression, placeholders resolved with the library's config
     pattern_path: Path | None = None
     signature_path: Path | None = None
     promtool: str | None = None     # "passed", "failed: ...", "skipped: ..."
@@ -548,85 +550,56 @@ def build_pattern(history: Sequence[GroupTopicSample], incident: Incident, sig: 
     return doc, plan
 
 
-def promtool_confirm(doc: dict, tmp_dir: Path, recording_rules: Sequence[dict], config: dict | None = None) -> str:
-    """Run the pattern's tests with promtool on a minimal rule file (recording rules + this alert)."""
-    import shutil
-    import subprocess
+def promtool_confirm(doc: dict, library: Library) -> str:
+    """Run the pattern's tests with promtool on a minimal rule file (the library's recording rules + this alert)."""
+    from kafka_detective_tools.patterns import promql
 
-    import yaml
-
-    promtool = shutil.which("promtool")
-    if not promtool:
-        return "skipped: promtool not found"
     if not any(t["kind"] == "firing" for t in doc["tests"]):
         return "skipped: the rule never fired on the incident"
-    tmp_dir.mkdir(parents=True, exist_ok=True)
-    alert = {"alert": doc["alert"], "expr": resolve(doc["expr"], config or {}), "for": doc["for"]}
-    rules = {"groups": [{"name": "recording", "rules": list(recording_rules)},
-                        {"name": "learned", "rules": [alert]}]}
-    (tmp_dir / "rules.yaml").write_text(yaml.safe_dump(rules, sort_keys=False))
+    try:
+        promql.find_tool("promtool")
+    except UserError:
+        return "skipped: promtool not found"
+    alert = {"alert": doc["alert"], "expr": resolve(doc["expr"], library.config), "for": doc["for"]}
+    recording = [{"record": r.record, "expr": r.expr} for r in library.recording_rules]
+    groups = [{"name": "recording", "rules": recording}, {"name": "learned", "rules": [alert]}]
     tests = []
     for t in doc["tests"]:
         exp = [{"exp_labels": dict(t["exp_labels"])}] if t["kind"] == "firing" else []
         tests.append({"interval": t["interval"], "input_series": t["input_series"],
                       "alert_rule_test": [{"eval_time": t["eval_time"], "alertname": doc["alert"],
                                            "exp_alerts": exp}]})
-    (tmp_dir / "tests.yaml").write_text(yaml.safe_dump({"rule_files": ["rules.yaml"], "evaluation_interval": "1m",
-                                                        "tests": tests}, sort_keys=False))
-    proc = subprocess.run([promtool, "test", "rules", "tests.yaml"], cwd=tmp_dir, capture_output=True, text=True,
-                          check=False)
-    if proc.returncode == 0:
-        return "passed"
-    text = " ".join(ln.strip() for ln in (proc.stdout + proc.stderr).splitlines() if ln.strip())
-    return "failed: " + text[:600]
-
-
-DEFAULT_CONFIG = {"rate_window": "5m"}
+    problem = promql.run_rule_tests(groups, tests)
+    return "passed" if problem is None else "failed: " + problem[:600]
 
 
 def resolve(text: str, config: dict) -> str:
-    """Substitute the library's `[[ key ]]` placeholders (defaults for the keys learn uses)."""
+    """Substitute the library's `[[ key ]]` placeholders with the values of its config.yaml."""
     from kafka_detective_tools.patterns.config import substitute
 
     def missing(key: str) -> None:
         raise UserError(f"placeholder [[ {key} ]] is not a key of the pattern library's config.yaml")
 
-    return substitute(text, {**DEFAULT_CONFIG, **config}, missing)
+    return substitute(text, config, missing)
 
 
-def library_config(library_dir: Path) -> dict:
-    path = Path(library_dir) / "config.yaml"
-    if not path.is_file():
-        return dict(DEFAULT_CONFIG)
-    from kafka_detective_tools.patterns.config import load_config
+def read_library(library_dir: Path, check_promql: bool = False) -> Library:
+    """The pattern library learn extends, through the library's own loader (a broken file is an error naming
+    it). The PromQL parse check (promtool) is left to `check_library`, after the new file is written."""
+    from kafka_detective_tools.patterns.loader import load_library
 
-    return {**DEFAULT_CONFIG, **load_config(path)}
+    library_dir = Path(library_dir).resolve()
+    return load_library(library_dir.parent, patterns_dir=library_dir, check_promql=check_promql)
 
 
-def library_recording_rules(library_dir: Path, config: dict | None = None) -> list[dict]:
-    """The kafka:* recording rules of the library (patterns/*.yaml with recording_rules), placeholders resolved."""
-    config = config if config is not None else library_config(library_dir)
-    from kafka_detective.yamlio import load_file
+def _rate_window(library: Library) -> float:
+    from kafka_detective.durations import parse_promql_duration
 
-    rules = []
-    for path in sorted(Path(library_dir).glob("*.yaml")):
-        try:
-            doc = load_file(path)
-        except UserError:    # a broken file is reported by `generate`; here it only lacks recording rules
-            continue
-        if isinstance(doc, dict):
-            for r in doc.get("recording_rules") or []:
-                if isinstance(r, dict) and "record" in r and "expr" in r:
-                    rules.append({"record": resolve(str(r["record"]), config),
-                                  "expr": resolve(str(r["expr"]), config)})
-    return rules or [
-        {"record": "kafka:topic_produce_rate:rate5m",
-         "expr": "sum by (cluster, topic) (rate(kafka_topic_partition_current_offset[5m]))"},
-        {"record": "kafka:consumergroup_consume_rate:rate5m",
-         "expr": "sum by (cluster, consumergroup, topic) (rate(kafka_consumergroup_current_offset_sum[5m]))"},
-        {"record": "kafka:broker_log_dir_used:ratio",
-         "expr": "1 - kafka_broker_log_dir_usable_bytes / kafka_broker_log_dir_total_bytes"},
-    ]
+    value = library.config.get("rate_window")
+    if value is None:
+        raise UserError("pattern library config.yaml: field 'rate_window': missing (the learned expressions read "
+                        "the kafka:*:rate<window> recording rules)")
+    return parse_promql_duration(str(value))
 
 
 def write_learned(result_doc: dict, sig: Signature, library_dir: Path, name: str, overwrite: bool = False
@@ -647,25 +620,17 @@ def write_learned(result_doc: dict, sig: Signature, library_dir: Path, name: str
 
 
 def learn(history: Sequence[GroupTopicSample], incident: Incident, library_dir: str | Path, *,
-          scope: str = "subject", overwrite: bool = False, confirm_with_promtool: bool = True,
-          tmp_dir: Path | None = None) -> LearnResult:
+          scope: str = "subject", overwrite: bool = False, confirm_with_promtool: bool = True) -> LearnResult:
     sig = signature(history, incident.start, incident.end, name=incident.name, cause=incident.cause,
                     notes=incident.notes)
-    from kafka_detective.durations import parse_duration
-
     library_dir = Path(library_dir)
-    config = library_config(library_dir)
-    rate_window = parse_duration(str(config.get("rate_window", "5m")))
-    rule, score, tried = learn_rule(history, incident, sig, scope, rate_window)
+    library = read_library(library_dir)
+    rule, score, tried = learn_rule(history, incident, sig, scope, _rate_window(library))
     firing = replay(history, rule)
     doc, _plan = build_pattern(history, incident, sig, rule, firing)
-    result = LearnResult(incident, sig, rule, score, tried)
+    result = LearnResult(incident, sig, rule, score, tried, expression=rule.resolved(library.config))
     if confirm_with_promtool:
-        import tempfile
-
-        with tempfile.TemporaryDirectory(prefix="kd-learn-") as tmp:
-            result.promtool = promtool_confirm(doc, Path(tmp_dir or tmp), library_recording_rules(library_dir, config),
-                                               config)
+        result.promtool = promtool_confirm(doc, library)
     result.pattern_path, result.signature_path = write_learned(doc, sig, library_dir, incident.name, overwrite)
     result.library_check = check_library(library_dir)
     return result
@@ -673,12 +638,8 @@ def learn(history: Sequence[GroupTopicSample], incident: Incident, library_dir: 
 
 def check_library(library_dir: Path) -> str:
     """Load the whole library with its own loader (schema, metric names, PromQL via promtool)."""
-    if not (Path(library_dir) / "config.yaml").is_file():
-        return "skipped: no config.yaml in the library directory"
-    from kafka_detective_tools.patterns.loader import load_library
-
     try:
-        load_library(Path(library_dir).resolve().parent, patterns_dir=Path(library_dir).resolve())
+        read_library(library_dir, check_promql=True)
     except UserError as error:
         return f"failed: {error}"
     return "passed"

@@ -246,7 +246,12 @@ def _pattern(f: _Fields, name: str, learned: bool) -> Pattern:
     )
 
 
-def load_library(root: Path, override: Path | None = None, patterns_dir: Path | None = None) -> Library:
+def load_library(root: Path, override: Path | None = None, patterns_dir: Path | None = None, *,
+                 check_promql: bool = True) -> Library:
+    """The pattern library under `root` (or `patterns_dir`), validated; the one reader of pattern YAML.
+
+    `check_promql=False` skips only the PromQL parse check (which needs promtool), for readers that want the
+    library's data (config, recording rules, root causes) and leave the full check to `generate`."""
     root = Path(root)
     patterns_dir = Path(patterns_dir) if patterns_dir else root / "patterns"
     config = load_config(patterns_dir / CONFIG_FILE, override)
@@ -317,7 +322,7 @@ def load_library(root: Path, override: Path | None = None, patterns_dir: Path | 
                 raise PatternError(source, field, f"unknown metric {metric} (not in the metric catalogue, not a "
                                                   f"recording rule of the library, not a node/cAdvisor/up metric)")
 
-    problem = promql.check_expressions([expr for _, _, expr in checks])
+    problem = promql.check_expressions([expr for _, _, expr in checks]) if check_promql else None
     if problem is not None:
         # promtool names the first failing rule (kd_check:expr_<i>); fall back to checking one by one.
         match = re.search(r"kd_check:expr_(\d+)", problem)

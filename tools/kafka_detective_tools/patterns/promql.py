@@ -1,4 +1,5 @@
-"""PromQL checks: which metric names an expression uses, and does it parse (via `promtool check rules`)."""
+"""PromQL checks: which metric names an expression uses, does it parse (`promtool check rules`), do rules pass
+their unit tests (`promtool test rules`). The one place the tools run promtool on rules."""
 
 from __future__ import annotations
 
@@ -71,19 +72,33 @@ def check_rule_groups(groups: list[dict]) -> str | None:
     return _check_rule_text(yaml.safe_dump({"groups": groups}, sort_keys=False))
 
 
-@functools.lru_cache(maxsize=256)
-def _check_rule_text(text: str) -> str | None:
+def _promtool(files: dict[str, str], *args: str) -> str | None:
+    """Write `files` (name -> text) to a scratch directory and run `promtool <args>` there; None when promtool
+    exits 0, otherwise its output on one line (scratch paths shown as the bare file names)."""
     promtool = find_tool("promtool")
     with tempfile.TemporaryDirectory(prefix="kd-promql-") as tmp:
-        path = Path(tmp) / "rules.yaml"
-        path.write_text(text, encoding="utf-8")
-        proc = subprocess.run([promtool, "check", "rules", str(path)], capture_output=True, text=True,
-                              check=False)
+        for name, text in files.items():
+            (Path(tmp) / name).write_text(text, encoding="utf-8")
+        proc = subprocess.run([promtool, *args], cwd=tmp, capture_output=True, text=True, check=False)
         if proc.returncode == 0:
             return None
-        text = (proc.stderr + proc.stdout).replace(str(path), "rules.yaml")
+        text = (proc.stderr + proc.stdout).replace(f"{tmp}/", "")
         lines = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.startswith("Checking")]
         return " ".join(lines) or f"promtool exited {proc.returncode}"
+
+
+@functools.lru_cache(maxsize=256)
+def _check_rule_text(text: str) -> str | None:
+    return _promtool({"rules.yaml": text}, "check", "rules", "rules.yaml")
+
+
+def run_rule_tests(groups: list[dict], tests: list[dict], evaluation_interval: str = "1m") -> str | None:
+    """Run `promtool test rules` on `tests` (promtool unit-test cases) against the rule `groups`; return
+    promtool's error text or None when every case passes."""
+    rules = yaml.safe_dump({"groups": groups}, sort_keys=False)
+    cases = yaml.safe_dump({"rule_files": ["rules.yaml"], "evaluation_interval": evaluation_interval,
+                            "tests": tests}, sort_keys=False)
+    return _promtool({"rules.yaml": rules, "tests.yaml": cases}, "test", "rules", "tests.yaml")
 
 
 def check_expressions(exprs: list[str]) -> str | None:

@@ -35,6 +35,7 @@ from typing import Any
 import requests
 import yaml
 
+from kafka_detective import yamlio
 from kafka_detective.errors import UserError
 from kafka_detective_tools.repo import find_root
 from kafka_detective_tools.sandbox.reaper import Reaper
@@ -200,7 +201,7 @@ class Alertmanager(_Process):
         self.binary = find_binary("prometheus-alertmanager", "alertmanager")
         self.example = example or find_root() / "alertmanager" / "alertmanager.yml"
         self.config_path = workdir / "alertmanager.yml"
-        self.config = wire_alertmanager_config(yaml.safe_load(self.example.read_text()), webhook,
+        self.config = wire_alertmanager_config(yamlio.load_file(self.example, "alertmanager example"), webhook,
                                                timings or ALERTMANAGER_TIMINGS)
 
     def start(self) -> Alertmanager:

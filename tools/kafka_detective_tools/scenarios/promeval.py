@@ -11,7 +11,8 @@ An episode is a true positive when it overlaps an incident (from 30 min before i
 to 2 h after its end), otherwise a false positive
 (a lag alert during a consumer outage is not a false alarm); `off_pattern` counts the true positives whose
 incidents neither list the alert in `patterns` nor have a root cause among the alert's `root_causes` in the
-pattern library. Recall counts the incidents listing the alert that saw it fire between onset and end.
+pattern library (read through its loader, in the repository `kafka_detective_tools.repo` finds). Recall counts
+the incidents listing the alert that saw it fire between onset and end.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ import urllib.request
 from pathlib import Path
 
 from kafka_detective.durations import parse_promql_duration
+from kafka_detective_tools.patterns.loader import load_library
+from kafka_detective_tools.repo import find_root
 from kafka_detective_tools.scenarios.trace import Series, load_trace, write_trace
 
 HORIZON_LABELS = {300: "5m", 900: "15m", 1800: "30m"}
@@ -79,21 +82,6 @@ def _engine_series(rep, cluster: str) -> list[Series]:
             if a.diagnosis is not None:
                 add("kafka_detective_diagnosis", {**base, "cause": a.diagnosis.cause}, r.t, a.diagnosis.confidence)
     return list(out.values())
-
-
-def _alert_root_causes(patterns_dir: Path) -> dict[str, set[str]]:
-    from kafka_detective.errors import UserError
-    from kafka_detective.yamlio import load_file
-
-    out: dict[str, set[str]] = {}
-    for path in sorted(patterns_dir.glob("*.yaml")):
-        try:
-            data = load_file(path)
-        except UserError:
-            continue
-        if isinstance(data, dict) and data.get("alert"):
-            out[str(data["alert"])] = set(data.get("root_causes") or [])
-    return out
 
 
 def _inline(expr: str, records: dict[str, str]) -> str:
@@ -161,7 +149,7 @@ def evaluate_rules(scenarios_dir, rules_path, replays: dict, progress: bool = Tr
             elif "alert" in rule:
                 alerts.append((rule["alert"], rule["expr"], _rule_duration(rule.get("for")),
                                _rule_duration(rule.get("keep_firing_for"))))
-    causes = _alert_root_causes(Path(rules_path).resolve().parent.parent / "patterns")
+    causes = load_library(find_root(), check_promql=False).root_causes_by_alert()
     work = Path(tempfile.mkdtemp(prefix="kd-promeval-"))
     proc = None
     try:
