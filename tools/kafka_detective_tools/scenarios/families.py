@@ -72,7 +72,8 @@ SPLITS: dict[str, SplitSpec] = {
         daily=(0.2, 0.6), weekly=(0.3, 0.6), missing_cpu=0.4, missing_disk=0.4, noise=(0.02, 0.12)),
 }
 
-# Expected alerts of the causes the pattern library does not know yet (the others: simulator.EXPECTED_ALERTS).
+# Expected alerts (ground truth, chosen per incident kind) of the causes simulator.EXPECTED_ALERTS does not
+# cover. Which causes an alert is *about* is the patterns' `root_causes` (Library.alerts_by_cause).
 NEW_CAUSE_ALERTS: dict[str, list[str]] = {
     "recurring": ["KafkaConsumerLagHigh", "KafkaConsumerLagGrowing"],
     "intermittent": ["KafkaConsumerStalled"],
