@@ -23,11 +23,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from kafka_detective_tools.scenarios.events import DAY, HOUR, MIN, Event, Step, parse_events
 from kafka_detective_tools.scenarios.trace import CONSUMER_CPU_METRIC, Incident, Series, Truth, write_trace, write_truth
 
-DAY = 86400.0
-HOUR = 3600.0
-MIN = 60.0
 START = datetime(2026, 11, 2, tzinfo=UTC).timestamp()   # a Monday, 00:00 UTC
 CLUSTER = "prod"
 BROKERS = (1, 2, 3)
@@ -57,15 +55,6 @@ EXPECTED_ALERTS: dict[str, list[str]] = {
 
 
 @dataclass
-class Event:
-    kind: str                 # see `_apply_events`
-    onset: float              # seconds since the start of the trace
-    end: float
-    target: str = ""          # group, topic or broker id (as text), depending on kind
-    params: dict = field(default_factory=dict)
-
-
-@dataclass
 class GroupSpec:
     name: str
     topic: str
@@ -90,7 +79,7 @@ class Scenario:
     step: float
     topics: list[TopicSpec]
     groups: list[GroupSpec]
-    events: list[Event] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)    # typed by `events.parse_events`
     subject: tuple[str, str] = ("", "")          # (group, topic) of the ground truth
     other_subjects: list[tuple[str, str]] = field(default_factory=list)
     incidents: list[tuple[float, float, str, list[str]]] = field(default_factory=list)  # relative times
@@ -184,14 +173,6 @@ def _season(t_abs: float, amplitude: float) -> float:
     return 1.0 + amplitude * math.sin(2 * math.pi * (hour - 8.0) / 24.0)   # peak at 14:00, trough at 02:00
 
 
-def _ramp(t: float, onset: float, end: float) -> float:
-    if t <= onset:
-        return 0.0
-    if t >= end:
-        return 1.0
-    return (t - onset) / (end - onset)
-
-
 def _weekday(t_abs: float) -> int:
     return (int(t_abs // DAY) + 3) % 7          # 1970-01-01 was a Thursday; Monday = 0
 
@@ -232,6 +213,7 @@ def simulate(sc: Scenario) -> tuple[list[Series], Truth]:
                                                                   for i in range(len(brokers_all))]
     brokers_down: set[int] = set()
     primary_group = sc.subject[0]
+    events = parse_events(sc)
     for k in range(steps):
         rel = k * sc.step
         t = sc.start + rel
@@ -241,126 +223,31 @@ def simulate(sc: Scenario) -> tuple[list[Series], Truth]:
         if restarts and any(r <= rel < r + 2 * sc.step for r in restarts):
             emitting = False                    # the restarting exporter misses a scrape or two
         # ----- events -------------------------------------------------------------------------------------
-        produce_mult = {name: 1.0 for name in topics}
-        cap_mult = {name: 1.0 for name in groups}
         paused = {name: 0.0 for name in groups}       # fraction of the step with consumption paused
-        cpu = {name: 0.35 + 0.1 * (_season(t, 0.5) - 1.0) for name in groups}
-        members = {name: gs.spec.members for name, gs in groups.items()}
-        state = {name: "Stable" for name in groups}
-        stalled = {name: False for name in groups}
-        new_rebalance = {name: 0 for name in groups}
-        disk_used = [disk_base[i] + 0.01 * math.sin(rel / 7000.0 + i) for i in range(len(brokers_all))]
-        frozen: dict[str, dict[int, float]] = {}     # group -> partition -> share of its consumption kept
-        extra_produce = {name: 0.0 for name in topics}
-        skew_share = 0.7
-        skew: int | None = None
-        down_now: set[int] = set()
-        offline_partitions: dict[str, set[int]] = {name: set() for name in topics}
-        election_now: list[tuple[str, int]] = []
-        for ev in sc.events:
-            active = ev.onset <= rel < ev.end
-            starts = ev.onset <= rel < ev.onset + sc.step
-            p = ev.params
-            if ev.kind == "produce" and active:             # producer spike / batch (multiplier, ramp)
-                ramp_s = p.get("ramp", 0.0)
-                f = min(1.0, (rel - ev.onset) / ramp_s) if ramp_s else 1.0
-                produce_mult[ev.target] *= 1.0 + (p["factor"] - 1.0) * f
-            elif ev.kind == "produce_growth" and rel >= ev.onset:   # slow growth of the produce rate
-                produce_mult[ev.target] *= 1.0 + p["per_hour"] * (min(rel, ev.end) - ev.onset) / HOUR
-            elif ev.kind == "capacity" and active:          # consumer slowdown (step or gradual)
-                f = _ramp(rel, ev.onset, ev.onset + p.get("ramp", 0.0)) if p.get("ramp") else 1.0
-                cap_mult[ev.target] *= 1.0 + (p["factor"] - 1.0) * f
-                if "cpu" in p:
-                    cpu[ev.target] = cpu[ev.target] + (p["cpu"] - cpu[ev.target]) * f
-            elif ev.kind == "death_spiral" and rel >= ev.onset:
-                g = groups[ev.target]
-                lag = topics[g.spec.topic].log_end - g.consumed
-                cap_mult[ev.target] *= p["factor"] / (1.0 + max(0.0, lag) / p["lag_scale"])
-            elif ev.kind == "down" and active:
-                members[ev.target] = 0
-                state[ev.target] = "Empty"
-                cap_mult[ev.target] = 0.0
-            elif ev.kind == "stall" and active:
-                stalled[ev.target] = True
-            elif ev.kind == "rebalance_storm" and active:
-                g = groups[ev.target]
-                if g.next_storm_rebalance is None or g.next_storm_rebalance < t - p.get("max_gap", 90):
-                    g.next_storm_rebalance = t
-                if t >= g.next_storm_rebalance:
-                    new_rebalance[ev.target] += 1
-                    g.rebalance_until = t + rng.uniform(20, 45)
-                    g.next_storm_rebalance = t + rng.uniform(p.get("min_gap", 30), p.get("max_gap", 90))
-                cap_mult[ev.target] *= p.get("factor", 0.6)
-                members[ev.target] = max(1, g.spec.members - rng.choice((0, 1, 1, 2)))
-            elif ev.kind == "deploy" and starts:            # a rolling restart: two quick rebalances
-                new_rebalance[ev.target] += 2
-                groups[ev.target].rebalance_until = t + 20
-            elif ev.kind == "elections" and active:         # repeated leader elections on a topic
-                if starts or rng.random() < p.get("per_step", 0.4):
-                    for _ in range(rng.randint(1, 3)):
-                        election_now.append((ev.target, rng.randrange(topics[ev.target].spec.partitions)))
-                for gname, g in groups.items():
-                    if g.spec.topic == ev.target:
-                        cap_mult[gname] *= p.get("factor", 0.35)
-            elif ev.kind == "broker_down" and active:
-                down_now.add(int(ev.target))
-                for gname in groups:
-                    cap_mult[gname] *= p.get("factor", 0.5)
-                    if starts:
-                        new_rebalance[gname] += 1 + rng.randrange(2)
-                        groups[gname].rebalance_until = t + rng.uniform(30, 90)
-                if rel < ev.onset + p.get("offline_seconds", 120):
-                    for tname, ts in topics.items():
-                        offline_partitions[tname] = {i for i, b in enumerate(ts.leaders) if b == int(ev.target)}
-            elif ev.kind == "skew" and active:
-                skew = int(ev.target)
-                skew_share = p.get("share", 0.7)
-                for gname in groups:
-                    cap_mult[gname] *= 1.0 - (1.0 - p.get("factor", 0.55)) * _ramp(rel, ev.onset,
-                                                                                  ev.onset + p.get("ramp", 0))
-            elif ev.kind == "disk" and rel >= ev.onset:
-                b = brokers_all.index(int(ev.target))
-                f = _ramp(rel, ev.onset, ev.end)
-                disk_used[b] = disk_base[b] + (p["to"] - disk_base[b]) * f
-                if disk_used[b] > 0.9:
-                    for gname in groups:
-                        cap_mult[gname] *= p.get("factor", 0.5)
-            elif ev.kind == "retention" and starts:
-                topics[ev.target].retention = p["seconds"]
-            elif ev.kind == "partial_stall" and active:     # a few partitions frozen, the others move
-                frozen.setdefault(ev.target, {}).update({int(i): 0.0 for i in p["partitions"]})
-            elif ev.kind == "slow_partition" and active:    # one partition consumed at a fraction of its share
-                frozen.setdefault(ev.target, {})[int(p["partition"])] = p.get("share", 0.5)
-            elif ev.kind == "retry_spiral" and rel >= ev.onset and rel < ev.end:
-                # failed messages are re-produced to the topic; the more the backlog, the more time-outs
-                g = groups[ev.target]
-                lag = max(0.0, topics[g.spec.topic].log_end - g.consumed)
-                fail = min(p.get("max_fail", 0.8), p.get("fail", 0.2) + lag / p["lag_scale"])
-                extra_produce[g.spec.topic] += fail * g.last_consumed
-                cap_mult[ev.target] *= p.get("factor", 0.7)
-            elif ev.kind == "rebalance" and starts:         # one rebalance (a decoy: a member restarted)
-                new_rebalance[ev.target] += 1
-                groups[ev.target].rebalance_until = t + 15
-            elif ev.kind == "cpu" and active:               # CPU busy, throughput unaffected (a decoy)
-                cpu[ev.target] = max(cpu[ev.target], p["to"])
+        fx = Step(rel, t, sc.step, rng, topics, groups, brokers_all, disk_base,
+                  disk_used=[disk_base[i] + 0.01 * math.sin(rel / 7000.0 + i) for i in range(len(brokers_all))],
+                  cpu={name: 0.35 + 0.1 * (_season(t, 0.5) - 1.0) for name in groups})
+        for ev in events:
+            if ev.applies(fx):
+                ev.apply(fx)
 
         # ----- brokers and leadership -----------------------------------------------------------------------
-        for b in down_now - brokers_down:        # leadership moves away from the failed broker
+        for b in fx.down_now - brokers_down:        # leadership moves away from the failed broker
             for tname, ts in topics.items():
                 for i, leader in enumerate(ts.leaders):
                     if leader == b:
-                        alive = [x for x in brokers_all if x not in down_now] or [b]
+                        alive = [x for x in brokers_all if x not in fx.down_now] or [b]
                         ts.leaders[i] = alive[(i + len(tname)) % len(alive)]
                         ts.leader_changes[i] += 1
-        if brokers_down - down_now:              # preferred leaders come back
+        if brokers_down - fx.down_now:              # preferred leaders come back
             for ts in topics.values():
                 for i in range(ts.spec.partitions):
                     preferred = brokers_all[i % len(brokers_all)]
                     if ts.leaders[i] != preferred:
                         ts.leaders[i] = preferred
                         ts.leader_changes[i] += 1
-        brokers_down = down_now
-        for tname, pidx in election_now:
+        brokers_down = fx.down_now
+        for tname, pidx in fx.election_now:
             ts = topics[tname]
             alive = [x for x in brokers_all if x not in brokers_down and x != ts.leaders[pidx]]
             if alive:                            # a single broker: the same leader, a new epoch
@@ -374,11 +261,11 @@ def simulate(sc: Scenario) -> tuple[list[Series], Truth]:
             season = _season(t + (14.0 - sc.peak_hour) * HOUR, spec.seasonality)
             if sc.weekly and _weekday(t) >= 5:
                 season *= 1.0 - sc.weekly
-            rate = spec.base_rate * season * produce_mult[tname] * max(0.2, 1.0 + ts.ar)
+            rate = spec.base_rate * season * fx.produce_mult[tname] * max(0.2, 1.0 + ts.ar)
             mean = rate * dt
             count = max(0.0, mean + rng.gauss(0.0, math.sqrt(max(mean, 1.0))))
-            if extra_produce[tname]:
-                count += extra_produce[tname]
+            if fx.extra_produce[tname]:
+                count += fx.extra_produce[tname]
             if k == 0:
                 count = 0.0
             ts.last_count = count
@@ -389,15 +276,15 @@ def simulate(sc: Scenario) -> tuple[list[Series], Truth]:
         # ----- consume ----------------------------------------------------------------------------------------
         for gname, g in groups.items():
             ts = topics[g.spec.topic]
-            g.rebalances += new_rebalance[gname]
+            g.rebalances += fx.new_rebalance[gname]
             if t < g.rebalance_until:
-                state[gname] = "PreparingRebalance" if rng.random() < 0.6 else "CompletingRebalance"
+                fx.state[gname] = "PreparingRebalance" if rng.random() < 0.6 else "CompletingRebalance"
                 paused[gname] = max(paused[gname], 0.6)
-            if members[gname] == 0:
-                state[gname] = "Empty"
-            capacity = g.spec.capacity * ts.spec.base_rate * cap_mult[gname] * (1.0 - paused[gname])
+            if fx.members[gname] == 0:
+                fx.state[gname] = "Empty"
+            capacity = g.spec.capacity * ts.spec.base_rate * fx.cap_mult[gname] * (1.0 - paused[gname])
             capacity *= max(0.3, 1.0 + rng.gauss(0.0, sc.noise))
-            if stalled[gname] or k == 0:
+            if fx.stalled[gname] or k == 0:
                 capacity = 0.0
             available = ts.log_end - g.consumed
             consumed = min(max(0.0, available), capacity * dt)
@@ -409,7 +296,7 @@ def simulate(sc: Scenario) -> tuple[list[Series], Truth]:
                 g.consumed = log_start
                 g.committed = max(g.committed, log_start)
             # batched commits: the committed position trails the consumed one by up to ~5 s of consumption
-            if not stalled[gname] and consumed > 0:
+            if not fx.stalled[gname] and consumed > 0:
                 if sc.commit == "batched":
                     trail = (consumed / dt) * rng.uniform(0.0, 5.0)
                     g.committed = max(g.committed, g.consumed - trail)
@@ -422,7 +309,7 @@ def simulate(sc: Scenario) -> tuple[list[Series], Truth]:
                     g.committed = max(g.committed, g.consumed - (consumed / dt) * (rel - g.last_commit))
             g.committed = min(g.committed, g.consumed)
             g.last_consumed = consumed
-            fz = frozen.get(gname)
+            fz = fx.frozen.get(gname)
             if fz or g.deficit:
                 for pi in sorted(set(g.deficit) | set(fz or ())):
                     w = ts.weights[pi]
@@ -434,10 +321,10 @@ def simulate(sc: Scenario) -> tuple[list[Series], Truth]:
                         if g.deficit[pi] <= 0.0:
                             del g.deficit[pi]
             busy = consumed / max(dt * g.spec.capacity * ts.spec.base_rate, 1e-9)
-            cpu_value = cpu[gname] + 0.3 * busy if cpu[gname] < 0.9 else cpu[gname]
+            cpu_value = fx.cpu[gname] + 0.3 * busy if fx.cpu[gname] < 0.9 else fx.cpu[gname]
             g.cpu = max(0.02, min(1.0, cpu_value + rng.gauss(0.0, 0.02)))
-            g.members = members[gname]
-            g.state = state[gname]
+            g.members = fx.members[gname]
+            g.state = fx.state[gname]
 
         # ----- emit -------------------------------------------------------------------------------------------
         emit("kafka_detective_cluster_up", {"cluster": CLUSTER}, t, 1)
@@ -448,20 +335,20 @@ def simulate(sc: Scenario) -> tuple[list[Series], Truth]:
                 counts[leader] += 1
         others = max(0, sc.cluster_partitions - sum(counts.values()))
         alive = [b for b in brokers_all if b not in brokers_down]
-        other_share = 0.15 if len(brokers_all) == 3 else (1.0 - skew_share) / max(1, len(alive) - 1)
+        other_share = 0.15 if len(brokers_all) == 3 else (1.0 - fx.skew_share) / max(1, len(alive) - 1)
         for i, b in enumerate(brokers_all):
             lead = counts[b]
             if b in alive:
                 share = others // len(alive) + (1 if i < others % len(alive) else 0)
-                if skew is not None:
-                    share = int(others * skew_share) if b == skew else int(others * other_share)
+                if fx.skew is not None:
+                    share = int(others * fx.skew_share) if b == fx.skew else int(others * other_share)
                 lead += share
             bl = {"cluster": CLUSTER, "broker_id": str(b)}
             emit("kafka_broker_leader_partitions", bl, t, lead if b in alive else 0)
             if "disk" not in sc.missing:
                 dl = {"cluster": CLUSTER, "broker_id": str(b), "log_dir": "/var/lib/kafka/data"}
                 emit("kafka_broker_log_dir_total_bytes", dl, t, disk_total)
-                emit("kafka_broker_log_dir_usable_bytes", dl, t, round(disk_total * (1.0 - disk_used[i])))
+                emit("kafka_broker_log_dir_usable_bytes", dl, t, round(disk_total * (1.0 - fx.disk_used[i])))
         replication = min(3, len(brokers_all))
         for tname, ts in topics.items():
             spec = ts.spec
@@ -477,7 +364,7 @@ def simulate(sc: Scenario) -> tuple[list[Series], Truth]:
                 emit("kafka_topic_partition_current_offset", pl, t, base + math.floor(ts.log_end * w))
                 emit("kafka_topic_partition_oldest_offset", pl, t, max(0, base + math.floor(log_start_total * w)))
                 leader = ts.leaders[pi]
-                off = pi in offline_partitions[tname]
+                off = pi in fx.offline_partitions[tname]
                 emit("kafka_topic_partition_leader", pl, t, -1 if off else leader)
                 emit("kafka_topic_partition_leader_changes_total", pl, t, ts.leader_changes[pi])
                 replicas = {brokers_all[(pi + j) % len(brokers_all)] for j in range(replication)}
@@ -502,7 +389,7 @@ def simulate(sc: Scenario) -> tuple[list[Series], Truth]:
                 for pi, (base, w) in enumerate(zip(ts.partition_base, ts.weights, strict=True)):
                     c = base + math.floor(g.committed * w) - math.floor(g.deficit.get(pi, 0.0))
                     c = max(c, g.part_last.get(pi, c))   # a committed offset never goes back
-                    if frozen.get(gname, {}).get(pi) == 0.0 and pi in g.part_last:
+                    if fx.frozen.get(gname, {}).get(pi) == 0.0 and pi in g.part_last:
                         c = g.part_last[pi]              # frozen: not even the commit trail's jitter moves it
                     g.part_last[pi] = c
                     part_committed.append(c)
