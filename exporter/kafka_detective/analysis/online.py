@@ -30,14 +30,18 @@ from kafka_detective.analysis import rootcause
 from kafka_detective.analysis.anomaly import SignalDetector
 from kafka_detective.analysis.forecast import LagForecaster
 from kafka_detective.analysis.model import ANOMALY_SIGNALS, Diagnosis, Evidence, GroupTopicAnalysis
+from kafka_detective.kafka.group_state import GroupState
 from kafka_detective.signals.samples import GroupTopicSample
 
 log = logging.getLogger(__name__)
 
 Subject = tuple[str, str, str]   # (cluster, group, topic)
 
-STATES: tuple[str, ...] = ("Unknown", "Stable", "Empty", "PreparingRebalance", "CompletingRebalance", "Dead",
-                           "Assigning", "Reconciling", "NotReady")
+# A sample's state is stored as its index here: the order is an encoding, append only. "NotReady" (no
+# GroupState) keeps the code it always had.
+STATES: tuple[str, ...] = (GroupState.UNKNOWN, GroupState.STABLE, GroupState.EMPTY, GroupState.PREPARING_REBALANCE,
+                           GroupState.COMPLETING_REBALANCE, GroupState.DEAD, GroupState.ASSIGNING,
+                           GroupState.RECONCILING, "NotReady")
 _STATE_CODE = {s: i for i, s in enumerate(STATES)}
 _NAN = float("nan")
 LAG_FLOOR_SECONDS = 30.0   # scale floor of the lag anomaly score: 30 s of production

@@ -31,6 +31,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from kafka_detective.analysis.model import ROOT_CAUSES, Diagnosis, Evidence
+from kafka_detective.kafka.group_state import EMPTY_STATES, REBALANCING_STATES
 from kafka_detective.signals.samples import GroupTopicSample
 
 # Metric names used in evidence (the catalogue's names where the signal is one of our metrics).
@@ -138,8 +139,6 @@ SUMMARY: dict[str, str] = {
 
 UNKNOWN_FLOOR = 0.25          # score of `unknown`: a cause must beat it to be reported
 BASELINE_MAX_SAMPLES = 120    # the baseline is at most this many samples before the onset
-EMPTY_STATES = frozenset({"Empty", "Dead"})
-REBALANCING_STATES = frozenset({"PreparingRebalance", "CompletingRebalance", "Assigning", "Reconciling"})
 
 
 # --- small robust statistics (stdlib) ---------------------------------------------------------------------

@@ -68,6 +68,7 @@ from kafka.protocol.consumer import OffsetFetchRequest
 from kafka.protocol.consumer.metadata import ConsumerProtocolAssignment
 from kafka.protocol.metadata import FindCoordinatorRequest
 
+from kafka_detective.kafka.group_state import GroupState, normalise_state
 from kafka_detective.kafka.protocol import ConsumerGroupDescribeRequest
 
 if TYPE_CHECKING:
@@ -79,9 +80,6 @@ CLASSIC = "classic"
 CONSUMER = "consumer"
 GROUP_TYPES = (CLASSIC, CONSUMER)
 
-STATES = ("Stable", "Empty", "PreparingRebalance", "CompletingRebalance", "Dead", "Assigning", "Reconciling",
-          "Unknown")
-_STATE_BY_KEY = {s.lower(): s for s in STATES}
 
 # Group-level errors after which the group is looked up again with FindCoordinator: the coordinator moved,
 # is starting up, or is unreachable.
@@ -110,7 +108,7 @@ class GroupDescription:
     group_id: str
     protocol: str  # "classic" or "consumer" (KIP-848)
     protocol_type: str  # "consumer", "" (simple/admin-only groups), "connect", ...
-    state: str  # one of STATES
+    state: GroupState
     assignor: str  # classic: protocol name (range, cooperative-sticky...); consumer: server assignor
     coordinator_id: int
     members: tuple[GroupMember, ...]
@@ -133,13 +131,6 @@ class GroupListingIncomplete(Exception):
 
 
 # --- pure logic (unit-tested without a broker) -----------------------------------------------------------
-
-
-def normalise_state(raw: str | None) -> str:
-    """Map a broker's state spelling (``Stable``, ``STABLE``, ``PREPARING_REBALANCE``...) to ``STATES``."""
-    if not raw:
-        return "Unknown"
-    return _STATE_BY_KEY.get(raw.replace("_", "").replace("-", "").replace(" ", "").lower(), "Unknown")
 
 
 def normalise_group_type(raw: str | None) -> str | None:
@@ -225,7 +216,7 @@ def _describable(group: Any, out: _Outcome, api: str) -> bool:
                     getattr(group, "error_message", None) or "")
     else:
         # Pre-4.0 brokers answer an unknown or just-deleted group with Dead and no error.
-        return normalise_state(group.group_state) != "Dead"
+        return normalise_state(group.group_state) != GroupState.DEAD
     return False
 
 
@@ -522,10 +513,10 @@ async def _fetch_committed_offsets(
 __all__ = [
     "CLASSIC",
     "CONSUMER",
-    "STATES",
     "GroupDescription",
     "GroupListingIncomplete",
     "GroupMember",
+    "GroupState",
     "describe_groups",
     "fetch_committed_offsets",
     "list_groups",

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from kafka_detective.kafka.group_state import GroupState
 from kafka_detective.metrics.family import Family, labelset
 from kafka_detective.metrics.spec import GROUP, GROUP_PARTITION, GROUP_TOPIC, MetricSpec
 from kafka_detective.metrics.view import View
 
-GROUP_STATES = ("Stable", "PreparingRebalance", "CompletingRebalance", "Assigning", "Reconciling", "Empty", "Dead",
-                "Unknown")
+# The state series, in GroupState's declaration order (the exposition order).
+GROUP_STATES = tuple(GroupState)
 
 
 INFO = MetricSpec(
