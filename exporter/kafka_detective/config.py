@@ -16,7 +16,7 @@ import ssl
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 from kafka_detective import yamlio
 from kafka_detective.errors import UserError
@@ -253,8 +253,13 @@ class _Fields:
             raise ConfigError(self.name(key), f"must be at most {maximum:g}, got {value:g}")
         return value
 
+    @overload
+    def choice(self, key: str, choices: Sequence[str], default: str) -> str: ...
+    @overload
+    def choice(self, key: str, choices: Sequence[str], default: None = None) -> str | None: ...
+
     def choice(self, key: str, choices: Sequence[str], default: str | None = None) -> str | None:
-        value = self.get(key, str, default)
+        value: str | None = self.get(key, str, default)
         if value is not None and value not in choices:
             raise ConfigError(self.name(key), f"must be one of {', '.join(choices)}, got {value!r}")
         return value

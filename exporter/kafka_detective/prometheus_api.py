@@ -8,11 +8,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 from kafka_detective.errors import UserError
 from kafka_detective.kafka.redaction import redact_url
 
 MAX_POINTS_PER_SERIES = 11000      # Prometheus refuses a query_range with more points than this per series
+
+# One series of a query result, as Prometheus' JSON has it: {"metric": {label: value}, "value": [ts, "v"]} for
+# an instant query, "values": [[ts, "v"], ...] for a range query.
+Series = dict[str, Any]
 
 
 def quote_label(value: str) -> str:
@@ -40,7 +45,7 @@ class Prometheus:
     def __repr__(self) -> str:
         return f"Prometheus(url={self.shown_url!r}, timeout={self.timeout!r})"
 
-    def _get(self, path: str, params: dict) -> dict:
+    def _get(self, path: str, params: dict[str, str]) -> dict[str, Any]:
         import requests
 
         base = self.url.rstrip("/")
@@ -57,22 +62,25 @@ class Prometheus:
         if response.status_code != 200 or body.get("status") != "success":
             raise UserError(f"Prometheus query failed ({body.get('errorType', response.status_code)}): "
                             f"{body.get('error', 'no error message')} -- query: {params.get('query')}")
-        return body["data"]
+        data: dict[str, Any] = body["data"]
+        return data
 
-    def query(self, promql: str, at: float | None = None) -> list[dict]:
+    def query(self, promql: str, at: float | None = None) -> list[Series]:
         params = {"query": promql}
         if at is not None:
             params["time"] = f"{at:.3f}"
-        return self._get("/api/v1/query", params)["result"]
+        result: list[Series] = self._get("/api/v1/query", params)["result"]
+        return result
 
-    def query_range(self, promql: str, start: float, end: float, step: float) -> list[dict]:
-        return self._get("/api/v1/query_range", {"query": promql, "start": f"{start:.3f}", "end": f"{end:.3f}",
-                                                  "step": f"{step:g}"})["result"]
+    def query_range(self, promql: str, start: float, end: float, step: float) -> list[Series]:
+        result: list[Series] = self._get("/api/v1/query_range", {
+            "query": promql, "start": f"{start:.3f}", "end": f"{end:.3f}", "step": f"{step:g}"})["result"]
+        return result
 
 
-def series_points(series: dict) -> dict[float, float]:
+def series_points(series: Series) -> dict[float, float]:
     """Timestamp -> value of one series of a query_range result (NaN and infinities dropped)."""
-    out = {}
+    out: dict[float, float] = {}
     for ts, value in series.get("values") or []:
         v = float(value)
         if math.isfinite(v):

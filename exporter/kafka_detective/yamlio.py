@@ -43,12 +43,13 @@ class StrictLoader(yaml.SafeLoader):
         super().__init__(stream)
         self._depth = 0
 
-    def compose_node(self, parent: Node | None, index: Any) -> Node:
+    def compose_node(self, parent: Node | None, index: Any) -> Node | None:
         self._depth += 1
         try:
             if self._depth > MAX_DEPTH:
+                # PyYAML's stubs leave the parser's peek_event unannotated.
                 raise ComposerError(None, None, f"nested deeper than {MAX_DEPTH} levels",
-                                    self.peek_event().start_mark)
+                                    self.peek_event().start_mark)  # type: ignore[no-untyped-call]
             return super().compose_node(parent, index)
         finally:
             self._depth -= 1
