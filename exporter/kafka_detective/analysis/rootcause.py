@@ -31,7 +31,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from kafka_detective.analysis.model import ROOT_CAUSES, Diagnosis, Evidence
-from kafka_detective.kafka.group_state import EMPTY_STATES, REBALANCING_STATES
 from kafka_detective.signals.samples import GroupTopicSample
 
 # Metric names used in evidence (the catalogue's names where the signal is one of our metrics).
@@ -52,18 +51,135 @@ DISK = "disk_used_ratio"
 SKEW = "broker_leader_share_ratio"
 PARTITION_LAG = "kafka_consumergroup_lag"
 
-# Named thresholds of the newer causes (relative to the subject's own topic, never absolute counts).
-PARTIAL_MAX_SHARE = 0.5          # frozen partitions: at most this share of the group's partitions is "partial"
-PARTIAL_STEPS = (0.2, 0.6)       # share of the post-onset steps with a partial freeze: ramp from/to
-SPIRAL_CORRELATION = (0.4, 0.75)  # correlation of the produce rate with the lag after the onset: ramp
-SPIRAL_PRODUCE_RISE = (0.1, 0.25)  # produce increase over its baseline (ratio - 1): ramp
-SPIRAL_GROWTH = (0.05, 0.12)     # produce rise WITHIN the growth phase (last third vs first third, relative)
-SPIRAL_MIN_POINTS = 6
-LEADER_BUMP_SECONDS = 30.0       # a lag bump of this much production counts when leaders changed ...
-LEADER_BUMP_SAMPLES = 15         # ... in the last samples (a short election wave: one or two cycles of lag)
-SPIRAL_CONSUME_DROP = (0.1, 0.3)  # early sign: consume rate below its baseline by this much (1 - ratio): ramp
-SPIRAL_EARLY_WEIGHT = 0.8        # the early sign counts a little less than the rise with the lag
-SPIRAL_EXTRA_OF_CONSUMED = (0.8, 1.0)  # extra produce / consume rate: a spiral up to 0.8, none beyond 1.0
+@dataclass(frozen=True)
+class Scoring:
+    """Every weight and threshold of the root-cause scores, and what it means: the only place to change them.
+
+    A `(lo, hi)` pair is the bounds of a `ramp`: 0 at `lo`, 1 at `hi` (a falling ramp when hi < lo). A cause's
+    "top" is its score when all its evidence is there: it ranks the causes that explain the evidence equally
+    well. A "discount" d multiplies a score by (1 - d x the other explanation's strength). Rates and counts are
+    relative to the subject's own baseline, never absolute.
+    """
+
+    # -- windows and the floor every cause must beat
+    baseline_max_samples: int = 120    # the baseline is at most this many samples before the onset
+    min_baseline: int = 3              # fewer baseline samples: no baseline, nothing is compared with it
+    unknown_floor: float = 0.25        # score of `unknown`: a cause must beat it to be reported
+    around_before: int = 2             # counts "around the onset" start this many samples before it
+    near_onset: tuple[int, int] = (3, 4)   # leader changes "at the onset": from 3 samples before to 3 after it
+    leader_bump_seconds: float = 30.0  # a lag bump of this much production counts when leaders changed ...
+    leader_bump_samples: int = 15      # ... in the last samples (a short election wave: one or two cycles of lag)
+
+    # -- produce and consume rates against their baseline
+    rate_z_floors: tuple[float, float] = (0.05, 1e-3)   # robust z scale at least 5 % of the baseline, 1e-3 msg/s
+    rate_later_half_from: int = 8      # a post window this long compares its later half (a gradual change is
+                                       # fully developed there; a step change looks the same in both halves)
+    median_efficiency: float = 1.25    # efficiency loss of the median against the mean (shift significance)
+    shift_significance: tuple[float, float] = (2.0, 4.0)   # t of a rate shift (effect x sqrt(n)): ramp
+
+    # -- producer_spike: produce well above its baseline, consumers not slower than before
+    spike_top: float = 0.95
+    spike_ratio: tuple[float, float] = (1.25, 2.0)        # produce / baseline
+    spike_share_rise: tuple[float, float] = (0.05, 0.2)   # produce / baseline - 1, times the produce's share of
+                                                          # the deficit (a small rise that explains the lag)
+    healthy_consume: tuple[float, float] = (0.55, 0.9)    # consume / baseline: consumers as fast as before
+    healthy_without_baseline: float = 0.5
+    spike_frozen_discount: float = 0.7    # commits frozen: the consumers are the problem, not the producers
+
+    # -- consumer_down: no members while messages arrive
+    empty_fraction: tuple[float, float] = (0.0, 0.5)      # share of the post window with the group empty
+    down_not_producing: float = 0.3       # weight of an empty group when nothing is produced either
+
+    # -- the broker side (offline or under-replicated partitions) explains what the consumers do
+    urp_fraction: tuple[float, float] = (0.0, 0.3)        # share of samples with under-replicated partitions
+    urp_before_weight: float = 0.5        # weight of that share when some were under-replicated before the onset
+
+    # -- consumer_stalled: commits frozen with members present
+    stalled_top: float = 0.95
+    frozen_fraction: tuple[float, float] = (0.2, 0.7)     # share of the post window with frozen commits
+    stalled_rebalances: tuple[int, int] = (1, 4)          # rebalances around the onset ...
+    stalled_rebalance_discount: float = 0.5               # ... explain up to half of a freeze
+    stalled_election_discount: float = 0.6
+    stalled_broker_discount: float = 0.8
+    election_near: tuple[float, float] = (0.0, 1.0)       # leader changes at the onset: an election
+
+    # -- consumers slower than before (rebalance_storm, consumer_cpu_saturation, consumer_slowdown)
+    slowed_drop: tuple[float, float] = (0.15, 0.5)        # 1 - consume / baseline
+    slowed_share_drop: tuple[float, float] = (0.05, 0.2)  # the same, times the consumers' share of the deficit
+    storm_top: float = 0.95
+    storm_excess: tuple[float, float] = (0.5, 3.0)        # rebalances around the onset above the baseline's rate
+    storm_rebalancing_fraction: tuple[float, float] = (0.0, 0.3)   # share of the window in a rebalancing state
+    storm_rebalances: tuple[float, float] = (2.0, 5.0)    # rebalances around the onset
+    storm_broker_discount: float = 0.25   # a lost coordinator or reassigned partitions rebalance groups too
+    cpu_top: float = 0.95
+    cpu_saturated: tuple[float, float] = (0.7, 0.9)       # median consumer CPU ratio after the onset
+    slowdown_top: float = 0.85
+    slowdown_election_discount: float = 0.5
+
+    # -- broker_failure, leader_election, broker_skew, disk_pressure
+    broker_failure_top: float = 0.95
+    broker_failure_urp_weight: float = 0.9   # under-replicated only (no offline partition) counts a little less
+    broker_failure_leader_boost: float = 1.05   # leaders moved too
+    election_top: float = 0.8
+    election_broker_discount: float = 0.7
+    election_spike_or_empty_discount: float = 0.5
+    skew_top: float = 0.7
+    skew_share: tuple[float, float] = (1.4, 2.0)   # busiest broker's leader share / its fair share
+    disk_top: float = 0.8
+    disk_used: tuple[float, float] = (0.8, 0.95)   # fullest log dir's used ratio
+
+    # -- retention_loss: the headline whenever messages were lost
+    retention_top: float = 0.98
+    lost_messages: tuple[float, float] = (0.0, 1.0)
+    loss_discount: float = 0.3            # the consumer-side causes that let the backlog age past the retention
+
+    # -- partial_stall: a few partitions frozen, the group as a whole still consuming
+    partial_top: float = 0.95
+    partial_max_share: float = 0.5        # at most this share of the group's partitions frozen is "a few"
+    partial_steps: tuple[float, float] = (0.2, 0.6)   # share of the post window with a partial freeze (above base)
+    partial_broker_discount: float = 0.8
+    partial_discount: float = 0.8         # of slowdown, stall, CPU and election, which a partial stall explains
+
+    # -- retry_death_spiral: failures re-produced, so the produce rate rises WITH the lag
+    spiral_top: float = 0.95
+    spiral_smoothing: int = 5             # median filter width of the produce rate
+    spiral_min_points: int = 6
+    spiral_min_third: int = 2             # samples of the first and last thirds of the growth phase, at least
+    spiral_correlation: tuple[float, float] = (0.4, 0.75)   # produce rate with the lag, after the onset
+    spiral_growth: tuple[float, float] = (0.05, 0.12)   # produce rise WITHIN the growth phase (last third vs first)
+    spiral_produce_rise: tuple[float, float] = (0.1, 0.25)   # produce / baseline - 1
+    spiral_consume_drop: tuple[float, float] = (0.1, 0.3)    # early sign: 1 - consume / baseline
+    spiral_early_weight: float = 0.8      # the early sign counts a little less than the rise with the lag
+    spiral_extra_of_consumed: tuple[float, float] = (0.8, 1.0)   # extra produce / consume rate: falling ramp, a
+                                                                 # spiral up to 0.8, none beyond 1.0
+    spiral_spike_discount: float = 0.6
+    spiral_slowdown_discount: float = 0.5
+
+    # -- evidence: ranking weight of each finding, and the threshold it shows
+    lag_weight: float = 0.5
+    lag_threshold: tuple[float, float] = (3, 10)         # baseline + 3 MADs, at least 10 messages
+    lag_seconds_weight: float = 0.4
+    lag_seconds_threshold: tuple[float, float] = (2, 60)  # twice the baseline + a minute
+    rate_z_weight: tuple[float, float] = (1, 6)          # |robust z| of a rate
+    rate_change_weight: tuple[float, float] = (0.05, 0.7)   # |log(ratio to baseline)| of a rate
+    produce_threshold: float = 2          # x the baseline
+    consume_threshold: float = 0.5        # x the baseline
+    rebalances_weight: tuple[float, float] = (0, 4)      # rebalances above the baseline's expectation
+    cpu_threshold: float = 0.8
+    cpu_weight: tuple[float, float] = (0.6, 0.95)
+    leader_changes_weight: tuple[float, float] = (0, 2)
+    disk_shown_from: float = 0.7
+    disk_threshold: float = 0.85
+    disk_weight: tuple[float, float] = (0.7, 0.95)
+    skew_shown_from: float = 1.3
+    skew_threshold: float = 1.5
+    skew_weight: tuple[float, float] = (1.3, 2.5)
+
+    # -- confidence: the best score, down to half of it as the runner-up comes closer than this margin
+    confidence_margin: float = 0.4
+
+
+SCORING = Scoring()
 
 REMEDIATION: dict[str, str] = {
     "producer_spike": "Producers write well above their usual rate and the consumers, though healthy, are "
@@ -137,8 +253,8 @@ SUMMARY: dict[str, str] = {
     "unknown": "Unknown, requires manual investigation",
 }
 
-UNKNOWN_FLOOR = 0.25          # score of `unknown`: a cause must beat it to be reported
-BASELINE_MAX_SAMPLES = 120    # the baseline is at most this many samples before the onset
+EMPTY_STATES = frozenset({"Empty", "Dead"})
+REBALANCING_STATES = frozenset({"PreparingRebalance", "CompletingRebalance", "Assigning", "Reconciling"})
 
 
 # --- small robust statistics (stdlib) ---------------------------------------------------------------------
@@ -359,9 +475,9 @@ class _Window:
 
 def _windows(sig: Signals, onset_index: int) -> _Window:
     n = sig.n
-    base_start = max(0, onset_index - BASELINE_MAX_SAMPLES)
+    base_start = max(0, onset_index - SCORING.baseline_max_samples)
     base = list(range(base_start, max(base_start, onset_index - 1)))   # leave one sample of margin
-    if len(base) < 3:
+    if len(base) < SCORING.min_baseline:
         base = list(range(base_start, onset_index))
     # post window: from the onset to the lag peak after it (the growth phase), at least 4 samples
     tail = sig.lag[onset_index:]
@@ -383,23 +499,25 @@ class _Finding:
 
 
 def _score_and_evidence(sig: Signals, w: _Window) -> tuple[dict[str, float], list[_Finding]]:
+    S = SCORING
     base, post = w.base, w.post
     t_onset = sig.t[w.onset_index]
     scores = dict.fromkeys(ROOT_CAUSES, 0.0)
-    scores["unknown"] = UNKNOWN_FLOOR
+    scores["unknown"] = S.unknown_floor
     findings: list[_Finding] = []
-    have_base = len(base) >= 3
+    have_base = len(base) >= S.min_baseline
 
-    # -- produce / consume rates: the later half of a long growth phase (a gradual change is fully developed
-    # there; a step change looks the same in both halves)
-    rate_post = post[len(post) // 2:] if len(post) >= 8 else post
-    p_post, p_base, p_z = robust_z(_vals(sig.produce_rate, rate_post), _vals(sig.produce_rate, base), 0.05, 1e-3)
-    c_post, c_base, c_z = robust_z(_vals(sig.consume_rate, rate_post), _vals(sig.consume_rate, base), 0.05, 1e-3)
+    # -- produce / consume rates: the later half of a long growth phase
+    rate_post = post[len(post) // 2:] if len(post) >= S.rate_later_half_from else post
+    p_post, p_base, p_z = robust_z(_vals(sig.produce_rate, rate_post), _vals(sig.produce_rate, base),
+                                   *S.rate_z_floors)
+    c_post, c_base, c_z = robust_z(_vals(sig.consume_rate, rate_post), _vals(sig.consume_rate, base),
+                                   *S.rate_z_floors)
     p_ratio = p_post / p_base if have_base and p_base > 1e-9 else (math.inf if p_post > 0 and have_base else 1.0)
     c_ratio = c_post / c_base if have_base and c_base > 1e-9 else 1.0
-    # Significance of the shift of medians (effect size x sqrt of the effective sample size; 1.25 is the
-    # efficiency loss of the median against the mean): a small but sustained shift over many samples counts.
-    n_eff = math.sqrt(len(rate_post) * len(base) / max(1, len(rate_post) + len(base))) / 1.25
+    # Significance of the shift of medians (effect size x sqrt of the effective sample size, for the median's
+    # efficiency): a small but sustained shift over many samples counts.
+    n_eff = math.sqrt(len(rate_post) * len(base) / max(1, len(rate_post) + len(base))) / S.median_efficiency
     p_t, c_t = p_z * n_eff, c_z * n_eff
     p_peak_i = max(rate_post, key=lambda i: sig.produce_rate[i])
     c_low_i = min(rate_post, key=lambda i: sig.consume_rate[i])
@@ -423,15 +541,15 @@ def _score_and_evidence(sig: Signals, w: _Window) -> tuple[dict[str, float], lis
     rebalancing_state = [i for i in post if sig.state[i] in REBALANCING_STATES]
 
     # -- counts around the onset (two samples before it to the end of the post window)
-    around = list(range(max(0, w.onset_index - 2), post[-1] + 1))
+    around = list(range(max(0, w.onset_index - S.around_before), post[-1] + 1))
     reb_post = sum(sig.rebalances[i] for i in around)
     reb_base_rate = (sum(sig.rebalances[i] for i in base) / len(base)) if base else 0.0
     reb_expected = reb_base_rate * len(around)
-    lc_near = sum(sig.leader_changes[i] for i in range(max(0, w.onset_index - 3),
-                                                        min(sig.n, w.onset_index + 4)))
+    lc_near = sum(sig.leader_changes[i] for i in range(max(0, w.onset_index - S.near_onset[0]),
+                                                        min(sig.n, w.onset_index + S.near_onset[1])))
     lc_post = sum(sig.leader_changes[i] for i in around)
     # Losses trail the lag peak (the oldest message must age past the retention first): count to the end.
-    after_onset = range(max(0, w.onset_index - 2), sig.n)
+    after_onset = range(max(0, w.onset_index - S.around_before), sig.n)
     lost_post = sum(sig.lost[i] for i in after_onset)
     urp = _vals(sig.under_replicated, around)
     off = _vals(sig.offline, around)
@@ -451,67 +569,76 @@ def _score_and_evidence(sig: Signals, w: _Window) -> tuple[dict[str, float], lis
     # ---- scores
     consumer_present = 1.0 - frac_empty
     # producer spike: produce rate well above its baseline, consumers not slower than before
-    spike = (max(ramp(p_ratio, 1.25, 2.0), share_p * ramp(p_ratio - 1, 0.05, 0.2)) * ramp(p_t, 2.0, 4.0)
-             if have_base else 0.0)
-    healthy = ramp(c_ratio, 0.55, 0.9) if have_base else 0.5
-    scores["producer_spike"] = 0.95 * spike * healthy * consumer_present * (1 - 0.7 * frac_frozen)
+    spike = (max(ramp(p_ratio, *S.spike_ratio), share_p * ramp(p_ratio - 1, *S.spike_share_rise))
+             * ramp(p_t, *S.shift_significance) if have_base else 0.0)
+    healthy = ramp(c_ratio, *S.healthy_consume) if have_base else S.healthy_without_baseline
+    scores["producer_spike"] = S.spike_top * spike * healthy * consumer_present * \
+        (1 - S.spike_frozen_discount * frac_frozen)
 
-    scores["consumer_down"] = (ramp(frac_empty, 0.0, 0.5) if producing else 0.3 * ramp(frac_empty, 0.0, 0.5))
+    scores["consumer_down"] = (ramp(frac_empty, *S.empty_fraction) if producing
+                               else S.down_not_producing * ramp(frac_empty, *S.empty_fraction))
     # A freeze right after a leader election or while partitions are offline is explained by the broker side.
-    broker_ind = max(1.0 if off_max > 0 else 0.0, ramp(urp_frac, 0.0, 0.3) * (0.5 if urp_base > 0 else 1.0))
-    scores["consumer_stalled"] = 0.95 * ramp(frac_frozen, 0.2, 0.7) * (1 - ramp(reb_post, 1, 4) * 0.5) * \
-        (1 - 0.6 * ramp(lc_near, 0.0, 1.0)) * (1 - 0.8 * broker_ind)
+    broker_ind = max(1.0 if off_max > 0 else 0.0,
+                     ramp(urp_frac, *S.urp_fraction) * (S.urp_before_weight if urp_base > 0 else 1.0))
+    scores["consumer_stalled"] = S.stalled_top * ramp(frac_frozen, *S.frozen_fraction) * \
+        (1 - ramp(reb_post, *S.stalled_rebalances) * S.stalled_rebalance_discount) * \
+        (1 - S.stalled_election_discount * ramp(lc_near, *S.election_near)) * \
+        (1 - S.stalled_broker_discount * broker_ind)
 
-    slowed = (max(ramp(1 - c_ratio, 0.15, 0.5), share_c * ramp(1 - c_ratio, 0.05, 0.2)) * ramp(-c_t, 2.0, 4.0)
-              if have_base else 0.0)
+    slowed = (max(ramp(1 - c_ratio, *S.slowed_drop), share_c * ramp(1 - c_ratio, *S.slowed_share_drop))
+              * ramp(-c_t, *S.shift_significance) if have_base else 0.0)
     # A dip right after a leader election is explained by the election.
-    election = ramp(lc_near, 0.0, 1.0)
-    reb_signif = ramp(reb_post - reb_expected, 0.5, 3.0)
+    election = ramp(lc_near, *S.election_near)
+    reb_signif = ramp(reb_post - reb_expected, *S.storm_excess)
     # Rebalances while partitions are offline are often the broker failure's doing (lost coordinator,
     # reassigned partitions): the broker side is upstream.
-    scores["rebalance_storm"] = 0.95 * reb_signif * consumer_present * max(
-        slowed, ramp(len(rebalancing_state) / n_post, 0.0, 0.3), ramp(reb_post, 2.0, 5.0)) * (1 - 0.25 * broker_ind)
-    cpu_sat = ramp(cpu_med, 0.7, 0.9) if cpu_post else 0.0
-    scores["consumer_cpu_saturation"] = 0.95 * slowed * cpu_sat * consumer_present
+    scores["rebalance_storm"] = S.storm_top * reb_signif * consumer_present * max(
+        slowed, ramp(len(rebalancing_state) / n_post, *S.storm_rebalancing_fraction),
+        ramp(reb_post, *S.storm_rebalances)) * (1 - S.storm_broker_discount * broker_ind)
+    cpu_sat = ramp(cpu_med, *S.cpu_saturated) if cpu_post else 0.0
+    scores["consumer_cpu_saturation"] = S.cpu_top * slowed * cpu_sat * consumer_present
     not_cpu = 1.0 - cpu_sat
-    not_frozen = 1.0 - ramp(frac_frozen, 0.2, 0.7)
-    scores["consumer_slowdown"] = 0.85 * slowed * (1 - reb_signif) * not_cpu * consumer_present * not_frozen * \
-        (1 - 0.5 * election)
+    not_frozen = 1.0 - ramp(frac_frozen, *S.frozen_fraction)
+    scores["consumer_slowdown"] = S.slowdown_top * slowed * (1 - reb_signif) * not_cpu * consumer_present * \
+        not_frozen * (1 - S.slowdown_election_discount * election)
 
-    scores["broker_failure"] = 0.95 * max(1.0 if off_max > 0 else 0.0,
-                                          0.9 * ramp(urp_frac, 0.0, 0.3) * (0.5 if urp_base > 0 else 1.0))
+    scores["broker_failure"] = S.broker_failure_top * max(
+        1.0 if off_max > 0 else 0.0,
+        S.broker_failure_urp_weight * ramp(urp_frac, *S.urp_fraction) * (S.urp_before_weight if urp_base > 0 else 1.0))
     if lc_post > 0:
-        scores["broker_failure"] = min(1.0, scores["broker_failure"] * 1.05)
-    scores["leader_election"] = 0.8 * ramp(lc_near, 0.0, 1.0) * (1 - 0.7 * broker_ind) * \
-        (1 - 0.5 * max(spike, ramp(frac_empty, 0, 0.5)))
-    scores["broker_skew"] = 0.7 * ramp(skew_med, 1.4, 2.0) if skew_post else 0.0
-    scores["disk_pressure"] = 0.8 * ramp(disk_max, 0.8, 0.95) if disk_all else 0.0
+        scores["broker_failure"] = min(1.0, scores["broker_failure"] * S.broker_failure_leader_boost)
+    scores["leader_election"] = S.election_top * ramp(lc_near, *S.election_near) * \
+        (1 - S.election_broker_discount * broker_ind) * \
+        (1 - S.election_spike_or_empty_discount * max(spike, ramp(frac_empty, *S.empty_fraction)))
+    scores["broker_skew"] = S.skew_top * ramp(skew_med, *S.skew_share) if skew_post else 0.0
+    scores["disk_pressure"] = S.disk_top * ramp(disk_max, *S.disk_used) if disk_all else 0.0
     # data loss: the headline whenever it happened (the other causes are discounted once all are scored, below)
-    loss = ramp(lost_post, 0.0, 1.0)
-    scores["retention_loss"] = 0.98 * loss
+    loss = ramp(lost_post, *S.lost_messages)
+    scores["retention_loss"] = S.retention_top * loss
 
     # partial stall: a few partitions frozen (per-partition evidence), the group as a whole still consuming
     def partial(i: int) -> bool:
         f, n = sig.frozen_partitions[i], sig.partitions[i]
-        return bool(f) and n is not None and f <= max(1.0, PARTIAL_MAX_SHARE * n)
+        return bool(f) and n is not None and f <= max(1.0, S.partial_max_share * n)
 
     have_partitions = bool(sig.frozen_partitions) and any(sig.frozen_partitions[i] is not None for i in post)
     frac_partial = sum(1 for i in post if partial(i)) / n_post if have_partitions else 0.0
     frac_partial_base = (sum(1 for i in base if partial(i)) / len(base)) if have_partitions and base else 0.0
-    partial_s = ramp(frac_partial - frac_partial_base, *PARTIAL_STEPS)
-    scores["partial_stall"] = 0.95 * partial_s * consumer_present * (1 - 0.8 * broker_ind)
+    partial_s = ramp(frac_partial - frac_partial_base, *S.partial_steps)
+    scores["partial_stall"] = S.partial_top * partial_s * consumer_present * \
+        (1 - S.partial_broker_discount * broker_ind)
     for c in ("consumer_slowdown", "consumer_stalled", "consumer_cpu_saturation", "leader_election"):
-        scores[c] *= 1 - 0.8 * partial_s
+        scores[c] *= 1 - S.partial_discount * partial_s
 
     # retry death spiral: failures re-produced to the topic, so the produce rate rises WITH the lag
-    spiral_idx = rate_post if len(rate_post) >= SPIRAL_MIN_POINTS else post
+    spiral_idx = rate_post if len(rate_post) >= S.spiral_min_points else post
     spiral_corr = spiral_growth = 0.0
-    if have_base and len(spiral_idx) >= SPIRAL_MIN_POINTS:
-        smooth = median_filter(sig.produce_rate, 5)
+    if have_base and len(spiral_idx) >= S.spiral_min_points:
+        smooth = median_filter(sig.produce_rate, S.spiral_smoothing)
         spiral_corr = correlation([smooth[i] for i in spiral_idx], [sig.lag[i] for i in spiral_idx])
         # A noisy but flat produce rate can correlate with a rising lag by chance: the rate must also keep
         # rising through the growth phase (a spike jumps at the onset, then stays flat).
-        third = max(2, len(spiral_idx) // 3)
+        third = max(S.spiral_min_third, len(spiral_idx) // 3)
         first, last = median([smooth[i] for i in spiral_idx[:third]]), median([smooth[i] for i in spiral_idx[-third:]])
         spiral_growth = (last - first) / max(median([smooth[i] for i in spiral_idx]), 1e-9)
     # Before the feedback shows, a spiral starts as produce up AND consume down at once; the re-produced
@@ -519,21 +646,21 @@ def _score_and_evidence(sig: Signals, w: _Window) -> tuple[dict[str, float], lis
     # (a producer spike that also slows the consumers does).
     spiral = 0.0
     if have_base:
-        rising = ramp(spiral_corr, *SPIRAL_CORRELATION) * ramp(spiral_growth, *SPIRAL_GROWTH)
-        both = SPIRAL_EARLY_WEIGHT * ramp(1 - c_ratio, *SPIRAL_CONSUME_DROP)
-        bounded = ramp((p_post - p_base) / max(c_post, 1e-9), SPIRAL_EXTRA_OF_CONSUMED[1],
-                       SPIRAL_EXTRA_OF_CONSUMED[0])
-        spiral = (max(rising, both) * ramp(p_ratio - 1, *SPIRAL_PRODUCE_RISE) * bounded * ramp(p_t, 2.0, 4.0)
-                  * consumer_present)
-    scores["retry_death_spiral"] = 0.95 * spiral
-    scores["producer_spike"] *= 1 - 0.6 * spiral
-    scores["consumer_slowdown"] *= 1 - 0.5 * spiral
+        rising = ramp(spiral_corr, *S.spiral_correlation) * ramp(spiral_growth, *S.spiral_growth)
+        both = S.spiral_early_weight * ramp(1 - c_ratio, *S.spiral_consume_drop)
+        bounded = ramp((p_post - p_base) / max(c_post, 1e-9), S.spiral_extra_of_consumed[1],
+                       S.spiral_extra_of_consumed[0])
+        spiral = (max(rising, both) * ramp(p_ratio - 1, *S.spiral_produce_rise) * bounded
+                  * ramp(p_t, *S.shift_significance) * consumer_present)
+    scores["retry_death_spiral"] = S.spiral_top * spiral
+    scores["producer_spike"] *= 1 - S.spiral_spike_discount * spiral
+    scores["consumer_slowdown"] *= 1 - S.spiral_slowdown_discount * spiral
 
     # Data loss is the headline whenever it happened; the consumer-side causes that let the backlog age past
     # the retention stay in the ranking, discounted as "explained by" the loss.
     for c in ("consumer_down", "consumer_stalled", "consumer_slowdown", "consumer_cpu_saturation",
               "rebalance_storm", "producer_spike", "partial_stall", "retry_death_spiral"):
-        scores[c] *= 1 - 0.3 * loss
+        scores[c] *= 1 - S.loss_discount * loss
 
     # ---- evidence
     def add(metric, value, baseline, threshold, ts, note, weight, supports):
@@ -542,22 +669,24 @@ def _score_and_evidence(sig: Signals, w: _Window) -> tuple[dict[str, float], lis
 
     lag_base = median(_vals(sig.lag, base)) if base else 0.0
     peak_i = w.peak_index
-    add(LAG, sig.lag[peak_i], lag_base, lag_base + max(3 * mad(_vals(sig.lag, base)) if base else 0, 10),
-        sig.t[peak_i], f"lag rose from {lag_base:.0f} to a peak of {sig.lag[peak_i]:.0f}", 0.5, ())
+    mads, at_least = S.lag_threshold
+    add(LAG, sig.lag[peak_i], lag_base, lag_base + max(mads * mad(_vals(sig.lag, base)) if base else 0, at_least),
+        sig.t[peak_i], f"lag rose from {lag_base:.0f} to a peak of {sig.lag[peak_i]:.0f}", S.lag_weight, ())
     ls = sig.lag_seconds[peak_i]
     if ls is not None:
         ls_base = median(_vals(sig.lag_seconds, base)) if _vals(sig.lag_seconds, base) else 0.0
-        add(LAG_SECONDS, ls, ls_base, ls_base * 2 + 60, sig.t[peak_i],
-            f"oldest unconsumed message {ls:.0f}s old at the peak", 0.4, ())
+        times, plus = S.lag_seconds_threshold
+        add(LAG_SECONDS, ls, ls_base, ls_base * times + plus, sig.t[peak_i],
+            f"oldest unconsumed message {ls:.0f}s old at the peak", S.lag_seconds_weight, ())
     if have_base:
-        add(PRODUCE_RATE, p_post, p_base, 2 * p_base, sig.t[p_peak_i],
+        add(PRODUCE_RATE, p_post, p_base, S.produce_threshold * p_base, sig.t[p_peak_i],
             f"produce rate x{p_ratio:.2f} of baseline (robust z {p_z:+.1f})",
-            ramp(abs(p_z), 1, 6) * ramp(abs(math.log(max(p_ratio, 1e-9))) if math.isfinite(p_ratio) else 9,
-                                        0.05, 0.7),
+            ramp(abs(p_z), *S.rate_z_weight) * ramp(abs(math.log(max(p_ratio, 1e-9))) if math.isfinite(p_ratio)
+                                                    else 9, *S.rate_change_weight),
             ("producer_spike",) if p_z > 0 else ())
-        add(CONSUME_RATE, c_post, c_base, 0.5 * c_base, sig.t[c_low_i],
+        add(CONSUME_RATE, c_post, c_base, S.consume_threshold * c_base, sig.t[c_low_i],
             f"consume rate x{c_ratio:.2f} of baseline (robust z {c_z:+.1f})",
-            ramp(abs(c_z), 1, 6) * ramp(abs(math.log(max(c_ratio, 1e-9))), 0.05, 0.7),
+            ramp(abs(c_z), *S.rate_z_weight) * ramp(abs(math.log(max(c_ratio, 1e-9))), *S.rate_change_weight),
             ("consumer_slowdown", "consumer_cpu_saturation", "rebalance_storm") if c_z < 0 else ())
     if empty:
         add(MEMBERS, 0, median(_vals(sig.members, base)) if base else 0, 1, sig.t[empty[0]],
@@ -572,20 +701,21 @@ def _score_and_evidence(sig: Signals, w: _Window) -> tuple[dict[str, float], lis
         add(REBALANCES, reb_post, reb_expected, reb_expected + 1, sig.t[next(
             (i for i in around if sig.rebalances[i] > 0), w.onset_index)],
             f"{reb_post:.0f} rebalances around the onset (baseline expectation {reb_expected:.1f})",
-            ramp(reb_post - reb_expected, 0, 4), ("rebalance_storm",))
+            ramp(reb_post - reb_expected, *S.rebalances_weight), ("rebalance_storm",))
     if cpu_post:
-        add(CPU, cpu_med, median(cpu_base) if cpu_base else math.nan, 0.8, t_onset,
-            f"consumer CPU {cpu_med:.0%} after the onset", ramp(cpu_med, 0.6, 0.95),
+        add(CPU, cpu_med, median(cpu_base) if cpu_base else math.nan, S.cpu_threshold, t_onset,
+            f"consumer CPU {cpu_med:.0%} after the onset", ramp(cpu_med, *S.cpu_weight),
             ("consumer_cpu_saturation",) if cpu_sat > 0 else ())
     if lc_post > 0:
         first = next((i for i in around if sig.leader_changes[i] > 0), w.onset_index)
         add(LEADER_CHANGES, lc_post, 0, 1, sig.t[first],
-            f"{lc_post:.0f} partition leader changes on the topic around the onset", ramp(lc_post, 0, 2),
+            f"{lc_post:.0f} partition leader changes on the topic around the onset",
+            ramp(lc_post, *S.leader_changes_weight),
             ("leader_election", "broker_failure"))
     if urp_max > 0 or off_max > 0:
         add(OFFLINE if off_max > 0 else UNDER_REPLICATED, off_max if off_max > 0 else urp_max, urp_base, 1,
             t_onset, f"{off_max:.0f} offline and up to {urp_max:.0f} under-replicated partitions on the topic",
-            1.0 if off_max > 0 else ramp(urp_frac, 0, 0.3), ("broker_failure",))
+            1.0 if off_max > 0 else ramp(urp_frac, *S.urp_fraction), ("broker_failure",))
     if lost_post > 0:
         first = next((i for i in after_onset if sig.lost[i] > 0), w.onset_index)
         add(LOST, lost_post, 0, 0, sig.t[first], f"{lost_post:.0f} messages deleted by retention before the "
@@ -597,15 +727,15 @@ def _score_and_evidence(sig: Signals, w: _Window) -> tuple[dict[str, float], lis
             f"{sig.frozen_partitions[last]:.0f} of {sig.partitions[last]:.0f} partitions frozen (partitions {ids}) "
             f"in {frac_partial:.0%} of the window while the others are consumed", partial_s, ("partial_stall",))
     if spiral > 0:
-        add(PRODUCE_RATE, p_post, p_base, p_base * (1 + SPIRAL_PRODUCE_RISE[1]), t_onset,
+        add(PRODUCE_RATE, p_post, p_base, p_base * (1 + S.spiral_produce_rise[1]), t_onset,
             f"produce rate rises with the lag (correlation {spiral_corr:+.2f}, x{p_ratio:.2f} of baseline): "
             "failed messages re-produced", spiral, ("retry_death_spiral",))
-    if disk_all and disk_max >= 0.7:
-        add(DISK, disk_max, median(disk_all), 0.85, t_onset, f"broker log dir {disk_max:.0%} full",
-            ramp(disk_max, 0.7, 0.95), ("disk_pressure",))
-    if skew_post and skew_med >= 1.3:
-        add(SKEW, skew_med, 1.0, 1.5, t_onset, f"busiest broker leads x{skew_med:.1f} its fair share of "
-            "partitions", ramp(skew_med, 1.3, 2.5), ("broker_skew",))
+    if disk_all and disk_max >= S.disk_shown_from:
+        add(DISK, disk_max, median(disk_all), S.disk_threshold, t_onset, f"broker log dir {disk_max:.0%} full",
+            ramp(disk_max, *S.disk_weight), ("disk_pressure",))
+    if skew_post and skew_med >= S.skew_shown_from:
+        add(SKEW, skew_med, 1.0, S.skew_threshold, t_onset, f"busiest broker leads x{skew_med:.1f} its fair share "
+            "of partitions", ramp(skew_med, *S.skew_weight), ("broker_skew",))
     return scores, findings
 
 
@@ -644,8 +774,8 @@ def _min_rise(sig: Signals) -> float:
     step = median([b - a for a, b in zip(sig.t, sig.t[1:], strict=False)])
     normal = 2.0 * median(sig.produce_rate) * step
     # A leader change explains even a short bump: the consumers pause while they find the new leaders.
-    if any(sig.leader_changes[-LEADER_BUMP_SAMPLES:]):
-        normal = min(normal, LEADER_BUMP_SECONDS * median(sig.produce_rate))
+    if any(sig.leader_changes[-SCORING.leader_bump_samples:]):
+        normal = min(normal, SCORING.leader_bump_seconds * median(sig.produce_rate))
     return max(10.0, normal)
 
 
@@ -654,7 +784,7 @@ def confidence_from_scores(ranked: Sequence[tuple[str, float]]) -> float:
     s1 = ranked[0][1]
     s2 = ranked[1][1] if len(ranked) > 1 else 0.0
     margin = max(0.0, s1 - s2)
-    return max(0.0, min(1.0, s1 * (0.5 + 0.5 * min(1.0, margin / 0.4))))
+    return max(0.0, min(1.0, s1 * (0.5 + 0.5 * min(1.0, margin / SCORING.confidence_margin))))
 
 
 def diagnose(history: Sequence[GroupTopicSample], onset: float | None = None) -> Diagnosis:
