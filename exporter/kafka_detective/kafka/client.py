@@ -163,8 +163,8 @@ def _close_sockets_that_fail_to_connect() -> None:
             sock.close()
             raise
 
-    sock_connect._closes_on_failure = True  # type: ignore[attr-defined]
-    KafkaNetSocket.sock_connect = sock_connect  # type: ignore[method-assign]
+    sock_connect._closes_on_failure = True  # type: ignore[attr-defined]  # a marker on the function, read above
+    KafkaNetSocket.sock_connect = sock_connect
 
 
 _close_sockets_that_fail_to_connect()
