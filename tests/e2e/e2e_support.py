@@ -25,7 +25,7 @@ import yaml
 from kafka_detective_tools.repo import find_root
 from kafka_detective_tools.sandbox.local_kafka import LocalKafka
 from kafka_detective_tools.sandbox.stack import Stack, sandbox_exporter
-from kafka_detective_tools.sandbox.traffic import Scenario, TrafficDriver
+from kafka_detective_tools.sandbox.traffic import TrafficDriver, TrafficScenario
 
 ROOT = find_root()
 CLUSTER = "e2e"
@@ -54,7 +54,7 @@ class E2E:
     def webhook(self):
         return self.stack.webhook
 
-    def play(self, key: str, scenario: Scenario, **kw: Any) -> TrafficDriver:
+    def play(self, key: str, scenario: TrafficScenario, **kw: Any) -> TrafficDriver:
         driver = TrafficDriver(self.kafka.bootstrap_servers, scenario, kafka=self.kafka, **kw).start()
         self.drivers[key] = driver
         return driver

@@ -28,7 +28,7 @@ from e2e_support import (
     wait_until,
 )
 
-from kafka_detective_tools.sandbox.traffic import SCENARIOS, Phase, Scenario
+from kafka_detective_tools.sandbox.traffic import SCENARIOS, Phase, TrafficScenario
 
 pytestmark = [pytest.mark.e2e, pytest.mark.kafka]
 
@@ -42,7 +42,7 @@ BURST = replace(SCENARIOS["the-3am-mystery"], topic="e2e-orders", group="e2e-che
     Phase("03:00 batch", 600, 200, consumers=2, consumer_rate=35),
 ))
 # Slow consumers build a backlog; then retention (delete_records up to the log end) removes it unread.
-LOST = Scenario(
+LOST = TrafficScenario(
     name="e2e-vanishing", title="records deleted past the committed offset", story="", topic="e2e-payments",
     group="e2e-ledger", partitions=2, expected_cause="retention_loss", phases=(
         Phase("normal", 15, 50, consumers=1),

@@ -28,19 +28,19 @@ from e2e_support import wait_until
 from kafka_detective_tools.sandbox import browser
 from kafka_detective_tools.sandbox.local_kafka import LocalKafka
 from kafka_detective_tools.sandbox.stack import sandbox_exporter
-from kafka_detective_tools.sandbox.traffic import Phase, Scenario, TrafficDriver
+from kafka_detective_tools.sandbox.traffic import Phase, TrafficDriver, TrafficScenario
 
 pytestmark = [pytest.mark.e2e, pytest.mark.kafka]
 
 CLUSTER = "browser"
 EVIL = "<script>alert(1)</script>"
-DOWN = Scenario(name="detective-down", title="consumers crash", story="", topic="detective-orders",
-                group="detective-checkout", partitions=2, expected_cause="consumer_down", phases=(
-                    Phase("normal traffic", 20, 60, consumers=2),
-                    Phase("consumers crashed", 900, 60, consumers=0)))
-HEALTHY = Scenario(name="detective-evil", title="a healthy group with a hostile name", story="",
-                   topic="detective-evil", group=EVIL, partitions=1, phases=(
-                       Phase("steady", 920, 5, consumers=1),))
+DOWN = TrafficScenario(name="detective-down", title="consumers crash", story="", topic="detective-orders",
+                       group="detective-checkout", partitions=2, expected_cause="consumer_down", phases=(
+                           Phase("normal traffic", 20, 60, consumers=2),
+                           Phase("consumers crashed", 900, 60, consumers=0)))
+HEALTHY = TrafficScenario(name="detective-evil", title="a healthy group with a hostile name", story="",
+                          topic="detective-evil", group=EVIL, partitions=1, phases=(
+                              Phase("steady", 920, 5, consumers=1),))
 
 
 class Dom(HTMLParser):

@@ -17,7 +17,7 @@ import yaml
 
 from kafka_detective.metrics.exposition import Exposition, family
 from kafka_detective.serving.http import MetricsApp, MetricsServer
-from kafka_detective_tools.sandbox.stack import Prometheus
+from kafka_detective_tools.sandbox.stack import PrometheusServer
 from kafka_detective_tools.sandbox.tls_material import generate_tls_material
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -51,7 +51,7 @@ def secured(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
         return {"job_name": name, "static_configs": [{"targets": [target]}], **extra}
 
     tls_client = {"ca_file": str(tls["ca"])}
-    prometheus = Prometheus(workdir / "prometheus", [], [], None)
+    prometheus = PrometheusServer(workdir / "prometheus", [], [], None)
     prometheus.config["scrape_configs"] = [
         job("good", scheme="https", tls_config=tls_client,
             basic_auth={"username": "prometheus", "password": PASSWORD}),
@@ -69,7 +69,7 @@ def secured(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
         server.stop()
 
 
-def _targets(prometheus: Prometheus) -> dict[str, dict[str, Any]]:
+def _targets(prometheus: PrometheusServer) -> dict[str, dict[str, Any]]:
     return {t["labels"]["job"]: t for t in prometheus.api("targets")["activeTargets"]}
 
 

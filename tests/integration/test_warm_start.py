@@ -37,7 +37,12 @@ from kafka_detective.metrics.exposition import Exposition
 from kafka_detective.pipeline.cycle import ClusterCollector
 from kafka_detective.prometheus_api import Prometheus as PrometheusReader
 from kafka_detective_tools.sandbox.local_kafka import LocalKafka
-from kafka_detective_tools.sandbox.stack import COMPRESSED_ANALYTICS, Prometheus, free_port, sandbox_exporter_config
+from kafka_detective_tools.sandbox.stack import (
+    COMPRESSED_ANALYTICS,
+    PrometheusServer,
+    free_port,
+    sandbox_exporter_config,
+)
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from integration_support import pick, series, wait_until
@@ -63,7 +68,7 @@ def _commit(bootstrap: str, topic: str, offset: int) -> None:
 class Scraped:
     cluster: str
     topic: str
-    prometheus: Prometheus
+    prometheus: PrometheusServer
     config: Any             # the exporter's Config (sandbox settings, 1 s interval)
     first_t: float          # the earliest lag point Prometheus holds for the group
 
@@ -96,7 +101,7 @@ def scraped(kafka: LocalKafka, tmp_path_factory: pytest.TempPathFactory) -> Iter
     prometheus = None
     try:
         exporter.start()
-        prometheus = Prometheus(tmp_path_factory.mktemp("prom"), targets=[f"127.0.0.1:{exporter.port}"],
+        prometheus = PrometheusServer(tmp_path_factory.mktemp("prom"), targets=[f"127.0.0.1:{exporter.port}"],
                                 rule_files=[], alertmanager_url=None, interval="1s").start()
         selector = f'{{cluster="{cluster}",consumergroup="{GROUP}"}}'
         wait_until(lambda: (prometheus.value(f"count_over_time(kafka_consumergroup_lag_sum{selector}[5m])") or 0)

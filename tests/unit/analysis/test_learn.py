@@ -11,7 +11,7 @@ import yaml
 
 from kafka_detective.analysis.signatures import signature, similar_incidents, similarity
 from kafka_detective.errors import UserError
-from kafka_detective_tools.investigation.learn import Incident, alert_name, learn, load_incident
+from kafka_detective_tools.investigation.learn import LabelledIncident, alert_name, learn, load_incident
 from synthetic import scenario
 
 REPO = Path(__file__).resolve().parents[3]
@@ -25,9 +25,9 @@ def _library(tmp_path: Path) -> Path:
     return lib
 
 
-def _incident(history, cause: str, onset: int = 400, minutes: int = 30) -> Incident:
+def _incident(history, cause: str, onset: int = 400, minutes: int = 30) -> LabelledIncident:
     start = history[onset].timestamp
-    return Incident(name=f"learned-{cause.replace('_', '-')}", start=start, end=start + minutes * 60,
+    return LabelledIncident(name=f"learned-{cause.replace('_', '-')}", start=start, end=start + minutes * 60,
                     cluster="prod", consumergroup="checkout", topic="orders", cause=cause, notes="test incident")
 
 

@@ -11,7 +11,7 @@ import pytest
 
 from kafka_detective.analysis.signatures import load_signatures
 from kafka_detective.errors import UserError
-from kafka_detective_tools.investigation.learn import Incident, learn
+from kafka_detective_tools.investigation.learn import LabelledIncident, learn
 from kafka_detective_tools.repo import find_root
 from synthetic import scenario
 
@@ -26,7 +26,7 @@ def test_learn_stops_on_a_broken_library_file_naming_it(tmp_path: Path) -> None:
     (lib / "broken.yaml").write_text("alert: [unclosed\n")
     history = scenario("producer_spike", n=600, onset=400, noise=0.1).samples()
     start = history[400].timestamp
-    incident = Incident(name="spike", start=start, end=start + 1800, cluster="prod", consumergroup="checkout",
+    incident = LabelledIncident(name="spike", start=start, end=start + 1800, cluster="prod", consumergroup="checkout",
                         topic="orders", cause="producer_spike")
     with pytest.raises(UserError, match=r"patterns/broken\.yaml: field '\(file"):
         learn(history, incident, lib, confirm_with_promtool=False)

@@ -13,7 +13,7 @@ From the subject's history around the window `signature()` extracts which signal
 pre-window baseline, in which direction, by how much (robust effect size) and in which order.
 `pattern_from_signature()` turns the signature into an alert expression over the exporter's metrics (and
 the library's recording rules): the lag is high and growing AND every deviated signal is beyond a threshold
-relative to its own recent baseline. `replay()` evaluates that expression in Python on a 1-minute grid over
+relative to its own recent baseline. `replay_rule()` evaluates that expression in Python on a 1-minute grid over
 the whole history (the same windows as the PromQL) and the thresholds are tuned to fire on the incident
 and stay silent elsewhere; the precision is reported. The pattern file (patterns/learned/<name>.yaml,
 pattern library format, with promtool unit tests cut from the incident) and the signature
@@ -48,7 +48,7 @@ FOR_SECONDS = 120.0
 
 
 @dataclass
-class Incident:
+class LabelledIncident:
     name: str
     start: float
     end: float
@@ -66,7 +66,7 @@ def _slug(text: str) -> str:
     return s or "incident"
 
 
-def load_incident(path: str | Path) -> Incident:
+def load_incident(path: str | Path) -> LabelledIncident:
     from kafka_detective.yamlio import load_file
     from kafka_detective_tools.investigation.sources import parse_time
 
@@ -106,7 +106,7 @@ def load_incident(path: str | Path) -> Incident:
             recurrences.append((parse_time(a), parse_time(b)))
         except UserError as error:
             raise UserError(f"{path}: field 'recurrences[{i}]': {error}") from None
-    return Incident(name=_slug(str(name)), start=t0, end=t1, cluster=cluster, consumergroup=group, topic=topic,
+    return LabelledIncident(name=_slug(str(name)), start=t0, end=t1, cluster=cluster, consumergroup=group, topic=topic,
                     cause=cause, notes=str(data.get("notes") or ""), path=str(path), recurrences=recurrences)
 
 
@@ -227,7 +227,7 @@ def _rate(grid: _Grid, k: int, attr: str, window: float) -> float | None:
     return max(0.0, b - a) / window
 
 
-def replay(history: Sequence[GroupTopicSample], rule: LearnedRule, for_seconds: float = FOR_SECONDS
+def replay_rule(history: Sequence[GroupTopicSample], rule: LearnedRule, for_seconds: float = FOR_SECONDS
            ) -> list[tuple[float, bool]]:
     """(time, firing) on the 1-minute grid: the Python twin of the PromQL expression and its `for`."""
     grid = _Grid(history)
@@ -362,7 +362,7 @@ def _candidate_conditions(sig: Signature, alpha: float) -> list[Condition]:
 
 @dataclass
 class LearnResult:
-    incident: Incident
+    incident: LabelledIncident
     signature: Signature
     rule: LearnedRule
     score: ReplayScore
@@ -374,7 +374,7 @@ class LearnResult:
     library_check: str | None = None    # the pattern library's loader on the library with the new file
 
 
-def learn_rule(history: Sequence[GroupTopicSample], incident: Incident, sig: Signature, scope: str = "subject",
+def learn_rule(history: Sequence[GroupTopicSample], incident: LabelledIncident, sig: Signature, scope: str = "subject",
                rate_window: float = RATE_WINDOW) -> tuple[LearnedRule, ReplayScore, list[tuple[float, ReplayScore]]]:
     """Choose the thresholds (a fraction alpha of the observed deviation, in log space for ratios) that fire
     on the incident with the best precision."""
@@ -392,7 +392,7 @@ def learn_rule(history: Sequence[GroupTopicSample], incident: Incident, sig: Sig
         for lag_frac in (0.2, 0.1, 0.4):
             lag_min = float(round(max(10.0, base_lag + lag_frac * (peak - base_lag))))
             rule = LearnedRule(_candidate_conditions(sig, alpha), lag_min, subject, rate_window)
-            sc = score_replay(replay(history, rule), incident.start, incident.end,
+            sc = score_replay(replay_rule(history, rule), incident.start, incident.end,
                               recurrences=incident.recurrences)
             tried.append((alpha, sc))
             key = (sc.fired_on_incident, round(sc.precision, 3), sc.recall > 0.2, -(sc.first_fire_delay or 1e9))
@@ -460,7 +460,7 @@ def _minutes(seconds: float) -> str:
     return f"{max(1, round(seconds / 60))}m"
 
 
-def build_pattern(history: Sequence[GroupTopicSample], incident: Incident, sig: Signature, rule: LearnedRule,
+def build_pattern(history: Sequence[GroupTopicSample], incident: LabelledIncident, sig: Signature, rule: LearnedRule,
                   firing: list[tuple[float, bool]]) -> tuple[dict, dict]:
     """(pattern document, promtool test plan) for the learned rule."""
     from kafka_detective.analysis.rootcause import REMEDIATION, SUMMARY
@@ -619,14 +619,14 @@ def write_learned(result_doc: dict, sig: Signature, library_dir: Path, name: str
     return pattern_path, sig_path
 
 
-def learn(history: Sequence[GroupTopicSample], incident: Incident, library_dir: str | Path, *,
+def learn(history: Sequence[GroupTopicSample], incident: LabelledIncident, library_dir: str | Path, *,
           scope: str = "subject", overwrite: bool = False, confirm_with_promtool: bool = True) -> LearnResult:
     sig = signature(history, incident.start, incident.end, name=incident.name, cause=incident.cause,
                     notes=incident.notes)
     library_dir = Path(library_dir)
     library = read_library(library_dir)
     rule, score, tried = learn_rule(history, incident, sig, scope, _rate_window(library))
-    firing = replay(history, rule)
+    firing = replay_rule(history, rule)
     doc, _plan = build_pattern(history, incident, sig, rule, firing)
     result = LearnResult(incident, sig, rule, score, tried, expression=rule.resolved(library.config))
     if confirm_with_promtool:

@@ -27,7 +27,7 @@ class Query:
 
 
 @dataclass
-class Step:
+class PlaybookStep:
     number: int
     title: str
     goal: str
@@ -35,7 +35,7 @@ class Step:
 
 
 def lag_spike_playbook(topic: str, group: str, cluster: str | None = None, since: str = "6h",
-                       cpu_query: str | None = None, memory_query: str | None = None) -> list[Step]:
+                       cpu_query: str | None = None, memory_query: str | None = None) -> list[PlaybookStep]:
     gt = selector(cluster=cluster, consumergroup=group, topic=topic)
     g = selector(cluster=cluster, consumergroup=group)
     tp = selector(cluster=cluster, topic=topic)
@@ -44,7 +44,7 @@ def lag_spike_playbook(topic: str, group: str, cluster: str | None = None, since
     produce = f"sum(kafka_topic_produce_rate_messages_per_second{tp})"
     consume = f"sum(kafka_consumergroup_consume_rate_messages_per_second{gt})"
     return [
-        Step(1, "Confirm the lag spike", "How big is it, is it still there, how old is the oldest message?", [
+        PlaybookStep(1, "Confirm the lag spike", "How big is it, is it still there, how old is the oldest message?", [
             Query("Peak lag", f"max(max_over_time(kafka_consumergroup_lag_sum{gt}[{r}]))", "messages"),
             Query("Average lag", f"avg(avg_over_time(kafka_consumergroup_lag_sum{gt}[{r}]))", "messages"),
             Query("Current lag", f"sum(kafka_consumergroup_lag_sum{gt})", "messages",
@@ -56,7 +56,7 @@ def lag_spike_playbook(topic: str, group: str, cluster: str | None = None, since
             Query("Lost messages in range", f"sum(increase(kafka_consumergroup_lost_messages_total{gt}[{r}]))",
                   "messages", "> 0 means data loss: retention deleted unconsumed messages"),
         ]),
-        Step(2, "Producer rate", "Did producers write more than usual (producer spike)?", [
+        PlaybookStep(2, "Producer rate", "Did producers write more than usual (producer spike)?", [
             Query("Produce rate now", produce, "msg/s"),
             Query("Produce rate from offsets (5m)", f"sum(deriv(kafka_topic_partition_current_offset{tp}[5m]))",
                   "msg/s"),
@@ -64,7 +64,7 @@ def lag_spike_playbook(topic: str, group: str, cluster: str | None = None, since
             Query("Produce rate vs its average", f"{produce} / avg_over_time({produce}[{r}:5m])", "x",
                   "> 2 during the spike points to a producer spike"),
         ]),
-        Step(3, "Consumer performance", "Did the consumers slow down, stop, stall or rebalance?", [
+        PlaybookStep(3, "Consumer performance", "Did the consumers slow down, stop, stall or rebalance?", [
             Query("Consume rate now", consume, "msg/s"),
             Query("Consume rate vs its average", f"{consume} / avg_over_time({consume}[{r}:5m])", "x",
                   "< 0.5 points to a consumer slowdown"),
@@ -79,7 +79,7 @@ def lag_spike_playbook(topic: str, group: str, cluster: str | None = None, since
             Query("Detective diagnosis", f"kafka_detective_diagnosis{gt}", "confidence",
                   "the exporter's online root-cause ranking"),
         ]),
-        Step(4, "Infrastructure correlation", "Is the cause below the consumers: CPU, memory, disk, brokers?", [
+        PlaybookStep(4, "Infrastructure correlation", "Is the cause below the consumers: CPU, memory, disk, brokers?", [
             Query("Consumer CPU", cpu_query or f"max({CPU_RECORDING_RULE}{g})", "0-1",
                   "> 0.8 with a lower consume rate: CPU saturation (needs node_exporter/cAdvisor)"),
             Query("Consumer memory", memory_query or
@@ -115,7 +115,7 @@ def explore_url(grafana_url: str, expr: str, since: str = "6h", datasource: str 
                                                                        safe="")
 
 
-def execute(steps: list[Step], prometheus_url: str, at: float | None = None, timeout: float = 30.0) -> None:
+def execute(steps: list[PlaybookStep], prometheus_url: str, at: float | None = None, timeout: float = 30.0) -> None:
     """Run every query as an instant query and store its answer (or the error) on the Query."""
     from kafka_detective.errors import UserError
     from kafka_detective.prometheus_api import Prometheus
@@ -149,7 +149,7 @@ def _short_labels(labels: dict) -> str:
     return ",".join(f"{k}={v}" for k, v in keep.items())
 
 
-def render(steps: list[Step], grafana_url: str | None = None, since: str = "6h", markdown: bool = False,
+def render(steps: list[PlaybookStep], grafana_url: str | None = None, since: str = "6h", markdown: bool = False,
            datasource: str = "prometheus", header: str = "", until: float | None = None) -> str:
     lines = [header] if header else []
     for step in steps:
@@ -176,7 +176,7 @@ def render(steps: list[Step], grafana_url: str | None = None, since: str = "6h",
     return "\n".join(lines)
 
 
-def rule_file(steps: list[Step]) -> str:
+def rule_file(steps: list[PlaybookStep]) -> str:
     """A Prometheus rule file with every playbook query as a recording rule (for `promtool check rules`)."""
     import yaml
 

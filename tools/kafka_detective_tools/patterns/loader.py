@@ -15,7 +15,15 @@ from kafka_detective.durations import is_promql_duration
 from kafka_detective.errors import UserError
 from kafka_detective_tools.patterns import promql
 from kafka_detective_tools.patterns.config import load_config, substitute
-from kafka_detective_tools.patterns.model import SCOPES, SEVERITIES, Library, Pattern, RecordingRule, Step, TestCase
+from kafka_detective_tools.patterns.model import (
+    SCOPES,
+    SEVERITIES,
+    Library,
+    Pattern,
+    RecordingRule,
+    RunbookStep,
+    TestCase,
+)
 
 CONFIG_FILE = "config.yaml"
 ALERT_NAME = re.compile(r"Kafka[A-Z][A-Za-z0-9]*")
@@ -93,7 +101,7 @@ class _Fields:
             raise self.error(field, "must be a list of strings")
         return tuple(value)
 
-    def steps(self, field: str) -> tuple[Step, ...]:
+    def steps(self, field: str) -> tuple[RunbookStep, ...]:
         value = self.doc.get(field)
         if not value:
             raise self.error(field, "missing (required): a non-empty list of steps")
@@ -115,7 +123,7 @@ class _Fields:
                 raise self.error(where, "needs a promql query or a command")
             if (q or cmd) and expected is None:
                 raise self.error(f"{where}.expected", "missing (required with a query or command)")
-            steps.append(Step(title=title, promql=q, command=cmd, expected=expected))
+            steps.append(RunbookStep(title=title, promql=q, command=cmd, expected=expected))
         return tuple(steps)
 
 

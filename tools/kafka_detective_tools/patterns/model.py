@@ -22,7 +22,7 @@ ROOT_CAUSE_MEANING: dict[str, str] = CAUSE_MEANING
 
 
 @dataclass(frozen=True)
-class Step:
+class RunbookStep:
     """One runbook step: a title, one PromQL query and/or one shell command, and the expected result."""
 
     title: str
@@ -71,9 +71,9 @@ class Pattern:
     inhibit_exempt: bool
     meaning: str
     impact: str
-    diagnosis: tuple[Step, ...]
-    mitigation: tuple[Step, ...]
-    validation: tuple[Step, ...]
+    diagnosis: tuple[RunbookStep, ...]
+    mitigation: tuple[RunbookStep, ...]
+    validation: tuple[RunbookStep, ...]
     escalation: str
     tests: tuple[TestCase, ...]
     learned: bool = False

@@ -240,7 +240,7 @@ def wire_alertmanager_config(config: dict[str, Any], webhook: WebhookReceiver,
     return config
 
 
-class Prometheus(_Process):
+class PrometheusServer(_Process):
     name = "prometheus"
 
     def __init__(self, workdir: Path, targets: Sequence[str], rule_files: Sequence[Path],
@@ -257,7 +257,7 @@ class Prometheus(_Process):
             host = alertmanager_url.split("://", 1)[-1].rstrip("/")
             self.config["alerting"] = {"alertmanagers": [{"static_configs": [{"targets": [host]}]}]}
 
-    def start(self) -> Prometheus:
+    def start(self) -> PrometheusServer:
         self.config_path.write_text(yaml.safe_dump(self.config, sort_keys=False))
         (self.workdir / "data").mkdir(exist_ok=True)
         self._spawn([self.binary, f"--config.file={self.config_path}", f"--storage.tsdb.path={self.workdir / 'data'}",
@@ -324,7 +324,7 @@ class Stack:
         self.keep_workdir = keep_workdir
         self.webhook = WebhookReceiver()
         self.alertmanager: Alertmanager | None = None
-        self.prometheus: Prometheus | None = None
+        self.prometheus: PrometheusServer | None = None
         self.rules_file: Path | None = None
         self.generated_dir = self.workdir / "generated"
 
@@ -340,7 +340,7 @@ class Stack:
             (self.workdir / "alertmanager").mkdir(parents=True, exist_ok=True)
             (self.workdir / "prometheus").mkdir(parents=True, exist_ok=True)
             self.alertmanager = Alertmanager(self.workdir / "alertmanager", self.webhook).start()
-            self.prometheus = Prometheus(self.workdir / "prometheus", self.targets, [self.rules_file],
+            self.prometheus = PrometheusServer(self.workdir / "prometheus", self.targets, [self.rules_file],
                                          self.alertmanager.url).start()
         except BaseException:
             self.stop()

@@ -46,7 +46,7 @@ class Phase:
 
 
 @dataclass(frozen=True)
-class Scenario:
+class TrafficScenario:
     name: str
     title: str
     story: str
@@ -64,7 +64,7 @@ class Scenario:
     def seconds(self) -> float:
         return sum(p.seconds for p in self.phases)
 
-    def scaled(self, seconds: float) -> Scenario:
+    def scaled(self, seconds: float) -> TrafficScenario:
         """The same story in ``seconds`` in total (each phase scaled proportionally, at least 5 s)."""
         factor = seconds / self.seconds
         phases = tuple(replace(p, seconds=max(5.0, p.seconds * factor),
@@ -73,11 +73,11 @@ class Scenario:
         return replace(self, phases=phases)
 
 
-def _s(name: str, title: str, story: str, phases: list[Phase], **kw: Any) -> Scenario:
-    return Scenario(name=name, title=title, story=story, phases=tuple(phases), **kw)
+def _s(name: str, title: str, story: str, phases: list[Phase], **kw: Any) -> TrafficScenario:
+    return TrafficScenario(name=name, title=title, story=story, phases=tuple(phases), **kw)
 
 
-SCENARIOS: dict[str, Scenario] = {s.name: s for s in (
+SCENARIOS: dict[str, TrafficScenario] = {s.name: s for s in (
     _s("the-3am-mystery", "The 3 AM Mystery",
        "Every night at 03:00 the checkout consumers fall behind, and by morning it has cleared itself. The consumers "
        "are healthy; a nightly batch job on the producer side writes five times the usual rate.",
@@ -155,7 +155,7 @@ SCENARIOS: dict[str, Scenario] = {s.name: s for s in (
 SCENARIOS["producer-burst"] = replace(SCENARIOS["the-3am-mystery"], name="producer-burst", title="Producer burst")
 
 
-def get_scenario(name: str) -> Scenario:
+def get_scenario(name: str) -> TrafficScenario:
     try:
         return SCENARIOS[name]
     except KeyError:
@@ -259,9 +259,9 @@ class _Consumer(threading.Thread):
 
 
 class TrafficDriver:
-    """Plays a ``Scenario`` against a Kafka cluster (see the module docstring)."""
+    """Plays a ``TrafficScenario`` against a Kafka cluster (see the module docstring)."""
 
-    def __init__(self, bootstrap: str, scenario: Scenario, kafka: Any = None, topic: str | None = None,
+    def __init__(self, bootstrap: str, scenario: TrafficScenario, kafka: Any = None, topic: str | None = None,
                  group: str | None = None, restart_brokers: bool = False,
                  on_event: Callable[[float, str], None] | None = None) -> None:
         if scenario.brokers > 1 and (kafka is None or len(getattr(kafka, "broker_ids", [])) < scenario.brokers):
