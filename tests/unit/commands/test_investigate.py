@@ -55,6 +55,7 @@ def test_investigate_lists_learned_incident(tmp_path, spike_trace, capsys) -> No
     trace, history = spike_trace
     lib = tmp_path / "patterns"
     lib.mkdir()
+    shutil.copy(REPO / "patterns" / "config.yaml", lib)   # learn extends a valid library
     shutil.copy(REPO / "patterns" / "recording-rules.yaml", lib)
     incident = tmp_path / "incident.yaml"
     start = history[400].timestamp
