@@ -28,6 +28,7 @@ from typing import NoReturn
 
 from kafka_detective import __version__, commands
 from kafka_detective.errors import UserError
+from kafka_detective.yamlio import describe_decode_error
 
 TOOLS_DISTRIBUTION = "kafka-detective-tools"
 ENTRY_POINT_GROUP = "kafka_detective.commands"
@@ -112,8 +113,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 def describe_error(error: BaseException) -> str:
     """One line for an OSError or a Unicode error, naming the file when the error knows it."""
     if isinstance(error, UnicodeDecodeError):
-        from kafka_detective.yamlio import describe_decode_error
-
         return f"input is {describe_decode_error(error)}"
     if isinstance(error, OSError):
         reason = error.strerror or str(error) or type(error).__name__
