@@ -29,6 +29,8 @@ from __future__ import annotations
 import math
 from array import array
 from bisect import bisect_left, bisect_right
+from collections.abc import Iterable
+from typing import Any
 
 from kafka_detective.analysis.forecast import SeasonalProfile
 
@@ -124,9 +126,10 @@ class SignalDetector:
         self.last_t: float | None = None
 
     @classmethod
-    def for_signal(cls, signal: str, **overrides) -> SignalDetector:
+    def for_signal(cls, signal: str, **overrides: Any) -> SignalDetector:
         direction, abs_floor, rel_floor, seasonal, cusum = SIGNAL_SETTINGS[signal]
-        kwargs = {"direction": direction, "abs_floor": abs_floor, "rel_floor": rel_floor, "seasonal": seasonal}
+        kwargs: dict[str, Any] = {"direction": direction, "abs_floor": abs_floor, "rel_floor": rel_floor,
+                                  "seasonal": seasonal}
         if not cusum:
             kwargs["cusum_h"] = math.inf
             kwargs["std_floor"] = 0.5
@@ -202,7 +205,8 @@ class SignalDetector:
         return max(0.0, min(1.0, score))
 
 
-def score_series(timestamps, values, signal: str | None = None, **settings) -> list[float]:
+def score_series(timestamps: Iterable[float], values: Iterable[float], signal: str | None = None,
+                 **settings: Any) -> list[float]:
     """Anomaly scores of a whole series with the same streaming algorithm (offline helper)."""
     detector = SignalDetector.for_signal(signal, **settings) if signal else SignalDetector(**settings)
     return [detector.update(t, v) for t, v in zip(timestamps, values, strict=True)]
@@ -358,7 +362,7 @@ class StreamDetector:
         return self._daily(t) + self._weekly(t)
 
     def _learn_season(self, t: float, deviation: float) -> None:
-        if self.profile is None:
+        if self.profile is None or self.profile_n is None:
             if self._dt is None or self._n < 8:
                 return
             self._buckets = max(6, min(96, round(DAY_SECONDS / max(self._dt, 1.0))))

@@ -38,7 +38,8 @@ def _per_dt(rate: float, dt: float) -> float:
     """Smoothing weight for an elapsed `dt` given a weight `rate` per REF_STEP seconds."""
     if dt <= 0:
         return 0.0
-    return 1.0 - (1.0 - rate) ** (dt / REF_STEP)
+    kept: float = (1.0 - rate) ** (dt / REF_STEP)   # a float ** float is typed Any (a negative base gives complex)
+    return 1.0 - kept
 
 
 class SeasonalProfile:
@@ -54,7 +55,7 @@ class SeasonalProfile:
         self.period = period
         self.bucket_seconds = period / buckets
         self.gamma = gamma
-        self.profile: array | None = None    # array('d'): 8 bytes per bucket, allocated on first update
+        self.profile: array[float] | None = None    # array('d'): 8 bytes per bucket, allocated on first update
         self.seen: bytearray | None = None
         self.first: float | None = None
 
@@ -64,7 +65,7 @@ class SeasonalProfile:
     def update(self, t: float, deviation: float, dt: float) -> None:
         if self.first is None:
             self.first = t
-        if self.profile is None:
+        if self.profile is None or self.seen is None:
             self.profile = array("d", bytes(8 * self.buckets))
             self.seen = bytearray(self.buckets)
         b = int((t % self.period) // self.bucket_seconds)
@@ -167,7 +168,8 @@ class RateModel:
         season = self.season
         s = season.value(mid) if season is not None and season.ready(t) else 0.0
         self.holt.update(t, rate - s)
-        self.smoothed = self.holt.level + (season.value(t) if s else 0.0)
+        assert self.holt.level is not None   # update() has set it
+        self.smoothed = self.holt.level + (season.value(t) if season is not None and s else 0.0)
         if season is not None:
             de = rate - (season.value(mid) if season.profile is not None else 0.0)
             if self.baseline is None:
@@ -448,7 +450,7 @@ class LagForecaster:
             level = self.long.my
         rho = self.ac_cov / self.ac_var if self.ac_var > 0 else 0.0
         rho = min(max(rho, 0.0), 0.999)
-        decay = rho ** (h / max(self.step, 1.0))
+        decay: float = rho ** (h / max(self.step, 1.0))
         return max(0.0, level + decay * (lag - level))
 
     def _damped(self, h: float) -> float:

@@ -11,9 +11,10 @@ from __future__ import annotations
 import json
 import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 from kafka_detective.analysis.model import Diagnosis
 from kafka_detective.analysis.rootcause import LAG, derive_signals, mad, median
@@ -59,11 +60,11 @@ class Signature:
     def vector(self) -> dict[str, float]:
         return {s.signal: math.tanh(s.effect / 5.0) if s.deviated else 0.0 for s in self.signals}
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     @staticmethod
-    def from_dict(d: dict) -> Signature:
+    def from_dict(d: Mapping[str, Any]) -> Signature:
         sig = Signature(**{k: v for k, v in d.items() if k not in ("signals",)})
         sig.signals = [SignalDeviation(**s) for s in d.get("signals", [])]
         return sig
@@ -77,7 +78,7 @@ class Signature:
         return ", then ".join(parts) if parts else "no signal deviated beyond the lag itself"
 
 
-def _series(history: Sequence[GroupTopicSample]) -> tuple[list[float], dict[str, list[float | None]]]:
+def _series(history: Sequence[GroupTopicSample]) -> tuple[list[float], dict[str, Sequence[float | None]]]:
     sig = derive_signals(history)
     return sig.t, {
         "lag": sig.lag, "lag_seconds": sig.lag_seconds, "produce_rate": sig.produce_rate,
@@ -115,8 +116,8 @@ def signature(history: Sequence[GroupTopicSample], start: float, end: float, *, 
                     start=start, end=end, notes=notes)
     for name_ in SIGNATURE_SIGNALS:
         values = series[name_]
-        bv = [float(values[i]) for i in base if values[i] is not None]
-        pv = [float(values[i]) for i in post if values[i] is not None]
+        bv = [float(val) for i in base if (val := values[i]) is not None]
+        pv = [float(val) for i in post if (val := values[i]) is not None]
         if len(bv) < 3 or len(pv) < 2:
             continue
         if name_ in COUNT_SIGNALS:
@@ -126,7 +127,7 @@ def signature(history: Sequence[GroupTopicSample], start: float, end: float, *, 
             baseline = expected
             ratio = None
             onset_thr = max(0.5, 2 * sum(bv) / len(bv))
-            first = next((t[i] for i in post if values[i] is not None and values[i] > onset_thr), None)
+            first = next((t[i] for i in post if (val := values[i]) is not None and val > onset_thr), None)
         else:
             b_med = median(bv)
             scale = max(mad(bv, b_med), 0.05 * abs(b_med), _FLOOR.get(name_, 1e-3))
@@ -192,8 +193,8 @@ def load_signatures(library_dir: str | Path) -> list[Signature]:
 
 
 def similar_incidents(current: Signature, library_dir: str | Path, limit: int = 5, min_similarity: float = 0.5
-                      ) -> list[dict]:
-    found = []
+                      ) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
     for sig in load_signatures(library_dir):
         s = similarity(current, sig)
         if s >= min_similarity:

@@ -22,6 +22,7 @@ from collections import defaultdict
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from kafka_detective.analysis.online import OnlineAnalytics
 from kafka_detective.durations import format_duration
 from kafka_detective.kafka.redaction import redact_url
 from kafka_detective.prometheus_api import MAX_POINTS_PER_SERIES, Prometheus, selector, series_points
@@ -154,9 +155,9 @@ def fetch_query_range(url: str, cluster: str, lookback: float, interval: float, 
     return results, step
 
 
-def warm_start(analytics: Any, url: str, cluster: str, lookback: float, interval: float,
+def warm_start(analytics: OnlineAnalytics, url: str, cluster: str, lookback: float, interval: float,
                timeout: float = WARM_START_TIMEOUT_SECONDS) -> int:
-    """Replay the cluster's recent series from Prometheus into `analytics` (an `OnlineAnalytics`).
+    """Replay the cluster's recent series from Prometheus into `analytics`.
 
     Returns the number of samples replayed; never raises: a failure is one warning and a cold start."""
     shown = redact_url(url)
