@@ -7,7 +7,7 @@ to embed in a page served with `Content-Security-Policy: default-src 'none'`.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from html import escape
@@ -104,7 +104,7 @@ def chart(title: str, series: Sequence[Series], *, onset: float | None = None, w
     return "".join(out)
 
 
-def _path(points: Sequence[Point], x, y) -> str:
+def _path(points: Sequence[Point], x: Callable[[float], float], y: Callable[[float], float]) -> str:
     """An SVG path that breaks at gaps (None values) instead of drawing a line across them."""
     parts: list[str] = []
     pen_down = False
