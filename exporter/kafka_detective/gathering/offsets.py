@@ -24,13 +24,16 @@ from kafka_detective.gathering.snapshot import ClusterState, Offsets, PartialRes
 LATEST = -1
 EARLIEST = -2
 
+# Log-end and log-start offsets by partition.
+_OffsetPair = tuple[dict[TopicPartition, int], dict[TopicPartition, int]]
+
 
 def _partial(offsets: Offsets, failures: dict[int, Exception]) -> PartialResult:
     leaders = ", ".join(f"{leader}: {error!r}" for leader, error in sorted(failures.items()))
     return PartialResult(f"ListOffsets failed for leader(s) {leaders}", offsets, failures)
 
 
-def _query(admin: KafkaAdminClient, partitions: list[KafkaTopicPartition]) -> tuple[dict, dict]:
+def _query(admin: KafkaAdminClient, partitions: list[KafkaTopicPartition]) -> _OffsetPair:
     latest = admin.list_partition_offsets({tp: LATEST for tp in partitions})
     earliest = admin.list_partition_offsets({tp: EARLIEST for tp in partitions})
     return (
@@ -71,7 +74,7 @@ def collect_offsets(admin: KafkaAdminClient, state: ClusterState, previous: Offs
         return offsets
 
 
-def _previous(previous: Offsets | None, partitions: list[KafkaTopicPartition]) -> tuple[dict, dict]:
+def _previous(previous: Offsets | None, partitions: list[KafkaTopicPartition]) -> _OffsetPair:
     if previous is None:
         return {}, {}
     keys: list[TopicPartition] = [(tp.topic, tp.partition) for tp in partitions]
