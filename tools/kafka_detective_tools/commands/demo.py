@@ -9,8 +9,15 @@ investigation report (`kafka-detective investigate --prometheus ...`) and stops 
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING, Any, Protocol
 
 from kafka_detective.commands._argtypes import positive_float
+
+if TYPE_CHECKING:
+    from kafka_detective_tools.sandbox.local_kafka import LocalKafka
+    from kafka_detective_tools.sandbox.stack import PrometheusServer, Stack
+    from kafka_detective_tools.sandbox.traffic import TrafficDriver
+    from kafka_detective_tools.sandbox.webhook import WebhookReceiver
 
 NAME = "demo"
 HELP = ("start a local Kafka, the exporter, Prometheus and Alertmanager, play a production mystery and watch it "
@@ -128,10 +135,10 @@ class LiveView:
         from kafka_detective.analysis.rootcause import REMEDIATION
 
         env = self.env
-        prom = env.stack.prometheus
-        sel = f'cluster="{env.cluster}",consumergroup="{env.driver.group}",topic="{env.driver.topic}"'
-        tsel = f'cluster="{env.cluster}",topic="{env.driver.topic}"'
-        gsel = f'cluster="{env.cluster}",consumergroup="{env.driver.group}"'
+        prom, webhook, driver = env.running()
+        sel = f'cluster="{env.cluster}",consumergroup="{driver.group}",topic="{driver.topic}"'
+        tsel = f'cluster="{env.cluster}",topic="{driver.topic}"'
+        gsel = f'cluster="{env.cluster}",consumergroup="{driver.group}"'
 
         def value(expr: str) -> float | None:
             try:
@@ -166,26 +173,26 @@ class LiveView:
             if diag:
                 cause = diag[0]["metric"].get("cause")
                 data["diagnosis"] = (cause, float(diag[0]["value"][1]), REMEDIATION.get(cause, ""))
-                self.first_seen.setdefault(f"diagnosis {cause}", env.driver.elapsed)
+                self.first_seen.setdefault(f"diagnosis {cause}", driver.elapsed)
             data["alerts"] = prom.rule_alerts()
         except Exception:
             pass
         if data["lag"] is not None:
             self.lag_history.append(data["lag"])
         delivered: dict[str, dict] = {}
-        for alert in env.stack.webhook.alerts(status="firing"):
+        for alert in webhook.alerts(status="firing"):
             delivered[alert["labels"].get("alertname", "")] = alert
-            self.first_seen.setdefault(f"delivered {alert['labels'].get('alertname')}", env.driver.elapsed)
+            self.first_seen.setdefault(f"delivered {alert['labels'].get('alertname')}", driver.elapsed)
         data["delivered"] = delivered
         for alert in data["alerts"]:
             if alert["state"] == "firing":
-                self.first_seen.setdefault(f"firing {alert['labels'].get('alertname')}", env.driver.elapsed)
+                self.first_seen.setdefault(f"firing {alert['labels'].get('alertname')}", driver.elapsed)
         return data
 
     def render(self, data: dict) -> str:
         import textwrap
 
-        env, sc, drv = self.env, self.env.scenario, self.env.driver
+        env, sc, drv = self.env, self.env.scenario, self.env.running()[2]
         c = self.c
         phase = drv.phase
         total = sc.seconds
@@ -243,7 +250,7 @@ class LiveView:
         return "\n".join(lines)
 
     def status_line(self, data: dict) -> str:
-        drv = self.env.driver
+        drv = self.env.running()[2]
         phase = drv.phase
         diag = data["diagnosis"]
         firing = sorted({a["labels"].get("alertname", "") for a in data["alerts"] if a["state"] == "firing"})
@@ -264,10 +271,10 @@ class Demo:
         self.out_dir = out_dir
         self.cluster = cluster
         self.root = find_root()
-        self.kafka = None
-        self.exporter = None
-        self.stack = None
-        self.driver = None
+        self.kafka: LocalKafka | None = None
+        self.exporter: Any = None     # the sandbox's in-process exporter
+        self.stack: Stack | None = None
+        self.driver: TrafficDriver | None = None
         self._stack_ctx = None
 
     def start(self, say) -> None:
@@ -279,22 +286,29 @@ class Demo:
         if not (distribution_dir() / ".complete").exists():
             say("fetching the Apache Kafka jars from Maven Central (first run only, a minute or two)")
         say(f"starting a local Kafka ({self.scenario.brokers} broker(s))")
-        self.kafka = LocalKafka(brokers=self.scenario.brokers)
-        self.kafka.start()
-        say(f"  Kafka at {self.kafka.bootstrap_servers}")
-        self.exporter = sandbox_exporter(self.kafka.bootstrap_servers, cluster=self.cluster)
+        self.kafka = kafka = LocalKafka(brokers=self.scenario.brokers)
+        kafka.start()
+        say(f"  Kafka at {kafka.bootstrap_servers}")
+        self.exporter = sandbox_exporter(kafka.bootstrap_servers, cluster=self.cluster)
         self.exporter.start()
         say(f"  exporter at {self.exporter_url}/metrics, open cases at {self.detective_url}")
         say("generating alert rules with compressed-time durations, starting Prometheus and Alertmanager")
         # the alerts link to this exporter's case files (case_url annotation)
-        self.stack = Stack([f"127.0.0.1:{self.exporter.port}"],
-                           overrides={**COMPRESSED_TIME, "case_base_url": self.exporter_url})
-        self.stack.start()
-        say(f"  Prometheus at {self.stack.prometheus.url}, Alertmanager at {self.stack.alertmanager.url}, "
-            f"webhook at {self.stack.webhook.url}")
-        self.driver = TrafficDriver(self.kafka.bootstrap_servers, self.scenario, kafka=self.kafka)
+        self.stack = stack = Stack([f"127.0.0.1:{self.exporter.port}"],
+                                   overrides={**COMPRESSED_TIME, "case_base_url": self.exporter_url})
+        stack.start()
+        prometheus, alertmanager = stack.prometheus, stack.alertmanager
+        assert prometheus is not None and alertmanager is not None   # Stack.start() has started both
+        say(f"  Prometheus at {prometheus.url}, Alertmanager at {alertmanager.url}, webhook at {stack.webhook.url}")
+        self.driver = driver = TrafficDriver(kafka.bootstrap_servers, self.scenario, kafka=kafka)
         say(f"playing {self.scenario.name}: {len(self.scenario.phases)} phases, {self.scenario.seconds:.0f}s")
-        self.driver.start()
+        driver.start()
+
+    def running(self) -> tuple[PrometheusServer, WebhookReceiver, TrafficDriver]:
+        """Prometheus, the webhook receiver and the traffic of the started demo."""
+        if self.stack is None or self.stack.prometheus is None or self.driver is None:
+            raise RuntimeError("the demo is not running")
+        return self.stack.prometheus, self.stack.webhook, self.driver
 
     @property
     def exporter_url(self) -> str:
@@ -309,7 +323,8 @@ class Demo:
         from kafka_detective.analysis.model import GroupTopicAnalysis
         from kafka_detective.serving.detective_page import case_href
 
-        return self.exporter_url + case_href(GroupTopicAnalysis(self.cluster, self.driver.group, self.driver.topic))
+        driver = self.running()[2]
+        return self.exporter_url + case_href(GroupTopicAnalysis(self.cluster, driver.group, driver.topic))
 
     def screenshots(self, say) -> None:
         """The open cases and the scenario's case file as PNGs in the report folder (needs Debian's chromium)."""
@@ -341,12 +356,15 @@ class Demo:
     def close(self) -> None:
         import contextlib
 
-        for step in (lambda: self.driver and self.driver.stop(),
-                     lambda: self.stack and self.stack.stop(),
-                     lambda: self.exporter and self.exporter.stop(),
-                     lambda: self.kafka and self.kafka.stop()):
-            with contextlib.suppress(Exception):
-                step()
+        parts: list[_Stoppable | None] = [self.driver, self.stack, self.exporter, self.kafka]
+        for part in parts:
+            if part is not None:
+                with contextlib.suppress(Exception):
+                    part.stop()
+
+
+class _Stoppable(Protocol):
+    def stop(self) -> object: ...
 
 
 def investigate(demo: Demo, since: float) -> str:
@@ -358,8 +376,9 @@ def investigate(demo: Demo, since: float) -> str:
     from kafka_detective.cli import build_parser
 
     report_dir = demo.out_dir / "investigation"
-    argv = ["investigate", "--prometheus", demo.stack.prometheus.url, "--group", demo.driver.group,
-            "--topic", demo.driver.topic, "--cluster", demo.cluster, "--since", f"{math.ceil(since)}s",
+    prometheus, _, driver = demo.running()
+    argv = ["investigate", "--prometheus", prometheus.url, "--group", driver.group,
+            "--topic", driver.topic, "--cluster", demo.cluster, "--since", f"{math.ceil(since)}s",
             "--step", "2s", "--out", str(report_dir), "--library-dir", str(demo.root / "patterns"), "--html"]
     args = build_parser().parse_args(argv)
     buffer = io.StringIO()
@@ -420,13 +439,14 @@ def run_demo(args: argparse.Namespace) -> int:
     demo = Demo(scenario, out_dir)
     try:
         demo.start(say)
+        prometheus, webhook, driver = demo.running()
         view = LiveView(demo, color=not plain)
         # After the last phase: a few seconds for the last alerts to be delivered, up to 30 s more while the
         # diagnosis has not formed yet (a short --duration).
         finished: float | None = None
         data = view.sample()
         while True:
-            if finished is None and demo.driver.finished:
+            if finished is None and driver.finished:
                 finished = time.monotonic()
             waited = 0.0 if finished is None else time.monotonic() - finished
             if waited >= 40.0 or (waited >= 10.0 and data.get("diagnosis")):
@@ -441,13 +461,13 @@ def run_demo(args: argparse.Namespace) -> int:
         if not plain:
             sys.stdout.write(CLEAR + view.render(data) + "\n\n")
         say("scenario finished; investigating with `kafka-detective investigate --prometheus "
-            f"{demo.stack.prometheus.url} --group {demo.driver.group} --topic {demo.driver.topic}`")
+            f"{prometheus.url} --group {driver.group} --topic {driver.topic}`")
         try:
-            report = investigate(demo, since=demo.driver.elapsed + 30)
+            report = investigate(demo, since=driver.elapsed + 30)
         except UserError as error:
             report = None
             say(f"investigation failed: {error}")
-        notifications = [n.payload for n in demo.stack.webhook.notifications()]
+        notifications = [n.payload for n in webhook.notifications()]
         (out_dir / "notifications.json").write_text(json.dumps(notifications, indent=1))
         demo.screenshots(say)
         print_summary(demo, view, data, report, say)
@@ -462,8 +482,8 @@ def run_demo(args: argparse.Namespace) -> int:
     finally:
         say("stopping the traffic, Prometheus, Alertmanager, the exporter and Kafka")
         demo.close()
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+        for sig, previous_handler in previous.items():
+            signal.signal(sig, previous_handler)
         say(f"done in {time.monotonic() - started:.0f}s; everything started by the demo is stopped")
     return 0
 
@@ -480,16 +500,16 @@ def print_summary(demo: Demo, view: LiveView, data: dict, report: str | None, sa
         print("diagnosis: none reported by the exporter at the end")
     for key, t in sorted(view.first_seen.items(), key=lambda kv: kv[1]):
         print(f"  +{t:4.0f}s first {key}")
-    delivered = demo.stack.webhook.alerts(status="firing")
+    delivered = demo.running()[1].alerts(status="firing")
     if delivered:
         print("alerts delivered by the Alertmanager:")
         seen = set()
         for alert in delivered:
             labels = alert["labels"]
-            key = (labels.get("alertname"), labels.get("diagnosis"))
-            if key in seen:
+            alert_key = (labels.get("alertname"), labels.get("diagnosis"))
+            if alert_key in seen:
                 continue
-            seen.add(key)
+            seen.add(alert_key)
             print(f"  {labels.get('alertname')} [{labels.get('severity')}] -> {alert['receiver']}"
                   + (f"  diagnosis={labels['diagnosis']}" if labels.get("diagnosis") else ""))
             print(f"      {alert['annotations'].get('summary', '')}")
