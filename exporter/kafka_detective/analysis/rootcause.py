@@ -498,13 +498,72 @@ class _Finding:
     supports: tuple[str, ...] = ()     # causes this evidence supports
 
 
-def _score_and_evidence(sig: Signals, w: _Window) -> tuple[dict[str, float], list[_Finding]]:
+@dataclass
+class _Measures:
+    """The post-onset window against its baseline: what every score and finding is computed from."""
+
+    base: list[int]
+    post: list[int]
+    have_base: bool
+    # produce / consume rates over `rate_post` (medians, robust z, ratio to baseline, significance t)
+    rate_post: list[int]
+    p_post: float
+    p_base: float
+    p_z: float
+    p_ratio: float
+    p_t: float
+    c_post: float
+    c_base: float
+    c_z: float
+    c_ratio: float
+    c_t: float
+    p_peak_i: int
+    c_low_i: int
+    share_p: float                     # shares of the deficit that makes the lag grow
+    share_c: float
+    # membership and commits
+    empty: list[int]
+    frac_empty: float
+    producing: bool
+    frozen: list[int]
+    frac_frozen: float
+    frac_rebalancing: float
+    # counts around the onset
+    around: list[int]
+    reb_post: float
+    reb_expected: float
+    lc_near: float
+    lc_post: float
+    after_onset: range
+    lost_post: float
+    urp_frac: float
+    urp_max: float
+    urp_base: float
+    off_max: float
+    # consumer CPU, disk, leadership skew
+    cpu_post: list[float]
+    cpu_base: list[float]
+    cpu_med: float
+    disk_all: list[float]
+    disk_max: float
+    skew_post: list[float]
+    skew_med: float
+
+    @property
+    def consumer_present(self) -> float:
+        return 1.0 - self.frac_empty
+
+    @property
+    def broker_side(self) -> float:
+        """How much the broker side (offline or under-replicated partitions) explains what the consumers do."""
+        return max(1.0 if self.off_max > 0 else 0.0,
+                   ramp(self.urp_frac, *SCORING.urp_fraction) * (SCORING.urp_before_weight if self.urp_base > 0
+                                                                 else 1.0))
+
+
+def _measure(sig: Signals, w: _Window) -> _Measures:
     S = SCORING
     base, post = w.base, w.post
-    t_onset = sig.t[w.onset_index]
-    scores = dict.fromkeys(ROOT_CAUSES, 0.0)
-    scores["unknown"] = S.unknown_floor
-    findings: list[_Finding] = []
     have_base = len(base) >= S.min_baseline
 
     # -- produce / consume rates: the later half of a long growth phase
@@ -518,122 +577,150 @@ def _score_and_evidence(sig: Signals, w: _Window) -> tuple[dict[str, float], lis
     # Significance of the shift of medians (effect size x sqrt of the effective sample size, for the median's
     # efficiency): a small but sustained shift over many samples counts.
     n_eff = math.sqrt(len(rate_post) * len(base) / max(1, len(rate_post) + len(base))) / S.median_efficiency
-    p_t, c_t = p_z * n_eff, c_z * n_eff
-    p_peak_i = max(rate_post, key=lambda i: sig.produce_rate[i])
-    c_low_i = min(rate_post, key=lambda i: sig.consume_rate[i])
     # Attribution of the deficit that makes the lag grow: before the onset the group kept up (consume ~
     # produce), so deficit = (produce increase) + (consume decrease).
     d_prod = max(0.0, p_post - p_base) if have_base else 0.0
     d_cons = max(0.0, c_base - c_post) if have_base else 0.0
-    share_p = d_prod / (d_prod + d_cons) if d_prod + d_cons > 0 else 0.0
-    share_c = d_cons / (d_prod + d_cons) if d_prod + d_cons > 0 else 0.0
 
     # -- membership and commits
     n_post = len(post)
     # Membership unknown (no members/state series: state "Unknown" with 0 members) is not "Empty".
     empty = [i for i in post if sig.state[i] in EMPTY_STATES or (sig.members[i] <= 0 and sig.state[i] != "Unknown")]
-    frac_empty = len(empty) / n_post
-    producing = p_post > 0 or any(sig.produce_rate[i] > 0 for i in post)
     empty_set = set(empty)
     with_members = [i for i in post if i not in empty_set]
     frozen = [i for i in with_members if sig.committed_delta[i] <= 0 and sig.lag[i] > 0]
-    frac_frozen = len(frozen) / n_post
     rebalancing_state = [i for i in post if sig.state[i] in REBALANCING_STATES]
 
-    # -- counts around the onset (two samples before it to the end of the post window)
+    # -- counts around the onset (a couple of samples before it to the end of the post window)
     around = list(range(max(0, w.onset_index - S.around_before), post[-1] + 1))
-    reb_post = sum(sig.rebalances[i] for i in around)
     reb_base_rate = (sum(sig.rebalances[i] for i in base) / len(base)) if base else 0.0
-    reb_expected = reb_base_rate * len(around)
-    lc_near = sum(sig.leader_changes[i] for i in range(max(0, w.onset_index - S.near_onset[0]),
-                                                        min(sig.n, w.onset_index + S.near_onset[1])))
-    lc_post = sum(sig.leader_changes[i] for i in around)
     # Losses trail the lag peak (the oldest message must age past the retention first): count to the end.
     after_onset = range(max(0, w.onset_index - S.around_before), sig.n)
-    lost_post = sum(sig.lost[i] for i in after_onset)
     urp = _vals(sig.under_replicated, around)
     off = _vals(sig.offline, around)
-    urp_frac = sum(1 for v in urp if v > 0) / max(1, len(urp))
-    off_max = max(off) if off else 0.0
-    urp_max = max(urp) if urp else 0.0
-    urp_base = max(_vals(sig.under_replicated, base), default=0.0)
 
     cpu_post = _vals(sig.cpu, post)
-    cpu_base = _vals(sig.cpu, base)
-    cpu_med = median(cpu_post) if cpu_post else math.nan
     disk_all = _vals(sig.disk, list(range(sig.n)))
-    disk_max = max(disk_all) if disk_all else math.nan
     skew_post = _vals(sig.skew, post)
-    skew_med = median(skew_post) if skew_post else math.nan
+    return _Measures(
+        base=base, post=post, have_base=have_base, rate_post=rate_post,
+        p_post=p_post, p_base=p_base, p_z=p_z, p_ratio=p_ratio, p_t=p_z * n_eff,
+        c_post=c_post, c_base=c_base, c_z=c_z, c_ratio=c_ratio, c_t=c_z * n_eff,
+        p_peak_i=max(rate_post, key=lambda i: sig.produce_rate[i]),
+        c_low_i=min(rate_post, key=lambda i: sig.consume_rate[i]),
+        share_p=d_prod / (d_prod + d_cons) if d_prod + d_cons > 0 else 0.0,
+        share_c=d_cons / (d_prod + d_cons) if d_prod + d_cons > 0 else 0.0,
+        empty=empty, frac_empty=len(empty) / n_post,
+        producing=p_post > 0 or any(sig.produce_rate[i] > 0 for i in post),
+        frozen=frozen, frac_frozen=len(frozen) / n_post, frac_rebalancing=len(rebalancing_state) / n_post,
+        around=around, reb_post=sum(sig.rebalances[i] for i in around), reb_expected=reb_base_rate * len(around),
+        lc_near=sum(sig.leader_changes[i] for i in range(max(0, w.onset_index - S.near_onset[0]),
+                                                          min(sig.n, w.onset_index + S.near_onset[1]))),
+        lc_post=sum(sig.leader_changes[i] for i in around),
+        after_onset=after_onset, lost_post=sum(sig.lost[i] for i in after_onset),
+        urp_frac=sum(1 for v in urp if v > 0) / max(1, len(urp)), urp_max=max(urp) if urp else 0.0,
+        urp_base=max(_vals(sig.under_replicated, base), default=0.0), off_max=max(off) if off else 0.0,
+        cpu_post=cpu_post, cpu_base=_vals(sig.cpu, base), cpu_med=median(cpu_post) if cpu_post else math.nan,
+        disk_all=disk_all, disk_max=max(disk_all) if disk_all else math.nan,
+        skew_post=skew_post, skew_med=median(skew_post) if skew_post else math.nan,
+    )
 
-    # ---- scores
-    consumer_present = 1.0 - frac_empty
-    # producer spike: produce rate well above its baseline, consumers not slower than before
-    spike = (max(ramp(p_ratio, *S.spike_ratio), share_p * ramp(p_ratio - 1, *S.spike_share_rise))
-             * ramp(p_t, *S.shift_significance) if have_base else 0.0)
-    healthy = ramp(c_ratio, *S.healthy_consume) if have_base else S.healthy_without_baseline
-    scores["producer_spike"] = S.spike_top * spike * healthy * consumer_present * \
-        (1 - S.spike_frozen_discount * frac_frozen)
 
-    scores["consumer_down"] = (ramp(frac_empty, *S.empty_fraction) if producing
-                               else S.down_not_producing * ramp(frac_empty, *S.empty_fraction))
+# --- scores, one cause family at a time; each writes its causes into `scores` -----------------------------
+
+
+def _score_producer_spike(m: _Measures, scores: dict[str, float]) -> float:
+    """Produce rate well above its baseline, consumers not slower than before; returns the spike's strength."""
+    S = SCORING
+    spike = (max(ramp(m.p_ratio, *S.spike_ratio), m.share_p * ramp(m.p_ratio - 1, *S.spike_share_rise))
+             * ramp(m.p_t, *S.shift_significance) if m.have_base else 0.0)
+    healthy = ramp(m.c_ratio, *S.healthy_consume) if m.have_base else S.healthy_without_baseline
+    scores["producer_spike"] = S.spike_top * spike * healthy * m.consumer_present * \
+        (1 - S.spike_frozen_discount * m.frac_frozen)
+    return spike
+
+
+def _score_membership(m: _Measures, scores: dict[str, float]) -> None:
+    """consumer_down (no members while messages arrive) and consumer_stalled (members, but commits frozen)."""
+    S = SCORING
+    scores["consumer_down"] = (ramp(m.frac_empty, *S.empty_fraction) if m.producing
+                               else S.down_not_producing * ramp(m.frac_empty, *S.empty_fraction))
     # A freeze right after a leader election or while partitions are offline is explained by the broker side.
-    broker_ind = max(1.0 if off_max > 0 else 0.0,
-                     ramp(urp_frac, *S.urp_fraction) * (S.urp_before_weight if urp_base > 0 else 1.0))
-    scores["consumer_stalled"] = S.stalled_top * ramp(frac_frozen, *S.frozen_fraction) * \
-        (1 - ramp(reb_post, *S.stalled_rebalances) * S.stalled_rebalance_discount) * \
-        (1 - S.stalled_election_discount * ramp(lc_near, *S.election_near)) * \
-        (1 - S.stalled_broker_discount * broker_ind)
+    scores["consumer_stalled"] = S.stalled_top * ramp(m.frac_frozen, *S.frozen_fraction) * \
+        (1 - ramp(m.reb_post, *S.stalled_rebalances) * S.stalled_rebalance_discount) * \
+        (1 - S.stalled_election_discount * ramp(m.lc_near, *S.election_near)) * \
+        (1 - S.stalled_broker_discount * m.broker_side)
 
-    slowed = (max(ramp(1 - c_ratio, *S.slowed_drop), share_c * ramp(1 - c_ratio, *S.slowed_share_drop))
-              * ramp(-c_t, *S.shift_significance) if have_base else 0.0)
+
+def _score_slow_consumers(m: _Measures, scores: dict[str, float]) -> float:
+    """Consumers slower than before: rebalance_storm, consumer_cpu_saturation or consumer_slowdown; returns
+    how saturated the consumers' CPU is."""
+    S = SCORING
+    slowed = (max(ramp(1 - m.c_ratio, *S.slowed_drop), m.share_c * ramp(1 - m.c_ratio, *S.slowed_share_drop))
+              * ramp(-m.c_t, *S.shift_significance) if m.have_base else 0.0)
     # A dip right after a leader election is explained by the election.
-    election = ramp(lc_near, *S.election_near)
-    reb_signif = ramp(reb_post - reb_expected, *S.storm_excess)
+    election = ramp(m.lc_near, *S.election_near)
+    reb_signif = ramp(m.reb_post - m.reb_expected, *S.storm_excess)
     # Rebalances while partitions are offline are often the broker failure's doing (lost coordinator,
     # reassigned partitions): the broker side is upstream.
-    scores["rebalance_storm"] = S.storm_top * reb_signif * consumer_present * max(
-        slowed, ramp(len(rebalancing_state) / n_post, *S.storm_rebalancing_fraction),
-        ramp(reb_post, *S.storm_rebalances)) * (1 - S.storm_broker_discount * broker_ind)
-    cpu_sat = ramp(cpu_med, *S.cpu_saturated) if cpu_post else 0.0
-    scores["consumer_cpu_saturation"] = S.cpu_top * slowed * cpu_sat * consumer_present
+    scores["rebalance_storm"] = S.storm_top * reb_signif * m.consumer_present * max(
+        slowed, ramp(m.frac_rebalancing, *S.storm_rebalancing_fraction),
+        ramp(m.reb_post, *S.storm_rebalances)) * (1 - S.storm_broker_discount * m.broker_side)
+    cpu_sat = ramp(m.cpu_med, *S.cpu_saturated) if m.cpu_post else 0.0
+    scores["consumer_cpu_saturation"] = S.cpu_top * slowed * cpu_sat * m.consumer_present
     not_cpu = 1.0 - cpu_sat
-    not_frozen = 1.0 - ramp(frac_frozen, *S.frozen_fraction)
-    scores["consumer_slowdown"] = S.slowdown_top * slowed * (1 - reb_signif) * not_cpu * consumer_present * \
+    not_frozen = 1.0 - ramp(m.frac_frozen, *S.frozen_fraction)
+    scores["consumer_slowdown"] = S.slowdown_top * slowed * (1 - reb_signif) * not_cpu * m.consumer_present * \
         not_frozen * (1 - S.slowdown_election_discount * election)
+    return cpu_sat
 
+
+def _score_brokers(m: _Measures, spike: float, scores: dict[str, float]) -> None:
+    """broker_failure, leader_election, broker_skew and disk_pressure."""
+    S = SCORING
     scores["broker_failure"] = S.broker_failure_top * max(
-        1.0 if off_max > 0 else 0.0,
-        S.broker_failure_urp_weight * ramp(urp_frac, *S.urp_fraction) * (S.urp_before_weight if urp_base > 0 else 1.0))
-    if lc_post > 0:
+        1.0 if m.off_max > 0 else 0.0,
+        S.broker_failure_urp_weight * ramp(m.urp_frac, *S.urp_fraction) * (S.urp_before_weight if m.urp_base > 0
+                                                                           else 1.0))
+    if m.lc_post > 0:
         scores["broker_failure"] = min(1.0, scores["broker_failure"] * S.broker_failure_leader_boost)
-    scores["leader_election"] = S.election_top * ramp(lc_near, *S.election_near) * \
-        (1 - S.election_broker_discount * broker_ind) * \
-        (1 - S.election_spike_or_empty_discount * max(spike, ramp(frac_empty, *S.empty_fraction)))
-    scores["broker_skew"] = S.skew_top * ramp(skew_med, *S.skew_share) if skew_post else 0.0
-    scores["disk_pressure"] = S.disk_top * ramp(disk_max, *S.disk_used) if disk_all else 0.0
-    # data loss: the headline whenever it happened (the other causes are discounted once all are scored, below)
-    loss = ramp(lost_post, *S.lost_messages)
-    scores["retention_loss"] = S.retention_top * loss
+    scores["leader_election"] = S.election_top * ramp(m.lc_near, *S.election_near) * \
+        (1 - S.election_broker_discount * m.broker_side) * \
+        (1 - S.election_spike_or_empty_discount * max(spike, ramp(m.frac_empty, *S.empty_fraction)))
+    scores["broker_skew"] = S.skew_top * ramp(m.skew_med, *S.skew_share) if m.skew_post else 0.0
+    scores["disk_pressure"] = S.disk_top * ramp(m.disk_max, *S.disk_used) if m.disk_all else 0.0
 
-    # partial stall: a few partitions frozen (per-partition evidence), the group as a whole still consuming
-    def partial(i: int) -> bool:
-        f, n = sig.frozen_partitions[i], sig.partitions[i]
-        return bool(f) and n is not None and f <= max(1.0, S.partial_max_share * n)
 
+def _partially_frozen(sig: Signals, i: int) -> bool:
+    """A few of the group's partitions frozen at sample i (per-partition evidence)."""
+    f, n = sig.frozen_partitions[i], sig.partitions[i]
+    return bool(f) and n is not None and f <= max(1.0, SCORING.partial_max_share * n)
+
+
+def _score_partial_stall(sig: Signals, m: _Measures, scores: dict[str, float]) -> tuple[float, float]:
+    """A few partitions frozen, the group as a whole still consuming: it explains the consumer-side causes.
+    Returns (its strength, the share of the window partially frozen)."""
+    S = SCORING
+    base, post = m.base, m.post
     have_partitions = bool(sig.frozen_partitions) and any(sig.frozen_partitions[i] is not None for i in post)
-    frac_partial = sum(1 for i in post if partial(i)) / n_post if have_partitions else 0.0
-    frac_partial_base = (sum(1 for i in base if partial(i)) / len(base)) if have_partitions and base else 0.0
+    frac_partial = sum(1 for i in post if _partially_frozen(sig, i)) / len(post) if have_partitions else 0.0
+    frac_partial_base = ((sum(1 for i in base if _partially_frozen(sig, i)) / len(base))
+                         if have_partitions and base else 0.0)
     partial_s = ramp(frac_partial - frac_partial_base, *S.partial_steps)
-    scores["partial_stall"] = S.partial_top * partial_s * consumer_present * \
-        (1 - S.partial_broker_discount * broker_ind)
+    scores["partial_stall"] = S.partial_top * partial_s * m.consumer_present * \
+        (1 - S.partial_broker_discount * m.broker_side)
     for c in ("consumer_slowdown", "consumer_stalled", "consumer_cpu_saturation", "leader_election"):
         scores[c] *= 1 - S.partial_discount * partial_s
+    return partial_s, frac_partial
 
-    # retry death spiral: failures re-produced to the topic, so the produce rate rises WITH the lag
-    spiral_idx = rate_post if len(rate_post) >= S.spiral_min_points else post
+
+def _score_retry_spiral(sig: Signals, m: _Measures, scores: dict[str, float]) -> tuple[float, float]:
+    """Failures re-produced to the topic, so the produce rate rises WITH the lag; it explains part of a producer
+    spike or a slowdown. Returns (its strength, the produce rate's correlation with the lag)."""
+    S = SCORING
+    spiral_idx = m.rate_post if len(m.rate_post) >= S.spiral_min_points else m.post
     spiral_corr = spiral_growth = 0.0
-    if have_base and len(spiral_idx) >= S.spiral_min_points:
+    if m.have_base and len(spiral_idx) >= S.spiral_min_points:
         smooth = median_filter(sig.produce_rate, S.spiral_smoothing)
         spiral_corr = correlation([smooth[i] for i in spiral_idx], [sig.lag[i] for i in spiral_idx])
         # A noisy but flat produce rate can correlate with a rising lag by chance: the rate must also keep
@@ -645,98 +732,124 @@ def _score_and_evidence(sig: Signals, w: _Window) -> tuple[dict[str, float], lis
     # messages are a share of what the consumers read, so the extra produce never exceeds the consume rate
     # (a producer spike that also slows the consumers does).
     spiral = 0.0
-    if have_base:
+    if m.have_base:
         rising = ramp(spiral_corr, *S.spiral_correlation) * ramp(spiral_growth, *S.spiral_growth)
-        both = S.spiral_early_weight * ramp(1 - c_ratio, *S.spiral_consume_drop)
-        bounded = ramp((p_post - p_base) / max(c_post, 1e-9), S.spiral_extra_of_consumed[1],
+        both = S.spiral_early_weight * ramp(1 - m.c_ratio, *S.spiral_consume_drop)
+        bounded = ramp((m.p_post - m.p_base) / max(m.c_post, 1e-9), S.spiral_extra_of_consumed[1],
                        S.spiral_extra_of_consumed[0])
-        spiral = (max(rising, both) * ramp(p_ratio - 1, *S.spiral_produce_rise) * bounded
-                  * ramp(p_t, *S.shift_significance) * consumer_present)
+        spiral = (max(rising, both) * ramp(m.p_ratio - 1, *S.spiral_produce_rise) * bounded
+                  * ramp(m.p_t, *S.shift_significance) * m.consumer_present)
     scores["retry_death_spiral"] = S.spiral_top * spiral
     scores["producer_spike"] *= 1 - S.spiral_spike_discount * spiral
     scores["consumer_slowdown"] *= 1 - S.spiral_slowdown_discount * spiral
+    return spiral, spiral_corr
 
+
+def _score_and_evidence(sig: Signals, w: _Window) -> tuple[dict[str, float], list[_Finding]]:
+    m = _measure(sig, w)
+    scores = dict.fromkeys(ROOT_CAUSES, 0.0)
+    scores["unknown"] = SCORING.unknown_floor
+    spike = _score_producer_spike(m, scores)
+    _score_membership(m, scores)
+    cpu_sat = _score_slow_consumers(m, scores)
+    _score_brokers(m, spike, scores)
+    # data loss: the headline whenever it happened (the other causes are discounted once all are scored, below)
+    loss = ramp(m.lost_post, *SCORING.lost_messages)
+    scores["retention_loss"] = SCORING.retention_top * loss
+    # the newer causes explain part of what the ones above saw: they discount them
+    partial_s, frac_partial = _score_partial_stall(sig, m, scores)
+    spiral, spiral_corr = _score_retry_spiral(sig, m, scores)
     # Data loss is the headline whenever it happened; the consumer-side causes that let the backlog age past
     # the retention stay in the ranking, discounted as "explained by" the loss.
     for c in ("consumer_down", "consumer_stalled", "consumer_slowdown", "consumer_cpu_saturation",
               "rebalance_storm", "producer_spike", "partial_stall", "retry_death_spiral"):
-        scores[c] *= 1 - S.loss_discount * loss
+        scores[c] *= 1 - SCORING.loss_discount * loss
+    findings = _evidence(sig, w, m, cpu_sat=cpu_sat, partial_s=partial_s, frac_partial=frac_partial,
+                         spiral=spiral, spiral_corr=spiral_corr)
+    return scores, findings
 
-    # ---- evidence
+
+def _evidence(sig: Signals, w: _Window, m: _Measures, *, cpu_sat: float, partial_s: float, frac_partial: float,
+              spiral: float, spiral_corr: float) -> list[_Finding]:
+    """The findings behind the scores, each with the causes it supports and its weight for the ranking."""
+    S = SCORING
+    t_onset = sig.t[w.onset_index]
+    findings: list[_Finding] = []
+
     def add(metric, value, baseline, threshold, ts, note, weight, supports):
         findings.append(_Finding(Evidence(metric, float(value), float(baseline), float(threshold), float(ts),
                                           note), max(0.0, min(1.0, weight)), supports))
 
-    lag_base = median(_vals(sig.lag, base)) if base else 0.0
+    lag_base = median(_vals(sig.lag, m.base)) if m.base else 0.0
     peak_i = w.peak_index
     mads, at_least = S.lag_threshold
-    add(LAG, sig.lag[peak_i], lag_base, lag_base + max(mads * mad(_vals(sig.lag, base)) if base else 0, at_least),
+    add(LAG, sig.lag[peak_i], lag_base, lag_base + max(mads * mad(_vals(sig.lag, m.base)) if m.base else 0, at_least),
         sig.t[peak_i], f"lag rose from {lag_base:.0f} to a peak of {sig.lag[peak_i]:.0f}", S.lag_weight, ())
     ls = sig.lag_seconds[peak_i]
     if ls is not None:
-        ls_base = median(_vals(sig.lag_seconds, base)) if _vals(sig.lag_seconds, base) else 0.0
+        ls_base = median(_vals(sig.lag_seconds, m.base)) if _vals(sig.lag_seconds, m.base) else 0.0
         times, plus = S.lag_seconds_threshold
         add(LAG_SECONDS, ls, ls_base, ls_base * times + plus, sig.t[peak_i],
             f"oldest unconsumed message {ls:.0f}s old at the peak", S.lag_seconds_weight, ())
-    if have_base:
-        add(PRODUCE_RATE, p_post, p_base, S.produce_threshold * p_base, sig.t[p_peak_i],
-            f"produce rate x{p_ratio:.2f} of baseline (robust z {p_z:+.1f})",
-            ramp(abs(p_z), *S.rate_z_weight) * ramp(abs(math.log(max(p_ratio, 1e-9))) if math.isfinite(p_ratio)
+    if m.have_base:
+        add(PRODUCE_RATE, m.p_post, m.p_base, S.produce_threshold * m.p_base, sig.t[m.p_peak_i],
+            f"produce rate x{m.p_ratio:.2f} of baseline (robust z {m.p_z:+.1f})",
+            ramp(abs(m.p_z), *S.rate_z_weight) * ramp(abs(math.log(max(m.p_ratio, 1e-9))) if math.isfinite(m.p_ratio)
                                                     else 9, *S.rate_change_weight),
-            ("producer_spike",) if p_z > 0 else ())
-        add(CONSUME_RATE, c_post, c_base, S.consume_threshold * c_base, sig.t[c_low_i],
-            f"consume rate x{c_ratio:.2f} of baseline (robust z {c_z:+.1f})",
-            ramp(abs(c_z), *S.rate_z_weight) * ramp(abs(math.log(max(c_ratio, 1e-9))), *S.rate_change_weight),
-            ("consumer_slowdown", "consumer_cpu_saturation", "rebalance_storm") if c_z < 0 else ())
-    if empty:
-        add(MEMBERS, 0, median(_vals(sig.members, base)) if base else 0, 1, sig.t[empty[0]],
-            f"group had no members in {frac_empty:.0%} of the window while produce continued "
-            f"({p_post:.1f} msg/s)", frac_empty, ("consumer_down",))
-    if frozen:
-        add(COMMITTED, 0, c_base if have_base else 0, 0, sig.t[frozen[0]],
-            f"committed offset did not move in {len(frozen)} of {n_post} steps with "
-            f"{int(median([sig.members[i] for i in frozen]))} members present and lag > 0",
-            frac_frozen, ("consumer_stalled",))
-    if reb_post > 0:
-        add(REBALANCES, reb_post, reb_expected, reb_expected + 1, sig.t[next(
-            (i for i in around if sig.rebalances[i] > 0), w.onset_index)],
-            f"{reb_post:.0f} rebalances around the onset (baseline expectation {reb_expected:.1f})",
-            ramp(reb_post - reb_expected, *S.rebalances_weight), ("rebalance_storm",))
-    if cpu_post:
-        add(CPU, cpu_med, median(cpu_base) if cpu_base else math.nan, S.cpu_threshold, t_onset,
-            f"consumer CPU {cpu_med:.0%} after the onset", ramp(cpu_med, *S.cpu_weight),
+            ("producer_spike",) if m.p_z > 0 else ())
+        add(CONSUME_RATE, m.c_post, m.c_base, S.consume_threshold * m.c_base, sig.t[m.c_low_i],
+            f"consume rate x{m.c_ratio:.2f} of baseline (robust z {m.c_z:+.1f})",
+            ramp(abs(m.c_z), *S.rate_z_weight) * ramp(abs(math.log(max(m.c_ratio, 1e-9))), *S.rate_change_weight),
+            ("consumer_slowdown", "consumer_cpu_saturation", "rebalance_storm") if m.c_z < 0 else ())
+    if m.empty:
+        add(MEMBERS, 0, median(_vals(sig.members, m.base)) if m.base else 0, 1, sig.t[m.empty[0]],
+            f"group had no members in {m.frac_empty:.0%} of the window while produce continued "
+            f"({m.p_post:.1f} msg/s)", m.frac_empty, ("consumer_down",))
+    if m.frozen:
+        add(COMMITTED, 0, m.c_base if m.have_base else 0, 0, sig.t[m.frozen[0]],
+            f"committed offset did not move in {len(m.frozen)} of {len(m.post)} steps with "
+            f"{int(median([sig.members[i] for i in m.frozen]))} members present and lag > 0",
+            m.frac_frozen, ("consumer_stalled",))
+    if m.reb_post > 0:
+        add(REBALANCES, m.reb_post, m.reb_expected, m.reb_expected + 1, sig.t[next(
+            (i for i in m.around if sig.rebalances[i] > 0), w.onset_index)],
+            f"{m.reb_post:.0f} rebalances around the onset (baseline expectation {m.reb_expected:.1f})",
+            ramp(m.reb_post - m.reb_expected, *S.rebalances_weight), ("rebalance_storm",))
+    if m.cpu_post:
+        add(CPU, m.cpu_med, median(m.cpu_base) if m.cpu_base else math.nan, S.cpu_threshold, t_onset,
+            f"consumer CPU {m.cpu_med:.0%} after the onset", ramp(m.cpu_med, *S.cpu_weight),
             ("consumer_cpu_saturation",) if cpu_sat > 0 else ())
-    if lc_post > 0:
-        first = next((i for i in around if sig.leader_changes[i] > 0), w.onset_index)
-        add(LEADER_CHANGES, lc_post, 0, 1, sig.t[first],
-            f"{lc_post:.0f} partition leader changes on the topic around the onset",
-            ramp(lc_post, *S.leader_changes_weight),
+    if m.lc_post > 0:
+        first = next((i for i in m.around if sig.leader_changes[i] > 0), w.onset_index)
+        add(LEADER_CHANGES, m.lc_post, 0, 1, sig.t[first],
+            f"{m.lc_post:.0f} partition leader changes on the topic around the onset",
+            ramp(m.lc_post, *S.leader_changes_weight),
             ("leader_election", "broker_failure"))
-    if urp_max > 0 or off_max > 0:
-        add(OFFLINE if off_max > 0 else UNDER_REPLICATED, off_max if off_max > 0 else urp_max, urp_base, 1,
-            t_onset, f"{off_max:.0f} offline and up to {urp_max:.0f} under-replicated partitions on the topic",
-            1.0 if off_max > 0 else ramp(urp_frac, *S.urp_fraction), ("broker_failure",))
-    if lost_post > 0:
-        first = next((i for i in after_onset if sig.lost[i] > 0), w.onset_index)
-        add(LOST, lost_post, 0, 0, sig.t[first], f"{lost_post:.0f} messages deleted by retention before the "
+    if m.urp_max > 0 or m.off_max > 0:
+        add(OFFLINE if m.off_max > 0 else UNDER_REPLICATED, m.off_max if m.off_max > 0 else m.urp_max, m.urp_base, 1,
+            t_onset, f"{m.off_max:.0f} offline and up to {m.urp_max:.0f} under-replicated partitions on the topic",
+            1.0 if m.off_max > 0 else ramp(m.urp_frac, *S.urp_fraction), ("broker_failure",))
+    if m.lost_post > 0:
+        first = next((i for i in m.after_onset if sig.lost[i] > 0), w.onset_index)
+        add(LOST, m.lost_post, 0, 0, sig.t[first], f"{m.lost_post:.0f} messages deleted by retention before the "
             "group read them", 1.0, ("retention_loss",))
     if frac_partial > 0:
         ids = ", ".join(str(p) for p in sig.frozen_ids) or "?"
-        last = next((i for i in reversed(post) if partial(i)), post[-1])
+        last = next((i for i in reversed(m.post) if _partially_frozen(sig, i)), m.post[-1])
         add(PARTITION_LAG, sig.frozen_partitions[last] or 0, 0, 1, sig.t[last],
             f"{sig.frozen_partitions[last]:.0f} of {sig.partitions[last]:.0f} partitions frozen (partitions {ids}) "
             f"in {frac_partial:.0%} of the window while the others are consumed", partial_s, ("partial_stall",))
     if spiral > 0:
-        add(PRODUCE_RATE, p_post, p_base, p_base * (1 + S.spiral_produce_rise[1]), t_onset,
-            f"produce rate rises with the lag (correlation {spiral_corr:+.2f}, x{p_ratio:.2f} of baseline): "
+        add(PRODUCE_RATE, m.p_post, m.p_base, m.p_base * (1 + S.spiral_produce_rise[1]), t_onset,
+            f"produce rate rises with the lag (correlation {spiral_corr:+.2f}, x{m.p_ratio:.2f} of baseline): "
             "failed messages re-produced", spiral, ("retry_death_spiral",))
-    if disk_all and disk_max >= S.disk_shown_from:
-        add(DISK, disk_max, median(disk_all), S.disk_threshold, t_onset, f"broker log dir {disk_max:.0%} full",
-            ramp(disk_max, *S.disk_weight), ("disk_pressure",))
-    if skew_post and skew_med >= S.skew_shown_from:
-        add(SKEW, skew_med, 1.0, S.skew_threshold, t_onset, f"busiest broker leads x{skew_med:.1f} its fair share "
-            "of partitions", ramp(skew_med, *S.skew_weight), ("broker_skew",))
-    return scores, findings
+    if m.disk_all and m.disk_max >= S.disk_shown_from:
+        add(DISK, m.disk_max, median(m.disk_all), S.disk_threshold, t_onset, f"broker log dir {m.disk_max:.0%} full",
+            ramp(m.disk_max, *S.disk_weight), ("disk_pressure",))
+    if m.skew_post and m.skew_med >= S.skew_shown_from:
+        add(SKEW, m.skew_med, 1.0, S.skew_threshold, t_onset, f"busiest broker leads x{m.skew_med:.1f} its fair share "
+            "of partitions", ramp(m.skew_med, *S.skew_weight), ("broker_skew",))
+    return findings
 
 
 def _severity(cause: str, sig: Signals, w: _Window, lag_problem: bool, findings: list[_Finding]) -> str:
