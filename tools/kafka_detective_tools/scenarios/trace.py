@@ -362,7 +362,7 @@ def _aligned(series: Sequence[Series], timestamps: Sequence[float], default: flo
 
 def _sum_at(series: Sequence[Series], timestamps: Sequence[float]) -> list[float]:
     cols = _aligned(series, timestamps, None)
-    return [sum(c[k] for c in cols if c[k] is not None) for k in range(len(timestamps))]
+    return [sum(v for v in (c[k] for c in cols) if v is not None) for k in range(len(timestamps))]
 
 
 def samples_from_trace(trace: Trace, cluster: str, consumergroup: str, topic: str) -> list[GroupTopicSample]:
@@ -406,9 +406,9 @@ def samples_from_trace(trace: Trace, cluster: str, consumergroup: str, topic: st
     sizes = trace.select("kafka_broker_log_dir_usable_bytes", cluster=cluster)
     totals = {(s.labels.get("broker_id"), s.labels.get("log_dir")): s
               for s in trace.select("kafka_broker_log_dir_total_bytes", cluster=cluster)}
-    disk_pairs = [(s.labels.get("broker_id"), s, totals.get((s.labels.get("broker_id"), s.labels.get("log_dir"))))
+    size_pairs = [(s.labels.get("broker_id"), s, totals.get((s.labels.get("broker_id"), s.labels.get("log_dir"))))
                   for s in sizes]
-    disk_pairs = [(b, u, t) for b, u, t in disk_pairs if t is not None]
+    disk_pairs = [(b, u, t) for b, u, t in size_pairs if t is not None]
     usable_cols = _aligned([u for _, u, _ in disk_pairs], ts, None)
     total_cols = _aligned([t for _, _, t in disk_pairs], ts, None)
     lead = trace.select("kafka_broker_leader_partitions", cluster=cluster)
@@ -424,18 +424,19 @@ def samples_from_trace(trace: Trace, cluster: str, consumergroup: str, topic: st
                 break
         disk = None
         if disk_pairs:
-            leading = {str(int(c[k])) for c in leader_cols if c[k] is not None and c[k] >= 0}
+            leading = {str(int(v)) for v in (c[k] for c in leader_cols) if v is not None and v >= 0}
             best = None
             for (broker, _, _), ucol, tcol in zip(disk_pairs, usable_cols, total_cols, strict=True):
                 if leading and broker not in leading:
                     continue
-                if ucol[k] is None or not tcol[k]:
+                used, total = ucol[k], tcol[k]
+                if used is None or not total:
                     continue
-                ratio = 1.0 - ucol[k] / tcol[k]
+                ratio = 1.0 - used / total
                 best = ratio if best is None else max(best, ratio)
             disk = best
         share = None
-        counts = [c[k] for c in lead_cols if c[k] is not None]
+        counts = [v for v in (c[k] for c in lead_cols) if v is not None]
         if counts and sum(counts) > 0:
             share = max(counts) / (sum(counts) / len(counts))
         samples.append(GroupTopicSample(
@@ -472,14 +473,14 @@ def _frozen_partitions(trace: Trace, gt: dict[str, str], ts: Sequence[float]
 
     offsets = trace.select("kafka_consumergroup_current_offset", **gt)
     lags = {s.labels.get("partition"): s for s in trace.select("kafka_consumergroup_lag", **gt)}
-    pairs = [(s.labels.get("partition"), s, lags.get(s.labels.get("partition"))) for s in offsets]
-    pairs = [(p, o, g) for p, o, g in pairs if p is not None and p.isdigit() and g is not None]
+    candidates = [(s.labels.get("partition"), s, lags.get(s.labels.get("partition"))) for s in offsets]
+    pairs = [(p, o, g) for p, o, g in candidates if p is not None and p.isdigit() and g is not None]
     if not pairs:
         return []
     ocols = _aligned([o for _, o, _ in pairs], ts, None)
     gcols = _aligned([g for _, _, g in pairs], ts, None)
     moved = [ts[0]] * len(pairs)
-    last = [None] * len(pairs)
+    last: list[float | None] = [None] * len(pairs)
     out = []
     for k, t in enumerate(ts):
         ages: dict[int, tuple[int, float]] = {}
