@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import Any
 
 NAME = "simulate"
 HELP = "Generate deterministic scenario traces (OpenMetrics) with ground truth (<name>.truth.yaml)."
@@ -79,7 +80,7 @@ def _families(args: argparse.Namespace) -> int:
     splits = ("train", "test") if args.split == "both" else (args.split,)
     out = Path(args.out)
     manifest_path = out / "families.json"
-    manifest = {"split_fixed_on": families.SPLIT_FIXED_ON, "splits": {}, "scenarios": {}}
+    manifest: dict[str, Any] = {"split_fixed_on": families.SPLIT_FIXED_ON, "splits": {}, "scenarios": {}}
     if manifest_path.exists():                 # writing one split keeps what the other one recorded
         with contextlib.suppress(OSError, ValueError):
             manifest.update(json.loads(manifest_path.read_text(encoding="utf-8")))

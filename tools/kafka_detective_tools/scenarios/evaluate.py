@@ -24,6 +24,7 @@ import math
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from kafka_detective.errors import UserError
 from kafka_detective_tools.scenarios.forecast_eval import replay_figures, summarise
@@ -90,10 +91,10 @@ def evaluate(directory: str | Path, progress: bool = True,
     pairs = find_traces(directory)
     forecast = {m: {"abs": 0.0, "actual": 0.0, "n": 0, "inc_abs": 0.0, "inc_actual": 0.0, "inc_n": 0}
                 for m in ("rate_model", "least_squares", "regression_r2", "persistence")}
-    rootcause_cases = []
-    detection = []
+    rootcause_cases: list[dict[str, Any]] = []
+    detection: list[float | None] = []
     lead_times = []
-    quiet = []
+    quiet: list[dict[str, Any]] = []
     per_cause: dict[str, dict[str, int]] = {}
     scenarios_out = []
     replays = {}
@@ -146,32 +147,35 @@ def evaluate(directory: str | Path, progress: bool = True,
         for subject, srecs in rep.records.items():
             for inc in truth.incidents:
                 inside = [r for r in srecs if inc.onset <= r.t <= inc.end]
-                flagged = [r for r in inside if r.analysis is not None and r.analysis.diagnosis is not None]
+                # (time, diagnosis) of each record inside the incident with a diagnosis
+                flagged = [(r.t, r.analysis.diagnosis) for r in inside
+                           if r.analysis is not None and r.analysis.diagnosis is not None]
                 first = flagged[0] if flagged else None
 
                 def at(delay: float, flagged=flagged, first=first):
                     if first is None:
                         return None
-                    chosen = [r for r in flagged if r.t <= first.t + delay]
-                    return chosen[-1].analysis.diagnosis
+                    chosen = [d for t, d in flagged if t <= first[0] + delay]
+                    return chosen[-1]
 
                 diag = at(DIAGNOSIS_DELAY)
                 later = at(900.0)
                 votes: dict[str, int] = {}
-                for r in flagged:
-                    votes[r.analysis.diagnosis.cause] = votes.get(r.analysis.diagnosis.cause, 0) + 1
-                majority = max(votes, key=votes.get) if votes else None
+                for _, diagnosis in flagged:
+                    votes[diagnosis.cause] = votes.get(diagnosis.cause, 0) + 1
+                majority = max(votes, key=lambda c: votes[c]) if votes else None
                 ranked = [diag.cause, *[c for c, _ in diag.alternatives if c != diag.cause]] if diag else []
-                case = {"scenario": truth.name, "subject": "/".join(subject), "primary": subject == truth.subject,
+                case: dict[str, Any] = {
+                        "scenario": truth.name, "subject": "/".join(subject), "primary": subject == truth.subject,
                         "truth": inc.root_cause, "onset": inc.onset,
                         "diagnosis": diag.cause if diag else None,
                         "confidence": round(diag.confidence, 3) if diag else None,
                         "top3": ranked[:3], "top1_ok": bool(ranked) and ranked[0] == inc.root_cause,
                         "top3_ok": inc.root_cause in ranked[:3],
-                        "first_diagnosis": first.analysis.diagnosis.cause if first else None,
+                        "first_diagnosis": first[1].cause if first else None,
                         "diagnosis_15m": later.cause if later else None,
                         "majority_diagnosis": majority,
-                        "detection_delay_seconds": (first.t - inc.onset) if first else None}
+                        "detection_delay_seconds": (first[0] - inc.onset) if first else None}
                 rootcause_cases.append(case)
                 if subject == truth.subject:
                     detection.append(case["detection_delay_seconds"])
@@ -195,8 +199,8 @@ def evaluate(directory: str | Path, progress: bool = True,
         for inc in truth.incidents:
             stats = per_cause.setdefault(inc.root_cause, {"tp": 0, "fp": 0, "incidents": 0, "caught": 0})
             stats["incidents"] += 1
-            flags = cause_flags.get(inc.root_cause)
-            if flags and any(f for t, f in zip(times, flags, strict=True) if inc.onset <= t <= inc.end):
+            raised = cause_flags.get(inc.root_cause)
+            if raised and any(f for t, f in zip(times, raised, strict=True) if inc.onset <= t <= inc.end):
                 stats["caught"] += 1
         # predictive lead time
         breach = truth.extra.get("breach_time")

@@ -261,7 +261,7 @@ def summarise(per_trace: list[dict]) -> dict:
         leads = sorted(k.pop("leads"))
         k["median_lead_seconds"] = leads[len(leads) // 2] if leads else None
         k["min_lead_seconds"] = leads[0] if leads else None
-    false = {}
+    false: dict[str, float] = {}
     days = sum(p.get("days", 0.0) for p in per_trace if p["quiet"])
     for p in per_trace:
         for k, v in p.get("false_warnings", {}).items():

@@ -662,7 +662,8 @@ def the_storm() -> Scenario:
 @scenario
 def the_ghost() -> Scenario:
     rng = random.Random(4242)
-    events, incidents = [], []
+    events: list[Event] = []
+    incidents: list[tuple[float, float, str, list[str]]] = []
     t = 8 * HOUR
     while t < 40 * HOUR - HOUR:
         length = rng.uniform(6, 12) * MIN
