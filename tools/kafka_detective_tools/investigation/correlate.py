@@ -22,9 +22,10 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
-from kafka_detective.analysis.model import GroupTopicSample
 from kafka_detective.analysis.rootcause import derive_signals, mad, median
+from kafka_detective.signals.samples import GroupTopicSample
 
 EXPLANATION = (
     "Lag is the running sum of (produce - consume), so it trends; correlating the raw lag with another "
@@ -247,22 +248,22 @@ def correlate_series(t: Sequence[float], lag: Sequence[float], signals: dict[str
     import numpy as np
     from scipy import stats
 
-    t = np.asarray(t, dtype=float)
-    lag = np.asarray(lag, dtype=float)
-    n_all = len(t)
+    times = np.asarray(t, dtype=float)
+    lags = np.asarray(lag, dtype=float)
+    n_all = len(times)
     if n_all < 10:
         from kafka_detective.errors import UserError
 
         raise UserError(f"need at least 10 samples to correlate, got {n_all}")
-    dt = np.diff(t)
+    dt = np.diff(times)
     step = float(np.median(dt))
-    growth = np.diff(lag) / np.where(dt > 0, dt, step)          # aligned with samples 1..n-1
+    growth = np.diff(lags) / np.where(dt > 0, dt, step)          # aligned with samples 1..n-1
     if max_shift is None:
         max_shift = int(max(1, min(10, (n_all - 1) // 10)))
     report = CorrelationReport(target="lag growth Δlag/Δt (messages/s)", n=n_all - 1, step_seconds=step,
                                alpha=alpha, correction="Benjamini-Hochberg" if correction == "bh" else "Holm",
                                max_shift=max_shift)
-    pending = []
+    pending: list[dict[str, Any]] = []
     for name, (kind, values) in signals.items():
         raw = [math.nan if v is None else float(v) for v in values]
         arr = np.asarray(raw, dtype=float)
@@ -302,7 +303,7 @@ def correlate_series(t: Sequence[float], lag: Sequence[float], signals: dict[str
         k, rk, overlap = best
         lead_p = min(1.0, r_pvalue(rk, n_eff * overlap / n) * len(shifts))
         naive = arr[np.isfinite(arr)]
-        lag_naive = lag[np.isfinite(arr)]
+        lag_naive = lags[np.isfinite(arr)]
         nr = _pearson(naive, lag_naive)
         np_ = float(stats.pearsonr(naive, lag_naive).pvalue) if math.isfinite(nr) else 1.0
         pending.append(dict(signal=name, description=SIGNALS.get(name, (kind, "", name))[2], transform=transform,
@@ -476,6 +477,7 @@ def lead_ranking_series(cluster: str, series: Sequence[tuple[str, str, dict[str,
     first = moved[0].onset if moved else None
     rank, prev = 0, None
     for i, r in enumerate(moved, 1):
+        assert r.onset is not None and first is not None   # moved() holds the rows that have an onset
         if prev is None or r.onset - prev > max(step, 1e-9) * 1.01:
             rank = i
             prev = r.onset
