@@ -31,6 +31,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from kafka_detective.analysis.model import ROOT_CAUSES, Diagnosis, Evidence
+from kafka_detective.kafka.group_state import EMPTY_STATES, REBALANCING_STATES
 from kafka_detective.signals.samples import GroupTopicSample
 
 # Metric names used in evidence (the catalogue's names where the signal is one of our metrics).
@@ -252,9 +253,6 @@ SUMMARY: dict[str, str] = {
     "intermittent": "Intermittent short episodes",
     "unknown": "Unknown, requires manual investigation",
 }
-
-EMPTY_STATES = frozenset({"Empty", "Dead"})
-REBALANCING_STATES = frozenset({"PreparingRebalance", "CompletingRebalance", "Assigning", "Reconciling"})
 
 
 # --- small robust statistics (stdlib) ---------------------------------------------------------------------
