@@ -10,7 +10,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from kafka_detective.analysis.model import GroupTopicSample
+from kafka_detective.signals.samples import GroupTopicSample
 
 Profile = Callable[[int], float]
 

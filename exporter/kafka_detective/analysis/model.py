@@ -13,9 +13,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-# The analysis input, imported here as well so the offline tools find it beside the shapes they read.
-from kafka_detective.signals.samples import GroupTopicSample as GroupTopicSample
-
 # Root-cause identifiers (see docs/architecture.md).
 ROOT_CAUSES: tuple[str, ...] = (
     "producer_spike",

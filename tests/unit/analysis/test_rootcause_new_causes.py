@@ -7,10 +7,9 @@ from __future__ import annotations
 from dataclasses import replace
 
 from kafka_detective.analysis import episodes
-from kafka_detective.analysis.model import GroupTopicSample
 from kafka_detective.analysis.online import OnlineAnalytics
 from kafka_detective.analysis.rootcause import correlation, diagnose
-from kafka_detective.signals.samples import FROZEN_SECONDS, frozen_partitions
+from kafka_detective.signals.samples import FROZEN_SECONDS, GroupTopicSample, frozen_partitions
 from synthetic import scenario
 
 HOUR = 3600.0

@@ -12,12 +12,13 @@ from urllib.parse import urlencode
 import pytest
 import yaml
 
-from kafka_detective.analysis.model import Diagnosis, Evidence, GroupTopicAnalysis, GroupTopicSample
+from kafka_detective.analysis.model import Diagnosis, Evidence, GroupTopicAnalysis
 from kafka_detective.analysis.online import OnlineAnalytics
 from kafka_detective.metrics.exposition import Exposition
 from kafka_detective.serving import detective_page as dp
 from kafka_detective.serving import svg
 from kafka_detective.serving.http import MetricsApp, MetricsServer
+from kafka_detective.signals.samples import GroupTopicSample
 
 from ..html_support import parse
 from .conftest import PASSWORD

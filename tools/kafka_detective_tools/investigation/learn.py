@@ -30,9 +30,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from kafka_detective.analysis.model import ROOT_CAUSES, GroupTopicSample
+from kafka_detective.analysis.model import ROOT_CAUSES
 from kafka_detective.analysis.signatures import COUNT_SIGNALS, Signature, signature
 from kafka_detective.errors import UserError
+from kafka_detective.signals.samples import GroupTopicSample
 from kafka_detective_tools.patterns.model import Library
 
 EVAL_STEP = 60.0              # replay / promtool evaluation interval (seconds)

@@ -6,8 +6,9 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from kafka_detective.analysis.model import Diagnosis, GroupTopicSample
+from kafka_detective.analysis.model import Diagnosis
 from kafka_detective.analysis.rootcause import derive_signals, median_filter
+from kafka_detective.signals.samples import GroupTopicSample
 
 
 def _setup():

@@ -6,8 +6,9 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from kafka_detective.analysis import rootcause as rc
-from kafka_detective.analysis.model import Diagnosis, GroupTopicSample
+from kafka_detective.analysis.model import Diagnosis
 from kafka_detective.analysis.runbook import Runbook, num, runbook_markdown, ts
+from kafka_detective.signals.samples import GroupTopicSample
 
 # --- report -----------------------------------------------------------------------------------------------
 

@@ -15,10 +15,10 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 
-from kafka_detective.analysis.model import GroupTopicSample
 from kafka_detective.durations import format_duration, parse_duration
 from kafka_detective.errors import UserError
 from kafka_detective.prometheus_api import MAX_POINTS_PER_SERIES, Prometheus, selector, series_points
+from kafka_detective.signals.samples import GroupTopicSample
 
 CPU_RECORDING_RULE = "consumergroup:cpu_utilisation:ratio"
 

@@ -28,8 +28,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kafka_detective.analysis.model import GroupTopicSample
 from kafka_detective.errors import UserError
+from kafka_detective.signals.samples import GroupTopicSample
 from kafka_detective.yamlio import load_file, text_lines
 
 # A series that is not one of the exporter's metrics but that the simulator (or a Prometheus recording
