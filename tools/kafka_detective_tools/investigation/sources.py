@@ -23,8 +23,9 @@ from kafka_detective.signals.samples import GroupTopicSample
 CPU_RECORDING_RULE = "consumergroup:cpu_utilisation:ratio"
 
 
-def parse_time(text: str | None, default: float | None = None) -> float:
-    """Unix seconds or RFC 3339 / ISO 8601 ('2026-11-27T03:00:00Z') -> unix seconds; `now` -> now."""
+def parse_time(text: str | float | datetime | None, default: float | None = None) -> float:
+    """Unix seconds or RFC 3339 / ISO 8601 ('2026-11-27T03:00:00Z') -> unix seconds; `now` -> now.
+    A YAML value may already be a number or a datetime."""
     if text is None or text == "" or text == "now":
         return time.time() if default is None else default
     if isinstance(text, int | float):
