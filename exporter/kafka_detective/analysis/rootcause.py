@@ -692,7 +692,7 @@ def _score_brokers(m: _Measures, spike: float, scores: dict[str, float]) -> None
 def _partially_frozen(sig: Signals, i: int) -> bool:
     """A few of the group's partitions frozen at sample i (per-partition evidence)."""
     f, n = sig.frozen_partitions[i], sig.partitions[i]
-    return bool(f) and n is not None and f <= max(1.0, SCORING.partial_max_share * n)
+    return f is not None and f != 0 and n is not None and f <= max(1.0, SCORING.partial_max_share * n)
 
 
 def _score_partial_stall(sig: Signals, m: _Measures, scores: dict[str, float]) -> tuple[float, float]:
@@ -774,7 +774,8 @@ def _evidence(sig: Signals, w: _Window, m: _Measures, *, cpu_sat: float, partial
     t_onset = sig.t[w.onset_index]
     findings: list[_Finding] = []
 
-    def add(metric, value, baseline, threshold, ts, note, weight, supports):
+    def add(metric: str, value: float, baseline: float, threshold: float, ts: float, note: str, weight: float,
+            supports: tuple[str, ...]) -> None:
         findings.append(_Finding(Evidence(metric, float(value), float(baseline), float(threshold), float(ts),
                                           note), max(0.0, min(1.0, weight)), supports))
 
