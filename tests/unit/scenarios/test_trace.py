@@ -63,6 +63,23 @@ def test_round_trip(tmp_path):
     assert len(trace.select("kafka_consumergroup_state", cluster="c")) == 2
 
 
+def test_a_compressed_trace_holds_no_write_time_so_one_seed_gives_the_same_bytes(tmp_path):
+    path = tmp_path / "t.om.gz"
+    write_trace(path, small_trace())
+    header = path.read_bytes()[:10]
+    assert header[:2] == b"\x1f\x8b"                       # gzip (RFC 1952)
+    assert int.from_bytes(header[4:8], "little") == 0      # MTIME: no time stamp
+    assert load_trace(path).series == load_trace(_plain_copy(path, tmp_path)).series
+
+
+def _plain_copy(path, tmp_path):
+    import gzip
+
+    plain = tmp_path / "t.om"
+    plain.write_bytes(gzip.decompress(path.read_bytes()))
+    return plain
+
+
 def test_samples_from_trace(tmp_path):
     path = tmp_path / "t.om"
     write_trace(path, small_trace())

@@ -22,6 +22,7 @@ Pure Python (PyYAML only for the truth file), so the exporter and the offline CL
 from __future__ import annotations
 
 import gzip
+import io
 import math
 import re
 from collections.abc import Iterable, Sequence
@@ -146,9 +147,10 @@ def write_trace(path: str | Path, series: Iterable[Series], helps: dict[str, str
     helps = helps or {}
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    # `.gz`: generated scenario families are large and compress ~20x; level 1 keeps writing cheap
-    with (gzip.open(path, "wt", encoding="utf-8", compresslevel=1) if path.suffix == ".gz"
-          else open(path, "w", encoding="utf-8")) as out:
+    # `.gz`: generated scenario families are large and compress ~20x; level 1 keeps writing cheap. No time in the
+    # gzip header (mtime=0), so one seed gives the same bytes on every run.
+    with (io.TextIOWrapper(gzip.GzipFile(path, "wb", compresslevel=1, mtime=0), encoding="utf-8")
+          if path.suffix == ".gz" else open(path, "w", encoding="utf-8")) as out:
         for family, (kind, members) in families.items():
             out.write(f"# TYPE {family} {kind}\n")
             if family in helps:
