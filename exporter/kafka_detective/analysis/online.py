@@ -36,6 +36,8 @@ from kafka_detective.signals.samples import GroupTopicSample
 log = logging.getLogger(__name__)
 
 Subject = tuple[str, str, str]   # (cluster, group, topic)
+# A past lag problem: (start, time of its last evidence, the single-episode cause most diagnosed during it)
+Episode = tuple[float, float, str]
 
 # A sample's state is stored as its index here: the order is an encoding, append only. "NotReady" (no
 # GroupState) keeps the code it always had.
@@ -155,7 +157,7 @@ class SubjectState:
         self.diag_t = -math.inf
         self.result: GroupTopicAnalysis | None = None
         # past problems (start, last evidence, cause of their single episode), oldest first
-        self.episodes: list[tuple[float, float, str]] = []
+        self.episodes: list[Episode] = []
         self.first_seen: float | None = None
         self.observed = 0
         self.sign_steps = 0
@@ -230,6 +232,12 @@ class OnlineAnalytics:
         """The newest sample observed for one subject (read-only; the history keeps one per spacing only)."""
         st = self._subjects.get((cluster, group, topic))
         return st.last if st else None
+
+    def episodes(self, cluster: str, group: str, topic: str) -> list[Episode]:
+        """The past lag problems remembered for one subject, (start, end, cause) oldest first, at most
+        `episodes.RULES.keep` of them; the open problem, if any, is not among them (read-only: a copy)."""
+        st = self._subjects.get((cluster, group, topic))
+        return list(st.episodes) if st else []
 
     def replay(self, batches: Iterable[Sequence[GroupTopicSample]]) -> int:
         """Feed earlier cycles, oldest first, as if they had been observed live: the warm start
@@ -403,6 +411,17 @@ def _episode_pattern(st: SubjectState, cause: str, now: float) -> episode_rules.
         return pattern
     same = episode_rules.pattern([(a, b) for a, b, c in st.episodes if c == cause], since, first)
     return same if same is not None and same.cause == "intermittent" else None
+
+
+PATTERN_CAUSES: tuple[str, ...] = ("recurring", "intermittent")   # the causes `_with_pattern` names
+
+
+def pattern_note(d: Diagnosis | None) -> str | None:
+    """The sentence naming the recurrence of a `recurring` or `intermittent` diagnosis ("daily at ~03:00 UTC, 3
+    of the last 4 days ...; each time: producer_spike"): `_with_pattern` makes it the first evidence line."""
+    if d is None or d.cause not in PATTERN_CAUSES or not d.evidence:
+        return None
+    return d.evidence[0].note
 
 
 def _with_pattern(d: Diagnosis, pattern: episode_rules.Pattern | None, t: float) -> Diagnosis:

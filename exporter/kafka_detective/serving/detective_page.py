@@ -6,7 +6,8 @@ Two read-only pages on the metrics port, plain HTML with inline CSS and SVG, no 
   confidence, onset, lag, lag seconds, forecast and the alerts expected to fire;
 - `/detective/case?cluster=..&group=..&topic=..` is the case file of one of them: the diagnosis, charts of the
   compact history the analytics keep (lag, lag seconds, produce vs consume rate, rebalances and leader changes,
-  the onset marked), the ranked causes, the evidence and the runbook with its PromQL filled in.
+  the onset marked), the ranked causes, the evidence, the subject's past lag problems (newest first, with the
+  recurrence the analytics named from them) and the runbook with its PromQL filled in.
 
 Safety: group and topic names are user input, so every value is escaped with `html.escape` where it is
 written; query parameters are only ever keys of a dictionary lookup (an unknown subject is a 404); responses
@@ -20,7 +21,7 @@ import logging
 import math
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from html import escape
 from itertools import pairwise
@@ -28,6 +29,7 @@ from typing import Any, Protocol
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from kafka_detective.analysis.model import Diagnosis, GroupTopicAnalysis
+from kafka_detective.analysis.online import Episode, pattern_note
 from kafka_detective.analysis.rootcause import SUMMARY
 from kafka_detective.analysis.runbook import build_runbook
 from kafka_detective.analysis.signatures import growth_phase, signature, similar_incidents
@@ -92,6 +94,8 @@ class Source(Protocol):
 
     def history(self, cluster: str, group: str, topic: str) -> list[GroupTopicSample]: ...
 
+    def episodes(self, cluster: str, group: str, topic: str) -> list[Episode]: ...
+
 
 class CollectorSource:
     """The collectors' latest analysis results; nothing here writes to them.
@@ -120,6 +124,14 @@ class CollectorSource:
                     return []
         return []
 
+    def episodes(self, cluster: str, group: str, topic: str) -> list[Episode]:
+        for collector in self.collectors:
+            analytics = getattr(collector, "analytics", None)
+            if analytics is not None and collector.cluster.name == cluster:
+                past: list[Episode] = analytics.episodes(cluster, group, topic)   # a copy, taken in one step
+                return past
+        return []
+
 
 @dataclass
 class StaticSource:
@@ -127,12 +139,16 @@ class StaticSource:
 
     items: list[Subject]
     histories: dict[tuple[str, str, str], list[GroupTopicSample]]
+    past_episodes: dict[tuple[str, str, str], list[Episode]] = field(default_factory=dict)
 
     def subjects(self) -> list[Subject]:
         return list(self.items)
 
     def history(self, cluster: str, group: str, topic: str) -> list[GroupTopicSample]:
         return self.histories.get((cluster, group, topic), [])
+
+    def episodes(self, cluster: str, group: str, topic: str) -> list[Episode]:
+        return self.past_episodes.get((cluster, group, topic), [])
 
 
 # --- ordering -----------------------------------------------------------------------------------------------
@@ -364,9 +380,26 @@ def _runbook_html(d: Diagnosis, cluster: str, group: str, topic: str) -> str:
     return "".join(out)
 
 
+def _episodes_html(episodes: Sequence[Episode], d: Diagnosis | None) -> str:
+    """The subject's past lag problems, newest first, and the recurrence the engine named from them."""
+    out = ["<h2>History</h2>"]
+    note = pattern_note(d)
+    if note is not None:
+        out.append(f"<p id=\"pattern\">{escape(note)}</p>")
+    out.append("<table id=\"episodes\"><thead><tr><th>start</th><th>duration</th><th>cause</th></tr></thead>"
+               "<tbody>")
+    out += [f"<tr><td class=\"t\">{escape(fmt_time(start))}</td><td class=\"n\">{fmt_duration(end - start)}</td>"
+            f"<td>{escape(SUMMARY.get(cause, cause))} <span class=\"muted name\">{escape(cause)}</span></td></tr>"
+            for start, end, cause in reversed(episodes)]
+    out.append("</tbody></table><p class=\"muted\">Earlier lag problems of this group/topic the analytics "
+               "remember (the open one is not listed); the duration runs to its last evidence.</p>")
+    return "".join(out)
+
+
 def render_case(subject: Subject, history: Sequence[GroupTopicSample], now: float | None = None, *,
-                standalone: bool = False, similar: Sequence[dict] = ()) -> str:
-    """The case file of one group/topic. `standalone`: no links back to the exporter (a file for a ticket)."""
+                standalone: bool = False, similar: Sequence[dict] = (), episodes: Sequence[Episode] = ()) -> str:
+    """The case file of one group/topic. `standalone`: no links back to the exporter (a file for a ticket).
+    `episodes`: the subject's past lag problems (start, end, cause), oldest first; none leaves the section out."""
     now = time.time() if now is None else now
     a, d = subject.analysis, subject.analysis.diagnosis
     latest = subject.latest or (history[-1] if history else None)
@@ -420,6 +453,8 @@ def render_case(subject: Subject, history: Sequence[GroupTopicSample], now: floa
                 f"<td class=\"n\">{fmt_num(e.baseline)}</td><td class=\"n\">{fmt_num(e.threshold)}</td>"
                 f"<td>{escape(fmt_time(e.timestamp))}</td><td>{escape(e.note)}</td></tr>" for e in d.evidence]
         out.append("</tbody></table>")
+    if episodes:
+        out.append(_episodes_html(episodes, d))
     if similar:
         out.append("<h2>Similar past incidents</h2><table><thead><tr><th>incident</th><th>cause</th>"
                    "<th>similarity</th><th>notes</th></tr></thead><tbody>")
@@ -509,4 +544,5 @@ def _respond(target: str, source: Source | Callable[[], Source], now: float | No
         return _not_found("No such case: the group/topic is not known to the analytics (any more).")
     history = src.history(*subject.key)
     similar = similar_for(history, subject.analysis.diagnosis, library_dir)
-    return Response(200, render_case(subject, history, now, similar=similar).encode("utf-8"))
+    return Response(200, render_case(subject, history, now, similar=similar,
+                                     episodes=src.episodes(*subject.key)).encode("utf-8"))

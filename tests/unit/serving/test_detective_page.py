@@ -344,3 +344,100 @@ def test_the_growth_phase_ends_at_the_lag_peak_unless_it_is_too_close_to_the_ons
                           evidence=(Evidence("kafka_consumergroup_lag_sum", 5000, 10, 40, NOW - 600, ""),))
     assert growth_phase(h, late_peak) == (NOW - 900, NOW - 600)
     assert growth_phase(h, Diagnosis(cause="unknown", confidence=0.0, severity="info", onset=None)) is None
+
+
+# --- past episodes ------------------------------------------------------------------------------------------------
+
+
+def section(page: str, title: str) -> str | None:
+    """The text a person reads under the `<h2>` called `title`, up to the next heading (None: no such section)."""
+    for chunk in page.split("<h2>")[1:]:
+        heading, _, body = chunk.partition("</h2>")
+        if heading == title:
+            return " ".join(t.strip() for t in parse(body.split("<h2>")[0]).text if t.strip())
+    return None
+
+
+def case_page(s: dp.Subject, episodes: list[tuple[float, float, str]]) -> str:
+    src = dp.StaticSource([s], {s.key: history(*s.key[1:])}, {s.key: episodes})
+    response = dp.respond(dp.case_href(s.analysis), src, now=NOW)
+    assert response.status == 200
+    return response.body.decode()
+
+
+def test_the_history_lists_past_episodes_newest_first_with_their_causes():
+    day = 86400.0
+    past = [(NOW - 3 * day, NOW - 3 * day + 1200, "producer_spike"),     # oldest first, as the engine keeps them
+            (NOW - 2 * day, NOW - 2 * day + 7200, "consumer_slowdown"),
+            (NOW - day, NOW - day + 300, "consumer_stalled")]
+    text = section(case_page(subject("paged", d=diagnosis()), past), "History")
+    assert text is not None
+    starts = [text.index(dp.fmt_time(start)) for start, _, _ in past]
+    assert starts == sorted(starts, reverse=True), text                  # newest first
+    newest, middle, oldest = (text[i:] for i in reversed(starts))
+    assert newest.split(" UTC ", 1)[1].startswith("5 min Consumers stalled"), newest
+    assert middle.split(" UTC ", 1)[1].startswith("2.0 h Consumer processing slowdown"), middle
+    assert oldest.split(" UTC ", 1)[1].startswith("20 min Producer traffic spike"), oldest
+    assert "consumer_stalled" in newest and "producer_spike" in oldest
+
+
+def test_a_recurring_diagnosis_shows_the_sentence_the_engine_wrote_with_the_history():
+    sentence = "daily at ~03:00 UTC, 3 of the last 4 days (typically 20 min); each time: producer_spike"
+    recurring = Diagnosis(cause="recurring", confidence=0.8, severity="warning", onset=NOW - 600,
+                          evidence=(Evidence("kafka_consumergroup_lag_sum", 3, 1, 2, NOW, sentence),),
+                          alternatives=(("recurring", 0.8), ("producer_spike", 0.3)))
+    past = [(NOW - 86400.0, NOW - 86400.0 + 1200, "producer_spike")]
+    text = section(case_page(subject("nightly", d=recurring), past), "History")
+    assert text is not None and text.startswith(sentence), text
+    # a diagnosis of a single episode has no recurrence to name
+    text = section(case_page(subject("paged", d=diagnosis()), past), "History")
+    assert text is not None and "each time" not in text and "lag rose" not in text
+
+
+def test_no_past_episode_no_history_section():
+    page = case_page(subject("paged", d=diagnosis()), [])
+    assert section(page, "History") is None and section(page, "Ranked causes") is not None
+    assert section(dp.render_case(subject("paged", d=diagnosis()), history("paged", "orders"), NOW), "History") \
+        is None
+
+
+def test_the_history_of_a_hostile_group_name_is_text():
+    page = case_page(subject(EVIL_GROUP, EVIL_TOPIC, d=diagnosis()), [(NOW - 7200, NOW - 6000, "<marquee>odd")])
+    elements = parse(page)
+    assert "script" not in elements.tags and "img" not in elements.tags and "marquee" not in elements.tags
+    text = section(page, "History")
+    assert text is not None and "20 min <marquee>odd" in text
+    assert EVIL_GROUP in "".join(elements.text)
+
+
+def test_the_engine_remembers_each_episode_and_the_page_shows_them():
+    from synthetic import scenario
+
+    # Freezes of 6 minutes every 3 hours: the first two are over when the third is diagnosed as intermittent.
+    step, hour = 60.0, 3600.0
+    freezes = [int(3 * hour / step), int(6 * hour / step), int(9 * hour / step)]
+    synth = scenario("consumer_stalled", n=freezes[2] + 8, step=step, onset=freezes[0], noise=0.03)
+    synth.stalled_at = lambda i: any(f <= i < f + 6 for f in freezes)
+    analytics = OnlineAnalytics()
+    for s in synth.samples():
+        analytics.observe([s])
+    key = (synth.cluster, synth.group, synth.topic)
+
+    past = analytics.episodes(*key)
+    assert [cause for _, _, cause in past] == ["consumer_stalled", "consumer_stalled"]
+    for (start, end, _), freeze in zip(past, freezes, strict=False):
+        # each starts within minutes of its freeze and ends (last evidence) before the next one
+        assert 0 <= start - (synth.start + freeze * step) <= 600 and start < end < start + hour, (start, end)
+    past.clear()                                                 # a copy: the engine's memory is untouched
+    assert len(analytics.episodes(*key)) == 2 and analytics.episodes("prod", "other", "orders") == []
+
+    d = analytics.result(*key).diagnosis                         # type: ignore[union-attr]
+    assert d is not None and d.cause == "intermittent"
+    collector = SimpleNamespace(cluster=SimpleNamespace(name=synth.cluster), analysis=analytics.results(),
+                                analytics=analytics)
+    page = dp.respond(dp.case_href(analytics.result(*key)), dp.CollectorSource([collector]),  # type: ignore[arg-type]
+                      now=synth.start + len(synth.samples()) * step).body.decode()
+    text = section(page, "History")
+    assert text is not None and text.startswith("3 episodes in the last 6 h"), text
+    assert text.index(dp.fmt_time(analytics.episodes(*key)[1][0])) < text.index(
+        dp.fmt_time(analytics.episodes(*key)[0][0]))
