@@ -65,6 +65,7 @@ class Evidence:
     threshold: float
     timestamp: float
     note: str = ""
+    supports: tuple[str, ...] = ()   # the causes this finding speaks for (what the case file shows per cause)
 
 
 @dataclass(frozen=True, slots=True)

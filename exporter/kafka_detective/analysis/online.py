@@ -432,7 +432,7 @@ def _with_pattern(d: Diagnosis, pattern: episode_rules.Pattern | None, t: float)
     alternatives = ((pattern.cause, d.confidence),
                     *((c, v) for c, v in d.alternatives if c != pattern.cause))[:3]
     note = Evidence("kafka_consumergroup_lag_sum", float(pattern.count), 1.0, 2.0, t,
-                    f"{pattern.note}; each time: {d.cause}")
+                    f"{pattern.note}; each time: {d.cause}", (pattern.cause,))
     remediation = rootcause.REMEDIATION
     return replace(d, cause=pattern.cause, alternatives=alternatives, evidence=(note, *d.evidence),
                    remediation=remediation[pattern.cause] + " Each episode looks like: " + remediation[d.cause])

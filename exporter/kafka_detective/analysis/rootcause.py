@@ -493,7 +493,6 @@ def _vals(series: Sequence, idx: Sequence[int]) -> list[float]:
 class _Finding:
     evidence: Evidence
     weight: float                      # |effect| on a 0-1 scale, for ranking
-    supports: tuple[str, ...] = ()     # causes this evidence supports
 
 
 @dataclass
@@ -777,7 +776,7 @@ def _evidence(sig: Signals, w: _Window, m: _Measures, *, cpu_sat: float, partial
     def add(metric: str, value: float, baseline: float, threshold: float, ts: float, note: str, weight: float,
             supports: tuple[str, ...]) -> None:
         findings.append(_Finding(Evidence(metric, float(value), float(baseline), float(threshold), float(ts),
-                                          note), max(0.0, min(1.0, weight)), supports))
+                                          note, supports), max(0.0, min(1.0, weight))))
 
     lag_base = median(_vals(sig.lag, m.base)) if m.base else 0.0
     peak_i = w.peak_index
@@ -932,7 +931,7 @@ def diagnose(history: Sequence[GroupTopicSample], onset: float | None = None) ->
     scale = conf / ranked[0][1] if ranked[0][1] > 0 else 0.0
     alternatives = tuple((c, round(s * scale, 3)) for c, s in ranked[:3])
     # Evidence: what supports the chosen cause first, then the rest by effect size.
-    findings.sort(key=lambda f: (cause not in f.supports, -f.weight))
+    findings.sort(key=lambda f: (cause not in f.evidence.supports, -f.weight))
     severity = _severity(cause, sig, w, lag_problem, findings)
     return Diagnosis(
         cause=cause,

@@ -380,6 +380,12 @@ def _runbook_html(d: Diagnosis, cluster: str, group: str, topic: str) -> str:
     return "".join(out)
 
 
+def _evidence_for(d: Diagnosis, cause: str) -> str:
+    """The findings of the diagnosis that point to `cause` (as the root-cause analysis marked them), one a line."""
+    notes = [escape(e.note or e.metric) for e in d.evidence if cause in e.supports]
+    return "<br>".join(notes) if notes else "<span class=\"muted\">no finding points to it specifically</span>"
+
+
 def _episodes_html(episodes: Sequence[Episode], d: Diagnosis | None) -> str:
     """The subject's past lag problems, newest first, and the recurrence the engine named from them."""
     out = ["<h2>History</h2>"]
@@ -441,12 +447,13 @@ def render_case(subject: Subject, history: Sequence[GroupTopicSample], now: floa
                + "".join(charts(history, d.onset if d else None)) + "</div>")
     if d is not None:
         out.append("<h2>Ranked causes</h2><table id=\"causes\"><thead><tr><th>rank</th><th>cause</th>"
-                   "<th>confidence</th></tr></thead><tbody>")
+                   "<th>confidence</th><th>evidence for it</th></tr></thead><tbody>")
         out += [f"<tr><td class=\"n\">{i}</td><td>{escape(SUMMARY.get(c, c))} <span class=\"muted name\">"
-                f"{escape(c)}</span></td><td class=\"n\">{p:.0%}</td></tr>"
+                f"{escape(c)}</span></td><td class=\"n\">{p:.0%}</td><td>{_evidence_for(d, c)}</td></tr>"
                 for i, (c, p) in enumerate(d.alternatives, 1)]
         out.append("</tbody></table><p class=\"muted\">Confidence is the best cause's score discounted by how "
-                   "close the runner-up comes.</p>")
+                   "close the runner-up comes. The evidence for each cause is the findings below that point to "
+                   "it.</p>")
         out.append("<h2>Evidence</h2><table id=\"evidence\"><thead><tr><th>metric</th><th>value</th>"
                    "<th>baseline</th><th>threshold</th><th>time</th><th>note</th></tr></thead><tbody>")
         out += [f"<tr><td class=\"name\">{escape(e.metric)}</td><td class=\"n\">{fmt_num(e.value)}</td>"

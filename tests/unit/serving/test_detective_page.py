@@ -439,5 +439,49 @@ def test_the_engine_remembers_each_episode_and_the_page_shows_them():
                       now=synth.start + len(synth.samples()) * step).body.decode()
     text = section(page, "History")
     assert text is not None and text.startswith("3 episodes in the last 6 h"), text
+    top = table_rows(page, "causes")[0]                          # the recurrence is the evidence for the top cause
+    assert "intermittent" in top and "3 episodes in the last 6 h" in top, top
     assert text.index(dp.fmt_time(analytics.episodes(*key)[1][0])) < text.index(
         dp.fmt_time(analytics.episodes(*key)[0][0]))
+
+
+# --- evidence for each ranked cause -------------------------------------------------------------------------------
+
+
+def table_rows(page: str, table_id: str) -> list[str]:
+    """The text a person reads on each body row of the table `table_id`, cells separated by " | "."""
+    body = page.split(f'<table id="{table_id}">', 1)[1].split("<tbody>", 1)[1].split("</tbody>", 1)[0]
+    return [" | ".join(" ".join(t.strip() for t in parse("<td" + cell).text if t.strip())
+                       for cell in row.split("<td")[1:]) for row in body.split("<tr")[1:]]
+
+
+def test_each_ranked_cause_shows_the_findings_that_point_to_it():
+    d = Diagnosis(cause="consumer_slowdown", confidence=0.7, severity="warning", onset=NOW - 900, evidence=(
+        Evidence("kafka_consumergroup_consume_rate_messages_per_second", 40, 100, 80, NOW - 600,
+                 "consume rate <x0.40> of baseline", ("consumer_slowdown", "consumer_cpu_saturation")),
+        Evidence("kafka_consumergroup_lag_sum", 5000, 10, 40, NOW - 60, "lag rose from 10 to 5000"),
+        Evidence("kafka_detective_consumer_cpu_ratio", 0.5, 0.4, 0.9, NOW - 600, "consumer CPU 50%",
+                 ("consumer_cpu_saturation",))),
+        alternatives=(("consumer_slowdown", 0.7), ("consumer_cpu_saturation", 0.3), ("unknown", 0.1)))
+    rows = table_rows(case_page(subject("slow", d=d), []), "causes")
+    assert len(rows) == 3
+    assert rows[0].endswith("| consume rate <x0.40> of baseline"), rows[0]
+    assert rows[1].endswith("| consume rate <x0.40> of baseline consumer CPU 50%"), rows[1]
+    assert rows[2].endswith("| no finding points to it specifically"), rows[2]
+    assert not any("lag rose" in row for row in rows)            # the lag itself speaks for no cause in particular
+
+
+def test_the_findings_of_a_real_diagnosis_point_to_the_causes_they_were_scored_for():
+    from kafka_detective.analysis.rootcause import diagnose
+    from synthetic import scenario
+
+    samples = scenario("consumer_stalled", n=400, onset=300, noise=0.1).samples()
+    d = diagnose(samples)
+    assert d.cause == "consumer_stalled"
+    s0 = samples[-1]
+    case = dp.Subject(GroupTopicAnalysis(s0.cluster, s0.group, s0.topic, diagnosis=d), s0)
+    page = dp.respond(dp.case_href(case.analysis), dp.StaticSource([case], {case.key: samples}),
+                      now=s0.timestamp).body.decode()
+    top = table_rows(page, "causes")[0]
+    assert top.startswith("1 | Consumers stalled") and "committed offset did not move" in top, top
+    assert "lag rose" not in top and "oldest unconsumed message" not in top
