@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any, TypeVar
 
+from kafka_detective.analysis.model import GroupTopicAnalysis
 from kafka_detective.analysis.online import OnlineAnalytics
 from kafka_detective.analysis.warm_start import warm_start
 from kafka_detective.config import AnalysisConfig, ClusterConfig
@@ -78,7 +79,7 @@ class ClusterCollector:
         self._analysis_settings = analysis
         self._snapshot = Snapshot(cluster.name, time.time())
         self._derived = Derived()
-        self._analysis: list[Any] = []
+        self._analysis: list[GroupTopicAnalysis] = []
         self._phase_seconds: dict[str, float] = {}
         self._render_seconds: float | None = None
         self._errors = dict.fromkeys(PHASES, 0)
@@ -109,7 +110,7 @@ class ClusterCollector:
         return self._derived
 
     @property
-    def analysis(self) -> list[Any]:
+    def analysis(self) -> list[GroupTopicAnalysis]:
         """The latest cycle's `GroupTopicAnalysis` list (replaced whole each cycle: safe to read from any thread)."""
         return self._analysis
 
@@ -255,7 +256,7 @@ class ClusterCollector:
         return snapshot
 
     @staticmethod
-    def _analyse(analytics: Any, snapshot: Snapshot, derived: Derived) -> list[Any]:
+    def _analyse(analytics: OnlineAnalytics, snapshot: Snapshot, derived: Derived) -> list[GroupTopicAnalysis]:
         samples = group_topic_samples(snapshot, derived)
         analytics.observe(samples)
         # A deleted group or topic must leave /metrics in the same cycle, forecasts included.

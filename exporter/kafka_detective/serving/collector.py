@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import Protocol
 
 from kafka_detective.analysis.model import GroupTopicAnalysis
+from kafka_detective.analysis.online import OnlineAnalytics
 from kafka_detective.config import ClusterConfig
 
 
@@ -30,7 +31,7 @@ class Collector(Protocol):
         ...
 
     @property
-    def analytics(self) -> Any:
+    def analytics(self) -> OnlineAnalytics | None:
         """The online analytics engine, or None when analysis is off; read through its read-only accessors."""
         ...
 

@@ -29,11 +29,12 @@ from typing import Any, Protocol
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from kafka_detective.analysis.model import Diagnosis, GroupTopicAnalysis
-from kafka_detective.analysis.online import Episode, pattern_note
+from kafka_detective.analysis.online import Episode, OnlineAnalytics, pattern_note
 from kafka_detective.analysis.rootcause import SUMMARY
 from kafka_detective.analysis.runbook import build_runbook
 from kafka_detective.analysis.signatures import growth_phase, signature, similar_incidents
 from kafka_detective.serving import svg
+from kafka_detective.serving.collector import Collector
 from kafka_detective.signals.samples import GroupTopicSample
 
 log = logging.getLogger(__name__)
@@ -102,7 +103,7 @@ class CollectorSource:
 
     A collector replaces its result list whole each cycle, so reading it from an HTTP thread needs no lock."""
 
-    def __init__(self, collectors: Iterable[Any]) -> None:
+    def __init__(self, collectors: Iterable[Collector]) -> None:
         self.collectors = list(collectors)
 
     def subjects(self) -> list[Subject]:
@@ -116,7 +117,7 @@ class CollectorSource:
 
     def history(self, cluster: str, group: str, topic: str) -> list[GroupTopicSample]:
         for collector in self.collectors:
-            analytics = getattr(collector, "analytics", None)
+            analytics: OnlineAnalytics | None = getattr(collector, "analytics", None)
             if analytics is not None and collector.cluster.name == cluster:
                 try:
                     return analytics.history(cluster, group, topic)
@@ -169,7 +170,7 @@ def listed(a: GroupTopicAnalysis) -> bool:
 def worst_first(subjects: Iterable[Subject]) -> list[Subject]:
     """Listed subjects, worst first: severity, then diagnosed before merely anomalous, then confidence, anomaly
     score and the age of the oldest unconsumed message; names break ties so the order is stable."""
-    def key(s: Subject) -> tuple:
+    def key(s: Subject) -> tuple[int, bool, float, float, float, str, str, str]:
         a, d = s.analysis, s.analysis.diagnosis
         lag_seconds = s.latest.lag_seconds if s.latest and s.latest.lag_seconds is not None else 0.0
         return (SEVERITY_RANK.get(d.severity, 3) if d else 3, d is None, -(d.confidence if d else 0.0),
@@ -403,7 +404,8 @@ def _episodes_html(episodes: Sequence[Episode], d: Diagnosis | None) -> str:
 
 
 def render_case(subject: Subject, history: Sequence[GroupTopicSample], now: float | None = None, *,
-                standalone: bool = False, similar: Sequence[dict] = (), episodes: Sequence[Episode] = ()) -> str:
+                standalone: bool = False, similar: Sequence[dict[str, Any]] = (),
+                episodes: Sequence[Episode] = ()) -> str:
     """The case file of one group/topic. `standalone`: no links back to the exporter (a file for a ticket).
     `episodes`: the subject's past lag problems (start, end, cause), oldest first; none leaves the section out."""
     now = time.time() if now is None else now
@@ -507,7 +509,8 @@ def respond(target: str, source: Source | Callable[[], Source], *, enabled: bool
                                    "exporter's log.</p>").encode())
 
 
-def similar_for(history: Sequence[GroupTopicSample], d: Diagnosis | None, library_dir: str | None) -> list[dict]:
+def similar_for(history: Sequence[GroupTopicSample], d: Diagnosis | None, library_dir: str | None
+                ) -> list[dict[str, Any]]:
     """Learned incidents (`kafka-detective learn`) whose signature resembles this one's, as `investigate` finds
     them: the signature of the growth phase (analysis/signatures.py growth_phase)."""
     if not library_dir or d is None or len(history) < 2:

@@ -245,7 +245,7 @@ class _HTTPServer(ThreadingHTTPServer):
                 connection.shutdown(socket.SHUT_RDWR)
 
     def server_bind(self) -> None:
-        if self.address_family == socket.AF_INET6 and ipaddress.ip_address(self.server_address[0].split("%")[0]) \
+        if self.address_family == socket.AF_INET6 and ipaddress.ip_address(str(self.server_address[0]).split("%")[0]) \
                 == ipaddress.IPv6Address("::"):
             # `::` serves IPv4 clients too where the host allows it (they appear as ::ffff:a.b.c.d).
             with contextlib.suppress(OSError, AttributeError):
