@@ -218,7 +218,7 @@ class OnlineAnalytics:
 
     def forget(self, subjects: Iterable[Subject]) -> None:
         for key in subjects:
-            self._subjects.pop(tuple(key), None)
+            self._subjects.pop(key, None)
 
     def subjects(self) -> list[Subject]:
         return list(self._subjects)

@@ -485,8 +485,8 @@ def _windows(sig: Signals, onset_index: int) -> _Window:
     return _Window(base, post, onset_index, peak)
 
 
-def _vals(series: Sequence, idx: Sequence[int]) -> list[float]:
-    return [float(series[i]) for i in idx if series[i] is not None]
+def _vals(series: Sequence[float | None], idx: Sequence[int]) -> list[float]:
+    return [float(v) for i in idx if (v := series[i]) is not None]
 
 
 @dataclass
@@ -950,6 +950,6 @@ def scores(history: Sequence[GroupTopicSample], onset: float | None = None) -> d
     if onset is not None:
         oi = _refine_onset(sig, onset)
     else:
-        oi = find_onset_index(sig.lag, sig.t, _min_rise(sig))
-        oi = max(1, sig.n // 2) if oi is None else oi
+        found = find_onset_index(sig.lag, sig.t, _min_rise(sig))
+        oi = max(1, sig.n // 2) if found is None else found
     return _score_and_evidence(sig, _windows(sig, oi))[0]
