@@ -30,7 +30,8 @@ def format_value(value: float) -> str:
         return str(value)
     if value.is_integer() and abs(value) < 1e15:
         return str(int(value))
-    return floatToGoString(value)
+    text: str = floatToGoString(value)   # prometheus_client leaves it unannotated
+    return text
 
 
 # A hard cap only: `Exposition.publish` keeps the cache near the label sets in use (see `_trim_labelsets`).
