@@ -26,12 +26,24 @@ import json
 import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from kafka_detective.analysis.model import ANOMALY_SIGNALS
 from kafka_detective.errors import UserError
 
 FILE_PREFIX = "kafka-detective-"
+
+
+class PatternHolder(Protocol):
+    """An object holding patterns, like the pattern library (`kafka_detective_tools.patterns.model.Library`)."""
+
+    @property
+    def patterns(self) -> Iterable[Any]: ...
+
+
+# Where the dashboards read the alerts from (see above): the pattern library or another object or mapping with
+# `patterns`, or the patterns (objects or mappings) themselves.
+AlertSource = PatternHolder | Mapping[str, Any] | Iterable[Any]
 
 
 def _get(obj: Any, *names: str, default: Any = None) -> Any:
@@ -44,7 +56,7 @@ def _get(obj: Any, *names: str, default: Any = None) -> Any:
     return default
 
 
-def _patterns(library: Any) -> list[Any]:
+def _patterns(library: AlertSource | None) -> list[Any]:
     if library is None:
         return []
     patterns = _get(library, "patterns")
@@ -92,7 +104,7 @@ def plain_summary(summary: str) -> str:
     return _OTHER_TEMPLATE.sub("…", text)
 
 
-def alerts_of(library: Any, config: Mapping | None = None) -> list[dict[str, str]]:
+def alerts_of(library: AlertSource, config: Mapping | None = None) -> list[dict[str, str]]:
     """Every alert of the library as {alert, severity, summary, runbook_url, dashboard}, sorted by name."""
     alerts = []
     for pattern in _patterns(library):
@@ -141,7 +153,7 @@ def root_causes() -> list[list[str]]:
     return [[cause, ROOT_CAUSE_MEANING.get(cause, "")] for cause in ROOT_CAUSES]
 
 
-def params_of(library: Any, config: Mapping | None) -> dict[str, Any]:
+def params_of(library: AlertSource, config: Mapping | None) -> dict[str, Any]:
     """The top-level argument handed to every dashboard source."""
     config = dict(config or {})
     alerts = alerts_of(library, config)
@@ -164,7 +176,7 @@ def default_source_dir() -> Path:
     return find_root() / "dashboards"
 
 
-def source_dir(library: Any = None) -> Path:
+def source_dir(library: AlertSource | None = None) -> Path:
     root = _get(library, "root") if library is not None and not isinstance(library, list | tuple) else None
     if root is not None and (Path(root) / "dashboards" / "src").is_dir():
         return Path(root) / "dashboards"
@@ -243,7 +255,7 @@ def check_metrics(name: str, dashboard: Mapping, recorded: set[str]) -> None:
                                 f"catalogue, not a recording rule of the library, not ALERTS)")
 
 
-def build_dashboards(library: Any, config: Mapping | None = None,
+def build_dashboards(library: AlertSource, config: Mapping | None = None,
                      directory: Path | None = None) -> dict[str, str]:
     """filename (e.g. "kafka-detective-overview.json") -> Grafana dashboard JSON text."""
     if config is None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Literal, overload
 
 from kafka_detective import yamlio
 from kafka_detective.analysis.model import ROOT_CAUSES
@@ -74,6 +75,11 @@ class _Fields:
     def error(self, field: str, message: str) -> PatternError:
         return PatternError(self.source, field, message)
 
+    @overload
+    def text(self, field: str, required: Literal[True] = True, doc: dict | None = None, prefix: str = "") -> str: ...
+    @overload
+    def text(self, field: str, required: bool, doc: dict | None = None, prefix: str = "") -> str | None: ...
+
     def text(self, field: str, required: bool = True, doc: dict | None = None, prefix: str = "") -> str | None:
         doc = self.doc if doc is None else doc
         value = doc.get(field)
@@ -84,6 +90,11 @@ class _Fields:
         if isinstance(value, bool) or not isinstance(value, str | int | float):
             raise self.error(prefix + field, "must be a string")
         return str(value).strip() if isinstance(value, str) else str(value)
+
+    @overload
+    def duration(self, field: str, required: Literal[True] = True) -> str: ...
+    @overload
+    def duration(self, field: str, required: bool) -> str | None: ...
 
     def duration(self, field: str, required: bool = True) -> str | None:
         value = self.text(field, required)
