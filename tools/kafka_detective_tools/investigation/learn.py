@@ -246,8 +246,8 @@ def replay_rule(history: Sequence[GroupTopicSample], rule: LearnedRule, for_seco
         ok = lag is not None and lag > rule.lag_min
         if ok:
             # deriv over the window: least-squares slope of the lag
-            pts = [(grid.times[j], grid.at(j, "lag")) for j in range(max(0, k - lw + 1), k + 1)]
-            pts = [(x, y) for x, y in pts if y is not None]
+            window = [(grid.times[j], grid.at(j, "lag")) for j in range(max(0, k - lw + 1), k + 1)]
+            pts = [(x, y) for x, y in window if y is not None]
             if len(pts) < 2:
                 ok = False
             else:
@@ -263,7 +263,7 @@ def replay_rule(history: Sequence[GroupTopicSample], rule: LearnedRule, for_seco
                 if cur is None or lo < 0:
                     ok = False
                     break
-                vals = [rates[c.signal][j] for j in range(lo, hi + 1) if rates[c.signal][j] is not None]
+                vals = [v for j in range(lo, hi + 1) if (v := rates[c.signal][j]) is not None]
                 if not vals:
                     ok = False
                     break
@@ -379,7 +379,8 @@ def learn_rule(history: Sequence[GroupTopicSample], incident: LabelledIncident, 
                rate_window: float = RATE_WINDOW) -> tuple[LearnedRule, ReplayScore, list[tuple[float, ReplayScore]]]:
     """Choose the thresholds (a fraction alpha of the observed deviation, in log space for ratios) that fire
     on the incident with the best precision."""
-    subject = {"cluster": incident.cluster, "consumergroup": incident.consumergroup, "topic": incident.topic}
+    subject: dict[str, str | None] = {"cluster": incident.cluster, "consumergroup": incident.consumergroup,
+                                      "topic": incident.topic}
     if scope == "cluster":
         subject = {"cluster": incident.cluster, "consumergroup": None, "topic": None}
     elif scope == "all":

@@ -27,7 +27,9 @@ import tempfile
 import time
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from kafka_detective.durations import parse_promql_duration
 from kafka_detective_tools.patterns.loader import load_library
@@ -90,12 +92,17 @@ def _inline(expr: str, records: dict[str, str]) -> str:
         for name, body in records.items():
             # wrapped in a no-op label_replace: a bare "(...)" after group_left would parse as a label list
             new = re.sub(r"(?<![\w:])" + re.escape(name) + r"(?![\w:])",
-                         lambda _m, b=body: f'label_replace(({b}), "kd_noop", "", "kd_noop", "")', expr)
+                         _literal(f'label_replace(({body}), "kd_noop", "", "kd_noop", "")'), expr)
             if new != expr:
                 expr, changed = new, True
         if not changed:
             break
     return expr
+
+
+def _literal(text: str) -> Callable[[re.Match[str]], str]:
+    """A re.sub replacement that inserts `text` as it is (a replacement string would expand its backslashes)."""
+    return lambda _match: text
 
 
 def _query_range(port: int, expr: str, start: float, end: float, step: float) -> list[dict]:
@@ -110,7 +117,8 @@ def _query_range(port: int, expr: str, start: float, end: float, step: float) ->
 def _firing(values: list[tuple[float, float]], step: float, hold: float, keep: float) -> list[tuple[float, float]]:
     """Firing episodes from the times the expression returned a value, with `for:` and `keep_firing_for:`."""
     episodes = []
-    start = prev = None
+    start: float | None = None
+    prev = 0.0   # read only once `start` is set, which sets it too
     for t, _ in values:
         if start is not None and t - prev > step * 1.5:
             episodes.append((start, prev))
@@ -181,6 +189,7 @@ def evaluate_rules(scenarios_dir, rules_path, replays: dict, progress: bool = Tr
             start = truth.start if start is None else min(start, truth.start)
             end = truth.end if end is None else max(end, truth.end)
             step = min(step, truth.step_seconds)
+        assert start is not None and end is not None, "no replay to evaluate the rules on"
         port = _free_port()
         config = work / "prometheus.yml"
         config.write_text(f"global:\n  evaluation_interval: 1h\nrule_files:\n  - {rules_path.resolve()}\n")
@@ -224,8 +233,8 @@ def evaluate_rules(scenarios_dir, rules_path, replays: dict, progress: bool = Tr
                 t0 = t1 + step
             if alert in results:
                 continue
-            stats = {"tp": 0, "fp": 0, "off_pattern": 0, "incidents": 0, "caught": 0, "false_positives": [],
-                     "delays": []}
+            stats: dict[str, Any] = {"tp": 0, "fp": 0, "off_pattern": 0, "incidents": 0, "caught": 0,
+                                     "false_positives": [], "delays": []}
             for cl, truth in truths.items():
                 points = sorted(set(by_cluster.get(cl, [])))
                 episodes = _firing(points, truth.step_seconds, hold, keep)
