@@ -16,6 +16,7 @@ test: setup       ## every test: lint, generated artefacts, unit, rules, helm, i
 
 lint:
 	$(PYTHON) -m ruff check exporter tools tests bench
+	$(PYTHON) -m mypy   # strict for the runtime, lenient for the tools ([tool.mypy] in pyproject.toml)
 	lint-imports   # the import contracts of .importlinter: the runtime is a one-way pipeline
 
 generate:         ## regenerate alert rules, runbooks, dashboards, docs/metrics.md and the chart's copies
