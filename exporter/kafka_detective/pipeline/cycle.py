@@ -22,7 +22,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import replace
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from kafka_detective.analysis.model import GroupTopicAnalysis
 from kafka_detective.analysis.online import OnlineAnalytics
@@ -143,8 +143,9 @@ class ClusterCollector:
             failed.add(name)
             self.last_error = f"{name}: {_describe(error)}"
             log.warning("cluster %s: phase %s failed: %s", self.cluster.name, name, _describe(error))
-            # A partial result is still used: fresh where it could be, the previous data elsewhere.
-            return error.value if isinstance(error, PartialResult) else None  # type: ignore[return-value]
+            # A partial result is still used: fresh where it could be, the previous data elsewhere. The phase's work
+            # raised it with a value of its own result type (an exception cannot carry T to this handler).
+            return cast(T, error.value) if isinstance(error, PartialResult) else None
         finally:
             self._phase_seconds[name] = time.perf_counter() - started
 
