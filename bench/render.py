@@ -29,7 +29,8 @@ from kafka_detective.gathering.snapshot import (
     Snapshot,
 )
 from kafka_detective.kafka.groups import GroupDescription, GroupMember
-from kafka_detective.metrics import cluster, exposition, groups, lag, offsets
+from kafka_detective.metrics import cluster, groups, lag, offsets
+from kafka_detective.metrics import family as family_module
 from kafka_detective.metrics.exposition import Exposition
 from kafka_detective.metrics.render import cluster_families
 from kafka_detective.metrics.view import CollectionStats, View
@@ -89,24 +90,24 @@ def render_seconds(view_list: list[View]) -> list[float]:
 
 def uncached(enabled: bool) -> None:
     """Format every label set afresh (True), or go back to the cached `labelset` (False)."""
-    function = exposition.labelset.__wrapped__ if enabled else exposition.labelset
+    function = family_module.labelset.__wrapped__ if enabled else family_module.labelset
     for module in (cluster, groups, lag, offsets):
         module.labelset = function  # type: ignore[attr-defined]
-    exposition.Family.add = _add_uncached if enabled else _add  # type: ignore[method-assign]
+    family_module.Family.add = _add_uncached if enabled else _add  # type: ignore[method-assign]
 
 
-_add = exposition.Family.add
+_add = family_module.Family.add
 
 
-def _add_uncached(self: exposition.Family, labels: tuple[str, ...] | str, value: float) -> None:
+def _add_uncached(self: family_module.Family, labels: tuple[str, ...] | str, value: float) -> None:
     if not isinstance(labels, str):
-        labels = exposition.labelset.__wrapped__(self.spec.labels, labels)
+        labels = family_module.labelset.__wrapped__(self.spec.labels, labels)
     self.samples.append((labels, value))
 
 
 def churn(cycles: int, groups_: int, partitions: int, renamed: int) -> dict[str, float]:
     """Cached label sets while `renamed` groups get a new name every cycle (their old label sets die)."""
-    exposition.labelset.cache_clear()
+    family_module.labelset.cache_clear()
     target = Exposition()
     names = [f"bench-group-{g:05d}" for g in range(groups_)]
     base = snapshot(groups_, partitions, 1_000_000.0, 0)
@@ -123,7 +124,7 @@ def churn(cycles: int, groups_: int, partitions: int, renamed: int) -> dict[str,
         snap = replace(base, timestamp=base.timestamp + 30 * cycle,
                        groups=Groups(descriptions, committed, base.timestamp + 30 * cycle))
         target.publish("bench", cluster_families(View("bench", snap, signals.derive(snap), stats)))
-        sizes.append(exposition.labelset.cache_info().currsize)
+        sizes.append(family_module.labelset.cache_info().currsize)
     return {"cycles": cycles, "renamed_per_cycle": renamed, "entries_first": sizes[0], "entries_max": max(sizes),
             "entries_last": sizes[-1]}
 
@@ -144,7 +145,7 @@ def main() -> int:
     for _ in range(args.rounds):
         for mode in timings:
             uncached(mode == "uncached")
-            exposition.labelset.cache_clear()
+            family_module.labelset.cache_clear()
             timings[mode] += render_seconds(view_list)[1:]   # the first render fills the cache
     uncached(False)
     result: dict[str, object] = {

@@ -16,9 +16,6 @@ from kafka_detective.metrics import self_metrics
 from kafka_detective.metrics.catalogue import BY_NAME, CATALOGUE
 from kafka_detective.metrics.family import Family, header, labelset
 
-# Imported from here by the HTTP layer, tests and benchmarks.
-__all__ = ["CONTENT_TYPE", "SCRAPE_TIME_FAMILIES", "Exposition", "Family", "family", "header", "labelset"]
-
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 # Below this many cached label sets a cache is never worth clearing (a few hundred kB).
 _MIN_LABELSETS = 1024

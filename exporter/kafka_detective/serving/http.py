@@ -33,7 +33,8 @@ from prometheus_client import REGISTRY, generate_latest
 from kafka_detective import __version__
 from kafka_detective.errors import UserError
 from kafka_detective.metrics.catalogue import BY_NAME
-from kafka_detective.metrics.exposition import CONTENT_TYPE, Exposition, family, header
+from kafka_detective.metrics.exposition import CONTENT_TYPE, Exposition, family
+from kafka_detective.metrics.family import header
 from kafka_detective.serving import detective_page
 from kafka_detective.serving.collector import Collector
 from kafka_detective.serving.web_config import TlsServer, WebConfig, load_web_config

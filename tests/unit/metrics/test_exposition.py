@@ -1,7 +1,8 @@
 from prometheus_client.parser import text_string_to_metric_families
 
 from kafka_detective.metrics.catalogue import CATALOGUE
-from kafka_detective.metrics.exposition import Exposition, family, labelset
+from kafka_detective.metrics.exposition import Exposition, family
+from kafka_detective.metrics.family import labelset
 
 
 def test_clusters_merge_under_one_header_per_family_and_escape_labels():
