@@ -73,18 +73,23 @@ def _pick_subject(subjects: list[tuple[str, str, str]], cluster: str | None, gro
 
 
 def samples_from_trace_file(path: str, group: str, topic: str | None = None, cluster: str | None = None,
-                            since: float | None = None) -> tuple[Subject, list[GroupTopicSample]]:
-    """(subject, history) of the group on the topic in the trace; `since` keeps the last seconds only."""
+                            since: float | None = None, until: float | None = None
+                            ) -> tuple[Subject, list[GroupTopicSample]]:
+    """(subject, history) of the group on the topic in the trace: up to `until` (unix seconds) when given, then
+    the last `since` seconds of that when given."""
     from kafka_detective_tools.scenarios.trace import load_trace, samples_from_trace
 
     trace = load_trace(path)
     subject = _pick_subject(trace.subjects(), cluster, group, topic, f"trace {path}")
     samples = samples_from_trace(trace, subject.cluster, subject.group, subject.topic)
+    if until is not None:
+        samples = [s for s in samples if s.timestamp <= until]
     if since is not None and samples:
         cutoff = samples[-1].timestamp - since
         samples = [s for s in samples if s.timestamp >= cutoff]
     if len(samples) < 2:
-        raise UserError(f"trace {path}: fewer than 2 samples for {subject.group}/{subject.topic}")
+        where = " in the selected range" if since is not None or until is not None else ""
+        raise UserError(f"trace {path}: fewer than 2 samples for {subject.group}/{subject.topic}{where}")
     return subject, samples
 
 
@@ -237,16 +242,8 @@ def add_source_arguments(parser, topic_required: bool = False) -> None:
 def load_history(args) -> tuple[Subject, list[GroupTopicSample]]:
     since = parse_duration(args.since) if args.since else None
     if getattr(args, "trace", None):
-        subject, samples = samples_from_trace_file(args.trace, args.group, args.topic, args.cluster, None)
-        if args.until:
-            end = parse_time(args.until)
-            samples = [s for s in samples if s.timestamp <= end]
-        if since is not None and samples:
-            cutoff = samples[-1].timestamp - since
-            samples = [s for s in samples if s.timestamp >= cutoff]
-        if len(samples) < 2:
-            raise UserError(f"trace {args.trace}: fewer than 2 samples in the selected range")
-        return subject, samples
+        return samples_from_trace_file(args.trace, args.group, args.topic, args.cluster, since=since,
+                                       until=parse_time(args.until) if args.until else None)
     end = parse_time(args.until)
     start = end - (since or 6 * 3600.0)
     step = parse_duration(args.step) if args.step else None
