@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from synthetic import Synth, write_samples_trace
 
 from kafka_detective.errors import UserError
 from kafka_detective_tools.investigation.sources import samples_from_trace_file
+from synthetic import Synth, write_samples_trace
 
 START, STEP = 1_760_000_000.0, 15.0
 
