@@ -27,5 +27,5 @@ def test_until_cuts_the_end_and_since_keeps_the_last_seconds_before_it(tmp_path)
 
 def test_a_window_with_fewer_than_two_samples_is_a_user_error_naming_the_range(tmp_path):
     path, synth = _trace(tmp_path)
-    with pytest.raises(UserError, match="fewer than 2 samples .* in the selected range"):
+    with pytest.raises(UserError, match=r"fewer than 2 samples .* in the selected range"):
         samples_from_trace_file(str(path), synth.group, synth.topic, until=START)
