@@ -96,11 +96,3 @@ class Library:
     def root_causes_by_alert(self) -> dict[str, frozenset[str]]:
         """alert -> the root causes its pattern lists (`root_causes`)."""
         return {p.alert: frozenset(p.root_causes) for p in self.patterns}
-
-    def alerts_by_cause(self) -> dict[str, tuple[str, ...]]:
-        """root cause -> the alerts whose patterns list it, by alert name: the one cause -> alerts mapping."""
-        out: dict[str, list[str]] = {}
-        for p in self.patterns:
-            for cause in p.root_causes:
-                out.setdefault(cause, []).append(p.alert)
-        return {cause: tuple(alerts) for cause, alerts in out.items()}

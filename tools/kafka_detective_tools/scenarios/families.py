@@ -73,7 +73,7 @@ SPLITS: dict[str, SplitSpec] = {
 }
 
 # Expected alerts (ground truth, chosen per incident kind) of the causes simulator.EXPECTED_ALERTS does not
-# cover. Which causes an alert is *about* is the patterns' `root_causes` (Library.alerts_by_cause).
+# cover. Which causes an alert is *about* is the patterns' `root_causes` (Library.root_causes_by_alert).
 NEW_CAUSE_ALERTS: dict[str, list[str]] = {
     "recurring": ["KafkaConsumerLagHigh", "KafkaConsumerLagGrowing"],
     "intermittent": ["KafkaConsumerStalled"],
