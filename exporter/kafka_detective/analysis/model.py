@@ -66,6 +66,9 @@ class Evidence:
     timestamp: float
     note: str = ""
     supports: tuple[str, ...] = ()   # the causes this finding speaks for (what the case file shows per cause)
+    # The causes this finding argues against (a measure that contradicts them, or the absence of what they would
+    # show); such a finding supports nothing and is kept apart, in `Diagnosis.counter_evidence`.
+    contradicts: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +80,7 @@ class Diagnosis:
     evidence: tuple[Evidence, ...] = ()
     remediation: str = ""
     alternatives: tuple[tuple[str, float], ...] = ()   # (cause, confidence), best first, for top-3
+    counter_evidence: tuple[Evidence, ...] = ()        # what argues against the ranked causes (`contradicts`)
 
 
 @dataclass(frozen=True, slots=True)

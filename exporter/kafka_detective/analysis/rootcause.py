@@ -847,7 +847,80 @@ def _evidence(sig: Signals, w: _Window, m: _Measures, *, cpu_sat: float, partial
     if m.skew_post and m.skew_med >= S.skew_shown_from:
         add(SKEW, m.skew_med, 1.0, S.skew_threshold, t_onset, f"busiest broker leads x{m.skew_med:.1f} its fair share "
             "of partitions", ramp(m.skew_med, *S.skew_weight), ("broker_skew",))
+    # What argues against causes supports none: weight 0, `diagnose` keeps these findings apart.
+    findings.extend(_Finding(e, 0.0) for e in _counter_evidence(sig, w, m, cpu_sat=cpu_sat, frac_partial=frac_partial))
     return findings
+
+
+def _counter_evidence(sig: Signals, w: _Window, m: _Measures, *, cpu_sat: float, frac_partial: float
+                      ) -> list[Evidence]:
+    """The findings against causes: a measure that contradicts a cause, or the absence of what the cause would
+    show ("no rebalance around the onset"). A missing signal is said as such ("no CPU signal"): it is weaker
+    than a measure that contradicts ("consumer CPU 35%")."""
+    S = SCORING
+    t_onset = sig.t[w.onset_index]
+    out: list[Evidence] = []
+
+    def against(metric: str, value: float, baseline: float, threshold: float, note: str, *causes: str) -> None:
+        out.append(Evidence(metric, float(value), float(baseline), float(threshold), t_onset, note, (), causes))
+
+    not_significant = S.shift_significance[0]
+    if m.have_base and m.p_t <= not_significant:
+        against(PRODUCE_RATE, m.p_post, m.p_base, S.produce_threshold * m.p_base,
+                f"produce rate {'below' if m.p_t < -not_significant else 'at'} baseline (x{m.p_ratio:.2f})",
+                "producer_spike", "retry_death_spiral")
+    if m.have_base and m.c_t >= -not_significant:
+        against(CONSUME_RATE, m.c_post, m.c_base, S.consume_threshold * m.c_base,
+                f"consume rate {'above' if m.c_t > not_significant else 'at'} baseline (x{m.c_ratio:.2f})",
+                "consumer_slowdown", "consumer_cpu_saturation", "rebalance_storm")
+    elif m.have_base:
+        against(CONSUME_RATE, m.c_post, m.c_base, S.consume_threshold * m.c_base,
+                f"consume rate fell to x{m.c_ratio:.2f} of baseline: the consumers slowed, not only outpaced",
+                "producer_spike")
+    if m.frac_empty >= S.empty_fraction[1]:
+        against(MEMBERS, 0, median(_vals(sig.members, m.base)) if m.base else 0, 1,
+                f"group had no members in {m.frac_empty:.0%} of the window: no consumer to be slow or stalled",
+                "consumer_slowdown", "consumer_cpu_saturation", "consumer_stalled", "rebalance_storm", "partial_stall")
+    empty = set(m.empty)
+    with_members = [i for i in m.post if i not in empty and sig.state[i] != "Unknown"]
+    if with_members and len(with_members) == len(m.post):
+        low = min(sig.members[i] for i in with_members)
+        against(MEMBERS, low, low, 1, f"members present throughout the window (at least {low:.0f})", "consumer_down")
+    if with_members and not m.frozen:
+        against(COMMITTED, m.c_post, m.c_base, 0, "committed offset moved in every step with members present",
+                "consumer_stalled")
+    if m.reb_post <= 0:
+        against(REBALANCES, 0, m.reb_expected, m.reb_expected + 1, "no rebalance around the onset", "rebalance_storm")
+    elif m.reb_post - m.reb_expected <= S.storm_excess[0]:
+        against(REBALANCES, m.reb_post, m.reb_expected, m.reb_expected + 1,
+                f"{m.reb_post:.0f} rebalances around the onset, no more than the baseline's {m.reb_expected:.1f}",
+                "rebalance_storm")
+    if not m.cpu_post:
+        against(CPU, math.nan, math.nan, S.cpu_threshold, "no CPU signal", "consumer_cpu_saturation")
+    elif cpu_sat <= 0:
+        against(CPU, m.cpu_med, median(m.cpu_base) if m.cpu_base else math.nan, S.cpu_threshold,
+                f"consumer CPU {m.cpu_med:.0%}: not saturated", "consumer_cpu_saturation")
+    if m.lc_near <= 0 and m.lc_post <= 0:
+        against(LEADER_CHANGES, 0, 0, 1, "no partition leader change around the onset", "leader_election")
+    if m.off_max <= 0 and m.urp_max <= 0:
+        against(OFFLINE, 0, 0, 1, "no offline or under-replicated partition around the onset", "broker_failure")
+    if m.lost_post <= 0:
+        against(LOST, 0, 0, 0, "no message lost to retention", "retention_loss")
+    if frac_partial <= 0:
+        known = any(sig.frozen_partitions[i] is not None for i in m.post) if sig.frozen_partitions else False
+        against(PARTITION_LAG, 0, 0, 1, "no partition frozen on its own" if known else "no per-partition signal",
+                "partial_stall")
+    if not m.disk_all:
+        against(DISK, math.nan, math.nan, S.disk_threshold, "no disk signal", "disk_pressure")
+    elif m.disk_max < S.disk_shown_from:
+        against(DISK, m.disk_max, median(m.disk_all), S.disk_threshold,
+                f"broker log dirs at most {m.disk_max:.0%} full", "disk_pressure")
+    if not m.skew_post:
+        against(SKEW, math.nan, 1.0, S.skew_threshold, "no leadership-skew signal", "broker_skew")
+    elif m.skew_med < S.skew_shown_from:
+        against(SKEW, m.skew_med, 1.0, S.skew_threshold,
+                f"partition leadership balanced (busiest broker x{m.skew_med:.1f} its fair share)", "broker_skew")
+    return out
 
 
 def _severity(cause: str, sig: Signals, w: _Window, lag_problem: bool, findings: list[_Finding]) -> str:
@@ -920,6 +993,9 @@ def diagnose(history: Sequence[GroupTopicSample], onset: float | None = None) ->
     oi = max(0, min(oi, sig.n - 1))
     w = _windows(sig, oi)
     scores, findings = _score_and_evidence(sig, w)
+    # The findings against causes support none: kept apart, so `evidence` (metrics, runbooks) is what supports.
+    against = tuple(f.evidence for f in findings if f.evidence.contradicts)
+    findings = [f for f in findings if not f.evidence.contradicts]
     if not lag_problem:
         # Without a lag rise there is nothing for the rate-based causes to explain (a daily produce peak the
         # consumers absorb is not a producer spike); conditions that matter on their own stay.
@@ -941,6 +1017,7 @@ def diagnose(history: Sequence[GroupTopicSample], onset: float | None = None) ->
         evidence=tuple(f.evidence for f in findings),
         remediation=REMEDIATION[cause],
         alternatives=alternatives,
+        counter_evidence=against,
     )
 
 
