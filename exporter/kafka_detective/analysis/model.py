@@ -80,7 +80,15 @@ class Diagnosis:
     evidence: tuple[Evidence, ...] = ()
     remediation: str = ""
     alternatives: tuple[tuple[str, float], ...] = ()   # (cause, confidence), best first, for top-3
-    counter_evidence: tuple[Evidence, ...] = ()        # what argues against the ranked causes (`contradicts`)
+    counter_evidence: tuple[Evidence, ...] = ()        # what argues against causes (`Evidence.contradicts`)
+
+    def evidence_for(self, cause: str) -> tuple[Evidence, ...]:
+        """The findings that speak for `cause` (what the case file and the report list under each ranked cause)."""
+        return tuple(e for e in self.evidence if cause in e.supports)
+
+    def evidence_against(self, cause: str) -> tuple[Evidence, ...]:
+        """The findings that argue against `cause`."""
+        return tuple(e for e in self.counter_evidence if cause in e.contradicts)
 
 
 @dataclass(frozen=True, slots=True)

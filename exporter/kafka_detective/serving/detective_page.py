@@ -6,8 +6,9 @@ Two read-only pages on the metrics port, plain HTML with inline CSS and SVG, no 
   confidence, onset, lag, lag seconds, forecast and the alerts expected to fire;
 - `/detective/case?cluster=..&group=..&topic=..` is the case file of one of them: the diagnosis, charts of the
   compact history the analytics keep (lag, lag seconds, produce vs consume rate, rebalances and leader changes,
-  the onset marked), the ranked causes, the evidence, the subject's past lag problems (newest first, with the
-  recurrence the analytics named from them) and the runbook with its PromQL filled in.
+  the onset marked), the ranked causes with the findings for and against each, the evidence, the subject's
+  past lag problems (newest first, with the recurrence the analytics named from them) and the runbook with its
+  PromQL filled in.
 
 Safety: group and topic names are user input, so every value is escaped with `html.escape` where it is
 written; query parameters are only ever keys of a dictionary lookup (an unknown subject is a 404); responses
@@ -51,6 +52,7 @@ HEADERS: tuple[tuple[str, str], ...] = (
     ("Referrer-Policy", "no-referrer"),
     ("Cache-Control", "no-store"),
 )
+AGAINST = "\u2717"          # the mark of a finding that argues against a cause ("✗ no rebalance around the onset")
 HIGH_ANOMALY = 0.8          # the score at which the online analytics start treating a lag as a problem
 SEVERITY_RANK = {"critical": 0, "warning": 1, "info": 2}
 
@@ -258,7 +260,7 @@ th{background:#eef1f4;font-weight:600;white-space:nowrap}td.n{text-align:right;f
 .card b{display:block;font-size:18px}.charts{display:flex;flex-wrap:wrap;gap:10px}
 svg.chart{background:#fff;border:1px solid #e3e6ea}.ct{font-size:12px;font-weight:600;fill:#1d232a}
 .cl{font-size:10px;fill:#5b6570}.cb{fill:none;stroke:#e3e6ea}.co{stroke:#c62828;stroke-dasharray:4 3}
-.co-t{fill:#c62828}.cn{font-size:12px;fill:#5b6570}
+.co-t{fill:#c62828}.against{color:#a4262c}.cn{font-size:12px;fill:#5b6570}
 pre{background:#1d232a;color:#e8eef3;padding:8px 10px;overflow-x:auto;white-space:pre-wrap;word-break:break-all;
 margin:4px 0}ol li{margin-bottom:10px;background:#fff;padding:6px 10px;border:1px solid #e3e6ea}
 """
@@ -381,10 +383,14 @@ def _runbook_html(d: Diagnosis, cluster: str, group: str, topic: str) -> str:
     return "".join(out)
 
 
-def _evidence_for(d: Diagnosis, cause: str) -> str:
-    """The findings of the diagnosis that point to `cause` (as the root-cause analysis marked them), one a line."""
-    notes = [escape(e.note or e.metric) for e in d.evidence if cause in e.supports]
-    return "<br>".join(notes) if notes else "<span class=\"muted\">no finding points to it specifically</span>"
+def _evidence_for_and_against(d: Diagnosis, cause: str) -> str:
+    """The findings of the diagnosis that point to `cause` (as the root-cause analysis marked them), then those
+    that argue against it, marked with AGAINST, one a line."""
+    lines = ([escape(e.note or e.metric) for e in d.evidence_for(cause)]
+             or ["<span class=\"muted\">no finding points to it specifically</span>"])
+    lines += [f"<span class=\"against\">{AGAINST} {escape(e.note or e.metric)}</span>"
+              for e in d.evidence_against(cause)]
+    return "<br>".join(lines)
 
 
 def _episodes_html(episodes: Sequence[Episode], d: Diagnosis | None) -> str:
@@ -449,13 +455,14 @@ def render_case(subject: Subject, history: Sequence[GroupTopicSample], now: floa
                + "".join(charts(history, d.onset if d else None)) + "</div>")
     if d is not None:
         out.append("<h2>Ranked causes</h2><table id=\"causes\"><thead><tr><th>rank</th><th>cause</th>"
-                   "<th>confidence</th><th>evidence for it</th></tr></thead><tbody>")
+                   f"<th>confidence</th><th>evidence for it ({AGAINST} against it)</th></tr></thead><tbody>")
         out += [f"<tr><td class=\"n\">{i}</td><td>{escape(SUMMARY.get(c, c))} <span class=\"muted name\">"
-                f"{escape(c)}</span></td><td class=\"n\">{p:.0%}</td><td>{_evidence_for(d, c)}</td></tr>"
+                f"{escape(c)}</span></td><td class=\"n\">{p:.0%}</td><td>{_evidence_for_and_against(d, c)}</td></tr>"
                 for i, (c, p) in enumerate(d.alternatives, 1)]
         out.append("</tbody></table><p class=\"muted\">Confidence is the best cause's score discounted by how "
                    "close the runner-up comes. The evidence for each cause is the findings below that point to "
-                   "it.</p>")
+                   f"it; {AGAINST} marks a finding against it: a measure that contradicts it, or the absence of "
+                   "what it would show (a missing signal says so, and weighs less).</p>")
         out.append("<h2>Evidence</h2><table id=\"evidence\"><thead><tr><th>metric</th><th>value</th>"
                    "<th>baseline</th><th>threshold</th><th>time</th><th>note</th></tr></thead><tbody>")
         out += [f"<tr><td class=\"name\">{escape(e.metric)}</td><td class=\"n\">{fmt_num(e.value)}</td>"

@@ -8,16 +8,32 @@ from datetime import UTC, datetime
 from kafka_detective.analysis import rootcause as rc
 from kafka_detective.analysis.model import Diagnosis
 from kafka_detective.analysis.runbook import Runbook, num, runbook_markdown, ts
+from kafka_detective.serving.detective_page import AGAINST
 from kafka_detective.signals.samples import GroupTopicSample
 
 # --- report -----------------------------------------------------------------------------------------------
+
+
+def _cell(text: str) -> str:
+    """Text that cannot break a markdown table row."""
+    return text.replace("|", "/")
 
 
 def evidence_table(d: Diagnosis) -> str:
     rows = ["| metric | value | baseline | threshold | time | note |", "|---|---|---|---|---|---|"]
     for e in d.evidence:
         rows.append(f"| `{e.metric}` | {num(e.value)} | {num(e.baseline)} | {num(e.threshold)} | "
-                    f"{ts(e.timestamp)} | {e.note.replace('|', '/')} |")
+                    f"{ts(e.timestamp)} | {_cell(e.note)} |")
+    return "\n".join(rows)
+
+
+def causes_table(d: Diagnosis) -> str:
+    """The ranked causes, each with the findings for it and, marked AGAINST, those against it."""
+    rows = [f"| rank | cause | confidence | evidence for it ({AGAINST} against it) |", "|---|---|---|---|"]
+    for i, (c, p) in enumerate(d.alternatives, 1):
+        found = ([_cell(e.note or e.metric) for e in d.evidence_for(c)]
+                 + [f"{AGAINST} {_cell(e.note or e.metric)}" for e in d.evidence_against(c)])
+        rows.append(f"| {i} | `{c}` | {p:.0%} | {'<br>'.join(found) or '-'} |")
     return "\n".join(rows)
 
 
@@ -39,13 +55,13 @@ def build_report(*, history: Sequence[GroupTopicSample], diagnosis: Diagnosis, s
         f"**{rc.SUMMARY[d.cause]}** (`{d.cause}`), confidence **{d.confidence:.0%}**, severity **{d.severity}**, "
         f"onset {ts(d.onset)}.", "",
         d.remediation, "",
-        "| rank | cause | confidence |", "|---|---|---|",
+        causes_table(d),
     ]
-    lines += [f"| {i} | `{c}` | {p:.0%} |" for i, (c, p) in enumerate(d.alternatives, 1)]
     if sequence:
         lines += ["", f"Sequence (signals that deviated from the pre-onset baseline, in order): {sequence}."]
     lines += ["", "Confidence is the best cause's score discounted by how close the runner-up comes: two causes "
-              "that explain the evidence equally well give a low confidence.", "",
+              f"that explain the evidence equally well give a low confidence. {AGAINST} marks a finding against a "
+              "cause: a measure that contradicts it, or the absence of what it would show.", "",
               "## Evidence", "", evidence_table(d), ""]
     lines += ["## Plots", "", "The dashed red line marks the onset.", ""]
     titles = {"lag": "Lag", "lag_seconds": "Lag in seconds", "rates": "Produce vs consume rate",
