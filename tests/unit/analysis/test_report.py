@@ -61,3 +61,14 @@ def test_report_has_all_sections() -> None:
                     "## Runbook"):
         assert section in text
     assert "![Lag](lag.png)" in text and "| old | `consumer_down` | 0.90 |" in text
+
+
+def test_report_lists_the_findings_for_and_against_each_ranked_cause() -> None:
+    history = scenario("rebalance_storm").samples()
+    text = build_report(history=history, diagnosis=diagnose(history), source="test", plots={})
+    table = text.split("| rank | cause | confidence |", 1)[1].split("\n\n", 1)[0].splitlines()[2:]
+    rows = {line.split(" | ")[1]: line for line in table}
+    storm = rows["`rebalance_storm`"]
+    assert storm.startswith("| 1 | `rebalance_storm` | 95% | ") and "rebalances around the onset" in storm
+    assert "\u2717" not in storm, storm
+    assert "\u2717 produce rate at baseline (x0.99)" in rows["`producer_spike`"], rows["`producer_spike`"]

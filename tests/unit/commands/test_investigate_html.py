@@ -29,6 +29,7 @@ def test_html_case_file_is_self_contained(tmp_path, trace, capsys):
     text = " ".join(parsed.text)
     assert "Consumers stalled (committed offset frozen)" in text
     assert parsed.tags.count("svg") == 4 and "Runbook:" in text and 'id="evidence"' in page
+    assert "\u2717 produce rate at baseline (x1.02)" in text      # against a ranked alternative (producer_spike)
     # nothing to fetch and nothing to run: no scripts, no external sources, no links back to an exporter
     assert "script" not in parsed.tags
     assert not any(name in ("src", "href") for name, _ in parsed.attrs)

@@ -485,3 +485,65 @@ def test_the_findings_of_a_real_diagnosis_point_to_the_causes_they_were_scored_f
     top = table_rows(page, "causes")[0]
     assert top.startswith("1 | Consumers stalled") and "committed offset did not move" in top, top
     assert "lag rose" not in top and "oldest unconsumed message" not in top
+
+
+# --- evidence against each ranked cause ---------------------------------------------------------------------------
+
+
+def real_case(cause: str) -> tuple[Diagnosis, list[str]]:
+    """The diagnosis of the synthetic history of `cause` and the rows of its case file's ranked causes."""
+    from kafka_detective.analysis.rootcause import diagnose
+    from synthetic import scenario
+
+    samples = scenario(cause).samples()
+    d = diagnose(samples)
+    s0 = samples[-1]
+    case = dp.Subject(GroupTopicAnalysis(s0.cluster, s0.group, s0.topic, diagnosis=d), s0)
+    page = dp.respond(dp.case_href(case.analysis), dp.StaticSource([case], {case.key: samples}),
+                      now=s0.timestamp).body.decode()
+    return d, table_rows(page, "causes")
+
+
+def row_of(rows: list[str], cause: str) -> str:
+    return next(row for row in rows if f" {cause} |" in row)
+
+
+def test_a_rebalance_storm_case_lists_the_rebalances_for_it_and_the_steady_produce_rate_against_a_spike():
+    _, rows = real_case("rebalance_storm")
+    assert rows[0].startswith("1 | Consumer group rebalancing rebalance_storm | 95% |"), rows[0]
+    assert "rebalances around the onset" in rows[0] and dp.AGAINST not in rows[0], rows[0]
+    spike = row_of(rows, "producer_spike")              # ranked behind it, with what argues against it
+    assert f"{dp.AGAINST} produce rate at baseline (x0.99)" in spike, spike
+
+
+def test_a_consumer_down_case_lists_the_empty_group_for_it_and_what_argues_against_the_runner_up():
+    d, rows = real_case("consumer_down")
+    assert rows[0].startswith("1 | ") and "consumer_down" in rows[0]
+    assert "group had no members in 100% of the window" in rows[0] and dp.AGAINST not in rows[0], rows[0]
+    spike = row_of(rows, "producer_spike")
+    assert spike.endswith(f"| no finding points to it specifically {dp.AGAINST} produce rate at baseline (x0.99) "
+                          f"{dp.AGAINST} consume rate fell to x0.00 of baseline: the consumers slowed, not only "
+                          "outpaced"), spike
+    # the empty group also argues against consumer_slowdown, which the collapsed consume rate speaks for: the case
+    # file shows both when that cause is ranked
+    slow = Diagnosis(cause=d.cause, confidence=d.confidence, severity=d.severity, onset=d.onset, evidence=d.evidence,
+                     alternatives=(("consumer_down", 0.9), ("consumer_slowdown", 0.1)),
+                     counter_evidence=d.counter_evidence)
+    row = table_rows(case_page(subject("down", d=slow), []), "causes")[1]
+    assert row.startswith("2 | Consumer processing slowdown consumer_slowdown | 10% | consume rate x0.00 of baseline")
+    assert row.endswith(f"{dp.AGAINST} group had no members in 100% of the window: no consumer to be slow or stalled"
+                        ), row
+
+
+def test_findings_against_a_cause_are_marked_and_escaped():
+    d = Diagnosis(cause="consumer_slowdown", confidence=0.7, severity="warning", onset=NOW - 900,
+                  alternatives=(("consumer_slowdown", 0.7), ("rebalance_storm", 0.2)),
+                  counter_evidence=(Evidence("kafka_consumergroup_rebalances_total", 0, 0, 1, NOW - 900,
+                                             "no <b>rebalance</b> & no <script>", (), ("rebalance_storm",)),))
+    page = case_page(subject("marked", d=d), [])
+    rows = table_rows(page, "causes")
+    assert rows[1].endswith(f"| no finding points to it specifically {dp.AGAINST} no <b>rebalance</b> & no <script>"
+                            ), rows[1]
+    assert dp.AGAINST not in rows[0]
+    assert '<span class="against">\u2717 no &lt;b&gt;rebalance&lt;/b&gt; &amp; no &lt;script&gt;</span>' in page
+    assert "script" not in parse(page).tags
