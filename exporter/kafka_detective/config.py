@@ -111,6 +111,40 @@ class NameFilter:
         return any(p.fullmatch(name) for p in self.include) and not any(p.fullmatch(name) for p in self.exclude)
 
 
+GRANULARITIES = ("partition", "topic")
+# Presets of the `metrics` block (docs/configuration.md): keys the user sets themselves win over the preset's.
+# lean: no per-partition series (per-topic and per-group/topic sums instead) and none of the families that no
+# alert rule reads and that cost a series per group/topic or more; metrics/budget.py states its series count.
+METRICS_PROFILES: dict[str, dict[str, Any]] = {
+    "default": {},
+    "lean": {
+        "groups": {"granularity": "topic"},
+        "topics": {"granularity": "topic"},
+        "exclude": [
+            "kafka_consumergroup_predicted_lag_(upper|lower)",
+            "kafka_consumergroup_catch_up_seconds",
+            "kafka_consumergroup_consume_rate_messages_per_second",
+            "kafka_consumergroup_lag_seconds_extrapolated_partitions",
+            "kafka_consumergroup_uncommitted_partitions",
+            "kafka_consumergroup_info",
+            "kafka_consumergroup_epoch",
+            "kafka_topic_info",
+            "kafka_topic_oldest_offset",
+        ],
+    },
+}
+
+
+@dataclass(frozen=True)
+class MetricsConfig:
+    """Which series are rendered (metrics/selection.py applies it): per-partition or per-topic granularity of the
+    group and topic series, and an allow/deny list of family names (the exporter's health is always kept)."""
+    profile: str = "default"
+    group_granularity: str = "partition"
+    topic_granularity: str = "partition"
+    families: NameFilter = NameFilter()
+
+
 @dataclass(frozen=True)
 class TlsConfig:
     ca_file: str | None = None
@@ -152,6 +186,7 @@ class ClusterConfig:
     groups: NameFilter = NameFilter()
     topics: NameFilter = NameFilter(exclude=(re.compile(r"^__.*"),))
     lag_table_size: int = 60
+    metrics: MetricsConfig = MetricsConfig()
 
 
 @dataclass(frozen=True)
@@ -356,7 +391,32 @@ def _tls(fields: _Fields) -> TlsConfig:
     return tls
 
 
-def _cluster(fields: _Fields) -> ClusterConfig:
+def _metrics(fields: _Fields, inherited: MetricsConfig = MetricsConfig()) -> MetricsConfig:
+    """A `metrics` block. Keys it leaves out come from its `profile` when it names one, else from `inherited`
+    (a cluster's block inherits the top-level one, which inherits the defaults)."""
+    base = inherited
+    if fields.data.get("profile") is not None:
+        profile = fields.choice("profile", tuple(METRICS_PROFILES), "default")
+        base = _metrics(_Fields(METRICS_PROFILES[profile], f"(profile {profile})"), MetricsConfig(profile=profile))
+    fields.used.add("profile")
+    granularity = {}
+    for key, default in (("groups", base.group_granularity), ("topics", base.topic_granularity)):
+        sub = fields.sub(key)
+        granularity[key] = sub.choice("granularity", GRANULARITIES, default)
+        sub.done()
+    families = base.families
+    result = MetricsConfig(
+        profile=base.profile,
+        group_granularity=granularity["groups"],
+        topic_granularity=granularity["topics"],
+        families=NameFilter(include=_patterns(fields, "include", tuple(p.pattern for p in families.include)),
+                            exclude=_patterns(fields, "exclude", tuple(p.pattern for p in families.exclude))),
+    )
+    fields.done()
+    return result
+
+
+def _cluster(fields: _Fields, metrics: MetricsConfig = MetricsConfig()) -> ClusterConfig:
     name = fields.get("name", str, required=True)
     if not _CLUSTER_NAME.match(name):
         raise ConfigError(fields.name("name"), "may contain only letters, digits, '_', '.', ':' and '-'")
@@ -404,6 +464,7 @@ def _cluster(fields: _Fields) -> ClusterConfig:
         groups=_name_filter(fields.sub("groups"), ()),
         topics=_name_filter(fields.sub("topics"), (r"^__.*",)),
         lag_table_size=table_size,
+        metrics=_metrics(fields.sub("metrics"), metrics),
     )
     fields.done()
     return cluster
@@ -456,7 +517,8 @@ def parse_config(data: Any) -> Config:
     raw_clusters = fields.get("clusters", list, required=True)
     if not raw_clusters:
         raise ConfigError("clusters", "must list at least one cluster")
-    clusters = tuple(_cluster(_Fields(raw, f"clusters[{i}]")) for i, raw in enumerate(raw_clusters))
+    metrics = _metrics(fields.sub("metrics"))   # every cluster's, unless it has a metrics block of its own
+    clusters = tuple(_cluster(_Fields(raw, f"clusters[{i}]"), metrics) for i, raw in enumerate(raw_clusters))
     seen: set[str] = set()
     for index, cluster in enumerate(clusters):
         if cluster.name in seen:

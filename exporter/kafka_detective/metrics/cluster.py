@@ -61,9 +61,36 @@ LEADER_CHANGES = MetricSpec(
     "Leader changes seen since the exporter started (leader-epoch increase, or leader change "
     "between cycles).", "cluster")
 
+# At topic granularity these per-topic counts are rendered instead of the per-partition flags they sum; the
+# leader and leader epoch of a partition have no sum (kafka_broker_leader_partitions counts leadership).
+TOPIC_PREFERRED_LEADERS = MetricSpec(
+    "kafka_topic_preferred_leader_partitions", "gauge", TOPIC,
+    "Partitions of the topic led by their preferred (first) replica; rendered instead of "
+    "kafka_topic_partition_leader_is_preferred at topic granularity.", "cluster",
+    replaces=(LEADER_IS_PREFERRED,))
+TOPIC_UNDER_REPLICATED = MetricSpec(
+    "kafka_topic_under_replicated_partitions", "gauge", TOPIC,
+    "Partitions of the topic with fewer in-sync replicas than replicas; rendered instead of "
+    "kafka_topic_partition_under_replicated_partition at topic granularity.", "cluster",
+    replaces=(UNDER_REPLICATED,))
+TOPIC_OFFLINE = MetricSpec(
+    "kafka_topic_offline_partitions", "gauge", TOPIC,
+    "Partitions of the topic without a leader; rendered instead of kafka_topic_partition_offline at topic "
+    "granularity.", "cluster", replaces=(OFFLINE,))
+TOPIC_UNDER_MIN_ISR = MetricSpec(
+    "kafka_topic_under_min_isr_partitions", "gauge", TOPIC,
+    "Partitions of the topic with fewer in-sync replicas than its min.insync.replicas; rendered instead of "
+    "kafka_topic_partition_under_min_isr at topic granularity.", "cluster", replaces=(UNDER_MIN_ISR,))
+TOPIC_LEADER_CHANGES = MetricSpec(
+    "kafka_topic_leader_changes_total", "counter", TOPIC,
+    "Leader changes of the topic's partitions seen since the exporter started; rendered instead of "
+    "kafka_topic_partition_leader_changes_total at topic granularity.", "cluster", replaces=(LEADER_CHANGES,))
+TOPIC_SUMS = (TOPIC_PREFERRED_LEADERS, TOPIC_UNDER_REPLICATED, TOPIC_OFFLINE, TOPIC_UNDER_MIN_ISR,
+              TOPIC_LEADER_CHANGES)
+
 SPECS = (BROKERS, BROKER_INFO, BROKER_IS_CONTROLLER, BROKER_LEADER_PARTITIONS, BROKER_PREFERRED_LEADER_PARTITIONS,
          TOPIC_PARTITIONS, LEADER, LEADER_EPOCH, REPLICAS, IN_SYNC_REPLICAS, OFFLINE_REPLICAS, LEADER_IS_PREFERRED,
-         UNDER_REPLICATED, OFFLINE, UNDER_MIN_ISR, LEADER_CHANGES)
+         UNDER_REPLICATED, OFFLINE, UNDER_MIN_ISR, LEADER_CHANGES, *TOPIC_SUMS)
 
 
 def _address(host: str, port: int) -> str:
@@ -99,6 +126,7 @@ def families(view: View) -> list[Family]:
      changes) = fams
     configs = view.snapshot.topic_configs.topics if view.snapshot.topic_configs else {}
     leader_changes = view.derived.leader_changes_total
+    totals: dict[str, list[int]] = {}   # topic -> the sums of TOPIC_SUMS, in that order
     for key in sorted(state.partitions):
         p = state.partitions[key]
         labels = labelset(PARTITION, (c, p.topic, str(p.partition)))
@@ -107,11 +135,28 @@ def families(view: View) -> list[Family]:
         replicas.add(labels, len(p.replicas))
         isr.add(labels, len(p.isr))
         offline_replicas.add(labels, len(p.offline_replicas))
-        is_preferred.add(labels, 1 if p.leader >= 0 and p.leader == p.preferred_leader else 0)
-        under_replicated.add(labels, 1 if len(p.isr) < len(p.replicas) else 0)
-        offline.add(labels, 1 if p.leader < 0 else 0)
+        is_leader_preferred = 1 if p.leader >= 0 and p.leader == p.preferred_leader else 0
+        is_under_replicated = 1 if len(p.isr) < len(p.replicas) else 0
+        is_offline = 1 if p.leader < 0 else 0
+        changed = leader_changes.get(key, 0)
+        is_preferred.add(labels, is_leader_preferred)
+        under_replicated.add(labels, is_under_replicated)
+        offline.add(labels, is_offline)
         config = configs.get(p.topic)
+        is_under_min_isr = 0
         if config is not None:
-            under_min_isr.add(labels, 1 if len(p.isr) < config.min_insync_replicas else 0)
-        changes.add(labels, leader_changes.get(key, 0))
-    return [brokers, info, controller, led, preferred, topic_partitions, *fams]
+            is_under_min_isr = 1 if len(p.isr) < config.min_insync_replicas else 0
+            under_min_isr.add(labels, is_under_min_isr)
+        changes.add(labels, changed)
+        row = totals.setdefault(p.topic, [0, 0, 0, 0, 0])
+        row[0] += is_leader_preferred
+        row[1] += is_under_replicated
+        row[2] += is_offline
+        row[3] += is_under_min_isr
+        row[4] += changed
+    topic_sums = [Family(spec) for spec in TOPIC_SUMS]
+    for topic, row in totals.items():   # partitions were visited in topic order
+        for index, family in enumerate(topic_sums):
+            if family.spec is not TOPIC_UNDER_MIN_ISR or topic in configs:
+                family.add((c, topic), row[index])
+    return [brokers, info, controller, led, preferred, topic_partitions, *fams, *topic_sums]

@@ -21,6 +21,9 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 _MIN_LABELSETS = 1024
 # Rendered by the HTTP layer at scrape time, not per cluster cycle.
 SCRAPE_TIME_FAMILIES = frozenset(spec.name for spec in self_metrics.SCRAPE_TIME_SPECS)
+# The per-topic sums that stand in for per-partition families at topic granularity (metrics/selection.py) are
+# declared only when a cluster renders them, so the default page stays kafka_exporter's.
+SAMPLED_ONLY_FAMILIES = frozenset(spec.name for spec in CATALOGUE if spec.replaces)
 
 
 def family(name: str) -> Family:
@@ -52,6 +55,8 @@ class Exposition:
         clusters = sorted(blocks)
         for spec in CATALOGUE:
             if spec.name in SCRAPE_TIME_FAMILIES:
+                continue
+            if spec.name in SAMPLED_ONLY_FAMILIES and not any(spec.name in blocks[c] for c in clusters):
                 continue
             parts.append(header(spec).encode("utf-8"))
             parts.extend(blocks[c][spec.name] for c in clusters if spec.name in blocks[c])

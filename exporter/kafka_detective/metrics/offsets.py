@@ -17,7 +17,18 @@ PRODUCE_RATE = MetricSpec(
     "Messages appended per second to the topic over the exporter's recent offset history.",
     "offsets")
 
-SPECS = (CURRENT_OFFSET, OLDEST_OFFSET, PRODUCE_RATE)
+TOPIC_CURRENT_OFFSET = MetricSpec(
+    "kafka_topic_current_offset", "gauge", TOPIC,
+    "Sum of the log-end offsets of the topic's partitions (its rate is the produce rate); rendered instead of "
+    "kafka_topic_partition_current_offset at topic granularity.", "offsets",
+    replaces=(CURRENT_OFFSET,))
+TOPIC_OLDEST_OFFSET = MetricSpec(
+    "kafka_topic_oldest_offset", "gauge", TOPIC,
+    "Sum of the log-start offsets of the topic's partitions; rendered instead of "
+    "kafka_topic_partition_oldest_offset at topic granularity.", "offsets",
+    replaces=(OLDEST_OFFSET,))
+
+SPECS = (CURRENT_OFFSET, OLDEST_OFFSET, PRODUCE_RATE, TOPIC_CURRENT_OFFSET, TOPIC_OLDEST_OFFSET)
 
 
 def families(view: View) -> list[Family]:
@@ -26,13 +37,23 @@ def families(view: View) -> list[Family]:
         return []
     c = view.cluster
     current, oldest = Family(CURRENT_OFFSET), Family(OLDEST_OFFSET)
+    current_sums: dict[str, int] = {}
+    oldest_sums: dict[str, int] = {}
     for (topic, partition) in sorted(offsets.log_end):
         labels = labelset(PARTITION, (c, topic, str(partition)))
-        current.add(labels, offsets.log_end[(topic, partition)])
+        end = offsets.log_end[(topic, partition)]
+        current.add(labels, end)
+        current_sums[topic] = current_sums.get(topic, 0) + end
         start = offsets.log_start.get((topic, partition))
         if start is not None:
             oldest.add(labels, start)
+            oldest_sums[topic] = oldest_sums.get(topic, 0) + start
     rate = Family(PRODUCE_RATE)
     for topic in sorted(view.derived.produce_rate):
         rate.add((c, topic), view.derived.produce_rate[topic])
-    return [current, oldest, rate]
+    topic_current, topic_oldest = Family(TOPIC_CURRENT_OFFSET), Family(TOPIC_OLDEST_OFFSET)
+    for topic in current_sums:   # already in topic order
+        topic_current.add((c, topic), current_sums[topic])
+    for topic in oldest_sums:
+        topic_oldest.add((c, topic), oldest_sums[topic])
+    return [current, oldest, rate, topic_current, topic_oldest]

@@ -1,18 +1,19 @@
-"""All families of one cluster for one cycle, concern by concern."""
+"""All families of one cluster for one cycle, concern by concern, as the cluster's `metrics` block selects them."""
 
 from __future__ import annotations
 
+from kafka_detective.config import MetricsConfig
 from kafka_detective.metrics import analysis, cluster, groups, lag, log_dirs, offsets, self_metrics, topic_configs
 from kafka_detective.metrics.family import Family
+from kafka_detective.metrics.selection import keeps
 from kafka_detective.metrics.view import View
 
 CONCERNS = (cluster, offsets, topic_configs, log_dirs, groups, lag, analysis)
+DEFAULT_METRICS = MetricsConfig()
 
 
-def cluster_families(view: View) -> list[Family]:
-    result: list[Family] = []
-    for concern in CONCERNS:
-        result.extend(concern.families(view))
+def cluster_families(view: View, metrics: MetricsConfig = DEFAULT_METRICS) -> list[Family]:
+    result = [f for concern in CONCERNS for f in concern.families(view) if keeps(f.spec, metrics)]
     series = sum(len(f.samples) for f in result)
     result.extend(self_metrics.families(view, series))
     return result

@@ -20,6 +20,9 @@ class MetricSpec:
     help: str
     concern: str
     kafka_exporter_compatible: bool = False
+    # A per-topic family that stands in for these per-partition ones at `topics: granularity: topic`: it is
+    # rendered only when they are not (metrics/selection.py), and each of its values is the sum of theirs.
+    replaces: tuple[MetricSpec, ...] = ()
 
     @property
     def exposed_name(self) -> str:

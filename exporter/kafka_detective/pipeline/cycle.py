@@ -282,7 +282,7 @@ class ClusterCollector:
         )
         view = View(self.cluster.name, self._snapshot, self._derived, stats, self._analysis)
         try:
-            self.exposition.publish(self.cluster.name, cluster_families(view))
+            self.exposition.publish(self.cluster.name, cluster_families(view, self.cluster.metrics))
         except Exception as error:  # a rendering bug must not stop collection; keep serving the last page
             self._errors["render"] += 1
             failed.add("render")

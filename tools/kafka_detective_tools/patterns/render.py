@@ -11,6 +11,7 @@ from urllib.parse import quote_plus
 import yaml
 
 from kafka_detective.durations import parse_promql_duration
+from kafka_detective.metrics import budget
 from kafka_detective.metrics.catalogue import CATALOGUE
 from kafka_detective_tools.patterns.model import ROOT_CAUSE_MEANING, SEVERITY_MEANING, Library, Pattern
 
@@ -365,4 +366,5 @@ def metrics_doc() -> str:
             text = spec.help.replace("|", "\\|")
             lines.append(f"| `{spec.name}` | {spec.type} | {labels} | {compat} | {text} |")
         lines.append("")
+    lines.append(budget.doc_section())
     return "\n".join(lines).rstrip() + "\n"
