@@ -217,6 +217,14 @@ class AnalysisConfig:
 
 
 @dataclass(frozen=True)
+class ShardingConfig:
+    """This process's part of a sharded exporter (gathering/sharding.py): consumer groups and topics are split
+    over `total_shards` processes by a stable hash of their names; 0 of 1 is not sharded."""
+    shard: int = 0
+    total_shards: int = 1
+
+
+@dataclass(frozen=True)
 class UiConfig:
     enabled: bool = True    # /detective: the investigation pages on the metrics port (read-only)
     library_dir: str | None = None   # a pattern library whose learned/*.signature.json the case files compare
@@ -234,6 +242,7 @@ class Config:
     # TLS and basic auth of the HTTP endpoint (exporter-toolkit format; serving/web_config.py validates it).
     web_config_file: str | None = None
     ui: UiConfig = UiConfig()
+    sharding: ShardingConfig = ShardingConfig()
 
 
 # --- parsing -------------------------------------------------------------------------------------------------
@@ -511,6 +520,30 @@ def _ui(fields: _Fields) -> UiConfig:
     return result
 
 
+# A StatefulSet pod is named <statefulset>-<ordinal>: its ordinal is its shard (`sharding.pod`).
+_POD_ORDINAL = re.compile(r"-(\d+)$")
+MAX_SHARDS = 1000
+
+
+def _sharding(fields: _Fields) -> ShardingConfig:
+    total = fields.positive("total_shards", 1, int, maximum=MAX_SHARDS)
+    shard = fields.get("shard", int)
+    pod = fields.get("pod", str) or None   # "" is unset, as the chart's POD_NAME is outside Kubernetes
+    fields.done()
+    where = fields.name("shard")
+    if pod is not None:
+        if shard is not None:
+            raise ConfigError(fields.name("pod"), "set either shard or pod (whose ordinal is the shard), not both")
+        match = _POD_ORDINAL.search(pod)
+        if match is None:
+            raise ConfigError(fields.name("pod"), f"{pod!r} does not end with a StatefulSet ordinal (-0, -1, ...)")
+        shard, where = int(match[1]), fields.name("pod")
+    shard = 0 if shard is None else shard
+    if not 0 <= shard < total:
+        raise ConfigError(where, f"shard {shard} is not between 0 and total_shards - 1 ({total - 1})")
+    return ShardingConfig(shard=shard, total_shards=total)
+
+
 def parse_config(data: Any) -> Config:
     """Validate a configuration mapping (as loaded from YAML, with env and flags merged in)."""
     fields = _Fields(data, "")
@@ -537,6 +570,7 @@ def parse_config(data: Any) -> Config:
         analysis=_analysis(fields.sub("analysis")),
         web_config_file=fields.get("web_config_file", str) or None,
         ui=_ui(fields.sub("ui")),
+        sharding=_sharding(fields.sub("sharding")),
     )
     fields.done()
     return config
@@ -586,6 +620,10 @@ def load_config(
         if data.get("clusters"):
             raise ConfigError("clusters", "set either clusters in the file or a single bootstrap server, not both")
         data["clusters"] = [{"name": cluster_name or "default", "bootstrap_servers": servers}]
+    # --shard, --total-shards and --pod override the file's sharding block key by key.
+    sharding = {k: v for k, v in (overrides.pop("sharding", None) or {}).items() if v is not None}
+    if sharding:
+        data["sharding"] = {**(data["sharding"] if isinstance(data.get("sharding"), dict) else {}), **sharding}
     data.update({k: v for k, v in overrides.items() if v is not None})
     return parse_config(data)
 

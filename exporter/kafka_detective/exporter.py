@@ -6,6 +6,7 @@ import logging
 import sys
 
 from kafka_detective.config import Config
+from kafka_detective.gathering.sharding import Shard
 from kafka_detective.metrics.exposition import Exposition
 from kafka_detective.pipeline.cycle import ClusterCollector
 from kafka_detective.pipeline.loop import CollectionLoop
@@ -18,13 +19,14 @@ class Exporter:
     def __init__(self, config: Config) -> None:
         self.config = config
         self.exposition = Exposition()
+        shard = Shard(config.sharding.shard, config.sharding.total_shards)
         self.collectors = [
-            ClusterCollector(cluster, self.exposition, config.config_refresh_seconds, config.analysis)
+            ClusterCollector(cluster, self.exposition, config.config_refresh_seconds, config.analysis, shard=shard)
             for cluster in config.clusters
         ]
         self.loops = [CollectionLoop(c, config.interval_seconds) for c in self.collectors]
         self.app = MetricsApp(self.exposition, self.collectors, alive=self.alive, ui_enabled=config.ui.enabled,
-                              ui_library_dir=config.ui.library_dir)
+                              ui_library_dir=config.ui.library_dir, shard=shard)
         self.server = MetricsServer(self.app, config.listen_address, config.listen_port,
                                     web_config_file=config.web_config_file)
 

@@ -7,7 +7,7 @@ import logging
 import signal
 import threading
 
-from kafka_detective.commands._argtypes import port, positive_float
+from kafka_detective.commands._argtypes import non_negative_int, port, positive_float, positive_int
 from kafka_detective.config import check_offline, load_config
 
 NAME = "serve"
@@ -24,6 +24,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--interval-seconds", type=positive_float, help="collection interval (default 15)")
     parser.add_argument("--web.config.file", dest="web_config_file", metavar="FILE",
                         help="TLS and basic auth of the HTTP endpoint, in the Prometheus exporter-toolkit format")
+    parser.add_argument("--shard", type=non_negative_int,
+                        help="this process's shard, 0 to --total-shards - 1 (sharding.shard; default 0)")
+    parser.add_argument("--total-shards", type=positive_int,
+                        help="processes the consumer groups and topics are split over (sharding.total_shards; "
+                        "default 1: not sharded)")
+    parser.add_argument("--pod", metavar="POD_NAME",
+                        help="instead of --shard: a StatefulSet pod name, whose ordinal is the shard (sharding.pod)")
     parser.add_argument("--check-config", action="store_true", help="validate the configuration and exit")
 
 
@@ -36,6 +43,7 @@ def run(args: argparse.Namespace) -> int:
         "interval_seconds": args.interval_seconds,
         "log_level": args.log_level,
         "web_config_file": args.web_config_file,
+        "sharding": {"shard": args.shard, "total_shards": args.total_shards, "pod": args.pod},
     }
     config = load_config(args.config, overrides=overrides)
     logging.getLogger().setLevel(config.log_level.upper())
@@ -46,7 +54,9 @@ def run(args: argparse.Namespace) -> int:
             from kafka_detective.serving.web_config import load_web_config
 
             load_web_config(config.web_config_file)
-        print(f"configuration is valid: {len(config.clusters)} cluster(s)")
+        sharding = config.sharding
+        shard = f", shard {sharding.shard} of {sharding.total_shards}" if sharding.total_shards > 1 else ""
+        print(f"configuration is valid: {len(config.clusters)} cluster(s){shard}")
         return 0
     from kafka_detective.exporter import Exporter
 

@@ -24,6 +24,7 @@ from typing import Any
 from kafka.admin import KafkaAdminClient
 
 from kafka_detective.config import NameFilter
+from kafka_detective.gathering.sharding import Names
 from kafka_detective.gathering.snapshot import Groups, PartialResult
 from kafka_detective.kafka import groups as kafka_groups
 from kafka_detective.kafka import presence
@@ -37,7 +38,7 @@ def _summary(names: Iterable[str], limit: int = 5) -> str:
 
 def collect_groups(
     admin: KafkaAdminClient,
-    group_filter: NameFilter,
+    group_filter: Names,
     topic_filter: NameFilter,
     previous: Groups | None = None,
     live_brokers: Iterable[int] | None = None,

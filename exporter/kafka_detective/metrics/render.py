@@ -6,6 +6,7 @@ from kafka_detective.config import MetricsConfig
 from kafka_detective.metrics import analysis, cluster, groups, lag, log_dirs, offsets, self_metrics, topic_configs
 from kafka_detective.metrics.family import Family
 from kafka_detective.metrics.selection import keeps
+from kafka_detective.metrics.sharding import label_shard, shard_families
 from kafka_detective.metrics.view import View
 
 CONCERNS = (cluster, offsets, topic_configs, log_dirs, groups, lag, analysis)
@@ -13,7 +14,7 @@ DEFAULT_METRICS = MetricsConfig()
 
 
 def cluster_families(view: View, metrics: MetricsConfig = DEFAULT_METRICS) -> list[Family]:
-    result = [f for concern in CONCERNS for f in concern.families(view) if keeps(f.spec, metrics)]
+    result = [f for f in shard_families(view, CONCERNS) if keeps(f.spec, metrics)]
     series = sum(len(f.samples) for f in result)
-    result.extend(self_metrics.families(view, series))
+    result.extend(label_shard(self_metrics.families(view, series), view.shard))
     return result

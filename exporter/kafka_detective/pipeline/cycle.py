@@ -32,6 +32,7 @@ from kafka_detective.gathering.cluster import collect_cluster
 from kafka_detective.gathering.groups import collect_groups
 from kafka_detective.gathering.log_dirs import collect_log_dirs
 from kafka_detective.gathering.offsets import collect_offsets
+from kafka_detective.gathering.sharding import UNSHARDED, Shard, merge, restrict
 from kafka_detective.gathering.snapshot import PartialResult, Snapshot
 from kafka_detective.gathering.topic_configs import collect_topic_configs
 from kafka_detective.kafka import metadata
@@ -67,8 +68,10 @@ class ClusterCollector:
         config_refresh_seconds: float = 300.0,
         analysis: AnalysisConfig | None = None,
         connector: Callable[[ClusterConfig, RequestCounter], Any] = connect,
+        shard: Shard = UNSHARDED,
     ) -> None:
         self.cluster = cluster
+        self.shard = shard   # the groups and topics this process collects (gathering/sharding.py)
         self.exposition = exposition
         self.config_refresh_seconds = config_refresh_seconds
         self.requests = RequestCounter()
@@ -147,7 +150,8 @@ class ClusterCollector:
             # raised it with a value of its own result type (an exception cannot carry T to this handler).
             return cast(T, error.value) if isinstance(error, PartialResult) else None
         finally:
-            self._phase_seconds[name] = time.perf_counter() - started
+            # Added up: a sharded cycle may run the offsets phase a second time (gathering/sharding.py).
+            self._phase_seconds[name] = self._phase_seconds.get(name, 0.0) + time.perf_counter() - started
 
     def _refresh_metadata(self, admin: Any, reason: str) -> bool:
         self._metadata_refreshes = {**self._metadata_refreshes,
@@ -216,14 +220,23 @@ class ClusterCollector:
                 snapshot = replace(snapshot, state=state)
                 live = [b.broker_id for b in state.brokers]
                 self._sync_metadata(admin, frozenset(live))
-                offsets = self._phase("offsets", lambda: collect_offsets(admin, state, previous.offsets), failed,
-                                      admin)
+                wanted = self.shard.offset_topics(state, previous.groups)
+                offsets = self._phase("offsets", lambda: collect_offsets(admin, restrict(state, wanted),
+                                                                         previous.offsets), failed, admin)
                 if offsets is not None:
                     snapshot = replace(snapshot, offsets=offsets)
-                groups = self._phase("groups", lambda: collect_groups(admin, cluster.groups, cluster.topics,
-                                                                      previous.groups, live), failed, admin)
+                groups = self._phase("groups", lambda: collect_groups(admin, self.shard.groups(cluster.groups),
+                                                                      cluster.topics, previous.groups, live),
+                                     failed, admin)
                 if groups is not None:
                     snapshot = replace(snapshot, groups=groups)
+                missing = self.shard.missing_offset_topics(state, snapshot.groups, wanted)
+                if missing and snapshot.offsets is not None:
+                    fetched = snapshot.offsets
+                    more = self._phase("offsets", lambda: collect_offsets(admin, restrict(state, missing)), failed,
+                                       admin)
+                    if more is not None:
+                        snapshot = replace(snapshot, offsets=merge(fetched, more))
                 known = snapshot.topic_configs.topics.keys() if snapshot.topic_configs else set()
                 if time.monotonic() >= self._configs_due or state.topics() - known:
                     configs = self._phase("topic_configs", lambda: collect_topic_configs(admin, state.topics()),
@@ -280,7 +293,7 @@ class ClusterCollector:
             phase_last_success=dict(self._phase_success),
             metadata_refreshes_total=dict(self._metadata_refreshes),
         )
-        view = View(self.cluster.name, self._snapshot, self._derived, stats, self._analysis)
+        view = View(self.cluster.name, self._snapshot, self._derived, stats, self._analysis, self.shard)
         try:
             self.exposition.publish(self.cluster.name, cluster_families(view, self.cluster.metrics))
         except Exception as error:  # a rendering bug must not stop collection; keep serving the last page

@@ -32,9 +32,11 @@ from prometheus_client import REGISTRY, generate_latest
 
 from kafka_detective import __version__
 from kafka_detective.errors import UserError
+from kafka_detective.gathering.sharding import UNSHARDED, Shard
 from kafka_detective.metrics.catalogue import BY_NAME
 from kafka_detective.metrics.exposition import CONTENT_TYPE, Exposition, family
 from kafka_detective.metrics.family import header
+from kafka_detective.metrics.sharding import label_shard
 from kafka_detective.serving import detective_page
 from kafka_detective.serving.collector import Collector
 from kafka_detective.serving.web_config import TlsServer, WebConfig, load_web_config
@@ -50,12 +52,13 @@ LISTEN_BACKLOG = 1024
 class MetricsApp:
     def __init__(self, exposition: Exposition, collectors: Sequence[Collector],
                  alive: Callable[[], bool] = lambda: True, ui_enabled: bool = True,
-                 ui_library_dir: str | None = None) -> None:
+                 ui_library_dir: str | None = None, shard: Shard = UNSHARDED) -> None:
         self.exposition = exposition
         self.collectors = list(collectors)
         self.alive = alive
         self.ui_enabled = ui_enabled   # /detective (serving/detective_page.py)
         self.ui_library_dir = ui_library_dir   # learned incidents for "similar past incidents" on a case file
+        self.shard = shard   # labels the scrape-time ages like the rest of a sharded exporter's health
         build = family("kafka_detective_build_info")
         build.add((__version__, platform.python_version(), kafka.__version__), 1)
         self._build_info = (header(build.spec) + build.render()).encode("utf-8")
@@ -71,6 +74,7 @@ class MetricsApp:
                 age.add((collector.cluster.name,), collector.snapshot_age(now))
                 for phase in sorted(ages):
                     data_age.add((collector.cluster.name, phase), ages[phase])
+        age, data_age = label_shard((age, data_age), self.shard)
         text = (header(BY_NAME["kafka_detective_snapshot_age_seconds"]) + age.render()
                 + header(BY_NAME["kafka_detective_data_age_seconds"]) + data_age.render())
         return self._build_info + text.encode("utf-8") + generate_latest(REGISTRY)
