@@ -121,6 +121,6 @@ def restrict(state: ClusterState, topics: set[str]) -> ClusterState:
 
 
 def merge(offsets: Offsets, more: Offsets) -> Offsets:
-    """`offsets` with the partitions of `more` added (fetched later in the same cycle)."""
-    return Offsets(log_end={**offsets.log_end, **more.log_end}, log_start={**offsets.log_start, **more.log_start},
-                   collected_at=offsets.collected_at)
+    """`offsets` with the partitions of `more` added (fetched later in the same cycle), at `offsets`' read times."""
+    return replace(offsets, log_end={**offsets.log_end, **more.log_end},
+                   log_start={**offsets.log_start, **more.log_start})

@@ -19,7 +19,6 @@ from dataclasses import replace
 from types import ModuleType
 
 from kafka_detective.gathering.sharding import Shard
-from kafka_detective.gathering.snapshot import Offsets, TopicConfigs
 from kafka_detective.metrics.family import Family
 from kafka_detective.metrics.spec import MetricSpec
 from kafka_detective.metrics.view import View
@@ -58,11 +57,10 @@ def owned_view(view: View) -> View:
     if state is not None:
         state = replace(state, partitions={k: p for k, p in state.partitions.items() if owns(k[0])})
     if offsets is not None:
-        offsets = Offsets(log_end={k: o for k, o in offsets.log_end.items() if owns(k[0])},
-                          log_start={k: o for k, o in offsets.log_start.items() if owns(k[0])},
-                          collected_at=offsets.collected_at)
+        offsets = replace(offsets, log_end={k: o for k, o in offsets.log_end.items() if owns(k[0])},
+                          log_start={k: o for k, o in offsets.log_start.items() if owns(k[0])})
     if configs is not None:
-        configs = TopicConfigs({t: c for t, c in configs.topics.items() if owns(t)}, configs.collected_at)
+        configs = replace(configs, topics={t: c for t, c in configs.topics.items() if owns(t)})
     derived = replace(view.derived,
                       produce_rate={t: r for t, r in view.derived.produce_rate.items() if owns(t)},
                       leader_changes_total={k: n for k, n in view.derived.leader_changes_total.items() if owns(k[0])})
