@@ -50,7 +50,9 @@ function(params={})
     p.stat.new('Not led by the preferred replica', 'short',
                'Partitions of the selected topics whose leader is not the preferred (first) replica; a '
                + 'preferred-leader election moves leadership back.')
-    + p.withTargets([t.new('sum(1 - kafka_topic_partition_leader_is_preferred{%s})' % ts, 'partitions')])
+    + p.withTargets([t.new('sum(1 - kafka_topic_partition_leader_is_preferred{%s})' % ts
+                           + ' or sum(kafka_topic_partitions{%s}) - sum(kafka_topic_preferred_leader_partitions{%s})' % [ts, ts],
+                           'partitions')])
     + p.withThresholds(g.thresholds.levels(1, imbalance)),
     p.stat.new('Log dir errors', 'short', 'Log directories the brokers report in error.')
     + p.withTargets([t.new('sum(kafka_broker_log_dir_error{%s})' % b, 'errors')])
@@ -109,29 +111,34 @@ function(params={})
                      'Partition leader changes per interval and topic (leader-epoch increases). Many topics at once '
                      + 'point to a broker failure or restart.', bars=true, stack=true)
     + p.withTargets([t.new(
-      'sum by (topic) (increase(kafka_topic_partition_leader_changes_total{%s}[$__rate_interval])) > 0' % ts,
+      '(sum by (topic) (increase(kafka_topic_partition_leader_changes_total{%s}[$__rate_interval]))' % ts
+      + ' or sum by (topic) (increase(kafka_topic_leader_changes_total{%s}[$__rate_interval]))) > 0' % ts,
       '{{topic}}'
     )]),
 
     p.row.new('Replication'),
     p.stat.new('Under-replicated partitions', 'short', 'Partitions with fewer in-sync replicas than replicas.')
-    + p.withTargets([t.new('sum(kafka_topic_partition_under_replicated_partition{%s})' % ts, 'under-replicated')])
+    + p.withTargets([t.new('sum(kafka_topic_partition_under_replicated_partition{%s})' % ts
+                           + ' or sum(kafka_topic_under_replicated_partitions{%s})' % ts, 'under-replicated')])
     + p.withThresholds(g.thresholds.levels(1, 10))
     + p.withSize(8, 4),
     p.stat.new('Under min ISR partitions', 'short',
                "Partitions whose in-sync replicas are fewer than the topic's min.insync.replicas: acks=all "
                + 'producers fail.')
-    + p.withTargets([t.new('sum(kafka_topic_partition_under_min_isr{%s})' % ts, 'under min ISR')])
+    + p.withTargets([t.new('sum(kafka_topic_partition_under_min_isr{%s})' % ts
+                           + ' or sum(kafka_topic_under_min_isr_partitions{%s})' % ts, 'under min ISR')])
     + p.withThresholds(g.thresholds.levels(1, 1))
     + p.withSize(8, 4),
     p.stat.new('Offline partitions', 'short', 'Partitions without a leader.')
-    + p.withTargets([t.new('sum(kafka_topic_partition_offline{%s})' % ts, 'offline')])
+    + p.withTargets([t.new('sum(kafka_topic_partition_offline{%s}) or sum(kafka_topic_offline_partitions{%s})' % [ts, ts],
+                           'offline')])
     + p.withThresholds(g.thresholds.levels(1, 1))
     + p.withSize(8, 4),
     p.timeseries.new('Under-replicated partitions by topic', 'short',
                      'Under-replicated partitions per topic (topics with none are hidden).')
     + p.withTargets([t.new(
-      'sum by (topic) (kafka_topic_partition_under_replicated_partition{%s}) > 0' % ts, '{{topic}}'
+      '(sum by (topic) (kafka_topic_partition_under_replicated_partition{%s})' % ts
+      + ' or sum by (topic) (kafka_topic_under_replicated_partitions{%s})) > 0' % ts, '{{topic}}'
     )]),
     p.table.new('Partitions with reduced ISR', 'short',
                 'Partitions whose in-sync replicas are fewer than their replicas: replicas, in-sync replicas, '

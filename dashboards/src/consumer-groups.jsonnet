@@ -125,7 +125,8 @@ function(params={})
                      'The same rates computed by Prometheus from the offsets: log-end offsets (produce) and '
                      + 'committed offsets (consume). A cross-check of the exporter estimates.')
     + p.withTargets([
-      t.new('sum by (topic) (rate(kafka_topic_partition_current_offset{cluster=~"$cluster", topic=~"$topic"}[$__rate_interval]) and on (cluster, topic) %s)' % groupTopics,
+      t.new('sum by (topic) (rate(kafka_topic_partition_current_offset{cluster=~"$cluster", topic=~"$topic"}[$__rate_interval]) and on (cluster, topic) %s)' % groupTopics
+            + ' or sum by (topic) (rate(kafka_topic_current_offset{cluster=~"$cluster", topic=~"$topic"}[$__rate_interval]) and on (cluster, topic) %s)' % groupTopics,
             'produce {{topic}}'),
       t.new('sum by (topic) (rate(kafka_consumergroup_current_offset_sum{%s}[$__rate_interval]))' % gt,
             'consume {{topic}}'),

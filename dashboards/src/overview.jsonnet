@@ -53,22 +53,29 @@ function(params={})
                graph=false)
     + p.withTargets([t.new('sum by (cluster) (kafka_broker_is_controller{%s})' % c, '{{cluster}}')])
     + p.withThresholds(g.thresholds.absolute([['red'], ['green', 1], ['red', 2]])),
-    healthStat('Offline partitions', 'sum by (cluster) (kafka_topic_partition_offline{%s})' % c,
+    // Each reads the per-partition flags or, at topics granularity topic (the lean profile), the per-topic counts.
+    healthStat('Offline partitions',
+               'sum by (cluster) (kafka_topic_partition_offline{%s}) or sum by (cluster) (kafka_topic_offline_partitions{%s})' % [c, c],
                'Partitions without a leader: unavailable for produce and consume.'),
     healthStat('Under-replicated partitions',
-               'sum by (cluster) (kafka_topic_partition_under_replicated_partition{%s})' % c,
+               'sum by (cluster) (kafka_topic_partition_under_replicated_partition{%s})' % c
+               + ' or sum by (cluster) (kafka_topic_under_replicated_partitions{%s})' % c,
                'Partitions with fewer in-sync replicas than replicas.', warn=1, crit=10),
-    healthStat('Under min ISR partitions', 'sum by (cluster) (kafka_topic_partition_under_min_isr{%s})' % c,
+    healthStat('Under min ISR partitions',
+               'sum by (cluster) (kafka_topic_partition_under_min_isr{%s}) or sum by (cluster) (kafka_topic_under_min_isr_partitions{%s})' % [c, c],
                "Partitions whose in-sync replicas are fewer than the topic's min.insync.replicas: producers "
                + 'using acks=all get NotEnoughReplicas errors.'),
 
     p.timeseries.new('Partition health', 'short',
                      'Offline, under-replicated and under-min-ISR partitions over time (all zero when healthy).')
     + p.withTargets([
-      t.new('sum by (cluster) (kafka_topic_partition_offline{%s})' % c, 'offline {{cluster}}'),
-      t.new('sum by (cluster) (kafka_topic_partition_under_replicated_partition{%s})' % c,
+      t.new('sum by (cluster) (kafka_topic_partition_offline{%s}) or sum by (cluster) (kafka_topic_offline_partitions{%s})' % [c, c],
+            'offline {{cluster}}'),
+      t.new('sum by (cluster) (kafka_topic_partition_under_replicated_partition{%s})' % c
+            + ' or sum by (cluster) (kafka_topic_under_replicated_partitions{%s})' % c,
             'under-replicated {{cluster}}'),
-      t.new('sum by (cluster) (kafka_topic_partition_under_min_isr{%s})' % c, 'under min ISR {{cluster}}'),
+      t.new('sum by (cluster) (kafka_topic_partition_under_min_isr{%s}) or sum by (cluster) (kafka_topic_under_min_isr_partitions{%s})' % [c, c],
+            'under min ISR {{cluster}}'),
     ])
     + p.withMinMax(min=0),
     p.timeseries.new('Consumer groups by state', 'short',

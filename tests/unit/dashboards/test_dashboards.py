@@ -354,7 +354,8 @@ def test_every_metric_and_label_exists(dashboards, recorded):
 def test_catalogue_coverage(dashboards):
     """The dashboards show every family of the catalogue but a few identity/bookkeeping ones."""
     not_shown = {"kafka_topic_partition_leader_epoch", "kafka_consumergroup_current_offset_sum",
-                 "kafka_detective_collection_cycles_total", "kafka_topic_partition_oldest_offset"}
+                 "kafka_detective_collection_cycles_total", "kafka_topic_partition_oldest_offset",
+                 "kafka_topic_oldest_offset"}
     used = set()
     for _, d in each_dashboard(dashboards):
         for _, expr in expressions(d):
