@@ -123,6 +123,7 @@ def test_the_diagnosed_group_is_listed_first_and_its_case_file_shows_charts_and_
     assert "Consumer group down (no members)" in text
     assert case.tags.count("svg") == 4, "the four charts (lag, lag seconds, rates, rebalances)"
     assert "Runbook:" in text and case.tags.count("li") >= 3
+    assert "\u2717 " in text, "the ranked causes list the findings against them, marked \u2717"
     assert 'kafka_consumergroup_members{cluster="browser",consumergroup="detective-checkout"}' in text
     browser.screenshot(case_url, shots / "detective-case.png", height=2200)
 
