@@ -398,3 +398,33 @@ def test_lag_seconds_agree_with_the_message_timestamps_in_kafka(kafka, new_topic
         consumer.close()
     # Interpolation between cycles ~1 s apart: the error is bounded by the spacing of the points.
     assert abs(lag_seconds - true_age) < 1.5, (lag_seconds, true_age)
+
+
+def test_topic_granularity_serves_sums_of_what_kafka_reports_per_partition(kafka, new_topic):
+    """The lean profile (groups and topics at topic granularity) against a real broker: the per-topic and
+    per-group/topic sums equal the per-partition numbers of kafka-consumer-groups.sh and of the default page,
+    and no series has a partition label."""
+    bootstrap = kafka.bootstrap_servers
+    topic = new_topic("coarse", partitions=3)
+    for partition, count in enumerate((30, 12, 5)):
+        kafka_tools.produce(bootstrap, topic, count, partition=partition)
+    commit(bootstrap, "it-coarse", {TopicPartition(topic, 0): 10, TopicPartition(topic, 1): 12,
+                                    TopicPartition(topic, 2): 1})
+    fine, coarse = collector_for(kafka), collector_for(kafka, metrics={"profile": "lean"})
+    fine.run_cycle()
+    coarse.run_cycle()
+    fine_samples, coarse_samples = series(fine), series(coarse)
+    rows = kafka_tools.describe_group_offsets(bootstrap, "it-coarse")
+    assert sorted(r["lag"] for r in rows) == [0, 4, 20]
+    assert one(coarse_samples, "kafka_consumergroup_lag_sum", consumergroup="it-coarse", topic=topic) == 24
+    assert one(coarse_samples, "kafka_consumergroup_current_offset_sum", consumergroup="it-coarse",
+               topic=topic) == sum(r["current_offset"] for r in rows) == 23
+    assert one(coarse_samples, "kafka_topic_current_offset", topic=topic) == sum(
+        r["log_end_offset"] for r in rows) == sum(pick(fine_samples, "kafka_topic_partition_current_offset",
+                                                       topic=topic).values()) == 47
+    assert one(coarse_samples, "kafka_topic_under_replicated_partitions", topic=topic) == 0
+    ages = pick(fine_samples, "kafka_consumergroup_lag_seconds", consumergroup="it-coarse", topic=topic).values()
+    assert list(pick(coarse_samples, "kafka_consumergroup_max_lag_seconds", consumergroup="it-coarse",
+                     topic=topic).values()) == ([max(ages)] if ages else [])
+    assert not [name for name, values in coarse_samples.items() for labels in values if "partition" in dict(labels)]
+    assert "kafka_consumergroup_lag" in fine_samples and "kafka_consumergroup_lag" not in coarse_samples
