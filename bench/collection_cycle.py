@@ -111,14 +111,14 @@ def peak_rss_mb(pid: int) -> float:
     return float("nan")
 
 
-def measure(kafka: LocalKafka, cycles: int, interval: float) -> dict:
+def measure(kafka: LocalKafka, cycles: int, interval: float, extra_config: str = "") -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         config = Path(tmp) / "config.yaml"
         config.write_text(
             "listen_address: 127.0.0.1\nlisten_port: 0\n"
             f"interval_seconds: {interval}\n"
             "clusters:\n  - name: bench\n"
-            f"    bootstrap_servers: [{kafka.bootstrap_servers}]\n    request_timeout_seconds: 60\n"
+            f"    bootstrap_servers: [{kafka.bootstrap_servers}]\n    request_timeout_seconds: 60\n" + extra_config
         )
         port_file = Path(tmp) / "port"
         proc = subprocess.Popen(
