@@ -25,6 +25,7 @@ from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.structs import OffsetAndMetadata, TopicPartition
 
 from kafka_detective.config import parse_config
+from kafka_detective.gathering import offsets
 from kafka_detective.metrics.exposition import Exposition
 from kafka_detective.pipeline.cycle import ClusterCollector
 from kafka_detective_tools.sandbox import kafka_tools
@@ -158,7 +159,11 @@ def test_group_states_follow_a_member_through_empty_and_deletion(kafka39: LocalK
             member.close()
 
 
-def test_log_start_offsets_and_lost_messages_after_delete_records(kafka39: LocalKafka) -> None:
+def test_log_start_offsets_and_lost_messages_after_delete_records(kafka39: LocalKafka,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    # Log-start offsets are read every cycle here (by default every minute, gathering/offsets.py): this test is
+    # about what a new log-start offset does to the series, not about how often it is read.
+    monkeypatch.setattr(offsets, "LOG_START_REFRESH_SECONDS", 0.0)
     topic = _topic(kafka39, (100,))
     _admin_commit(kafka39, "c39-lost", {TopicPartition(topic, 0): 30})
     collector = _collector(kafka39)

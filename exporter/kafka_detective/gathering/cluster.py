@@ -8,6 +8,7 @@ from kafka.admin import KafkaAdminClient
 
 from kafka_detective.config import NameFilter
 from kafka_detective.gathering.snapshot import Broker, ClusterState, PartitionState
+from kafka_detective.kafka import metadata
 
 
 def collect_cluster(admin: KafkaAdminClient, topics: NameFilter) -> ClusterState:
@@ -24,20 +25,20 @@ def collect_cluster(admin: KafkaAdminClient, topics: NameFilter) -> ClusterState
     controller = described.get("controller_id")
     partitions: dict[tuple[str, int], PartitionState] = {}
     # One Metadata request for all topics; per-topic errors (e.g. a topic being deleted) drop only that topic.
-    for topic in admin.describe_topics():
-        name = topic["name"]
-        if topic.get("error_code", 0) != 0 or not topics.allows(name):
+    for topic in metadata.describe_topics(admin):
+        name = topic.name
+        if topic.error_code != 0 or not topics.allows(name):
             continue
-        for p in topic["partitions"]:
-            leader = p.get("leader_id", -1)
-            partitions[(name, p["partition_index"])] = PartitionState(
+        for p in topic.partitions:
+            leader = p.leader_id
+            partitions[(name, p.partition_index)] = PartitionState(
                 topic=name,
-                partition=p["partition_index"],
+                partition=p.partition_index,
                 leader=leader if leader is not None else -1,
-                leader_epoch=p.get("leader_epoch", -1),
-                replicas=tuple(p.get("replica_nodes") or ()),
-                isr=tuple(p.get("isr_nodes") or ()),
-                offline_replicas=tuple(p.get("offline_replicas") or ()),
+                leader_epoch=p.leader_epoch if p.leader_epoch is not None else -1,
+                replicas=tuple(p.replica_nodes or ()),
+                isr=tuple(p.isr_nodes or ()),
+                offline_replicas=tuple(p.offline_replicas or ()),
             )
     return ClusterState(
         brokers=brokers,

@@ -66,6 +66,7 @@ class Offsets:
     log_end: dict[TopicPartition, int]
     log_start: dict[TopicPartition, int]
     collected_at: float
+    log_start_collected_at: float = 0.0   # log-start offsets are read less often (gathering/offsets.py)
 
 
 @dataclass(frozen=True)

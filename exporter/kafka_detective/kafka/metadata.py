@@ -19,6 +19,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 import kafka.errors as Errors
+from kafka.protocol.metadata import MetadataRequest
 
 # Errors a metadata refresh can cure: a node id the client does not know, a broker in reconnect backoff, a
 # leader or coordinator that moved, a broken connection (kafka-python's KafkaConnectionError is an
@@ -60,6 +61,25 @@ def retry_now(error: BaseException) -> bool:
     """True when every metadata-related cause failed fast, so trying again this cycle costs no timeout."""
     causes = [e for e in _causes(error) if isinstance(e, _STALE)]
     return bool(causes) and not any(isinstance(e, _SLOW) for e in _causes(error))
+
+
+async def _all_topics(manager: Any) -> Any:
+    request = MetadataRequest(topics=None, allow_auto_topic_creation=False)
+    response = await manager.send(request)
+    return response.topics
+
+
+def describe_topics(admin: Any) -> list[Any]:
+    """Every topic's metadata (one Metadata request), as the decoded answer: topics with ``name``,
+    ``error_code`` and ``partitions`` (``partition_index``, ``leader_id``, ``leader_epoch``, ``replica_nodes``,
+    ``isr_nodes``, ``offline_replicas``).
+
+    kafka-python's ``admin.describe_topics`` turns the same answer into nested dicts on its IO thread first:
+    at 10,000 partitions that conversion cost more CPU than the decoding, and blocked the IO thread for over
+    0.1 s (its "Task ran for ... blocking the event loop" warning)."""
+    manager = admin._manager
+    topics: list[Any] = manager.run(_all_topics, manager)
+    return topics
 
 
 def known_brokers(admin: Any) -> set[int]:

@@ -19,7 +19,6 @@ from types import SimpleNamespace as NS
 from typing import Any
 
 import kafka.errors as Errors
-from kafka.structs import OffsetAndTimestamp
 from prometheus_client.parser import text_string_to_metric_families
 
 from kafka_detective.config import parse_config
@@ -73,6 +72,7 @@ class FakeKafka:
     backoff_resets: list[int] = field(default_factory=list)
     failing: set[str] = field(default_factory=set)  # request types answered by a timeout
     leader_epoch: int = 0  # of every partition
+    log_start: int = 0  # of every partition
     topic_errors: dict[str, int] = field(default_factory=dict)  # topics whose metadata is an error code only
     topic_configs: dict[str, dict[str, str]] = field(default_factory=dict)  # topic -> {config key: value}
     config_errors: set[str] = field(default_factory=set)  # topics whose DescribeConfigs result is an error
@@ -114,25 +114,6 @@ class FakeAdmin:
         return {"controller_id": min(self.kafka.live),
                 "brokers": [{"broker_id": b, "host": "127.0.0.1", "port": 9000 + b, "rack": None,
                              "is_fenced": b not in self.kafka.live} for b in (1, 2, 3)]}
-
-    def describe_topics(self) -> list[dict[str, Any]]:
-        self.kafka.answer("MetadataRequest")
-        return [{"name": TOPIC, "error_code": 0, "partitions": [
-            {"partition_index": p, "leader_id": self.kafka.leader(p), "leader_epoch": self.kafka.leader_epoch,
-             "replica_nodes": [1, 2, 3], "isr_nodes": sorted(self.kafka.live), "offline_replicas": []}
-            for p in self.kafka.partitions]}] + [
-            {"name": name, "error_code": code, "partitions": []} for name, code in self.kafka.topic_errors.items()]
-
-    def list_partition_offsets(self, specs: dict[Any, int]) -> dict[Any, OffsetAndTimestamp]:
-        self.kafka.answer("ListOffsetsRequest")
-        if self.kafka.leaders_moved:
-            raise Errors.NotLeaderForPartitionError("moved")
-        out = {}
-        for tp, spec in specs.items():
-            leader, end = self.kafka.partitions[tp.partition]
-            self._require(leader)
-            out[tp] = OffsetAndTimestamp(end if spec == -1 else 0, -1, None)
-        return out
 
     def describe_configs(self, resources: list[Any], config_filter: str = "all") -> dict[str, Any]:
         self.kafka.answer("DescribeConfigsRequest")
@@ -179,6 +160,7 @@ class FakeManager:
         return min(self.admin.known & self.kafka.live)
 
     def send(self, request: Any, node_id: int | None = None, request_timeout_ms: int | None = None) -> Any:
+        node_id = self.least_loaded_node() if node_id is None else node_id
         self.admin._require(node_id)  # raised at send time, as kafka-python's get_connection does
         self.kafka.answer(type(request).__name__)
         self.kafka.sent.append((type(request).__name__, node_id))
@@ -187,6 +169,27 @@ class FakeManager:
         async def reply() -> Any:
             return answer(request, node_id)
         return reply()
+
+    def _MetadataRequest(self, request: Any, node: int) -> Any:
+        kafka = self.kafka
+        return NS(topics=[NS(name=TOPIC, error_code=0, partitions=[
+            NS(partition_index=p, leader_id=kafka.leader(p), leader_epoch=kafka.leader_epoch, replica_nodes=[1, 2, 3],
+               isr_nodes=sorted(kafka.live), offline_replicas=[])
+            for p in kafka.partitions])] + [
+            NS(name=name, error_code=code, partitions=[]) for name, code in kafka.topic_errors.items()])
+
+    def _ListOffsetsRequest(self, request: Any, node: int) -> Any:
+        topics = []
+        for topic in request.topics:
+            partitions = []
+            for asked in topic.partitions:
+                leader, end = self.kafka.partitions[asked.partition_index]
+                moved = self.kafka.leaders_moved or leader != node
+                partitions.append(NS(partition_index=asked.partition_index, offset=-1 if moved else
+                                     (end if asked.timestamp == -1 else self.kafka.log_start),
+                                     error_code=Errors.NotLeaderForPartitionError.errno if moved else 0))
+            topics.append(NS(name=topic.name, partitions=partitions))
+        return NS(topics=topics)
 
     def _mine(self, node: int) -> dict[str, Group]:
         return {g: d for g, d in self.kafka.groups.items() if d.coordinator == node}
