@@ -19,7 +19,7 @@ import math
 import time
 import urllib.parse
 from collections import defaultdict
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from kafka_detective.analysis.online import OnlineAnalytics
@@ -156,8 +156,9 @@ def fetch_query_range(url: str, cluster: str, lookback: float, interval: float, 
 
 
 def warm_start(analytics: OnlineAnalytics, url: str, cluster: str, lookback: float, interval: float,
-               timeout: float = WARM_START_TIMEOUT_SECONDS) -> int:
-    """Replay the cluster's recent series from Prometheus into `analytics`.
+               timeout: float = WARM_START_TIMEOUT_SECONDS, owns: Callable[[str], bool] | None = None) -> int:
+    """Replay the cluster's recent series from Prometheus into `analytics`; with `owns`, only of the consumer
+    groups it accepts (a shard's own: gathering/sharding.py).
 
     Returns the number of samples replayed; never raises: a failure is one warning and a cold start."""
     shown = redact_url(url)
@@ -175,6 +176,8 @@ def warm_start(analytics: OnlineAnalytics, url: str, cluster: str, lookback: flo
     try:
         results, step = fetch_query_range(url, cluster, lookback, interval, budget=budget)
         batches = samples_from_query_range(cluster, results)
+        if owns is not None:   # another shard's groups would only be forgotten again after the first cycle
+            batches = [mine for batch in batches if (mine := [s for s in batch if owns(s.group)])]
         fed = analytics.replay(within_budget(batches))
     except Exception as error:  # best effort by design: any failure means a cold start, never a dead thread
         reason = str(error).replace(url, shown) or type(error).__name__

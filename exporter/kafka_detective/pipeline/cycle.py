@@ -307,7 +307,8 @@ class ClusterCollector:
         settings = self._analysis_settings
         if self._analytics is not None and settings is not None and settings.warm_start_url:
             warm_start(self._analytics, settings.warm_start_url, self.cluster.name,
-                       settings.warm_start_lookback_seconds or settings.history_seconds, interval_seconds)
+                       settings.warm_start_lookback_seconds or settings.history_seconds, interval_seconds,
+                       owns=self.shard.owns)
 
     def close(self) -> None:
         self._drop_admin()
