@@ -34,6 +34,7 @@ from kafka_detective.analysis.online import Episode, OnlineAnalytics, pattern_no
 from kafka_detective.analysis.rootcause import SUMMARY
 from kafka_detective.analysis.runbook import build_runbook
 from kafka_detective.analysis.signatures import growth_phase, signature, similar_incidents
+from kafka_detective.gathering.sharding import UNSHARDED, Shard, shard_of
 from kafka_detective.serving import svg
 from kafka_detective.serving.collector import Collector
 from kafka_detective.signals.samples import GroupTopicSample
@@ -504,12 +505,12 @@ def handles(path: str) -> bool:
 
 
 def respond(target: str, source: Source | Callable[[], Source], *, enabled: bool = True,
-            now: float | None = None, library_dir: str | None = None) -> Response:
+            now: float | None = None, library_dir: str | None = None, shard: Shard = UNSHARDED) -> Response:
     """The response to a GET of `target` (path and query) under /detective."""
     if not enabled:
         return Response(404, b"not found\n", (), "text/plain; charset=utf-8")
     try:
-        return _respond(target, source, now, library_dir)
+        return _respond(target, source, now, library_dir, shard)
     except Exception:   # a page bug must never take the metrics endpoint's thread down with a traceback
         log.exception("rendering %s failed", PATH)
         return Response(500, _page("Kafka Detective: error", "<p>The page could not be rendered; see the "
@@ -533,7 +534,7 @@ def similar_for(history: Sequence[GroupTopicSample], d: Diagnosis | None, librar
 
 
 def _respond(target: str, source: Source | Callable[[], Source], now: float | None,
-             library_dir: str | None = None) -> Response:
+             library_dir: str | None = None, shard: Shard = UNSHARDED) -> Response:
     parts = urlsplit(target)
     path = parts.path.rstrip("/") or "/"
     src = source() if callable(source) else source
@@ -557,6 +558,10 @@ def _respond(target: str, source: Source | Callable[[], Source], now: float | No
         # An alert without a topic label (a group-level alert) opens the group's worst case.
         candidates = worst_first(s for k, s in by_key.items() if k[0] == cluster and k[1] == group)
         subject = candidates[0] if candidates else None
+    if subject is None and not shard.owns(group):   # a case link that reached another shard's pod
+        return _not_found(f"No such case here: this exporter is shard {shard.index} of {shard.total}, and group "
+                          f"{group} is collected by shard {shard_of(group, shard.total)} (with the chart, the pod "
+                          f"whose name ends in -{shard_of(group, shard.total)}).")
     if subject is None:
         return _not_found("No such case: the group/topic is not known to the analytics (any more).")
     history = src.history(*subject.key)

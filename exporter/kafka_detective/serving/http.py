@@ -175,7 +175,8 @@ def make_handler(app: MetricsApp, web: WebConfig | None = None,
                 self._send(200 if ok else 503, message.encode() + b"\n")
             elif path == "/detective" or path.startswith("/detective/"):
                 page = detective_page.respond(self.path, lambda: detective_page.CollectorSource(app.collectors),
-                                              enabled=app.ui_enabled, library_dir=app.ui_library_dir)
+                                              enabled=app.ui_enabled, library_dir=app.ui_library_dir,
+                                              shard=app.shard)
                 self._send(page.status, page.body, page.content_type, headers=page.headers)
             elif path == "/":
                 self._send(200, b"<html><head><title>Kafka Detective</title></head><body><h1>Kafka Detective</h1>"
