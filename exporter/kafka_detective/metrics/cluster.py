@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 
 from kafka_detective.metrics.family import Family, labelset
+from kafka_detective.metrics.selection import partition_series
 from kafka_detective.metrics.spec import BROKER, PARTITION, TOPIC, C, MetricSpec
 from kafka_detective.metrics.view import View
 
@@ -127,33 +128,35 @@ def families(view: View) -> list[Family]:
     configs = view.snapshot.topic_configs.topics if view.snapshot.topic_configs else {}
     leader_changes = view.derived.leader_changes_total
     totals: dict[str, list[int]] = {}   # topic -> the sums of TOPIC_SUMS, in that order
+    per_partition = partition_series(view.metrics, "topics")
     for key in sorted(state.partitions):
         p = state.partitions[key]
-        labels = labelset(PARTITION, (c, p.topic, str(p.partition)))
-        leader.add(labels, p.leader)
-        epoch.add(labels, p.leader_epoch)
-        replicas.add(labels, len(p.replicas))
-        isr.add(labels, len(p.isr))
-        offline_replicas.add(labels, len(p.offline_replicas))
         is_leader_preferred = 1 if p.leader >= 0 and p.leader == p.preferred_leader else 0
         is_under_replicated = 1 if len(p.isr) < len(p.replicas) else 0
         is_offline = 1 if p.leader < 0 else 0
         changed = leader_changes.get(key, 0)
-        is_preferred.add(labels, is_leader_preferred)
-        under_replicated.add(labels, is_under_replicated)
-        offline.add(labels, is_offline)
         config = configs.get(p.topic)
-        is_under_min_isr = 0
-        if config is not None:
-            is_under_min_isr = 1 if len(p.isr) < config.min_insync_replicas else 0
-            under_min_isr.add(labels, is_under_min_isr)
-        changes.add(labels, changed)
+        is_under_min_isr = 1 if config is not None and len(p.isr) < config.min_insync_replicas else 0
         row = totals.setdefault(p.topic, [0, 0, 0, 0, 0])
         row[0] += is_leader_preferred
         row[1] += is_under_replicated
         row[2] += is_offline
         row[3] += is_under_min_isr
         row[4] += changed
+        if not per_partition:
+            continue
+        labels = labelset(PARTITION, (c, p.topic, str(p.partition)))
+        leader.add(labels, p.leader)
+        epoch.add(labels, p.leader_epoch)
+        replicas.add(labels, len(p.replicas))
+        isr.add(labels, len(p.isr))
+        offline_replicas.add(labels, len(p.offline_replicas))
+        is_preferred.add(labels, is_leader_preferred)
+        under_replicated.add(labels, is_under_replicated)
+        offline.add(labels, is_offline)
+        if config is not None:
+            under_min_isr.add(labels, is_under_min_isr)
+        changes.add(labels, changed)
     topic_sums = [Family(spec) for spec in TOPIC_SUMS]
     for topic, row in totals.items():   # partitions were visited in topic order
         for index, family in enumerate(topic_sums):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from kafka_detective.kafka.group_state import GroupState
 from kafka_detective.metrics.family import Family, labelset
+from kafka_detective.metrics.selection import partition_series
 from kafka_detective.metrics.spec import GROUP, GROUP_PARTITION, GROUP_TOPIC, MetricSpec
 from kafka_detective.metrics.view import View
 
@@ -62,9 +63,11 @@ def families(view: View) -> list[Family]:
     offset, offset_sum = Family(CURRENT_OFFSET), Family(CURRENT_OFFSET_SUM)
     uncommitted = Family(UNCOMMITTED_PARTITIONS)
     sums: dict[tuple[str, str], int] = {}
+    per_partition = partition_series(view.metrics, "groups")
     for key in sorted(d.committed):
         group, topic, partition = key
-        offset.add(labelset(GROUP_PARTITION, (c, group, topic, str(partition))), d.committed[key])
+        if per_partition:
+            offset.add(labelset(GROUP_PARTITION, (c, group, topic, str(partition))), d.committed[key])
         sums[(group, topic)] = sums.get((group, topic), 0) + d.committed[key]
     for group, topic in sorted(sums):
         offset_sum.add((c, group, topic), sums[(group, topic)])

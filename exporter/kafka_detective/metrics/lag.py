@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from kafka_detective.metrics.family import Family, labelset
+from kafka_detective.metrics.selection import partition_series
 from kafka_detective.metrics.spec import GROUP_PARTITION, GROUP_TOPIC, MetricSpec
 from kafka_detective.metrics.view import View
 
@@ -48,15 +49,19 @@ def families(view: View) -> list[Family]:
     lost, lost_total = Family(LOST_MESSAGES), Family(LOST_MESSAGES_TOTAL)
     sums: dict[tuple[str, str], int] = {}
     maxima: dict[tuple[str, str], float] = {}
+    per_partition = partition_series(view.metrics, "groups")
     for key in sorted(d.lag):
         group, topic, partition = key
-        labels = labelset(GROUP_PARTITION, (c, group, topic, str(partition)))
-        lag.add(labels, d.lag[key])
         sums[(group, topic)] = sums.get((group, topic), 0) + d.lag[key]
         age = d.lag_seconds.get(key)
         if age is not None:
-            seconds.add(labels, age)
             maxima[(group, topic)] = max(maxima.get((group, topic), 0.0), age)
+        if not per_partition:
+            continue
+        labels = labelset(GROUP_PARTITION, (c, group, topic, str(partition)))
+        lag.add(labels, d.lag[key])
+        if age is not None:
+            seconds.add(labels, age)
         gap = d.lost.get(key)
         if gap:
             lost.add(labels, gap)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from kafka_detective.metrics.family import Family, labelset
+from kafka_detective.metrics.selection import partition_series
 from kafka_detective.metrics.spec import PARTITION, TOPIC, MetricSpec
 from kafka_detective.metrics.view import View
 
@@ -39,15 +40,18 @@ def families(view: View) -> list[Family]:
     current, oldest = Family(CURRENT_OFFSET), Family(OLDEST_OFFSET)
     current_sums: dict[str, int] = {}
     oldest_sums: dict[str, int] = {}
+    per_partition = partition_series(view.metrics, "topics")
     for (topic, partition) in sorted(offsets.log_end):
-        labels = labelset(PARTITION, (c, topic, str(partition)))
         end = offsets.log_end[(topic, partition)]
-        current.add(labels, end)
         current_sums[topic] = current_sums.get(topic, 0) + end
         start = offsets.log_start.get((topic, partition))
         if start is not None:
-            oldest.add(labels, start)
             oldest_sums[topic] = oldest_sums.get(topic, 0) + start
+        if per_partition:
+            labels = labelset(PARTITION, (c, topic, str(partition)))
+            current.add(labels, end)
+            if start is not None:
+                oldest.add(labels, start)
     rate = Family(PRODUCE_RATE)
     for topic in sorted(view.derived.produce_rate):
         rate.add((c, topic), view.derived.produce_rate[topic])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from kafka_detective.config import MetricsConfig
 from kafka_detective.metrics import analysis, cluster, groups, lag, log_dirs, offsets, self_metrics, topic_configs
 from kafka_detective.metrics.family import Family
@@ -14,6 +16,7 @@ DEFAULT_METRICS = MetricsConfig()
 
 
 def cluster_families(view: View, metrics: MetricsConfig = DEFAULT_METRICS) -> list[Family]:
+    view = replace(view, metrics=metrics)   # the builders skip the per-partition families it drops
     result = [f for f in shard_families(view, CONCERNS) if keeps(f.spec, metrics)]
     series = sum(len(f.samples) for f in result)
     result.extend(label_shard(self_metrics.families(view, series), view.shard))

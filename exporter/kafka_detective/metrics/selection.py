@@ -34,6 +34,12 @@ def _granularity(config: MetricsConfig, level: str) -> str:
     return config.group_granularity if level == "groups" else config.topic_granularity
 
 
+def partition_series(config: MetricsConfig, level: str) -> bool:
+    """Whether the per-partition families of `level` (`groups` or `topics`) are rendered: when they are not, their
+    builders skip them (a third of a default render's work) and compute only the sums."""
+    return _granularity(config, level) == "partition"
+
+
 @functools.lru_cache(maxsize=1024)
 def keeps(spec: MetricSpec, config: MetricsConfig) -> bool:
     """Whether the family is rendered under `config` (cached: asked once per family per cycle)."""

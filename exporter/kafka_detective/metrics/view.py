@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from kafka_detective.analysis.model import GroupTopicAnalysis
+from kafka_detective.config import MetricsConfig
 from kafka_detective.gathering.sharding import UNSHARDED, Shard
 from kafka_detective.gathering.snapshot import Snapshot
 from kafka_detective.signals.derive import Derived
@@ -30,3 +31,4 @@ class View:
     stats: CollectionStats
     analysis: list[GroupTopicAnalysis] = field(default_factory=list)
     shard: Shard = UNSHARDED   # what of the cluster this process exposes (metrics/sharding.py)
+    metrics: MetricsConfig = field(default_factory=MetricsConfig)   # the series selection (metrics/selection.py)
