@@ -124,3 +124,14 @@ def test_the_cli_entry_point_prints_one_line_in_a_real_process(tmp_path: Path) -
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         "kafka-detective serve: config: interval_seconds: must be a finite number, got inf"]
+
+
+def test_a_bad_series_selection_names_the_field(check: Check) -> None:
+    one_error(check(CLUSTER + "metrics:\n  exclude: ['kafka_(lag']\n"),
+              "config: metrics.exclude[0]: invalid regular expression: missing ), unterminated subpattern")
+    one_error(check(CLUSTER + "metrics:\n  topics:\n    granularity: partitions\n"),
+              "config: metrics.topics.granularity: must be one of partition, topic, got 'partitions'")
+    one_error(check(CLUSTER + "    metrics: {profile: slim}\n"),
+              "config: clusters[0].metrics.profile: must be one of default, lean, got 'slim'")
+    code, lines, out = check(CLUSTER + "metrics:\n  profile: lean\n")
+    assert (code, lines) == (0, []) and "configuration is valid" in out
