@@ -39,21 +39,23 @@ def main() -> int:
             for i in range(args.shards)]
         for name, extra in runs:
             progress(f"measuring {name} (load {os.getloadavg()[0]:.1f})")
-            result = {"process": name, "load_average": os.getloadavg()[0],
+            result = {"process": name, "load_at_start": os.getloadavg()[0],
                       **measure(kafka, args.cycles, args.interval, extra)}
             results.append(result)
             print(json.dumps(result), flush=True)
     print()
     print(f"cores: {os.cpu_count()}; {args.groups} groups over {args.partitions} partitions, 1 broker")
-    print("| process | series | cycle (median) | offsets | groups | signals | analysis | render | requests/cycle | "
-          "peak RSS | load |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    print("| process | series | cycle (median) | CPU/cycle | offsets | groups | signals | analysis | render | "
+          "requests/cycle | peak RSS | load |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in results:
         phase = r["phase_median_seconds"]
+        cpu = r.get("cpu_seconds_per_cycle")   # process CPU per cycle, when collection_cycle.measure records it
         print(f"| {r['process']} | {r['series']:,} | {r['cycle_median_seconds']:.2f} s | "
+              + (f"{cpu:.2f} s" if cpu is not None else "-") + " | "
               + " | ".join(f"{phase.get(p, 0.0):.2f} s" for p in ("offsets", "groups", "signals", "analysis",
                                                                      "render"))
-              + f" | {r['requests_per_cycle_total']:.0f} | {r['peak_rss_mb']:.0f} MB | {r['load_average']:.1f} |")
+              + f" | {r['requests_per_cycle_total']:.0f} | {r['peak_rss_mb']:.0f} MB | {r['load_at_start']:.1f} |")
     if args.json:
         Path(args.json).write_text(json.dumps({"cores": os.cpu_count(), "results": results}, indent=2) + "\n")
     return 0
