@@ -1,21 +1,29 @@
-"""Collection-cycle benchmark on a real local Kafka broker.
+"""Collection-cycle benchmark on a real local Kafka broker: what a cycle costs as the estate grows.
 
 For each grid point (groups, partitions) it grows the cluster to that size (topics of 10 partitions, a few
 messages per partition, and groups whose offsets are committed through the admin API), runs the real exporter
-as a separate process (`kafka-detective serve`), and measures:
+as a separate process (`Exporter`, as `kafka-detective serve` runs it) and measures, in two windows:
 
-- cycle time per phase (kafka_detective_collection_duration_seconds; median over the measured cycles),
-- Kafka requests per cycle by API (kafka_detective_kafka_requests_total deltas),
-- the exporter's peak RSS (VmHWM of its process),
-- /metrics scrape latency p50/p99 and size.
+- quiet (no scrapes): per cycle, the process CPU seconds (`time.process_time` around `run_cycle`: every thread
+  of the process, kafka-python's IO thread included; robust to the load of other processes, unlike wall time),
+  the wall time, the phases and the Kafka requests by API; medians over `--cycles` cycles after a warm-up one;
+- scraped: `--scrapers` processes scrape /metrics with gzip (as Prometheus does, each on a kept-alive
+  connection) every `--pace` seconds for `--scrape-seconds`; scrape latency p50/p99/max over all scrapes and
+  over the scrapes that overlapped a cycle (the exporter records each cycle's start and end).
 
-Usage: python bench/collection_cycle.py [--grid 100x1000,500x5000,2000x10000] [--cycles 5] [--json OUT]
+Also the peak RSS (VmHWM), the series and page sizes, the core count and the load average before and after.
+
+Usage: python bench/collection_cycle.py [--grid 100x500,500x2500,2000x10000,5000x25000] [--cycles 5]
+       [--interval 10] [--scrapers 3] [--json OUT]
 """
 
 from __future__ import annotations
 
 import argparse
+import http.client
+import itertools
 import json
+import multiprocessing
 import os
 import statistics
 import subprocess
@@ -23,13 +31,12 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections import defaultdict
 from pathlib import Path
+from typing import Any
 
 from kafka import KafkaAdminClient, KafkaProducer
 from kafka.errors import CoordinatorNotAvailableError
 from kafka.structs import OffsetAndMetadata, TopicPartition
-from prometheus_client.parser import text_string_to_metric_families
 
 from kafka_detective_tools.sandbox.local_kafka import LocalKafka
 
@@ -58,6 +65,11 @@ class Cluster:
                 self.admin.create_topics(batch, timeout_ms=120000)
             self.admin.wait_for_topics([f"bench-{i:05d}" for i in range(self.topics, topics)], timeout_ms=300000)
             producer = KafkaProducer(bootstrap_servers=self.kafka.bootstrap_servers, linger_ms=50, acks=1)
+            # Every topic in one metadata refresh: sending to an unknown topic refreshes the metadata of all the
+            # producer's topics, once per new topic (quadratic in topics: minutes at 2,500 topics).
+            for i in range(self.topics, topics):
+                producer._sender.add_topic(f"bench-{i:05d}")
+            producer.partitions_for(f"bench-{topics - 1:05d}")
             for i in range(self.topics, topics):
                 for p in range(PARTITIONS_PER_TOPIC):
                     for _ in range(MESSAGES_PER_PARTITION):
@@ -82,26 +94,9 @@ class Cluster:
             self.groups = groups
 
 
-def parse(text: str) -> dict[str, list]:
-    out: dict[str, list] = defaultdict(list)
-    for fam in text_string_to_metric_families(text):
-        for s in fam.samples:
-            out[s.name].append(s)
-    return out
-
-
-def scrape(port: int, gzip_ok: bool = False) -> tuple[bytes, float]:
-    """One scrape; with gzip_ok, as Prometheus scrapes (Accept-Encoding: gzip), returning the compressed body."""
-    headers = {"Accept-Encoding": "gzip"} if gzip_ok else {}
-    started = time.perf_counter()
-    request = urllib.request.Request(f"http://127.0.0.1:{port}/metrics", headers=headers)
-    with urllib.request.urlopen(request, timeout=30) as r:
-        body = r.read()
-    return body, time.perf_counter() - started
-
-
-def percentile(sorted_values: list[float], q: float) -> float:
-    return sorted_values[min(len(sorted_values) - 1, int(len(sorted_values) * q))]
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * q))] if ordered else float("nan")
 
 
 def peak_rss_mb(pid: int) -> float:
@@ -111,7 +106,48 @@ def peak_rss_mb(pid: int) -> float:
     return float("nan")
 
 
-def measure(kafka: LocalKafka, cycles: int, interval: float, extra_config: str = "") -> dict:
+def scraper(port: int, until: float, pace: float, out: Any) -> None:
+    """Scrape /metrics with gzip on one kept-alive connection until `until`; put [(start, seconds), ...]."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    results = []
+    while time.time() < until:
+        started = time.time()
+        began = time.perf_counter()
+        conn.request("GET", "/metrics", headers={"Accept-Encoding": "gzip"})
+        response = conn.getresponse()
+        response.read()
+        results.append((started, time.perf_counter() - began))
+        time.sleep(max(0.0, pace - (time.time() - started)))
+    conn.close()
+    out.put(results)
+
+
+def read_cycles(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def scrape_window(port: int, scrapers: int, seconds: float, pace: float) -> list[tuple[float, float]]:
+    """`scrapers` processes (each with its own GIL, as separate Prometheus servers are) scraping at once."""
+    ctx = multiprocessing.get_context("spawn")
+    out = ctx.Queue()
+    until = time.time() + seconds
+    procs = [ctx.Process(target=scraper, args=(port, until, pace, out), daemon=True) for _ in range(scrapers)]
+    for proc in procs:
+        proc.start()
+    results = [sample for _ in procs for sample in out.get(timeout=seconds + 120)]
+    for proc in procs:
+        proc.join(30)
+    return results
+
+
+def latency_summary(samples: list[tuple[float, float]]) -> dict[str, float]:
+    latencies = [seconds * 1000 for _, seconds in samples]
+    return {"n": len(latencies), "p50_ms": percentile(latencies, 0.5), "p99_ms": percentile(latencies, 0.99),
+            "max_ms": max(latencies, default=float("nan"))}
+
+
+def measure(kafka: LocalKafka, cycles: int, interval: float, extra_config: str = "", scrapers: int = 3,
+            scrape_seconds: float | None = None, pace: float = 0.1) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         config = Path(tmp) / "config.yaml"
         config.write_text(
@@ -120,9 +156,10 @@ def measure(kafka: LocalKafka, cycles: int, interval: float, extra_config: str =
             "clusters:\n  - name: bench\n"
             f"    bootstrap_servers: [{kafka.bootstrap_servers}]\n    request_timeout_seconds: 60\n" + extra_config
         )
-        port_file = Path(tmp) / "port"
+        port_file, cycles_file = Path(tmp) / "port", Path(tmp) / "cycles.jsonl"
+        load_before = os.getloadavg()
         proc = subprocess.Popen(
-            [sys.executable, "-c", BOOT, str(config), str(port_file)],
+            [sys.executable, "-c", BOOT, str(config), str(port_file), str(cycles_file)],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
         )
         try:
@@ -132,60 +169,73 @@ def measure(kafka: LocalKafka, cycles: int, interval: float, extra_config: str =
                     raise RuntimeError(f"exporter did not start: {proc.stderr.read() if proc.stderr else ''}")
                 time.sleep(0.2)
             port = int(port_file.read_text())
-            phases: dict[str, list[float]] = defaultdict(list)
-            requests_per_cycle: list[dict[str, float]] = []
-            last_cycle, last_requests = None, None
-            while len(requests_per_cycle) < cycles:
-                body, _ = scrape(port)
-                metrics = parse(body.decode())
-                cycle = sum(s.value for s in metrics.get("kafka_detective_collection_cycles_total", []))
-                if cycle == last_cycle or cycle == 0:
-                    time.sleep(0.2)
-                    continue
-                requests = {s.labels["api"]: s.value for s in metrics.get("kafka_detective_kafka_requests_total", [])}
-                if last_cycle is not None and cycle == last_cycle + 1:
-                    requests_per_cycle.append({api: v - last_requests.get(api, 0) for api, v in requests.items()})
-                    for s in metrics["kafka_detective_collection_duration_seconds"]:
-                        phases[s.labels["phase"]].append(s.value)
-                last_cycle, last_requests = cycle, requests
-            latencies, gzip_latencies = [], []
-            size = gzip_size = 0
-            for _ in range(100):  # scrapes run while cycles go on, as in production
-                zipped, seconds = scrape(port, gzip_ok=True)
-                gzip_latencies.append(seconds)
-                gzip_size = len(zipped)
-                body, seconds = scrape(port)
-                latencies.append(seconds)
-                size = len(body)
-            latencies.sort()
-            gzip_latencies.sort()
-            series = sum(1 for line in body.decode().splitlines() if line and not line.startswith("#"))
-            per_phase = {p: statistics.median(v) for p, v in sorted(phases.items())}
-            collect = sum(v for p, v in per_phase.items() if p != "render")
+            # Quiet window: the first cycle (connect, topic configs, log dirs, cold caches) is a warm-up.
+            while len(read_cycles(cycles_file)) < cycles + 1:
+                if proc.poll() is not None:
+                    raise RuntimeError(f"exporter exited: {proc.stderr.read() if proc.stderr else ''}")
+                time.sleep(0.5)
+            quiet = read_cycles(cycles_file)[1:cycles + 1]
+            load_quiet = os.getloadavg()
+            samples = scrape_window(port, scrapers, scrape_seconds or 2 * interval + 1, pace)
+            windows = [(c["start"], c["end"]) for c in read_cycles(cycles_file)]
+            during = [(t, s) for t, s in samples if any(start < t + s and t < end for start, end in windows)]
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=60) as r:
+                body = r.read()
+            request = urllib.request.Request(f"http://127.0.0.1:{port}/metrics", headers={"Accept-Encoding": "gzip"})
+            with urllib.request.urlopen(request, timeout=60) as r:
+                gzip_size = len(r.read())
+            requests = [{api: n - c0["requests"].get(api, 0) for api, n in c1["requests"].items()}
+                        for c0, c1 in itertools.pairwise(quiet)]
+            phases = sorted({p for c in quiet for p in c["phases"]})
+            phase_median = {p: statistics.median(c["phases"].get(p, 0.0) for c in quiet) for p in phases}
             return {
-                "phase_median_seconds": per_phase,
-                "cycle_median_seconds": collect + per_phase.get("render", 0.0),
-                "requests_per_cycle": requests_per_cycle[-1],
-                "requests_per_cycle_total": sum(requests_per_cycle[-1].values()),
+                "cpu_seconds_per_cycle": statistics.median(c["cpu"] for c in quiet),
+                "cpu_seconds_per_cycle_all": [round(c["cpu"], 3) for c in quiet],
+                "cycle_wall_seconds": statistics.median(c["end"] - c["start"] for c in quiet),
+                "phase_median_seconds": phase_median,
+                # The sum of the phases, render included (the rendering of a cycle is reported by the next one).
+                "cycle_median_seconds": sum(phase_median.values()),
+                "requests_per_cycle": requests[-1] if requests else {},
+                "requests_per_cycle_total": sum(requests[-1].values()) if requests else 0,
                 "peak_rss_mb": peak_rss_mb(proc.pid),
-                "scrape_p50_ms": percentile(latencies, 0.5) * 1000,
-                "scrape_p99_ms": percentile(latencies, 0.99) * 1000,
-                "scrape_bytes": size,
-                "scrape_gzip_p50_ms": percentile(gzip_latencies, 0.5) * 1000,
-                "scrape_gzip_p99_ms": percentile(gzip_latencies, 0.99) * 1000,
+                "scrapers": scrapers,
+                "scrape_all": latency_summary(samples),
+                "scrape_during_cycle": latency_summary(during),
+                "scrape_between_cycles": latency_summary([x for x in samples if x not in during]),
+                "scrape_bytes": len(body),
                 "scrape_gzip_bytes": gzip_size,
-                "series": series,
+                "series": sum(1 for line in body.decode().splitlines() if line and not line.startswith("#")),
+                "load_average": {"before": load_before[0], "quiet": load_quiet[0], "after": os.getloadavg()[0]},
             }
         finally:
             proc.terminate()
             proc.wait(30)
 
 
-# Runs the exporter in a child process and writes the bound port to a file.
+# Runs the exporter in a child process, writes the bound port to a file and appends one JSON line per cycle:
+# its start and end (Unix time), the process CPU seconds it took (every thread), its phases and the requests
+# counted so far.
 BOOT = """
-import sys, threading
+import json, sys, threading, time
 from kafka_detective.config import load_config
 from kafka_detective.exporter import Exporter
+from kafka_detective.pipeline.cycle import ClusterCollector
+
+run_cycle = ClusterCollector.run_cycle
+
+def recorded_cycle(self):
+    start, cpu = time.time(), time.process_time()
+    try:
+        return run_cycle(self)
+    finally:
+        record = {"start": start, "end": time.time(), "cpu": time.process_time() - cpu,
+                  "phases": {**self._phase_seconds, "render": self._render_seconds or 0.0},
+                  "requests": self.requests.snapshot()}
+        if len(sys.argv) > 3:
+            with open(sys.argv[3], "a") as out:
+                out.write(json.dumps(record) + "\\n")
+
+ClusterCollector.run_cycle = recorded_cycle
 config = load_config(sys.argv[1], environ={})
 exporter = Exporter(config)
 exporter.start()
@@ -196,9 +246,11 @@ threading.Event().wait()
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--grid", default="100x1000,500x5000,2000x10000", help="groupsxpartitions,...")
-    parser.add_argument("--cycles", type=int, default=5)
-    parser.add_argument("--interval", type=float, default=5.0)
+    parser.add_argument("--grid", default="100x500,500x2500,2000x10000,5000x25000", help="groupsxpartitions,...")
+    parser.add_argument("--cycles", type=int, default=5, help="measured cycles per grid point (after a warm-up)")
+    parser.add_argument("--interval", type=float, default=10.0)
+    parser.add_argument("--scrapers", type=int, default=3, help="concurrent scraping processes")
+    parser.add_argument("--pace", type=float, default=0.1, help="seconds between one scraper's scrapes")
     parser.add_argument("--brokers", type=int, default=1, help="brokers in the local cluster (1 or 3)")
     parser.add_argument("--json", help="write the results as JSON")
     args = parser.parse_args()
@@ -210,24 +262,28 @@ def main() -> int:
         cluster = Cluster(kafka)
         for groups, partitions in grid:
             cluster.grow(groups, partitions)
-            progress(f"measuring {groups} groups over {partitions} partitions")
+            progress(f"measuring {groups} groups over {partitions} partitions (load {os.getloadavg()[0]:.1f})")
             result = {"brokers": args.brokers, "groups": groups, "partitions": partitions,
-                      **measure(kafka, args.cycles, args.interval)}
+                      **measure(kafka, args.cycles, args.interval, scrapers=args.scrapers, pace=args.pace)}
             results.append(result)
             print(json.dumps(result), flush=True)
     print()
-    print(f"cores: {os.cpu_count()}")
-    print("| brokers | groups | partitions | series | cycle (median) | slowest phase | requests/cycle | peak RSS | "
-          "scrape p50 / p99 (gzip, as Prometheus) | scrape p50 / p99 (plain) | size gzip / plain |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    print(f"cores: {os.cpu_count()}; {args.scrapers} concurrent scrapers")
+    print("| groups | partitions | series | CPU s / cycle | cycle (wall) | requests/cycle | peak RSS | "
+          "scrape p50 / p99 (all, gzip) | scrape p99 / max (during cycles, n) | load (quiet / scraped) |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for r in results:
-        phase, seconds = max(r["phase_median_seconds"].items(), key=lambda kv: kv[1])
-        print(f"| {r['brokers']} | {r['groups']} | {r['partitions']} | {r['series']} | "
-              f"{r['cycle_median_seconds']:.2f} s | "
-              f"{phase} {seconds:.2f} s | {r['requests_per_cycle_total']:.0f} | {r['peak_rss_mb']:.0f} MB | "
-              f"{r['scrape_gzip_p50_ms']:.1f} / {r['scrape_gzip_p99_ms']:.1f} ms | "
-              f"{r['scrape_p50_ms']:.1f} / {r['scrape_p99_ms']:.1f} ms | "
-              f"{r['scrape_gzip_bytes'] / 1e6:.1f} / {r['scrape_bytes'] / 1e6:.1f} MB |")
+        a, d, load = r["scrape_all"], r["scrape_during_cycle"], r["load_average"]
+        print(f"| {r['groups']:,} | {r['partitions']:,} | {r['series']:,} | {r['cpu_seconds_per_cycle']:.2f} | "
+              f"{r['cycle_wall_seconds']:.2f} s | {r['requests_per_cycle_total']:.0f} | {r['peak_rss_mb']:.0f} MB | "
+              f"{a['p50_ms']:.1f} / {a['p99_ms']:.1f} ms | {d['p99_ms']:.1f} / {d['max_ms']:.1f} ms ({d['n']}) | "
+              f"{load['quiet']:.1f} / {load['after']:.1f} |")
+    if len(results) >= 2:
+        first, last = results[0], results[-1]
+        slope = ((last["cpu_seconds_per_cycle"] - first["cpu_seconds_per_cycle"])
+                 / (last["partitions"] - first["partitions"]) * 10_000)
+        print(f"slope: {slope:.2f} CPU s per cycle per 10,000 partitions "
+              f"({first['partitions']:,} -> {last['partitions']:,} partitions)")
     if args.json:
         Path(args.json).write_text(json.dumps({"cores": os.cpu_count(), "results": results}, indent=2) + "\n")
     return 0

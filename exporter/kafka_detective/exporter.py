@@ -8,6 +8,7 @@ import sys
 from kafka_detective.config import Config
 from kafka_detective.gathering.sharding import Shard
 from kafka_detective.metrics.exposition import Exposition
+from kafka_detective.pipeline import garbage
 from kafka_detective.pipeline.cycle import ClusterCollector
 from kafka_detective.pipeline.loop import CollectionLoop
 from kafka_detective.serving.http import MetricsApp, MetricsServer
@@ -42,6 +43,7 @@ class Exporter:
         # scale); with Python's default 5 ms GIL switch interval a scrape arriving then waits several slices per
         # socket write. 1 ms keeps the scrape p99 low for a negligible cost in cycle time (docs/benchmarks.md).
         sys.setswitchinterval(0.001)
+        garbage.install()   # full garbage collections between cycles, not inside them (pipeline/garbage.py)
         self.server.start()
         for loop in self.loops:
             loop.start()

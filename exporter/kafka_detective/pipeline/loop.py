@@ -10,6 +10,7 @@ import logging
 import threading
 import time
 
+from kafka_detective.pipeline import garbage
 from kafka_detective.pipeline.cycle import ClusterCollector
 
 log = logging.getLogger(__name__)
@@ -32,6 +33,7 @@ class CollectionLoop(threading.Thread):
                 self.collector.run_cycle()
             except Exception:  # the loop must survive anything a cycle throws
                 log.exception("cluster %s: cycle failed", self.collector.cluster.name)
+            garbage.after_cycle()
             elapsed = time.monotonic() - started
             if elapsed > self.interval_seconds:
                 log.warning("cluster %s: cycle took %.1fs, longer than the %.0fs interval",
