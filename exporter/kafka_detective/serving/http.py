@@ -47,6 +47,8 @@ log = logging.getLogger(__name__)
 # scrape to the next; short enough that an abandoned keep-alive connection frees its thread within a minute.
 IDLE_TIMEOUT_SECONDS = 60.0
 LISTEN_BACKLOG = 1024
+# Longest age of the process and Python runtime metrics on /metrics (see MetricsApp._runtime_metrics).
+RUNTIME_METRICS_SECONDS = 1.0
 
 
 class MetricsApp:
@@ -62,6 +64,7 @@ class MetricsApp:
         build = family("kafka_detective_build_info")
         build.add((__version__, platform.python_version(), kafka.__version__), 1)
         self._build_info = (header(build.spec) + build.render()).encode("utf-8")
+        self._runtime: tuple[float, bytes] = (-RUNTIME_METRICS_SECONDS, b"")
 
     def dynamic_body(self) -> bytes:
         age = family("kafka_detective_snapshot_age_seconds")
@@ -77,7 +80,20 @@ class MetricsApp:
         age, data_age = label_shard((age, data_age), self.shard)
         text = (header(BY_NAME["kafka_detective_snapshot_age_seconds"]) + age.render()
                 + header(BY_NAME["kafka_detective_data_age_seconds"]) + data_age.render())
-        return self._build_info + text.encode("utf-8") + generate_latest(REGISTRY)
+        return self._build_info + text.encode("utf-8") + self._runtime_metrics()
+
+    def _runtime_metrics(self) -> bytes:
+        """prometheus_client's process and Python metrics, read at most once a second.
+
+        Reading them opens and reads several /proc files: each of those system calls gives up the GIL and waits to
+        get it back, up to the 1 ms switch interval when a cycle is running, so they were most of a scrape's
+        latency during cycles. Values a second old are as good to a scraper polling every 15-60 s."""
+        now = time.monotonic()
+        read_at, text = self._runtime
+        if now - read_at >= RUNTIME_METRICS_SECONDS:
+            text = generate_latest(REGISTRY)
+            self._runtime = (now, text)   # one object: a concurrent scrape sees the old pair or the new one
+        return text
 
     def ready(self) -> tuple[bool, str]:
         waiting = [c.cluster.name for c in self.collectors if not c.completed.is_set()]
