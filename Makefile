@@ -25,5 +25,5 @@ generate:         ## regenerate alert rules, runbooks, dashboards, docs/metrics.
 check-generated:  ## fail when regenerating would change anything
 	$(PYTHON) -m kafka_detective generate --check
 
-bench:
-	$(PYTHON) bench/collection_cycle.py
+bench:            ## collection cycle at 100-5,000 groups on a local broker: CPU, wall, RSS, series, scrape latency
+	$(PYTHON) bench/collection_cycle.py --json bench/results/collection_cycle.json --markdown bench/results/collection_cycle.md

@@ -244,6 +244,29 @@ threading.Event().wait()
 """
 
 
+def markdown(results: list[dict[str, Any]], args: argparse.Namespace) -> str:
+    lines = [f"Run of {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {os.cpu_count()} cores, "
+             f"{args.brokers} broker(s), interval {args.interval:g} s, {args.scrapers} concurrent scrapers "
+             f"every {args.pace:g} s; medians of {args.cycles} cycles.", "",
+             "| groups | partitions | series | CPU s / cycle | cycle (wall) | requests / cycle | peak RSS | "
+             "scrape p50 / p99 (all) | scrape p50 / p99 / max (during cycles, n) | load (quiet / scraped) |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in results:
+        a, d, load = r["scrape_all"], r["scrape_during_cycle"], r["load_average"]
+        lines.append(
+            f"| {r['groups']:,} | {r['partitions']:,} | {r['series']:,} | {r['cpu_seconds_per_cycle']:.2f} | "
+            f"{r['cycle_wall_seconds']:.2f} s | {r['requests_per_cycle_total']:.0f} | {r['peak_rss_mb']:.0f} MB | "
+            f"{a['p50_ms']:.1f} / {a['p99_ms']:.1f} ms | {d['p50_ms']:.1f} / {d['p99_ms']:.1f} / {d['max_ms']:.1f} ms "
+            f"({d['n']}) | {load['quiet']:.1f} / {load['after']:.1f} |")
+    if len(results) >= 2:
+        first, last = results[0], results[-1]
+        per_partition = ((last["cpu_seconds_per_cycle"] - first["cpu_seconds_per_cycle"])
+                         / (last["partitions"] - first["partitions"]))
+        lines += ["", f"Slope: {per_partition * 10_000:.2f} CPU s per cycle per 10,000 partitions (and 2,000 "
+                      f"groups), from {first['partitions']:,} to {last['partitions']:,} partitions."]
+    return "\n".join(lines) + "\n"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--grid", default="100x500,500x2500,2000x10000,5000x25000", help="groupsxpartitions,...")
@@ -253,6 +276,7 @@ def main() -> int:
     parser.add_argument("--pace", type=float, default=0.1, help="seconds between one scraper's scrapes")
     parser.add_argument("--brokers", type=int, default=1, help="brokers in the local cluster (1 or 3)")
     parser.add_argument("--json", help="write the results as JSON")
+    parser.add_argument("--markdown", help="write the table as Markdown")
     args = parser.parse_args()
     grid = [tuple(int(x) for x in point.split("x")) for point in args.grid.split(",")]
     results = []
@@ -267,23 +291,11 @@ def main() -> int:
                       **measure(kafka, args.cycles, args.interval, scrapers=args.scrapers, pace=args.pace)}
             results.append(result)
             print(json.dumps(result), flush=True)
+    table = markdown(results, args)
     print()
-    print(f"cores: {os.cpu_count()}; {args.scrapers} concurrent scrapers")
-    print("| groups | partitions | series | CPU s / cycle | cycle (wall) | requests/cycle | peak RSS | "
-          "scrape p50 / p99 (all, gzip) | scrape p99 / max (during cycles, n) | load (quiet / scraped) |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
-    for r in results:
-        a, d, load = r["scrape_all"], r["scrape_during_cycle"], r["load_average"]
-        print(f"| {r['groups']:,} | {r['partitions']:,} | {r['series']:,} | {r['cpu_seconds_per_cycle']:.2f} | "
-              f"{r['cycle_wall_seconds']:.2f} s | {r['requests_per_cycle_total']:.0f} | {r['peak_rss_mb']:.0f} MB | "
-              f"{a['p50_ms']:.1f} / {a['p99_ms']:.1f} ms | {d['p99_ms']:.1f} / {d['max_ms']:.1f} ms ({d['n']}) | "
-              f"{load['quiet']:.1f} / {load['after']:.1f} |")
-    if len(results) >= 2:
-        first, last = results[0], results[-1]
-        slope = ((last["cpu_seconds_per_cycle"] - first["cpu_seconds_per_cycle"])
-                 / (last["partitions"] - first["partitions"]) * 10_000)
-        print(f"slope: {slope:.2f} CPU s per cycle per 10,000 partitions "
-              f"({first['partitions']:,} -> {last['partitions']:,} partitions)")
+    print(table, end="")
+    if args.markdown:
+        Path(args.markdown).write_text(table)
     if args.json:
         Path(args.json).write_text(json.dumps({"cores": os.cpu_count(), "results": results}, indent=2) + "\n")
     return 0
