@@ -4,11 +4,13 @@
 regressions of the lag (10 and 30 minutes) must both find a significant slope in the same direction, larger than
 the lag's own step-to-step noise would explain over 30 minutes; or the lag is a backlog well above the group's
 usual in-flight lag that the produce and consume rates keep growing (or draining). Without a trend the forecast is
-the recent mean plus the current deviation decayed by the lag's autocorrelation (never worse than persistence on a
-stationary series). With one, the lag grows at the produce rate minus the consumers' capacity — the consumers run
-at capacity once a backlog builds, and a drain runs at the capacity they show — with the change of the produce
-rate's daily profile added. The interval around the point forecast is calibrated online from the forecast's own
-past errors per horizon (90 %). The growth rates behind the time-to-breach alerts are published too.
+the recent mean plus the share of the current deviation that the group's own past outcomes show is still there at
+the horizon. With one, the lag grows at the produce rate minus the consumers' capacity — the consumers run at
+capacity once a backlog builds, and a drain runs at the capacity they show — with the change of the produce rate's
+daily profile added on a backlog; a growth is projected for about as long as it has lasted, and weighed against
+the level forecast by the group's record of both while growing. The interval around the point forecast is
+calibrated online from the forecast's own past errors per horizon (90 %). The growth rates behind the
+time-to-breach alerts are published too (from an hour of history on).
 
 The produce rate (from the topic's log-end-offset counter) and the consume throughput (from the group's
 committed-offset counter) are modelled by damped-trend exponential smoothing (Holt with damping, in continuous time
@@ -249,30 +251,52 @@ class EWRegression:
 
 
 class _Calibration:
-    """Past forecasts of one horizon waiting for their outcome (a ring of (due, forecast, scale)) and the
-    multiplier `q` of the interval, learnt online so that |error| <= q * scale holds `COVERAGE` of the time."""
+    """Past forecasts of one horizon waiting for their outcome, and what the outcomes teach, online:
 
-    __slots__ = ("count", "data", "head", "q", "size")
+    * `q`, the multiplier of the interval, so that |error| <= q * scale holds `COVERAGE` of the time;
+    * `beta()`, the share of the lag's deviation from its mean level still there h seconds later: the regression
+      of (outcome - level) on (lag - level) over the forecasts made without a trend — measured at the horizon
+      itself, not extrapolated from the lag-1 autocorrelation (a sawtooth or a wandering lag is no AR(1) process);
+    * `growth_weight()`, from the mean absolute errors of the growth model and of the level forecast over the
+      forecasts made while a growth was called (in units of each forecast's scale, so that a record kept on a
+      small backlog applies to a large one): the group's own record of whether its growths last.
+
+    A ring of (due, forecast, scale, level, deviation, growth forecast, level forecast) per kept forecast; the
+    deviation is NaN when a trend was called, the growth forecast NaN when no growth was."""
+
+    __slots__ = ("beta_n", "count", "data", "err_growth", "err_level", "growth_n", "head", "q", "size", "sxx",
+                 "sxy")
+
+    STRIDE = 7
+    BETA_WEIGHT = 1.0 / 360.0    # the deviation's persistence: EW over ~6 h of kept forecasts
+    MIN_OUTCOMES = 30            # ... used after 30 of them
+    GROWTH_WEIGHT = 0.1          # the growth record: EW over ~10 kept forecasts made during growths
+    MIN_GROWTH_OUTCOMES = 10     # ... used after 10 of them
 
     def __init__(self, size: int):
         self.size = size
-        self.data = array("d", bytes(24 * size))
+        self.data = array("d", bytes(8 * self.STRIDE * size))
         self.head = 0
         self.count = 0
         self.q = Z_INTERVAL
+        self.sxx = self.sxy = 0.0
+        self.beta_n = 0
+        self.err_growth = self.err_level = 0.0
+        self.growth_n = 0
 
-    def push(self, due: float, pred: float, scale: float) -> None:
+    def push(self, due: float, pred: float, scale: float, level: float, dev: float, trend_pred: float,
+             level_pred: float) -> None:
         if self.count == self.size:          # full (irregular cycles): drop the oldest
             self.head = (self.head + 1) % self.size
             self.count -= 1
-        i = 3 * ((self.head + self.count) % self.size)
-        self.data[i], self.data[i + 1], self.data[i + 2] = due, pred, scale
+        i = self.STRIDE * ((self.head + self.count) % self.size)
+        self.data[i:i + self.STRIDE] = array("d", (due, pred, scale, level, dev, trend_pred, level_pred))
         self.count += 1
 
     def settle(self, t: float, lag: float, slack: float) -> None:
         d = self.data
         while self.count:
-            i = 3 * self.head
+            i = self.STRIDE * self.head
             if d[i] > t + slack:
                 break
             if d[i] >= t - slack:            # an outcome close to the forecast's due time
@@ -280,8 +304,33 @@ class _Calibration:
                 # Robbins-Monro on log q: stationary where P(outside) = 1 - COVERAGE
                 self.q *= math.exp(CAL_RATE * ((1.0 if outside else 0.0) - (1.0 - COVERAGE)))
                 self.q = min(max(self.q, 0.2), 50.0)
+                trend_pred = d[i + 5]
+                if trend_pred == trend_pred:     # not NaN: a growth was called
+                    w, scale = self.GROWTH_WEIGHT, max(d[i + 2], 1.0)
+                    self.err_growth += w * (abs(lag - trend_pred) / scale - self.err_growth)
+                    self.err_level += w * (abs(lag - d[i + 6]) / scale - self.err_level)
+                    self.growth_n += 1
+                elif d[i + 4] == d[i + 4]:       # no trend was called
+                    x, y, w = d[i + 4], lag - d[i + 3], self.BETA_WEIGHT
+                    self.sxx += w * (x * x - self.sxx)
+                    self.sxy += w * (x * y - self.sxy)
+                    self.beta_n += 1
             self.head = (self.head + 1) % self.size
             self.count -= 1
+
+    def beta(self) -> float | None:
+        """The deviation's share left at the horizon, in [0, 1], once enough outcomes are in."""
+        if self.beta_n < self.MIN_OUTCOMES or self.sxx <= 0:
+            return None
+        return min(max(self.sxy / self.sxx, 0.0), 1.0)
+
+    def growth_weight(self) -> float:
+        """Weight of the growth model against the level forecast while a growth is called: 1 until the group has
+        a record, then inverse to each one's mean absolute error."""
+        if self.growth_n < self.MIN_GROWTH_OUTCOMES:
+            return 1.0
+        total = self.err_growth + self.err_level
+        return self.err_level / total if total > 0 else 1.0
 
 
 class LagForecaster:
@@ -293,11 +342,13 @@ class LagForecaster:
     30 minutes (the noise is the spread of its step-to-step changes, so a sawtooth of batched commits is noise,
     not a trend). Then:
 
-    * **no trend** — the level forecast: the recent mean lag plus the current deviation from it, decayed by the
-      lag's own autocorrelation over the horizon (the best linear forecast of a stationary series; never worse
-      than persistence on one, and better than a fitted line, which extrapolates noise);
+    * **no trend** — the level forecast: the recent mean lag plus the share of the current deviation from it that
+      is still there at the horizon — measured on the group's own outcomes (the regression of the outcome's
+      deviation on the forecast's), before 30 of them the lag-1 autocorrelation's decay over the horizon;
     * **growing** — the consumers run at their capacity, so the lag grows at the produce rate minus that capacity:
-      the recent growth rate, plus the change of the produce rate's daily profile over the horizon;
+      the recent growth rate, for as long again as the growth has lasted, plus (on a backlog) the change of the
+      produce rate's daily profile over the horizon; once the group has a record of its growths, mixed with the
+      level forecast by inverse mean absolute error (a group whose stalls last minutes learns it);
     * **falling** — a drain at capacity: the lag falls at (capacity - produce rate), where the capacity is the
       group's current consume rate (the highest it sustains) or the fitted fall, whichever is faster; the
       forecast follows the drain down to the group's usual in-flight lag and stays there.
@@ -307,11 +358,13 @@ class LagForecaster:
     coverage (5 %-95 %)."""
 
     __slots__ = ("_cal", "_last_push", "ac_cov", "ac_var", "consume", "d_mean", "d_var", "inflight", "last_dev",
-                 "last_lag", "last_t", "long", "ls_holt", "ls_reg", "mode", "produce", "short", "step")
+                 "last_lag", "last_t", "long", "ls_holt", "ls_reg", "mode", "mode_since", "produce", "short", "since",
+                 "step")
 
     DAMP_SECONDS = 3600.0
     TREND_Z = 3.0
     MATERIAL = 3.0
+    WARMUP = 3600.0      # no growth is published before an hour of history (the usual lag is not known yet)
 
     def __init__(self, alpha: float = 0.1, beta: float = 0.02, phi: float = 0.98, seasonal: bool = True):
         self.produce = RateModel(alpha, beta, phi, seasonal)
@@ -330,10 +383,14 @@ class LagForecaster:
         self.last_t: float | None = None
         self.step = REF_STEP                           # typical sampling interval (EMA)
         self.mode = 0                                  # +1 growing, -1 draining, 0 no trend
+        self.mode_since = 0.0                          # when the current mode began
+        self.since: float | None = None                # first sample
         self._cal: dict[int, _Calibration] | None = None
         self._last_push = -math.inf
 
     def update(self, t: float, lag: float, log_end: float, committed: float, lag_seconds: float | None) -> None:
+        if self.since is None:
+            self.since = t
         if self.last_t is not None and self.last_lag is not None:
             if t <= self.last_t:
                 return
@@ -361,7 +418,9 @@ class LagForecaster:
             self.ac_var += w * (dev * dev - self.ac_var)
         self.last_dev = dev
         self.last_lag, self.last_t = lag, t
-        self.mode = self._trend()
+        mode = self._trend()
+        if mode != self.mode:
+            self.mode, self.mode_since = mode, t
         # the usual in-flight lag: learnt while there is no trend, and quick to follow the lag down (a level
         # first seen during a backlog must not hold a drain's forecast up)
         if self.inflight is None:
@@ -380,7 +439,7 @@ class LagForecaster:
         noise = self.noise()
         gap = self._rate_gap()
         slope = self.short.slope
-        excess = (self.last_lag or 0.0) - (self.inflight or 0.0)
+        excess = self._excess()
         # a backlog well above the usual in-flight lag that the rates keep growing (or draining): the consumers
         # run at capacity — a regime change is seen in the rates a few samples before the lag's trend is
         # significant
@@ -402,6 +461,10 @@ class LagForecaster:
             return 0
         return s
 
+    def _excess(self) -> float:
+        """The lag above the group's usual in-flight lag."""
+        return (self.last_lag or 0.0) - (self.inflight or 0.0)
+
     def _backlog_floor(self) -> float:
         """A lag this far above the in-flight level is a backlog, not in-flight messages or noise."""
         return max(self.MATERIAL * self.noise(), BACKLOG_SECONDS * max(self.produce.level, 0.0))
@@ -412,19 +475,30 @@ class LagForecaster:
 
     def growth_rate(self) -> float:
         """Lag growth in messages/s when the lag has a significant upward trend, else 0 (time to breach =
-        (threshold - lag) / growth)."""
-        return self._growth() if self.mode > 0 else 0.0
+        (threshold - lag) / growth). 0 in the first WARMUP seconds: any backlog the exporter starts on looks
+        like growth until the group's usual lag is known (a restart must not page)."""
+        if self.mode <= 0 or self.last_t is None or self.since is None or self.last_t - self.since < self.WARMUP:
+            return 0.0
+        return self._growth()
 
     def _growth(self) -> float:
         # the regression lags a regime change, the rate gap lags nothing but is noisier: the faster of the two
         return max(0.0, self.short.slope, self._rate_gap())
 
     def lag_seconds_growth_rate(self) -> float:
-        """Growth of the oldest unconsumed message's age in s/s when significant, else 0."""
+        """Growth of the oldest unconsumed message's age in s/s when significant, else 0.
+
+        Two readings, the faster counts: the age's own trend, and the lag's growth in seconds of production (a
+        backlog growing at g messages/s ages its oldest message by g / produce rate seconds per second). The age
+        is flat while the group keeps up and its own trend turns significant only once it climbs, minutes
+        before a breach; the lag's ramp shows earlier."""
+        produce = self.produce.level
+        from_lag = self.growth_rate() / produce if produce > 0 else 0.0
         reg = self.ls_reg
-        if reg.significant(self.TREND_Z) <= 0 or reg.slope * 1800.0 <= self.MATERIAL * math.sqrt(reg.resid_var()):
-            return 0.0
-        return min(reg.slope, 1.0)
+        own = reg.slope
+        if reg.significant(self.TREND_Z) <= 0 or own * 1800.0 <= self.MATERIAL * math.sqrt(reg.resid_var()):
+            own = 0.0
+        return min(max(own, from_lag), 1.0)
 
     def _seasonal_shift(self, now: float, h: float) -> float:
         """Integral over [0, h] of the produce profile's change from now (the consumers at capacity absorb
@@ -436,27 +510,41 @@ class LagForecaster:
         m = h / 2.0
         return h / 6.0 * (season.value(now) + 4.0 * season.value(now + m) + season.value(now + h)) - base * h
 
-    def _point(self, now: float, lag: float, h: float) -> float:
-        mode = self.mode
-        if mode > 0:
-            return max(0.0, lag + self._growth() * self._damped(h) + self._seasonal_shift(now, h))
-        if mode < 0:
-            fall = min(self.short.slope, self._rate_gap())
-            floor = min(self.inflight if self.inflight is not None else 0.0, lag)
-            return max(floor, lag + fall * h + self._seasonal_shift(now, h))
+    def _trend_point(self, now: float, lag: float, h: float) -> float:
+        """The trend model: growth at the produce rate minus the consumers' capacity, or the drain."""
+        if self.mode > 0:
+            # the produce profile's change adds to the lag only when the consumers run at capacity: a backlog
+            shift = self._seasonal_shift(now, h) if self._excess() > self._backlog_floor() else 0.0
+            return max(0.0, lag + self._growth() * self._damped(now, h) + shift)
+        fall = min(self.short.slope, self._rate_gap())
+        floor = min(self.inflight if self.inflight is not None else 0.0, lag)
+        return max(floor, lag + fall * h + self._seasonal_shift(now, h))
+
+    def _level(self) -> float:
         level = self.short.my
         if abs(level - self.long.my) <= self.noise():
             # the 10- and 30-minute means agree: the longer one averages more noise away
             level = self.long.my
-        rho = self.ac_cov / self.ac_var if self.ac_var > 0 else 0.0
-        rho = min(max(rho, 0.0), 0.999)
-        decay: float = rho ** (h / max(self.step, 1.0))
-        return max(0.0, level + decay * (lag - level))
+        return level
 
-    def _damped(self, h: float) -> float:
-        """Seconds of growth a forecast h seconds ahead counts: h, damped with time constant DAMP_SECONDS."""
+    def _level_point(self, lag: float, level: float, h: float, cal: _Calibration) -> float:
+        """The level forecast: the mean level plus the share of the current deviation still there after h — as
+        measured at h on this group's own outcomes, else the lag-1 autocorrelation's decay over h."""
+        beta = cal.beta()
+        if beta is None:
+            rho = self.ac_cov / self.ac_var if self.ac_var > 0 else 0.0
+            rho = min(max(rho, 0.0), 0.999)
+            beta = rho ** (h / max(self.step, 1.0))
+        return max(0.0, level + beta * (lag - level))
+
+    def _damped(self, now: float, h: float) -> float:
+        """Seconds of growth a forecast h seconds ahead counts. A growth that has lasted `a` seconds is expected
+        to last about as long again (the chance it still runs after a + x seconds is a / (a + x)), so it counts
+        a ln(1 + h / a): a stall seen for a minute is not projected for 30, a ramp that has run for an hour
+        nearly is; never more than the growth damped with time constant DAMP_SECONDS."""
+        age = max(now - self.mode_since, 0.0) + max(self.step, 1.0)
         tau = self.DAMP_SECONDS
-        return h if tau <= 0 else tau * (1.0 - math.exp(-h / tau))
+        return min(age * math.log1p(h / age), tau * (1.0 - math.exp(-h / tau)))
 
     def _scale(self, h: float) -> float:
         spread = max(self.noise(), math.sqrt(max(self.ac_var, 0.0)), 1.0)
@@ -478,14 +566,26 @@ class LagForecaster:
         push = now - self._last_push >= CAL_SPACING
         if push:
             self._last_push = now
+        level = self._level()
         for h in sorted(horizons):
-            p = self._point(now, lag, h)
-            scale = self._scale(h)
             cal = self._cal.get(h)
             if cal is None:
                 cal = self._cal[h] = _Calibration(int(h // CAL_SPACING) + 3)
+            level_p = self._level_point(lag, level, h, cal)
+            growth_p = math.nan
+            dev = lag - level if self.mode == 0 else math.nan    # beta is learnt without a trend only
+            if self.mode > 0:
+                # the growth model, unless this group's growths have been outlasted by its level before
+                growth_p = self._trend_point(now, lag, h)
+                w = cal.growth_weight()
+                p = w * growth_p + (1.0 - w) * level_p
+            elif self.mode < 0:
+                p = self._trend_point(now, lag, h)
+            else:
+                p = level_p
+            scale = self._scale(h)
             if push:
-                cal.push(now + h, p, scale)
+                cal.push(now + h, p, scale, level, dev, growth_p, level_p)
             pred[h] = p
             lower[h] = max(0.0, p - cal.q * scale)
             upper[h] = p + cal.q * scale

@@ -240,3 +240,139 @@ def test_interval_covers_about_90_percent_on_noise():
         t += 60.0
     inside = [bounds[i][0] <= lags[i + 30] <= bounds[i][1] for i in range(1000, 2970)]
     assert 0.8 <= sum(inside) / len(inside) <= 0.97
+
+
+def _replay_30min(fc: LagForecaster, lags: list[float], step: float = 60.0, produce: float = 200.0,
+                  warmup: int = 120) -> tuple[float, float, float]:
+    """Feed a lag series (producers at `produce` msg/s); MAE 30 minutes ahead after `warmup` steps of the
+    forecaster, least squares over 1 h and persistence."""
+    ls = LeastSquaresLine(3600.0)
+    log_end = 1_000_000.0
+    k = int(1800 / step)
+    ours, line, persist = [], [], []
+    for i, lag in enumerate(lags):
+        t = T0 + i * step
+        log_end += produce * step
+        fc.update(t, lag, log_end, log_end - lag, None)
+        ls.update(t, lag)
+        if i >= warmup and i + k < len(lags):
+            ours.append(abs(fc.predict((1800,))[0][1800] - lags[i + k]))
+            line.append(abs((ls.predict(1800) or 0.0) - lags[i + k]))
+            persist.append(abs(lag - lags[i + k]))
+    n = len(ours)
+    return sum(ours) / n, sum(line) / n, sum(persist) / n
+
+
+def test_sawtooth_of_batched_commits_is_forecast_no_worse_than_least_squares():
+    # commits every 7 minutes: the lag climbs at the produce rate and drops to ~0 at each commit
+    rng = random.Random(5)
+    lags = [200.0 * 60.0 * (i % 7) * (1.0 + rng.gauss(0.0, 0.05)) for i in range(2000)]
+    fc = LagForecaster(seasonal=False)
+    ours, line, _ = _replay_30min(fc, lags)
+    assert ours <= line, (ours, line)
+    assert fc.growth_rate() == 0.0 and fc.lag_seconds_growth_rate() == 0.0
+
+
+def test_a_wandering_lag_keeps_its_deviation_as_measured_at_the_horizon():
+    # a lag that wanders slowly (a random walk pulled weakly to 5 000): the deviation from the recent mean
+    # persists over 30 minutes far more than the lag-1 autocorrelation's decay over 30 steps suggests
+    rng = random.Random(8)
+    lags, x = [], 5000.0
+    for _ in range(3000):
+        x += 0.002 * (5000.0 - x) + rng.gauss(0.0, 60.0)
+        lags.append(max(0.0, x))
+    fc = LagForecaster(seasonal=False)
+    ours, line, persist = _replay_30min(fc, lags)
+    beta = fc._cal[1800].beta() if fc._cal else None
+    assert beta is not None and beta > 0.5, beta
+    assert ours <= line and ours <= 1.05 * persist, (ours, line, persist)
+
+
+def test_a_stall_seen_for_a_minute_is_not_projected_for_thirty():
+    # keeping up for 2 h, then the consumers stop: the forecast one minute in projects minutes of growth, not 30
+    fc = LagForecaster(seasonal=False)
+    series = _run(fc, [(100.0, 150.0)] * 120 + [(100.0, 0.0)] * 2)
+    assert fc.mode > 0
+    lag_now = series[-1][1]
+    pred = fc.predict((1800,))[0][1800]
+    assert lag_now < pred < lag_now + 100.0 * 300, (lag_now, pred)
+    # ... while after 40 minutes of it, the growth is projected for most of the horizon
+    series = _run(fc, [(100.0, 0.0)] * 40, t0=series[-1][0] + 60.0)
+    lag_now = series[-1][1]
+    assert fc.predict((1800,))[0][1800] > lag_now + 100.0 * 1200
+
+
+def test_a_group_whose_stalls_last_minutes_learns_to_weigh_the_level():
+    # every 2 h the consumers stop for 5 minutes and catch up within minutes: after a few such stalls the growth
+    # model weighs less than the level forecast, and a new stall is forecast well below its pure projection
+    fc = LagForecaster(seasonal=False)
+    stall = [(100.0, 0.0)] * 5
+    rates = [(100.0, 400.0)] * 120 + ([(100.0, 0.0)] * 5 + [(100.0, 400.0)] * 115) * 6 + stall[:2]
+    log_end = committed = 1_000_000.0
+    for k, (produce, consume) in enumerate(rates):
+        log_end += produce * 60.0
+        committed = min(log_end, committed + consume * 60.0)
+        fc.update(T0 + 60.0 * k, log_end - committed, log_end, committed, None)
+        pred = fc.predict((1800,))[0][1800]
+    cal = fc._cal[1800] if fc._cal else None
+    assert cal is not None and cal.growth_n >= 10
+    assert cal.growth_weight() < 0.5
+    assert fc.mode > 0
+    assert pred < 0.6 * fc._trend_point(fc.last_t or 0.0, fc.last_lag or 0.0, 1800)
+
+
+def test_lag_seconds_growth_from_the_lag_ramp_warns_20_minutes_ahead():
+    # 2 h keeping up at 200 msg/s, then the consumers slow down by 1 msg/s every minute: the backlog grows ever
+    # faster and its oldest message (age = lag / produce rate, plus a 0-40 s sawtooth of batched commits)
+    # reaches 300 s 43 minutes later. The age's own trend drowns in its sawtooth until late; the lag's ramp must
+    # give the warning 20 minutes ahead (the rule: (300 - age) / growth < 2700 s)
+    fc = LagForecaster(seasonal=False)
+    log_end, committed = 1_000_000.0, 1_000_000.0
+    rng = random.Random(3)
+    warned_at = breach = None
+    for k in range(300):
+        t = T0 + 60.0 * k
+        log_end += 200.0 * 60.0
+        committed = log_end - 400.0 if k < 120 else committed + (200.0 - (k - 120)) * 60.0
+        lag = log_end - committed + rng.gauss(0.0, 50.0)
+        age = max(0.0, lag / 200.0 + 10.0 * (k % 5) + rng.gauss(0.0, 2.0))
+        fc.update(t, lag, log_end, committed, age)
+        g = fc.lag_seconds_growth_rate()
+        if age >= 300.0:
+            breach = t
+            break
+        if warned_at is None and g > 0 and (300.0 - age) / g < 2700.0:
+            warned_at = t
+    assert breach is not None and warned_at is not None, (warned_at, breach)
+    assert breach - warned_at >= 20 * 60, (breach - warned_at) / 60
+
+
+def test_flat_and_falling_lags_publish_no_growth():
+    rng = random.Random(6)
+    flat = LagForecaster(seasonal=False)
+    log_end = 1_000_000.0
+    for k in range(300):
+        log_end += 500.0 * 60.0
+        lag = max(0.0, 3000.0 + rng.gauss(0.0, 400.0))
+        flat.update(T0 + 60.0 * k, lag, log_end, log_end - lag, lag / 500.0)
+        if k >= 60:
+            assert flat.growth_rate() == 0.0 and flat.lag_seconds_growth_rate() == 0.0, k
+    falling = LagForecaster(seasonal=False)
+    _run(falling, [(100.0, 150.0)] * 120 + [(400.0, 250.0)] * 20 + [(100.0, 250.0)] * 30)
+    assert falling.mode < 0
+    assert falling.growth_rate() == 0.0 and falling.lag_seconds_growth_rate() == 0.0
+
+
+def test_no_growth_is_published_in_the_first_hour():
+    # the exporter starts on a group with a growing backlog: its usual lag is unknown, any backlog looks like
+    # growth, so the first hour publishes none; after it, the growth shows
+    fc = LagForecaster(seasonal=False)
+    log_end = committed = 1_000_000.0
+    growth = []
+    for k in range(70):
+        log_end += 120.0 * 60.0
+        committed += 100.0 * 60.0
+        fc.update(T0 + 60.0 * k, log_end - committed, log_end, committed, None)
+        growth.append(fc.growth_rate())
+    assert all(g == 0.0 for g in growth[:60])
+    assert growth[-1] == 20.0
