@@ -11,6 +11,9 @@ better after each cycle's DescribeCluster, so it refreshes the cached metadata i
   ``NodeNotReadyError`` for a broker the controller already reports live);
 * ``refresh`` after a phase fails with an error that stale metadata explains (``stale_metadata``); the phase
   is tried again at once when the error is one that costs no wait (``retry_now``).
+
+It also reads every topic's metadata for the cluster phase (``describe_topics``), without kafka-python's
+conversion of the answer to dicts.
 """
 
 from __future__ import annotations
