@@ -79,6 +79,8 @@ def test_without_sharding_the_deployment_is_unchanged(helm_runner):
 def test_notes_name_the_statefulset(helm_runner):
     notes = helm_runner.notes([], {"clusters": CLUSTERS, "sharding": {"enabled": True}})
     assert "rollout status statefulset/kd-kafka-detective" in notes
+    assert "each of the 2 pods serves its shard's groups" in notes and "pod/kd-kafka-detective-<ordinal>" in notes
+    assert "shard" not in helm_runner.notes([], {"clusters": CLUSTERS})
 
 
 @pytest.mark.parametrize(("values", "message"), [
