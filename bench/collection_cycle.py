@@ -157,22 +157,24 @@ def measure(kafka: LocalKafka, cycles: int, interval: float, extra_config: str =
             f"    bootstrap_servers: [{kafka.bootstrap_servers}]\n    request_timeout_seconds: 60\n" + extra_config
         )
         port_file, cycles_file = Path(tmp) / "port", Path(tmp) / "cycles.jsonl"
+        stderr_file = Path(tmp) / "stderr.log"
         load_before = os.getloadavg()
-        proc = subprocess.Popen(
-            [sys.executable, "-c", BOOT, str(config), str(port_file), str(cycles_file)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-        )
+        with stderr_file.open("w") as stderr:
+            proc = subprocess.Popen(
+                [sys.executable, "-c", BOOT, str(config), str(port_file), str(cycles_file)],
+                stdout=subprocess.DEVNULL, stderr=stderr, text=True,
+            )
         try:
             deadline = time.monotonic() + 120
             while not port_file.exists() or not port_file.read_text().strip():
                 if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"exporter did not start: {proc.stderr.read() if proc.stderr else ''}")
+                    raise RuntimeError(f"exporter did not start: {stderr_file.read_text()[-2000:]}")
                 time.sleep(0.2)
             port = int(port_file.read_text())
             # Quiet window: the first cycle (connect, topic configs, log dirs, cold caches) is a warm-up.
             while len(read_cycles(cycles_file)) < cycles + 1:
                 if proc.poll() is not None:
-                    raise RuntimeError(f"exporter exited: {proc.stderr.read() if proc.stderr else ''}")
+                    raise RuntimeError(f"exporter exited: {stderr_file.read_text()[-2000:]}")
                 time.sleep(0.5)
             quiet = read_cycles(cycles_file)[1:cycles + 1]
             load_quiet = os.getloadavg()
@@ -186,6 +188,8 @@ def measure(kafka: LocalKafka, cycles: int, interval: float, extra_config: str =
                 gzip_size = len(r.read())
             requests = [{api: n - c0["requests"].get(api, 0) for api, n in c1["requests"].items()}
                         for c0, c1 in itertools.pairwise(quiet)]
+            # kafka-python's IO thread warns when one step of its event loop ran for more than 0.1 s.
+            slow_steps = stderr_file.read_text().count("blocking the event loop")
             phases = sorted({p for c in quiet for p in c["phases"]})
             phase_median = {p: statistics.median(c["phases"].get(p, 0.0) for c in quiet) for p in phases}
             return {
@@ -198,6 +202,8 @@ def measure(kafka: LocalKafka, cycles: int, interval: float, extra_config: str =
                 "requests_per_cycle": requests[-1] if requests else {},
                 "requests_per_cycle_total": sum(requests[-1].values()) if requests else 0,
                 "peak_rss_mb": peak_rss_mb(proc.pid),
+                "event_loop_warnings": slow_steps,
+                "cycles_run": len(windows),
                 "scrapers": scrapers,
                 "scrape_all": latency_summary(samples),
                 "scrape_during_cycle": latency_summary(during),
@@ -249,15 +255,17 @@ def markdown(results: list[dict[str, Any]], args: argparse.Namespace) -> str:
              f"{args.brokers} broker(s), interval {args.interval:g} s, {args.scrapers} concurrent scrapers "
              f"every {args.pace:g} s; medians of {args.cycles} cycles.", "",
              "| groups | partitions | series | CPU s / cycle | cycle (wall) | requests / cycle | peak RSS | "
-             "scrape p50 / p99 (all) | scrape p50 / p99 / max (during cycles, n) | load (quiet / scraped) |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+             "scrape p50 / p99 (all) | scrape p50 / p99 / max (during cycles, n) | event-loop warnings / cycles | "
+             "load (quiet / scraped) |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in results:
         a, d, load = r["scrape_all"], r["scrape_during_cycle"], r["load_average"]
         lines.append(
             f"| {r['groups']:,} | {r['partitions']:,} | {r['series']:,} | {r['cpu_seconds_per_cycle']:.2f} | "
             f"{r['cycle_wall_seconds']:.2f} s | {r['requests_per_cycle_total']:.0f} | {r['peak_rss_mb']:.0f} MB | "
             f"{a['p50_ms']:.1f} / {a['p99_ms']:.1f} ms | {d['p50_ms']:.1f} / {d['p99_ms']:.1f} / {d['max_ms']:.1f} ms "
-            f"({d['n']}) | {load['quiet']:.1f} / {load['after']:.1f} |")
+            f"({d['n']}) | {r['event_loop_warnings']} / {r['cycles_run']} | "
+            f"{load['quiet']:.1f} / {load['after']:.1f} |")
     if len(results) >= 2:
         first, last = results[0], results[-1]
         per_partition = ((last["cpu_seconds_per_cycle"] - first["cpu_seconds_per_cycle"])
