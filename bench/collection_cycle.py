@@ -222,7 +222,7 @@ def measure(kafka: LocalKafka, cycles: int, interval: float, extra_config: str =
 # its start and end (Unix time), the process CPU seconds it took (every thread), its phases and the requests
 # counted so far.
 BOOT = """
-import json, sys, threading, time
+import json, logging, sys, threading, time
 from kafka_detective.config import load_config
 from kafka_detective.exporter import Exporter
 from kafka_detective.pipeline.cycle import ClusterCollector
@@ -242,6 +242,7 @@ def recorded_cycle(self):
                 out.write(json.dumps(record) + "\\n")
 
 ClusterCollector.run_cycle = recorded_cycle
+logging.basicConfig(level=logging.WARNING)  # as `serve` logs: kafka-python's warnings reach stderr
 config = load_config(sys.argv[1], environ={})
 exporter = Exporter(config)
 exporter.start()
