@@ -248,6 +248,8 @@ class KMinion(Exporter):
 
 def measure_detective(ex: Detective, broker_pid: int, cycles_window: int) -> tuple[dict, str]:
     started = time.monotonic()
+    log_file = ex.workdir / f"{ex.name}.log"
+    log_from = log_file.stat().st_size if log_file.exists() else 0
     proc = ex.start()
     try:
         wait_port(ex.port, proc)
@@ -307,6 +309,9 @@ def measure_detective(ex: Detective, broker_pid: int, cycles_window: int) -> tup
             "peak_rss_mb": vm_hwm_mb(proc.pid),
             "cmd": " ".join(ex.cmdline),
         }
+        with log_file.open("rb") as logged:  # kafka-python's warning for an event-loop step over 0.1 s
+            logged.seek(log_from)
+            res["event_loop_warnings"] = logged.read().count(b"blocking the event loop")
         return res, text
     finally:
         stop(proc)
