@@ -52,6 +52,10 @@ FIRST_SIGN_SCORE = 0.95          # lag anomaly score of a first sign ...
 FIRST_SIGN_BACKLOG_SECONDS = 30.0  # ... with at least this many seconds of production behind
 FIRST_SIGN_AGE_SECONDS = 120.0   # ... and the oldest unconsumed message at least this old, when known
 FIRST_SIGN_STEPS = 2             # consecutive cycles a first sign must hold (one noisy cycle is not a sign)
+# A backlog under `min_backlog_seconds` of production and of age is unusual at most, never alarming: the published
+# lag and lag-seconds scores stay under this (a slow partition or a deploy's pause on a quiet group).
+IMMATERIAL_SCORE_CAP = 0.5
+USUAL_MAX_SCORE = 0.5   # the usual backlog learns only from cycles whose lag is not unusual (a ramp must not teach)
 WARMUP_CYCLES = 10               # a subject's first cycles (new, or back after a gap) open no problem: its
                                  # rates are not known yet, so any backlog looks like runaway growth
 
@@ -137,10 +141,37 @@ class CompactHistory:
         return out
 
 
+class UsualBacklog:
+    """The 90th percentile of a group's healthy backlog, in seconds of production and in message age: the swing
+    its commit style gives it (per-message commits: about 0; a commit every minute: about a minute). A streaming
+    quantile (Robbins-Monro with a step proportional to the level, so it adapts at any scale), O(1) per cycle."""
+
+    __slots__ = ("age", "backlog", "n")
+    QUANTILE = 0.9
+    STEP = 0.05         # relative step once learnt: at most 5 % of (the estimate + FLOOR) per cycle
+    FLOOR = 10.0        # seconds
+
+    def __init__(self) -> None:
+        self.backlog = 0.0
+        self.age = 0.0
+        self.n = 0
+
+    def _step(self, q: float, x: float) -> float:
+        # large steps at first (a new subject learns its cadence within its warm-up cycles), then STEP
+        gain = max(self.STEP, 2.0 / (self.n + 2))
+        return max(0.0, q + gain * (q + self.FLOOR) * (self.QUANTILE - (1.0 if x <= q else 0.0)))
+
+    def update(self, backlog_seconds: float, age_seconds: float | None) -> None:
+        self.backlog = self._step(self.backlog, backlog_seconds)
+        if age_seconds is not None:
+            self.age = self._step(self.age, age_seconds)
+        self.n += 1
+
+
 class SubjectState:
     __slots__ = ("detectors", "diag_t", "diagnosis", "episodes", "first_seen", "forecaster", "history", "last",
                  "last_seen", "observed", "onset", "problem_since", "problem_until", "rebalance_rate", "result",
-                 "scores", "sign_steps", "votes")
+                 "scores", "sign_steps", "usual", "votes")
 
     def __init__(self, history_points: int, history_spacing: float):
         self.forecaster = LagForecaster()
@@ -162,6 +193,7 @@ class SubjectState:
         self.observed = 0
         self.sign_steps = 0
         self.votes: dict[str, int] = {}    # single-episode causes diagnosed during the current problem
+        self.usual = UsualBacklog()
 
 
 class OnlineAnalytics:
@@ -307,8 +339,15 @@ class OnlineAnalytics:
         problem = False
         produce_level = max(fc.produce.level, 0.0)
         # a lag problem needs a material backlog: over `min_backlog_seconds` of production or of message age
-        material = s.lag > 0 and (s.lag >= self.min_backlog_seconds * produce_level
-                                  or (s.lag_seconds is not None and s.lag_seconds >= self.min_backlog_seconds))
+        # beyond what the group usually shows (batched and every-N-seconds commits swing the lag by minutes of
+        # production on a healthy group)
+        usual = st.usual
+        material = s.lag > 0 and (
+            s.lag >= (self.min_backlog_seconds + usual.backlog) * produce_level
+            or (s.lag_seconds is not None and s.lag_seconds >= self.min_backlog_seconds + usual.age))
+        if st.problem_since is None and scores.get("lag", 0.0) < USUAL_MAX_SCORE \
+                and scores.get("lag_seconds", 0.0) < USUAL_MAX_SCORE:
+            usual.update(s.lag / produce_level if produce_level > 0 else 0.0, s.lag_seconds)
         if material:
             hmax = self.horizons[-1] if self.horizons else 0
             growth = pred.get(hmax, s.lag) - s.lag if hmax else 0.0
@@ -366,7 +405,8 @@ class OnlineAnalytics:
             catch_up_seconds=catch_up, retention_breach_seconds=breach,
             predicted_lag_lower=lower, lag_growth_rate=fc.growth_rate(),
             lag_seconds_growth_rate=fc.lag_seconds_growth_rate() if s.lag_seconds is not None else None,
-            anomaly_scores=scores, diagnosis=st.diagnosis if st.problem_since is not None else None,
+            anomaly_scores=scores if material else _immaterial(scores),
+            diagnosis=st.diagnosis if st.problem_since is not None else None,
         )
 
     def _diagnose_pending(self) -> None:
@@ -397,6 +437,16 @@ class OnlineAnalytics:
                 log.exception("root-cause diagnosis failed for %s/%s/%s", s.cluster, s.group, s.topic)
                 self._diagnose_failed = True
             return None
+
+
+def _immaterial(scores: dict[str, float]) -> dict[str, float]:
+    """The scores to publish while the backlog is immaterial: lag and lag seconds capped (the engine's own first
+    signs still read the uncapped scores)."""
+    capped = dict(scores)
+    for signal in ("lag", "lag_seconds"):
+        if capped.get(signal, 0.0) > IMMATERIAL_SCORE_CAP:
+            capped[signal] = IMMATERIAL_SCORE_CAP
+    return capped
 
 
 def _episode_pattern(st: SubjectState, cause: str, now: float) -> episode_rules.Pattern | None:

@@ -65,6 +65,8 @@ class Scoring:
     # -- windows and the floor every cause must beat
     baseline_max_samples: int = 120    # the baseline is at most this many samples before the onset
     min_baseline: int = 3              # fewer baseline samples: no baseline, nothing is compared with it
+    max_commit_gap_steps: int = 10     # the longest gap between commits taken as a group's cadence (batched or
+                                       # every-N-seconds commits), not as a freeze
     unknown_floor: float = 0.25        # score of `unknown`: a cause must beat it to be reported
     around_before: int = 2             # counts "around the onset" start this many samples before it
     near_onset: tuple[int, int] = (3, 4)   # leader changes "at the onset": from 3 samples before to 3 after it
@@ -128,6 +130,10 @@ class Scoring:
     skew_share: tuple[float, float] = (1.4, 2.0)   # busiest broker's leader share / its fair share
     disk_top: float = 0.8
     disk_used: tuple[float, float] = (0.8, 0.95)   # fullest log dir's used ratio
+    skew_rise: tuple[float, float] = (0.2, 0.5)    # the skew above the baseline's: a skew that came with the onset
+    upstream_discount: float = 0.6        # of consumer slowdown and stall by a new skew or a nearly full disk
+    unmeasured_weight: float = 0.5        # score share of CPU saturation when the consumers' CPU is not measured
+    unmeasured_disk_weight: float = 0.3   # score of disk pressure x how much the consumers slowed, no disk metrics
 
     # -- retention_loss: the headline whenever messages were lost
     retention_top: float = 0.98
@@ -545,10 +551,20 @@ class _Measures:
     disk_max: float
     skew_post: list[float]
     skew_med: float
+    skew_base_med: float
 
     @property
     def consumer_present(self) -> float:
         return 1.0 - self.frac_empty
+
+    @property
+    def slowed(self) -> float:
+        """How clearly the consumers consume less than before the onset (0-1)."""
+        S = SCORING
+        if not self.have_base:
+            return 0.0
+        return (max(ramp(1 - self.c_ratio, *S.slowed_drop), self.share_c * ramp(1 - self.c_ratio, *S.slowed_share_drop))
+                * ramp(-self.c_t, *S.shift_significance))
 
     @property
     def broker_side(self) -> float:
@@ -563,11 +579,16 @@ def _measure(sig: Signals, w: _Window) -> _Measures:
     base, post = w.base, w.post
     have_base = len(base) >= S.min_baseline
 
+    # -- the group's commit cadence: batched and every-N-seconds commits leave steps without any commit, so a
+    # step is "frozen" and a consume rate is read only over a window longer than the usual gap between commits
+    span = _commit_span(sig, base)
+    consume_rate = _span_rates(sig, span) if span > 1 else sig.consume_rate
+
     # -- produce / consume rates: the later half of a long growth phase
     rate_post = post[len(post) // 2:] if len(post) >= S.rate_later_half_from else post
     p_post, p_base, p_z = robust_z(_vals(sig.produce_rate, rate_post), _vals(sig.produce_rate, base),
                                    *S.rate_z_floors)
-    c_post, c_base, c_z = robust_z(_vals(sig.consume_rate, rate_post), _vals(sig.consume_rate, base),
+    c_post, c_base, c_z = robust_z(_vals(consume_rate, rate_post), _vals(consume_rate, base),
                                    *S.rate_z_floors)
     p_ratio = p_post / p_base if have_base and p_base > 1e-9 else (math.inf if p_post > 0 and have_base else 1.0)
     c_ratio = c_post / c_base if have_base and c_base > 1e-9 else 1.0
@@ -585,7 +606,8 @@ def _measure(sig: Signals, w: _Window) -> _Measures:
     empty = [i for i in post if sig.state[i] in EMPTY_STATES or (sig.members[i] <= 0 and sig.state[i] != "Unknown")]
     empty_set = set(empty)
     with_members = [i for i in post if i not in empty_set]
-    frozen = [i for i in with_members if sig.committed_delta[i] <= 0 and sig.lag[i] > 0]
+    frozen = [i for i in with_members if sig.lag[i] > 0
+              and all(sig.committed_delta[j] <= 0 for j in range(max(0, i - span + 1), i + 1))]
     rebalancing_state = [i for i in post if sig.state[i] in REBALANCING_STATES]
 
     # -- counts around the onset (a couple of samples before it to the end of the post window)
@@ -604,7 +626,7 @@ def _measure(sig: Signals, w: _Window) -> _Measures:
         p_post=p_post, p_base=p_base, p_z=p_z, p_ratio=p_ratio, p_t=p_z * n_eff,
         c_post=c_post, c_base=c_base, c_z=c_z, c_ratio=c_ratio, c_t=c_z * n_eff,
         p_peak_i=max(rate_post, key=lambda i: sig.produce_rate[i]),
-        c_low_i=min(rate_post, key=lambda i: sig.consume_rate[i]),
+        c_low_i=min(rate_post, key=lambda i: consume_rate[i]),
         share_p=d_prod / (d_prod + d_cons) if d_prod + d_cons > 0 else 0.0,
         share_c=d_cons / (d_prod + d_cons) if d_prod + d_cons > 0 else 0.0,
         empty=empty, frac_empty=len(empty) / n_post,
@@ -620,7 +642,35 @@ def _measure(sig: Signals, w: _Window) -> _Measures:
         cpu_post=cpu_post, cpu_base=_vals(sig.cpu, base), cpu_med=median(cpu_post) if cpu_post else math.nan,
         disk_all=disk_all, disk_max=max(disk_all) if disk_all else math.nan,
         skew_post=skew_post, skew_med=median(skew_post) if skew_post else math.nan,
+        skew_base_med=median(skew_base) if (skew_base := _vals(sig.skew, base)) else 1.0,
     )
+
+
+def _commit_span(sig: Signals, base: Sequence[int]) -> int:
+    """Steps a commit may take to show before the baseline's cadence is broken: one more than the longest run of
+    steps without a commit (while there was lag to commit) that the baseline shows at least twice. 1 for a group
+    that commits every step; a single long pause in the baseline does not count as its cadence."""
+    runs: list[int] = []
+    run = 0
+    for i in base:
+        if sig.committed_delta[i] <= 0 and sig.lag[i] > 0 and sig.members[i] > 0:
+            run += 1
+        elif run:
+            runs.append(run)
+            run = 0
+    runs.sort()
+    usual = runs[-2] if len(runs) >= 2 else 0
+    return 1 + min(usual, SCORING.max_commit_gap_steps)
+
+
+def _span_rates(sig: Signals, span: int) -> list[float]:
+    """Consume rate over the last `span` steps at every sample (committed messages / elapsed time)."""
+    out = []
+    for i in range(sig.n):
+        j = max(0, i - span)
+        dt = sig.t[i] - sig.t[j]
+        out.append(sum(sig.committed_delta[j + 1:i + 1]) / dt if dt > 0 else sig.consume_rate[i])
+    return out
 
 
 # --- scores, one cause family at a time; each writes its causes into `scores` -----------------------------
@@ -653,8 +703,7 @@ def _score_slow_consumers(m: _Measures, scores: dict[str, float]) -> float:
     """Consumers slower than before: rebalance_storm, consumer_cpu_saturation or consumer_slowdown; returns
     how saturated the consumers' CPU is."""
     S = SCORING
-    slowed = (max(ramp(1 - m.c_ratio, *S.slowed_drop), m.share_c * ramp(1 - m.c_ratio, *S.slowed_share_drop))
-              * ramp(-m.c_t, *S.shift_significance) if m.have_base else 0.0)
+    slowed = m.slowed
     # A dip right after a leader election is explained by the election.
     election = ramp(m.lc_near, *S.election_near)
     reb_signif = ramp(m.reb_post - m.reb_expected, *S.storm_excess)
@@ -664,9 +713,12 @@ def _score_slow_consumers(m: _Measures, scores: dict[str, float]) -> float:
         slowed, ramp(m.frac_rebalancing, *S.storm_rebalancing_fraction),
         ramp(m.reb_post, *S.storm_rebalances)) * (1 - S.storm_broker_discount * m.broker_side)
     cpu_sat = ramp(m.cpu_med, *S.cpu_saturated) if m.cpu_post else 0.0
-    scores["consumer_cpu_saturation"] = S.cpu_top * slowed * cpu_sat * m.consumer_present
     not_cpu = 1.0 - cpu_sat
     not_frozen = 1.0 - ramp(m.frac_frozen, *S.frozen_fraction)
+    # Without a CPU signal a saturated CPU cannot be ruled out for consumers that are slower (not frozen): it stays
+    # a candidate below the slowdown.
+    cpu_weight = cpu_sat if m.cpu_post else S.unmeasured_weight * not_frozen
+    scores["consumer_cpu_saturation"] = S.cpu_top * slowed * cpu_weight * m.consumer_present
     scores["consumer_slowdown"] = S.slowdown_top * slowed * (1 - reb_signif) * not_cpu * m.consumer_present * \
         not_frozen * (1 - S.slowdown_election_discount * election)
     return cpu_sat
@@ -684,8 +736,19 @@ def _score_brokers(m: _Measures, spike: float, scores: dict[str, float]) -> None
     scores["leader_election"] = S.election_top * ramp(m.lc_near, *S.election_near) * \
         (1 - S.election_broker_discount * m.broker_side) * \
         (1 - S.election_spike_or_empty_discount * max(spike, ramp(m.frac_empty, *S.empty_fraction)))
-    scores["broker_skew"] = S.skew_top * ramp(m.skew_med, *S.skew_share) if m.skew_post else 0.0
-    scores["disk_pressure"] = S.disk_top * ramp(m.disk_max, *S.disk_used) if m.disk_all else 0.0
+    skew = ramp(m.skew_med, *S.skew_share) if m.skew_post else 0.0
+    scores["broker_skew"] = S.skew_top * skew
+    disk = ramp(m.disk_max, *S.disk_used) if m.disk_all else 0.0
+    # Without log-dir metrics a filling disk cannot be ruled out either (a weaker candidate than the CPU: it
+    # slows the consumers only through the brokers).
+    not_frozen = 1 - ramp(m.frac_frozen, *S.frozen_fraction)
+    unmeasured = S.unmeasured_disk_weight * m.slowed * m.consumer_present * not_frozen
+    scores["disk_pressure"] = S.disk_top * (disk if m.disk_all else unmeasured)
+    # A broker that newly leads far more than its share, or whose disk is nearly full, is upstream of consumers
+    # that slow down or stop committing: it explains them (a skew the baseline already had explains nothing new).
+    upstream = max(skew * ramp(m.skew_med - m.skew_base_med, *S.skew_rise), disk)
+    for c in ("consumer_slowdown", "consumer_stalled"):
+        scores[c] *= 1 - S.upstream_discount * upstream
 
 
 def _partially_frozen(sig: Signals, i: int) -> bool:

@@ -508,12 +508,12 @@ def row_of(rows: list[str], cause: str) -> str:
     return next(row for row in rows if f" {cause} |" in row)
 
 
-def test_a_rebalance_storm_case_lists_the_rebalances_for_it_and_the_steady_produce_rate_against_a_spike():
+def test_a_rebalance_storm_case_lists_the_rebalances_for_it_and_the_missing_cpu_signal_against_the_runner_up():
     _, rows = real_case("rebalance_storm")
     assert rows[0].startswith("1 | Consumer group rebalancing rebalance_storm | 95% |"), rows[0]
     assert "rebalances around the onset" in rows[0] and dp.AGAINST not in rows[0], rows[0]
-    spike = row_of(rows, "producer_spike")              # ranked behind it, with what argues against it
-    assert f"{dp.AGAINST} produce rate at baseline (x0.99)" in spike, spike
+    cpu = row_of(rows, "consumer_cpu_saturation")      # ranked behind it (no CPU signal to rule it out)
+    assert cpu.startswith("2 | ") and f"{dp.AGAINST} no CPU signal" in cpu, cpu
 
 
 def test_a_consumer_down_case_lists_the_empty_group_for_it_and_what_argues_against_the_runner_up():

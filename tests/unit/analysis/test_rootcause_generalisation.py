@@ -1,0 +1,109 @@
+"""Root-cause behaviours that must hold on any cluster, not only on the shapes the library was tuned on: commit
+styles that leave steps without a commit, signals a deployment does not have, and broker-side causes upstream of
+what the consumers show."""
+
+from __future__ import annotations
+
+from kafka_detective.analysis.online import OnlineAnalytics, UsualBacklog
+from kafka_detective.analysis.rootcause import diagnose
+from synthetic import Synth, scenario
+
+
+def ranked(d) -> list[str]:
+    return [c for c, score in d.alternatives if score > 0]
+
+
+def every_third_step(s: Synth) -> Synth:
+    """The group commits one step in three (a batch every 45 s at 15 s steps), fast enough to keep up."""
+    stalled = s.stalled_at
+    s.stalled_at = lambda i: i % 3 != 0 or bool(stalled and stalled(i))
+    return s
+
+
+def test_a_slowdown_of_a_group_that_commits_every_few_steps_is_a_slowdown_not_a_stall() -> None:
+    s = every_third_step(Synth(produce=100.0, capacity=400.0, cpu_at=lambda i: 0.3))
+    s.capacity_at = lambda i: 400.0 * (0.2 if i >= s.onset else 1.0)     # 27 msg/s on average: falls behind
+    d = diagnose(s.samples())
+    assert d.cause == "consumer_slowdown", d.alternatives
+    assert "consumer_stalled" not in ranked(d)
+
+
+def test_a_real_stall_of_a_group_that_commits_every_few_steps_is_still_a_stall() -> None:
+    s = every_third_step(Synth(produce=100.0, capacity=400.0, cpu_at=lambda i: 0.3))
+    s.stalled_at = lambda i: i % 3 != 0 or i >= s.onset
+    assert diagnose(s.samples()).cause == "consumer_stalled"
+
+
+def test_without_a_cpu_signal_cpu_saturation_stays_the_runner_up_of_a_slowdown() -> None:
+    measured = diagnose(scenario("consumer_slowdown").samples())            # CPU at 30 %: ruled out
+    assert measured.cause == "consumer_slowdown" and "consumer_cpu_saturation" not in ranked(measured)
+    s = scenario("consumer_slowdown")
+    s.cpu_at = None
+    d = diagnose(s.samples())
+    assert d.cause == "consumer_slowdown"
+    assert ranked(d)[1] == "consumer_cpu_saturation", d.alternatives
+    assert any(e.note == "no CPU signal" and "consumer_cpu_saturation" in e.contradicts for e in d.counter_evidence)
+
+
+def test_a_stalled_group_without_a_cpu_signal_does_not_list_cpu_saturation() -> None:
+    d = diagnose(scenario("consumer_stalled").samples())
+    assert d.cause == "consumer_stalled" and "consumer_cpu_saturation" not in ranked(d), d.alternatives
+
+
+def test_a_skew_that_came_with_the_onset_explains_the_consumers_slowing_down() -> None:
+    s = scenario("broker_skew")
+    s.capacity_at = lambda i: s.capacity * (0.4 if i >= s.onset else 1.0)   # a drop a slowdown alone would win
+    s.cpu_at = lambda i: 0.3
+    assert diagnose(s.samples()).cause == "broker_skew"
+
+
+def test_a_skew_the_group_always_had_explains_nothing_new() -> None:
+    s = scenario("consumer_slowdown")
+    s.skew_at = lambda i: 2.6                                                # before the onset as well
+    d = diagnose(s.samples())
+    assert d.cause == "consumer_slowdown", d.alternatives
+
+
+def test_a_nearly_full_disk_explains_the_consumers_slowing_down() -> None:
+    s = scenario("disk_pressure")
+    s.capacity_at = lambda i: s.capacity * (0.4 if i >= s.onset else 1.0)
+    s.disk_at = lambda i: 0.97 if i >= s.onset else 0.6
+    s.cpu_at = lambda i: 0.3
+    assert diagnose(s.samples()).cause == "disk_pressure"
+
+
+def test_the_usual_backlog_is_the_90th_percentile_of_what_the_group_shows() -> None:
+    usual = UsualBacklog()
+    # a sawtooth from 0 to 90 s of production, 1 s per cycle
+    for k in range(5000):
+        usual.update(float(k % 91), float(k % 91))
+    assert 70.0 <= usual.backlog <= 95.0 and 70.0 <= usual.age <= 95.0, (usual.backlog, usual.age)
+
+
+def _feed(engine: OnlineAnalytics, samples) -> list:
+    out = []
+    for s in samples:
+        engine.observe([s])
+        out.append(engine.result(s.cluster, s.group, s.topic))
+    return out
+
+
+def test_a_group_whose_commits_swing_the_lag_by_minutes_opens_no_problem_until_it_stalls() -> None:
+    # a commit every 4 minutes (16 steps of 15 s): the lag swings by 4 minutes of production all day long
+    s = Synth(n=2400, onset=2200, produce=50.0, capacity=50.0 * 16 * 1.05, noise=0.02, cpu_at=lambda i: 0.3)
+    s.stalled_at = lambda i: i % 16 != 0 or i >= s.onset
+    results = _feed(OnlineAnalytics(), s.samples())
+    before = [r for r in results[:s.onset] if r is not None]
+    assert not any(r.diagnosis for r in before), "a healthy commit cadence was diagnosed"
+    assert max(r.anomaly_scores.get("lag", 0.0) for r in before[-600:]) < 0.9
+    after = [r for r in results[s.onset:] if r is not None]
+    assert any(r.diagnosis and r.diagnosis.cause == "consumer_stalled" for r in after)
+
+
+def test_an_unusual_but_immaterial_backlog_publishes_no_alarming_score() -> None:
+    # a steady group, then a 90 s pause: unusual, yet under 2 minutes of production and age
+    s = Synth(n=900, onset=800, noise=0.02, cpu_at=lambda i: 0.3)
+    s.stalled_at = lambda i: 800 <= i < 806
+    results = _feed(OnlineAnalytics(), s.samples())
+    pause = [r for r in results[800:812] if r is not None]
+    assert max(max(r.anomaly_scores.get("lag", 0.0), r.anomaly_scores.get("lag_seconds", 0.0)) for r in pause) <= 0.5
