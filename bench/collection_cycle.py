@@ -66,7 +66,8 @@ class Cluster:
             self.admin.wait_for_topics([f"bench-{i:05d}" for i in range(self.topics, topics)], timeout_ms=300000)
             # A broker busy creating thousands of partitions may take longer than the default to answer.
             producer = KafkaProducer(bootstrap_servers=self.kafka.bootstrap_servers, linger_ms=50, acks=1,
-                                     bootstrap_timeout_ms=120000, request_timeout_ms=120000)
+                                     bootstrap_timeout_ms=120000, request_timeout_ms=120000,
+                                     delivery_timeout_ms=300000)
             # Every topic in one metadata refresh: sending to an unknown topic refreshes the metadata of all the
             # producer's topics, once per new topic (quadratic in topics: minutes at 2,500 topics).
             for i in range(self.topics, topics):
