@@ -52,7 +52,7 @@ def test_missing_tools_are_named_with_how_to_get_them(tmp_path):
 
 def test_short_demo_solves_consumers_down_writes_the_report_and_cleans_up(tmp_path):
     out = tmp_path / "demo"
-    proc = demo("--scenario", "consumers-down", "--duration", "45", "--out", str(out), "--plain")
+    proc = demo("--scenario", "consumers-down", "--duration", "45", "--baseline", "0", "--out", str(out), "--plain")
     text = proc.stdout + proc.stderr
     assert proc.returncode == 0, text[-4000:]
     assert "KafkaConsumerGroupEmpty [critical] -> pager" in proc.stdout, proc.stdout[-4000:]

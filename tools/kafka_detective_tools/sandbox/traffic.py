@@ -64,6 +64,11 @@ class TrafficScenario:
     def seconds(self) -> float:
         return sum(p.seconds for p in self.phases)
 
+    def with_baseline(self, seconds: float) -> TrafficScenario:
+        """The same story with its first (healthy) phase lasting at least ``seconds``."""
+        first, *rest = self.phases
+        return replace(self, phases=(replace(first, seconds=max(first.seconds, seconds)), *rest))
+
     def scaled(self, seconds: float) -> TrafficScenario:
         """The same story in ``seconds`` in total (each phase scaled proportionally, at least 5 s)."""
         factor = seconds / self.seconds
@@ -71,6 +76,18 @@ class TrafficScenario:
                                churn_seconds=None if p.churn_seconds is None else max(3.0, p.churn_seconds))
                        for p in self.phases)
         return replace(self, phases=phases)
+
+
+def analytics_warmup_seconds() -> float:
+    """How long the exporter's anomaly scores learn a new group before they score at all: `warmup` values kept
+    `spacing` seconds apart (`SignalDetector`), real seconds that the demo's compressed analytics settings do not
+    shorten, plus a minute for the group to appear and the scores' calibration to settle (a story whose baseline
+    is shorter is diagnosed without the produce, consume and lag scores: a spike or a slowdown is then never
+    named)."""
+    from kafka_detective.analysis.anomaly import SignalDetector
+
+    detector = SignalDetector.for_signal("lag")
+    return detector.warmup * detector.spacing + 60.0
 
 
 def _s(name: str, title: str, story: str, phases: list[Phase], **kw: Any) -> TrafficScenario:
