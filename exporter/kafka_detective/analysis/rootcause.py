@@ -154,7 +154,8 @@ class Scoring:
     spiral_min_third: int = 2             # samples of the first and last thirds of the growth phase, at least
     spiral_correlation: tuple[float, float] = (0.4, 0.75)   # produce rate with the lag, after the onset
     spiral_growth: tuple[float, float] = (0.05, 0.12)   # produce rise WITHIN the growth phase (last third vs first)
-    spiral_produce_rise: tuple[float, float] = (0.1, 0.25)   # produce / baseline - 1
+    spiral_produce_rise: tuple[float, float] = (0.05, 0.15)   # produce / baseline - 1 (and / just before the onset)
+    spiral_recent_samples: int = 10       # "just before the onset"
     spiral_consume_drop: tuple[float, float] = (0.1, 0.3)    # early sign: 1 - consume / baseline
     spiral_early_weight: float = 0.8      # the early sign counts a little less than the rise with the lag
     spiral_extra_of_consumed: tuple[float, float] = (0.8, 1.0)   # extra produce / consume rate: falling ramp, a
@@ -552,6 +553,7 @@ class _Measures:
     skew_post: list[float]
     skew_med: float
     skew_base_med: float
+    consume_rate: list[float]          # per sample, over the group's commit cadence
 
     @property
     def consumer_present(self) -> float:
@@ -582,7 +584,8 @@ def _measure(sig: Signals, w: _Window) -> _Measures:
     # -- the group's commit cadence: batched and every-N-seconds commits leave steps without any commit, so a
     # step is "frozen" and a consume rate is read only over a window longer than the usual gap between commits
     span = _commit_span(sig, base)
-    consume_rate = _span_rates(sig, span) if span > 1 else sig.consume_rate
+    # (over two cadences: a window of one cadence still holds one or two commits, a rate that jumps by 2x)
+    consume_rate = _span_rates(sig, 2 * span) if span > 1 else sig.consume_rate
 
     # -- produce / consume rates: the later half of a long growth phase
     rate_post = post[len(post) // 2:] if len(post) >= S.rate_later_half_from else post
@@ -643,6 +646,7 @@ def _measure(sig: Signals, w: _Window) -> _Measures:
         disk_all=disk_all, disk_max=max(disk_all) if disk_all else math.nan,
         skew_post=skew_post, skew_med=median(skew_post) if skew_post else math.nan,
         skew_base_med=median(skew_base) if (skew_base := _vals(sig.skew, base)) else 1.0,
+        consume_rate=consume_rate,
     )
 
 
@@ -793,11 +797,20 @@ def _score_retry_spiral(sig: Signals, m: _Measures, scores: dict[str, float]) ->
     # (a producer spike that also slows the consumers does).
     spiral = 0.0
     if m.have_base:
+        # Both steps are measured against the baseline AND against just before the onset: a daily cycle climbing
+        # through a long baseline, or consumers that were already slower, is no step at the onset; a feedback
+        # loop starting is.
+        just_before = m.base[-S.spiral_recent_samples:]
+        rise, drop = m.p_ratio - 1, 1 - m.c_ratio
+        if (p_recent := median(_vals(sig.produce_rate, just_before))) > 1e-9:
+            rise = min(rise, m.p_post / p_recent - 1)
+        if (c_recent := median(_vals(m.consume_rate, just_before))) > 1e-9:
+            drop = min(drop, 1 - m.c_post / c_recent)
         rising = ramp(spiral_corr, *S.spiral_correlation) * ramp(spiral_growth, *S.spiral_growth)
-        both = S.spiral_early_weight * ramp(1 - m.c_ratio, *S.spiral_consume_drop)
+        both = S.spiral_early_weight * ramp(drop, *S.spiral_consume_drop)
         bounded = ramp((m.p_post - m.p_base) / max(m.c_post, 1e-9), S.spiral_extra_of_consumed[1],
                        S.spiral_extra_of_consumed[0])
-        spiral = (max(rising, both) * ramp(m.p_ratio - 1, *S.spiral_produce_rise) * bounded
+        spiral = (max(rising, both) * ramp(rise, *S.spiral_produce_rise) * bounded
                   * ramp(m.p_t, *S.shift_significance) * m.consumer_present)
     scores["retry_death_spiral"] = S.spiral_top * spiral
     scores["producer_spike"] *= 1 - S.spiral_spike_discount * spiral

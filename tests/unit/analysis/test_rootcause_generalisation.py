@@ -107,3 +107,16 @@ def test_an_unusual_but_immaterial_backlog_publishes_no_alarming_score() -> None
     results = _feed(OnlineAnalytics(), s.samples())
     pause = [r for r in results[800:812] if r is not None]
     assert max(max(r.anomaly_scores.get("lag", 0.0), r.anomaly_scores.get("lag_seconds", 0.0)) for r in pause) <= 0.5
+
+
+def _produce_and_consume_steps(rise: float) -> Synth:
+    s = Synth(cpu_at=lambda i: 0.3)
+    s.produce_at = lambda i: s.produce * (rise if i >= s.onset else 1.0)
+    s.capacity_at = lambda i: s.capacity * (0.6 if i >= s.onset else 1.0)
+    return s
+
+
+def test_produce_up_and_consume_down_at_the_same_onset_is_a_retry_spiral() -> None:
+    assert diagnose(_produce_and_consume_steps(1.3).samples()).cause == "retry_death_spiral"
+    slowdown = diagnose(_produce_and_consume_steps(1.0).samples())
+    assert slowdown.cause == "consumer_slowdown" and "retry_death_spiral" not in ranked(slowdown)
