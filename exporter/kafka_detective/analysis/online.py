@@ -442,6 +442,8 @@ class OnlineAnalytics:
 def _immaterial(scores: dict[str, float]) -> dict[str, float]:
     """The scores to publish while the backlog is immaterial: lag and lag seconds capped (the engine's own first
     signs still read the uncapped scores)."""
+    if scores.get("lag", 0.0) <= IMMATERIAL_SCORE_CAP and scores.get("lag_seconds", 0.0) <= IMMATERIAL_SCORE_CAP:
+        return scores          # the usual case: nothing to cap, no copy
     capped = dict(scores)
     for signal in ("lag", "lag_seconds"):
         if capped.get(signal, 0.0) > IMMATERIAL_SCORE_CAP:
