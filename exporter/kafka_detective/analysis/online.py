@@ -345,12 +345,16 @@ class OnlineAnalytics:
         material = s.lag > 0 and (
             s.lag >= (self.min_backlog_seconds + usual.backlog) * produce_level
             or (s.lag_seconds is not None and s.lag_seconds >= self.min_backlog_seconds + usual.age))
-        if st.problem_since is None and scores.get("lag", 0.0) < USUAL_MAX_SCORE \
+        # learnt only from healthy cycles: no open problem, no unusual lag, no lag trend (while the anomaly
+        # detectors warm up their scores are 0, and a backlog growing from the start must not become the usual)
+        if st.problem_since is None and fc.mode == 0 and scores.get("lag", 0.0) < USUAL_MAX_SCORE \
                 and scores.get("lag_seconds", 0.0) < USUAL_MAX_SCORE:
             usual.update(s.lag / produce_level if produce_level > 0 else 0.0, s.lag_seconds)
         if material:
+            # growing: the significant growth rate, damped over an hour, would add this much within the longest
+            # horizon (the point forecast of a young growth projects it for only as long as it has lasted)
             hmax = self.horizons[-1] if self.horizons else 0
-            growth = pred.get(hmax, s.lag) - s.lag if hmax else 0.0
+            growth = fc.growth_rate() * 3600.0 * (1.0 - math.exp(-hmax / 3600.0))
             if (scores.get("lag", 0.0) >= 0.8 or scores.get("lag_seconds", 0.0) >= 0.8
                     or (growth > 0 and growth >= max(300.0 * produce_level, 100.0) and growth >= 0.5 * s.lag)
                     or (s.lag_seconds is not None and s.lag_seconds >= 600.0
