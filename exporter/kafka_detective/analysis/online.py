@@ -55,6 +55,7 @@ FIRST_SIGN_STEPS = 2             # consecutive cycles a first sign must hold (on
 # A backlog under `min_backlog_seconds` of production and of age is unusual at most, never alarming: the published
 # lag and lag-seconds scores stay under this (a slow partition or a deploy's pause on a quiet group).
 IMMATERIAL_SCORE_CAP = 0.5
+WARMED_SCORES = 30       # the lag detector scores once it has this many raw scores (anomaly.py)
 USUAL_MAX_SCORE = 0.5   # the usual backlog learns only from cycles whose lag is not unusual (a ramp must not teach)
 WARMUP_CYCLES = 10               # a subject's first cycles (new, or back after a gap) open no problem: its
                                  # rates are not known yet, so any backlog looks like runaway growth
@@ -345,10 +346,12 @@ class OnlineAnalytics:
         material = s.lag > 0 and (
             s.lag >= (self.min_backlog_seconds + usual.backlog) * produce_level
             or (s.lag_seconds is not None and s.lag_seconds >= self.min_backlog_seconds + usual.age))
-        # learnt only from healthy cycles: no open problem, no unusual lag, no lag trend (while the anomaly
-        # detectors warm up their scores are 0, and a backlog growing from the start must not become the usual)
-        if st.problem_since is None and fc.mode == 0 and scores.get("lag", 0.0) < USUAL_MAX_SCORE \
-                and scores.get("lag_seconds", 0.0) < USUAL_MAX_SCORE:
+        # learnt only from cycles whose lag is not unusual; while the anomaly detectors warm up (their scores are
+        # 0) only from calm ones, no open problem and no lag trend: a backlog growing from the start must not
+        # become the usual
+        warmed = dets[2].long_n >= WARMED_SCORES
+        if scores.get("lag", 0.0) < USUAL_MAX_SCORE and scores.get("lag_seconds", 0.0) < USUAL_MAX_SCORE \
+                and (warmed or (st.problem_since is None and fc.mode == 0)):
             usual.update(s.lag / produce_level if produce_level > 0 else 0.0, s.lag_seconds)
         if material:
             # growing: the significant growth rate, damped over an hour, would add this much within the longest
