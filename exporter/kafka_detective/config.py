@@ -198,6 +198,7 @@ class AnalysisConfig:
     diagnose_every_seconds: float = 60.0      # at most one root-cause analysis per group/topic this often
     problem_hold_seconds: float = 600.0       # a lag problem stays open this long after it calms down
     min_backlog_seconds: float = 120.0        # a backlog smaller than this much production is not a problem
+    intermittent_min_gap_seconds: float = 1800.0   # calm between short episodes that makes them `intermittent`
     max_diagnoses_per_cycle: int = 25
     # Prometheus scraping this exporter, read back at start-up to refill the analytics (analysis/warm_start.py)
     warm_start_url: str | None = None
@@ -212,6 +213,7 @@ class AnalysisConfig:
             "diagnose_every_seconds": self.diagnose_every_seconds,
             "problem_hold_seconds": self.problem_hold_seconds,
             "min_backlog_seconds": self.min_backlog_seconds,
+            "intermittent_min_gap_seconds": self.intermittent_min_gap_seconds,
             "max_diagnoses_per_cycle": self.max_diagnoses_per_cycle,
         }
 
@@ -494,6 +496,7 @@ def _analysis(fields: _Fields) -> AnalysisConfig:
         diagnose_every_seconds=fields.positive("diagnose_every_seconds", 60.0, maximum=_DAY),
         problem_hold_seconds=fields.positive("problem_hold_seconds", 600.0, maximum=7 * _DAY),
         min_backlog_seconds=fields.positive("min_backlog_seconds", 120.0, maximum=7 * _DAY),
+        intermittent_min_gap_seconds=fields.positive("intermittent_min_gap_seconds", 1800.0, maximum=7 * _DAY),
         max_diagnoses_per_cycle=fields.positive("max_diagnoses_per_cycle", 25, int, maximum=100_000),
         warm_start_url=_warm_start_url(fields),
         warm_start_lookback_seconds=(fields.positive("warm_start_lookback_seconds", 1, int, maximum=30 * _DAY)

@@ -203,7 +203,8 @@ class OnlineAnalytics:
     def __init__(self, horizons_seconds: Sequence[int] = (300, 900, 1800), history_seconds: float = 7200,
                  history_points: int = 120, stale_seconds: float = 900.0, diagnose_every_seconds: float = 60.0,
                  problem_hold_seconds: float = 600.0, min_backlog_seconds: float = 120.0,
-                 max_diagnoses_per_cycle: int = 25):
+                 max_diagnoses_per_cycle: int = 25,
+                 intermittent_min_gap_seconds: float = episode_rules.RULES.intermittent_min_gap_seconds):
         self.horizons = tuple(sorted(int(h) for h in horizons_seconds))
         self.history_seconds = float(history_seconds)
         self.history_points = max(2, int(history_points))
@@ -213,6 +214,7 @@ class OnlineAnalytics:
         self.problem_hold = problem_hold_seconds
         self.min_backlog_seconds = min_backlog_seconds
         self.max_diagnoses = max_diagnoses_per_cycle
+        self.episode_rules = replace(episode_rules.RULES, intermittent_min_gap_seconds=intermittent_min_gap_seconds)
         self._pending: list[SubjectState] = []
         self._subjects: dict[Subject, SubjectState] = {}
         self._diagnose_failed = False
@@ -438,7 +440,7 @@ class OnlineAnalytics:
         try:
             d = rootcause.diagnose(history, onset=st.onset)
             st.votes[d.cause] = st.votes.get(d.cause, 0) + 1
-            return _with_pattern(d, _episode_pattern(st, d.cause, s.timestamp), s.timestamp)
+            return _with_pattern(d, _episode_pattern(st, d.cause, s.timestamp, self.episode_rules), s.timestamp)
         except Exception:   # the exporter must keep serving whatever the analysis does
             if not self._diagnose_failed:
                 log.exception("root-cause diagnosis failed for %s/%s/%s", s.cluster, s.group, s.topic)
@@ -458,17 +460,18 @@ def _immaterial(scores: dict[str, float]) -> dict[str, float]:
     return capped
 
 
-def _episode_pattern(st: SubjectState, cause: str, now: float) -> episode_rules.Pattern | None:
+def _episode_pattern(st: SubjectState, cause: str, now: float,
+                     rules: episode_rules.EpisodeRules) -> episode_rules.Pattern | None:
     """Does the current episode repeat earlier ones: at the same time of day on other days (any explained cause:
     a batch can look like a spike one night and a slowdown the next), or a few hours ago with the same cause
     (intermittent)?"""
     if cause == "unknown" or not st.episodes:
         return None
     since, first = st.problem_since or now, st.first_seen or now
-    pattern = episode_rules.pattern([(a, b) for a, b, c in st.episodes if c != "unknown"], since, first)
+    pattern = episode_rules.pattern([(a, b) for a, b, c in st.episodes if c != "unknown"], since, first, rules)
     if pattern is None or pattern.cause != "intermittent":
         return pattern
-    same = episode_rules.pattern([(a, b) for a, b, c in st.episodes if c == cause], since, first)
+    same = episode_rules.pattern([(a, b) for a, b, c in st.episodes if c == cause], since, first, rules)
     return same if same is not None and same.cause == "intermittent" else None
 
 
