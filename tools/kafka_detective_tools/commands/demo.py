@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 NAME = "demo"
 HELP = ("start a local Kafka, the exporter, Prometheus and Alertmanager, play a production mystery and watch it "
-        "being solved (about 15 minutes, 11 of them the healthy baseline the analytics learn from)")
+        "being solved (about 4 minutes)")
 
 DEFAULT_SCENARIO = "the-3am-mystery"
 
@@ -33,10 +33,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--duration", type=positive_float, default=None, metavar="SECONDS",
                         help="compress or stretch the scenario's timeline to this many seconds (default: its own, "
                              "about 3 minutes)")
-    parser.add_argument("--baseline", type=non_negative_int, default=None, metavar="SECONDS",
-                        help="play the scenario's healthy first phase for at least this long (default: the "
-                             "exporter's anomaly warm-up, about 11 minutes, without which a spike or a slowdown "
-                             "is not diagnosed; 0 keeps the scenario's own timeline)")
+    parser.add_argument("--baseline", type=non_negative_int, default=0, metavar="SECONDS",
+                        help="play the scenario's healthy first phase for at least this long (default 0: the "
+                             "scenario's own timeline, about a minute of healthy traffic)")
+    parser.add_argument("--check", action="store_true",
+                        help="exit with status 1 unless the exporter's online diagnosis at the end is the case "
+                             "study's own cause")
     parser.add_argument("--keep-running", action="store_true",
                         help="leave the stack and the traffic running after the report, print the URLs, stop on "
                              "Ctrl-C")
@@ -402,14 +404,14 @@ def run_demo(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from kafka_detective.errors import UserError
-    from kafka_detective_tools.sandbox.traffic import analytics_warmup_seconds, get_scenario
+    from kafka_detective_tools.sandbox.traffic import get_scenario
 
     scenario = get_scenario(args.scenario)
     if args.duration is not None:
         if args.duration < 20:
             raise UserError("--duration must be at least 20 seconds")
         scenario = scenario.scaled(args.duration)
-    scenario = scenario.with_baseline(analytics_warmup_seconds() if args.baseline is None else args.baseline)
+    scenario = scenario.with_baseline(args.baseline)
     if args.refresh <= 0:
         raise UserError("--refresh must be positive")
     check_prerequisites()
@@ -442,6 +444,7 @@ def run_demo(args: argparse.Namespace) -> int:
     # Ctrl-C and SIGTERM stop and clean up, even when started with SIGINT ignored (a background job).
     previous = {sig: signal.signal(sig, on_term) for sig in (signal.SIGINT, signal.SIGTERM)}
     demo = Demo(scenario, out_dir)
+    matched = False
     try:
         demo.start(say)
         prometheus, webhook, driver = demo.running()
@@ -475,7 +478,7 @@ def run_demo(args: argparse.Namespace) -> int:
         notifications = [n.payload for n in webhook.notifications()]
         (out_dir / "notifications.json").write_text(json.dumps(notifications, indent=1))
         demo.screenshots(say)
-        print_summary(demo, view, data, report, say)
+        matched = print_summary(demo, view, data, report, say)
         if args.keep_running:
             print("\nThe stack keeps running (the scenario's last phase goes on). Ctrl-C stops everything.")
             for line in demo.urls():
@@ -490,19 +493,25 @@ def run_demo(args: argparse.Namespace) -> int:
         for sig, previous_handler in previous.items():
             signal.signal(sig, previous_handler)
         say(f"done in {time.monotonic() - started:.0f}s; everything started by the demo is stopped")
+    if args.check and not matched:
+        print(f"kafka-detective demo --check: the online diagnosis at the end is not {scenario.expected_cause}",
+              file=sys.stderr)
+        return 1
     return 0
 
 
-def print_summary(demo: Demo, view: LiveView, data: dict, report: str | None, say) -> None:
+def print_summary(demo: Demo, view: LiveView, data: dict, report: str | None, say) -> bool:
+    """The closing report; True when the online diagnosis at the end is the story's own cause."""
     sc = demo.scenario
     print()
     print(f"=== {sc.title}: what the detective found ===")
     diag = data.get("diagnosis")
+    matched, verdict = sc.verdict(diag[0] if diag else None)
     if diag:
-        verdict = "as expected" if sc.expected_cause in (None, diag[0]) else f"expected {sc.expected_cause}"
         print(f"diagnosis: {diag[0]} (confidence {diag[1]:.0%}; {verdict})")
     else:
-        print("diagnosis: none reported by the exporter at the end")
+        print(f"diagnosis: none reported by the exporter at the end ({verdict})")
+    print(f"  the incident starts at +{sc.onset_seconds:.0f}s (after the healthy first phase)")
     for key, t in sorted(view.first_seen.items(), key=lambda kv: kv[1]):
         print(f"  +{t:4.0f}s first {key}")
     delivered = demo.running()[1].alerts(status="firing")
@@ -529,3 +538,4 @@ def print_summary(demo: Demo, view: LiveView, data: dict, report: str | None, sa
     if (demo.out_dir / "detective-case.png").exists():
         print(f"screenshots: {demo.out_dir / 'detective.png'}, {demo.out_dir / 'detective-case.png'}")
     print(f"delivered notifications: {demo.out_dir / 'notifications.json'}; log: {demo.out_dir / 'demo.log'}")
+    return matched

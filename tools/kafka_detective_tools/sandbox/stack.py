@@ -369,13 +369,15 @@ class Stack:
 # --------------------------------------------------------------------------------------------------------------
 
 # OnlineAnalytics time constants for a run where minutes stand for hours: history records every 5 s instead of
-# every minute, a diagnosis every 5 s instead of every minute, a backlog of 20 s of production is material.
+# every minute, a diagnosis every 5 s instead of every minute, a backlog of 20 s of production is material, two
+# short episodes 2 minutes apart (30 minutes in production) are intermittent.
 COMPRESSED_ANALYTICS: dict[str, Any] = {
     "history_seconds": 600,
     "history_points": 120,
     "diagnose_every_seconds": 5.0,
     "problem_hold_seconds": 60.0,
     "min_backlog_seconds": 20.0,
+    "intermittent_min_gap_seconds": 120.0,
 }
 
 

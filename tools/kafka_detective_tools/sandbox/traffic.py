@@ -69,6 +69,20 @@ class TrafficScenario:
         first, *rest = self.phases
         return replace(self, phases=(replace(first, seconds=max(first.seconds, seconds)), *rest))
 
+    @property
+    def onset_seconds(self) -> float:
+        """When the incident starts: the end of the healthy first phase."""
+        return self.phases[0].seconds
+
+    def verdict(self, cause: str | None) -> tuple[bool, str]:
+        """Whether ``cause``, the online diagnosis at the end of the story, is the story's own cause, and the
+        sentence that says so (a story without an expected cause accepts any diagnosis)."""
+        if self.expected_cause is None:
+            return True, "no expected cause"
+        if cause == self.expected_cause:
+            return True, f"as expected ({self.expected_cause})"
+        return False, f"expected {self.expected_cause}, got {cause or 'no diagnosis'}"
+
     def scaled(self, seconds: float) -> TrafficScenario:
         """The same story in ``seconds`` in total (each phase scaled proportionally, at least 5 s)."""
         factor = seconds / self.seconds
@@ -76,18 +90,6 @@ class TrafficScenario:
                                churn_seconds=None if p.churn_seconds is None else max(3.0, p.churn_seconds))
                        for p in self.phases)
         return replace(self, phases=phases)
-
-
-def analytics_warmup_seconds() -> float:
-    """How long the exporter's anomaly scores learn a new group before they score at all: `warmup` values kept
-    `spacing` seconds apart (`SignalDetector`), real seconds that the demo's compressed analytics settings do not
-    shorten, plus a minute for the group to appear and the scores' calibration to settle (a story whose baseline
-    is shorter is diagnosed without the produce, consume and lag scores: a spike or a slowdown is then never
-    named)."""
-    from kafka_detective.analysis.anomaly import SignalDetector
-
-    detector = SignalDetector.for_signal("lag")
-    return detector.warmup * detector.spacing + 60.0
 
 
 def _s(name: str, title: str, story: str, phases: list[Phase], **kw: Any) -> TrafficScenario:
@@ -142,21 +144,24 @@ SCENARIOS: dict[str, TrafficScenario] = {s.name: s for s in (
               note="a consumer crashes and rejoins every 4 s; every rebalance pauses the group")],
        expected_cause="rebalance_storm", expected_alerts=("KafkaConsumerRebalanceStorm",)),
     _s("the-ghost", "The Ghost",
-       "Lag spikes that come and go on their own: the consumers freeze for a while (stop-the-world GC pauses) but stay "
-       "in the group, then catch up as if nothing happened.",
-       [Phase("normal", 35, 60, consumers=2, note="consumers keep up"),
-        Phase("freeze", 45, 60, consumers=2, frozen=True, note="members present, committed offset frozen"),
-        Phase("recovered", 20, 60, consumers=2, note="catching up"),
-        Phase("freeze again", 45, 60, consumers=2, frozen=True, note="and again"),
-        Phase("recovered", 35, 60, consumers=2, note="gone as if nothing happened")],
-       expected_cause="consumer_stalled", expected_alerts=("KafkaConsumerStalled",)),
+       "Lag spikes that come and go on their own: now and then the consumers freeze for a while (stop-the-world GC "
+       "pauses) but stay in the group, then catch up as if nothing happened. Each freeze alone looks like a stall; "
+       "the second one, after a calm spell, shows the pattern.",
+       [Phase("normal", 60, 60, consumers=2, note="consumers keep up"),
+        Phase("freeze", 120, 60, consumers=2, frozen=True, note="members present, committed offset frozen"),
+        Phase("recovered", 150, 60, consumers=2, note="caught up; calm"),
+        Phase("freeze again", 120, 60, consumers=2, frozen=True, note="the same freeze, after a calm spell"),
+        Phase("recovered", 30, 60, consumers=2, note="gone as if nothing happened")],
+       expected_cause="intermittent", expected_alerts=("KafkaConsumerStalled",)),
     _s("the-storm", "The Storm",
        "A broker dies: partition leaders move, clients pause and rebalance, under-replicated partitions pile up and "
        "lag builds: a cascading failure (needs the 3-broker cluster).",
-       [Phase("normal", 40, 80, consumers=3, note="three brokers, three consumers"),
-        Phase("broker crashes", 60, 80, consumers=3, churn_seconds=8, actions=("kill_broker",),
-              note="leader elections, under-replicated partitions, consumers rebalancing"),
-        Phase("broker back", 60, 80, consumers=3, actions=("start_broker",), note="ISR recovers, lag drains")],
+       [Phase("normal", 40, 80, consumers=3, consumer_rate=30,
+              note="three brokers, three consumers with capacity 90/s for 80/s"),
+        Phase("broker crashes", 60, 80, consumers=3, consumer_rate=30, churn_seconds=8, actions=("kill_broker",),
+              note="leader elections, under-replicated partitions, consumers rebalancing: the backlog builds"),
+        Phase("broker back", 60, 80, consumers=3, consumer_rate=30, actions=("start_broker",),
+              note="ISR recovers, the backlog drains slowly")],
        partitions=6, brokers=3, replication=3, topic_configs={"min.insync.replicas": "2"},
        expected_cause="broker_failure",
        expected_alerts=("KafkaBrokerMissing", "KafkaUnderReplicatedPartitions", "KafkaLeaderElections")),
