@@ -870,11 +870,14 @@ def _evidence(sig: Signals, w: _Window, m: _Measures, *, cpu_sat: float, partial
             f"produce rate x{m.p_ratio:.2f} of baseline (robust z {m.p_z:+.1f})",
             ramp(abs(m.p_z), *S.rate_z_weight) * ramp(abs(math.log(max(m.p_ratio, 1e-9))) if math.isfinite(m.p_ratio)
                                                     else 9, *S.rate_change_weight),
-            ("producer_spike",) if m.p_z > 0 else ())
+            # a rise supports a spike only when significant: the same bound under which the produce rate reads
+            # "at baseline" against it (one finding is never both for and against a cause)
+            ("producer_spike",) if m.p_t > S.shift_significance[0] else ())
         add(CONSUME_RATE, m.c_post, m.c_base, S.consume_threshold * m.c_base, sig.t[m.c_low_i],
             f"consume rate x{m.c_ratio:.2f} of baseline (robust z {m.c_z:+.1f})",
             ramp(abs(m.c_z), *S.rate_z_weight) * ramp(abs(math.log(max(m.c_ratio, 1e-9))), *S.rate_change_weight),
-            ("consumer_slowdown", "consumer_cpu_saturation", "rebalance_storm") if m.c_z < 0 else ())
+            ("consumer_slowdown", "consumer_cpu_saturation", "rebalance_storm")
+            if m.c_t < -S.shift_significance[0] else ())
     if m.empty:
         add(MEMBERS, 0, median(_vals(sig.members, m.base)) if m.base else 0, 1, sig.t[m.empty[0]],
             f"group had no members in {m.frac_empty:.0%} of the window while produce continued "

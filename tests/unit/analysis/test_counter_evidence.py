@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from kafka_detective.analysis.model import Diagnosis
-from kafka_detective.analysis.rootcause import CPU, MEMBERS, REBALANCES, diagnose
+from kafka_detective.analysis.rootcause import CONSUME_RATE, CPU, MEMBERS, PRODUCE_RATE, REBALANCES, diagnose
 from synthetic import scenario
 
 SCENARIOS = ("producer_spike", "consumer_down", "consumer_stalled", "rebalance_storm", "consumer_cpu_saturation",
@@ -71,3 +71,22 @@ def test_findings_against_causes_stay_apart_from_the_evidence(diagnoses, cause):
     assert all(e.contradicts and not e.supports for e in d.counter_evidence)
     assert not any(e.contradicts for e in d.evidence)     # the evidence (metrics, runbooks) is what it was
     assert not d.evidence_against(d.cause), (d.cause, notes(d.evidence_against(d.cause)))
+
+
+def test_a_produce_rate_a_little_above_baseline_is_no_support_for_a_spike(diagnoses):
+    # the election's produce rate is x1.05 of its baseline, robust z +0.9: not a significant rise, so it is
+    # "at baseline" against a spike and must not also be listed for it
+    d = diagnoses["leader_election"]
+    produce = next(e for e in d.evidence if e.metric == PRODUCE_RATE)
+    assert 1.0 < produce.value / produce.baseline < 1.1, produce.note
+    assert not d.evidence_for("producer_spike"), notes(d.evidence_for("producer_spike"))
+    assert any(n.startswith("produce rate at baseline") for n in notes(d.evidence_against("producer_spike")))
+
+
+@pytest.mark.parametrize("cause", SCENARIOS)
+def test_a_rate_is_never_both_for_and_against_a_cause(diagnoses, cause):
+    d = diagnoses[cause]
+    for metric in (PRODUCE_RATE, CONSUME_RATE):
+        supported = {c for e in d.evidence if e.metric == metric for c in e.supports}
+        contradicted = {c for e in d.counter_evidence if e.metric == metric for c in e.contradicts}
+        assert not supported & contradicted, (metric, supported & contradicted)
