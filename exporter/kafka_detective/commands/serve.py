@@ -60,12 +60,13 @@ def run(args: argparse.Namespace) -> int:
         return 0
     from kafka_detective.exporter import Exporter
 
-    exporter = Exporter(config)
     stop = threading.Event()
+    # The endpoint is served by a second process, the scrape front: should it exit, so does serve (non-zero).
+    exporter = Exporter(config, on_exit=stop.set)
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     exporter.start()
     print(f"kafka-detective: serving {exporter.server.url}/metrics", flush=True)
     stop.wait()
     exporter.stop()
-    return 0
+    return 0 if exporter.front_exit_code is None else 1

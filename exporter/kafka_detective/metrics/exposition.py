@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 import zlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from kafka_detective.metrics import self_metrics
 from kafka_detective.metrics.catalogue import BY_NAME, CATALOGUE
@@ -48,6 +48,8 @@ class Exposition:
         # Size of labelset's cache once every cluster has rendered since the last trim (0: not measured yet).
         self._live_labelsets = 0
         self._published_since_trim: set[str] = set()
+        # Called with the cluster's name after each publish, in the publishing thread (serving/published_page.py).
+        self.listeners: list[Callable[[str], None]] = []
 
     @staticmethod
     def _merge(blocks: dict[str, dict[str, bytes]]) -> tuple[bytes, ...]:
@@ -83,6 +85,8 @@ class Exposition:
             self._blocks = blocks
             self._page = (chunks, gzipped)
             self._trim_labelsets(cluster)
+        for listener in self.listeners:
+            listener(cluster)
         return series
 
     def _trim_labelsets(self, cluster: str) -> None:
@@ -103,6 +107,10 @@ class Exposition:
             labelset.cache_clear()
             self._live_labelsets = 0
             self._published_since_trim = set()
+
+    def page(self) -> tuple[tuple[bytes, ...], bytes]:
+        """The chunks and their gzip, of one and the same publish."""
+        return self._page
 
     def static_chunks(self) -> tuple[bytes, ...]:
         return self._page[0]

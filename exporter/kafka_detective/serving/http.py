@@ -23,12 +23,12 @@ import ssl
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import kafka
-from prometheus_client import REGISTRY, generate_latest
+from prometheus_client import REGISTRY, CollectorRegistry, generate_latest
 
 from kafka_detective import __version__
 from kafka_detective.errors import UserError
@@ -39,7 +39,7 @@ from kafka_detective.metrics.family import header
 from kafka_detective.metrics.sharding import label_shard
 from kafka_detective.serving import detective_page
 from kafka_detective.serving.collector import Collector
-from kafka_detective.serving.web_config import TlsServer, WebConfig, load_web_config
+from kafka_detective.serving.web_config import BasicAuth, TlsServer, WebConfig, load_web_config
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +49,49 @@ IDLE_TIMEOUT_SECONDS = 60.0
 LISTEN_BACKLOG = 1024
 # Longest age of the process and Python runtime metrics on /metrics (see MetricsApp._runtime_metrics).
 RUNTIME_METRICS_SECONDS = 1.0
+
+
+def build_info() -> bytes:
+    build = family("kafka_detective_build_info")
+    build.add((__version__, platform.python_version(), kafka.__version__), 1)
+    return (header(build.spec) + build.render()).encode("utf-8")
+
+
+# (cluster, snapshot age, {data phase: age}) of one cluster whose first cycle has ended.
+ClusterAges = tuple[str, float, dict[str, float]]
+
+
+def render_ages(ages: Sequence[ClusterAges], shard: Shard) -> bytes:
+    """The scrape-time ages of the newest successful data, clusters in name order."""
+    age = family("kafka_detective_snapshot_age_seconds")
+    data_age = family("kafka_detective_data_age_seconds")
+    for cluster, snapshot_age, data_ages in sorted(ages, key=lambda a: a[0]):
+        age.add((cluster,), snapshot_age)
+        for phase in sorted(data_ages):
+            data_age.add((cluster, phase), data_ages[phase])
+    age, data_age = label_shard((age, data_age), shard)
+    return (header(BY_NAME["kafka_detective_snapshot_age_seconds"]) + age.render()
+            + header(BY_NAME["kafka_detective_data_age_seconds"]) + data_age.render()).encode("utf-8")
+
+
+class RuntimeMetrics:
+    """prometheus_client's process and Python metrics, read at most once a second.
+
+    Reading them opens and reads several /proc files: each of those system calls gives up the GIL and waits to
+    get it back, up to the 1 ms switch interval when a cycle is running, so they were most of a scrape's
+    latency during cycles. Values a second old are as good to a scraper polling every 15-60 s."""
+
+    def __init__(self, registry: CollectorRegistry = REGISTRY) -> None:
+        self.registry = registry
+        self._runtime: tuple[float, bytes] = (-RUNTIME_METRICS_SECONDS, b"")
+
+    def text(self) -> bytes:
+        now = time.monotonic()
+        read_at, text = self._runtime
+        if now - read_at >= RUNTIME_METRICS_SECONDS:
+            text = generate_latest(self.registry)
+            self._runtime = (now, text)   # one object: a concurrent scrape sees the old pair or the new one
+        return text
 
 
 class MetricsApp:
@@ -61,39 +104,19 @@ class MetricsApp:
         self.ui_enabled = ui_enabled   # /detective (serving/detective_page.py)
         self.ui_library_dir = ui_library_dir   # learned incidents for "similar past incidents" on a case file
         self.shard = shard   # labels the scrape-time ages like the rest of a sharded exporter's health
-        build = family("kafka_detective_build_info")
-        build.add((__version__, platform.python_version(), kafka.__version__), 1)
-        self._build_info = (header(build.spec) + build.render()).encode("utf-8")
-        self._runtime: tuple[float, bytes] = (-RUNTIME_METRICS_SECONDS, b"")
+        self._build_info = build_info()
+        self._runtime = RuntimeMetrics()
+
+    def cluster_ages(self, now: float, also: Collection[str] = ()) -> list[ClusterAges]:
+        """Ages of the clusters whose first cycle has ended (or that are named in `also`).
+
+        Ages of the newest successful data, not of the last attempt: a failing cycle does not reset them."""
+        return [(c.cluster.name, c.snapshot_age(now), c.data_ages(now)) for c in self.collectors
+                if c.completed.is_set() or c.cluster.name in also]
 
     def dynamic_body(self) -> bytes:
-        age = family("kafka_detective_snapshot_age_seconds")
-        data_age = family("kafka_detective_data_age_seconds")
-        now = time.time()
-        for collector in sorted(self.collectors, key=lambda c: c.cluster.name):
-            if collector.completed.is_set():
-                # Ages of the newest successful data, not of the last attempt: a failing cycle does not reset them.
-                ages = collector.data_ages(now)
-                age.add((collector.cluster.name,), collector.snapshot_age(now))
-                for phase in sorted(ages):
-                    data_age.add((collector.cluster.name, phase), ages[phase])
-        age, data_age = label_shard((age, data_age), self.shard)
-        text = (header(BY_NAME["kafka_detective_snapshot_age_seconds"]) + age.render()
-                + header(BY_NAME["kafka_detective_data_age_seconds"]) + data_age.render())
-        return self._build_info + text.encode("utf-8") + self._runtime_metrics()
-
-    def _runtime_metrics(self) -> bytes:
-        """prometheus_client's process and Python metrics, read at most once a second.
-
-        Reading them opens and reads several /proc files: each of those system calls gives up the GIL and waits to
-        get it back, up to the 1 ms switch interval when a cycle is running, so they were most of a scrape's
-        latency during cycles. Values a second old are as good to a scraper polling every 15-60 s."""
-        now = time.monotonic()
-        read_at, text = self._runtime
-        if now - read_at >= RUNTIME_METRICS_SECONDS:
-            text = generate_latest(REGISTRY)
-            self._runtime = (now, text)   # one object: a concurrent scrape sees the old pair or the new one
-        return text
+        return (self._build_info + render_ages(self.cluster_ages(time.time()), self.shard)
+                + self._runtime.text())
 
     def ready(self) -> tuple[bool, str]:
         waiting = [c.cluster.name for c in self.collectors if not c.completed.is_set()]
@@ -134,76 +157,106 @@ def accepts_gzip(accept_encoding: str | None) -> bool:
     return gzip_weight > 0.0 and (identity_weight is None or gzip_weight >= identity_weight)
 
 
+class Handler(BaseHTTPRequestHandler):
+    """What every endpoint shares: basic auth, the web config's extra headers, idle timeouts, quiet logging.
+
+    `route` answers a request that passed the auth check; `make_handler` and the scrape front
+    (serving/front_process.py) bind it and the web config into a subclass."""
+
+    server_version = "kafka-detective"
+    protocol_version = "HTTP/1.1"
+    # Applies to every read and write of the connection: a keep-alive connection idle this long is closed
+    # (BaseHTTPRequestHandler turns the timeout into close_connection), so its thread is freed.
+    timeout = IDLE_TIMEOUT_SECONDS
+    auth: BasicAuth | None = None
+    open_paths: frozenset[str] = frozenset()
+    extra_headers: tuple[tuple[str, str], ...] = ()
+
+    def log_message(self, format: str, *args: object) -> None:
+        log.debug("%s - " + format, self.address_string(), *args)
+
+    def _send(self, status: int, body: bytes | tuple[bytes | memoryview, ...],
+              content_type: str = "text/plain; charset=utf-8", encoding: str | None = None,
+              headers: tuple[tuple[str, str], ...] = ()) -> None:
+        chunks = (body,) if isinstance(body, bytes) else body
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(sum(len(c) for c in chunks)))
+        if encoding:
+            self.send_header("Content-Encoding", encoding)
+        for name, value in (*self.extra_headers, *headers):
+            self.send_header(name, value)
+        self.end_headers()
+        if self.command != "HEAD":
+            for chunk in chunks:
+                self.wfile.write(chunk)
+
+    def send_metrics(self, chunks: tuple[bytes | memoryview, ...], gzipped: bytes | memoryview,
+                     dynamic: bytes) -> None:
+        """The page: the cycle's static part (as chunks, or compressed once per cycle) and the scrape-time lines."""
+        vary = (("Vary", "Accept-Encoding"),)
+        if accepts_gzip(self.headers.get("Accept-Encoding")):
+            # gzip members concatenate: the static member, then the scrape-time lines'. One write, as Prometheus
+            # reads the whole answer anyway: a short last write could wait for the client's delayed ACK (Nagle).
+            body = b"".join((gzipped, gzip.compress(dynamic, compresslevel=1)))
+            self._send(200, body, CONTENT_TYPE, "gzip", headers=vary)
+        else:
+            self._send(200, (*chunks, dynamic), CONTENT_TYPE, headers=vary)
+
+    def do_HEAD(self) -> None:
+        self.do_GET()
+
+    def do_GET(self) -> None:
+        path = self.path.split("?", 1)[0]
+        if self.auth is not None and path not in self.open_paths and self.auth.check(
+                self.headers.get("Authorization")) is None:
+            self._send(401, b"Unauthorized\n",
+                       headers=(("WWW-Authenticate", 'Basic realm="kafka-detective", charset="UTF-8"'),))
+            return
+        self.route(path)
+
+    def route(self, path: str) -> None:
+        raise NotImplementedError
+
+
+def bind_handler(handler: type[Handler], web: WebConfig | None, idle_timeout: float | None,
+                 **attributes: object) -> type[Handler]:
+    """A subclass of `handler` with the web config's auth and headers, the idle timeout and `attributes`."""
+    return type(handler.__name__, (handler,), {
+        "auth": web.auth if web else None, "open_paths": web.auth_excluded_paths if web else frozenset(),
+        "extra_headers": web.headers if web else (), "timeout": idle_timeout, **attributes})
+
+
+class AppHandler(Handler):
+    app: MetricsApp
+
+    def route(self, path: str) -> None:
+        app = self.app
+        if path == "/metrics":
+            self.send_metrics(app.exposition.static_chunks(), app.exposition.static_body_gzip(), app.dynamic_body())
+        elif path == "/healthz":
+            ok = app.alive()
+            self._send(200 if ok else 503, b"ok\n" if ok else b"collection thread stopped\n")
+        elif path == "/readyz":
+            ok, message = app.ready()
+            self._send(200 if ok else 503, message.encode() + b"\n")
+        elif path == "/detective" or path.startswith("/detective/"):
+            page = detective_page.respond(self.path, lambda: detective_page.CollectorSource(app.collectors),
+                                          enabled=app.ui_enabled, library_dir=app.ui_library_dir, shard=app.shard)
+            self._send(page.status, page.body, page.content_type, headers=page.headers)
+        elif path == "/":
+            self._send(200, b"<html><head><title>Kafka Detective</title></head><body><h1>Kafka Detective</h1>"
+                            b'<p><a href="/metrics">Metrics</a> | <a href="/healthz">healthz</a> | '
+                            b'<a href="/readyz">readyz</a>'
+                            + (b' | <a href="/detective">open cases</a>' if app.ui_enabled else b"")
+                            + b"</p></body></html>", "text/html; charset=utf-8")
+        else:
+            self._send(404, b"not found\n")
+
+
 def make_handler(app: MetricsApp, web: WebConfig | None = None,
-                 idle_timeout: float | None = IDLE_TIMEOUT_SECONDS) -> type[BaseHTTPRequestHandler]:
-    auth = web.auth if web else None
-    open_paths = web.auth_excluded_paths if web else frozenset()
-    extra_headers = web.headers if web else ()
-
-    class Handler(BaseHTTPRequestHandler):
-        server_version = "kafka-detective"
-        protocol_version = "HTTP/1.1"
-        # Applies to every read and write of the connection: a keep-alive connection idle this long is closed
-        # (BaseHTTPRequestHandler turns the timeout into close_connection), so its thread is freed.
-        timeout = idle_timeout
-
-        def log_message(self, format: str, *args: object) -> None:
-            log.debug("%s - " + format, self.address_string(), *args)
-
-        def _send(self, status: int, body: bytes | tuple[bytes, ...],
-                  content_type: str = "text/plain; charset=utf-8", encoding: str | None = None,
-                  headers: tuple[tuple[str, str], ...] = ()) -> None:
-            chunks = (body,) if isinstance(body, bytes) else body
-            self.send_response(status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(sum(len(c) for c in chunks)))
-            if encoding:
-                self.send_header("Content-Encoding", encoding)
-            for name, value in (*extra_headers, *headers):
-                self.send_header(name, value)
-            self.end_headers()
-            if self.command != "HEAD":
-                for chunk in chunks:
-                    self.wfile.write(chunk)
-
-        def do_HEAD(self) -> None:
-            self.do_GET()
-
-        def do_GET(self) -> None:
-            path = self.path.split("?", 1)[0]
-            if auth is not None and path not in open_paths and auth.check(self.headers.get("Authorization")) is None:
-                self._send(401, b"Unauthorized\n",
-                           headers=(("WWW-Authenticate", 'Basic realm="kafka-detective", charset="UTF-8"'),))
-                return
-            if path == "/metrics":
-                vary = (("Vary", "Accept-Encoding"),)
-                if accepts_gzip(self.headers.get("Accept-Encoding")):
-                    body = app.exposition.static_body_gzip() + gzip.compress(app.dynamic_body(), compresslevel=1)
-                    self._send(200, body, CONTENT_TYPE, "gzip", headers=vary)
-                else:
-                    self._send(200, (*app.exposition.static_chunks(), app.dynamic_body()), CONTENT_TYPE,
-                               headers=vary)
-            elif path == "/healthz":
-                ok = app.alive()
-                self._send(200 if ok else 503, b"ok\n" if ok else b"collection thread stopped\n")
-            elif path == "/readyz":
-                ok, message = app.ready()
-                self._send(200 if ok else 503, message.encode() + b"\n")
-            elif path == "/detective" or path.startswith("/detective/"):
-                page = detective_page.respond(self.path, lambda: detective_page.CollectorSource(app.collectors),
-                                              enabled=app.ui_enabled, library_dir=app.ui_library_dir,
-                                              shard=app.shard)
-                self._send(page.status, page.body, page.content_type, headers=page.headers)
-            elif path == "/":
-                self._send(200, b"<html><head><title>Kafka Detective</title></head><body><h1>Kafka Detective</h1>"
-                                b'<p><a href="/metrics">Metrics</a> | <a href="/healthz">healthz</a> | '
-                                b'<a href="/readyz">readyz</a>'
-                                + (b' | <a href="/detective">open cases</a>' if app.ui_enabled else b"")
-                                + b"</p></body></html>", "text/html; charset=utf-8")
-            else:
-                self._send(404, b"not found\n")
-
-    return Handler
+                 idle_timeout: float | None = IDLE_TIMEOUT_SECONDS) -> type[Handler]:
+    return bind_handler(AppHandler, web, idle_timeout, app=app)
 
 
 class ServingError(UserError):
@@ -238,14 +291,21 @@ class _HTTPServer(ThreadingHTTPServer):
 
     def __init__(self, host: str, port: int, family: socket.AddressFamily,
                  handler: type[BaseHTTPRequestHandler], tls: TlsServer | None,
-                 idle_timeout: float | None) -> None:
-        self.address_family = family
+                 idle_timeout: float | None, listening: socket.socket | None = None) -> None:
+        """Binds and listens on (host, port), or serves `listening`, a socket already bound and listening (the
+        scrape front's, handed over by the collector process that bound it)."""
+        self.address_family = family if listening is None else listening.family
         self.tls = tls
         self.idle_timeout = idle_timeout
         self.dual_stack = False
         self._connections: set[socket.socket] = set()
         self._connections_lock = threading.Lock()
-        super().__init__((host, port), handler)
+        super().__init__((host, port), handler, bind_and_activate=listening is None)
+        if listening is not None:
+            self.socket.close()
+            self.socket = listening
+            self.server_address = listening.getsockname()
+            self.server_name, self.server_port = str(self.server_address[0]), int(self.server_address[1])
 
     def process_request(self, request: Any, client_address: Any) -> None:
         with self._connections_lock:

@@ -5,7 +5,6 @@ Every test runs a real server on a free loopback port and talks to it over real 
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import http.client
 import logging
@@ -18,16 +17,14 @@ import sys
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
 import yaml
 
+from endpoint_support import PASSWORD, auth_header, client_context, request, tls_config, web_file
 from kafka_detective.metrics.exposition import Exposition, family
 from kafka_detective.serving.http import LISTEN_BACKLOG, MetricsApp, MetricsServer, ServingError
 from kafka_detective.serving.web_config import load_web_config
-
-PASSWORD = "s3cret-pässword"
 
 
 def exposition(series: int = 200) -> Exposition:
@@ -47,31 +44,6 @@ def running(series: int = 200, address: str = "127.0.0.1", **kw: object) -> Iter
         yield srv
     finally:
         srv.stop()
-
-
-def auth_header(user: str, password: str) -> dict[str, str]:
-    return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
-
-
-def request(target: MetricsServer | int, path: str = "/metrics", headers: dict[str, str] | None = None,
-            context: ssl.SSLContext | None = None, host: str = "127.0.0.1") -> tuple[int, dict[str, str], bytes]:
-    port = target if isinstance(target, int) else target.port
-    if context is not None:
-        conn: http.client.HTTPConnection = http.client.HTTPSConnection(host, port, timeout=10, context=context)
-    else:
-        conn = http.client.HTTPConnection(host, port, timeout=10)
-    try:
-        conn.request("GET", path, headers=headers or {})
-        response = conn.getresponse()
-        return response.status, dict(response.headers), response.read()
-    finally:
-        conn.close()
-
-
-def web_file(tmp_path: Path, data: dict) -> str:
-    path = tmp_path / "web.yml"
-    path.write_text(yaml.safe_dump(data))
-    return str(path)
 
 
 # --- basic auth ---------------------------------------------------------------------------------------------------
@@ -110,17 +82,6 @@ def test_excluded_paths_stay_open_for_probes(tmp_path, password_hash):
 
 
 # --- TLS --------------------------------------------------------------------------------------------------------
-
-def client_context(pki: dict[str, Path], cert: str | None = None) -> ssl.SSLContext:
-    context = ssl.create_default_context(cafile=str(pki["ca"]))
-    if cert:
-        context.load_cert_chain(str(pki[f"{cert}.crt"]), str(pki[f"{cert}.key"]))
-    return context
-
-
-def tls_config(pki: dict[str, Path], **extra: object) -> dict:
-    return {"tls_server_config": {"cert_file": str(pki["server.crt"]), "key_file": str(pki["server.key"]), **extra}}
-
 
 def test_tls_with_basic_auth(tmp_path, pki, password_hash):
     config = {**tls_config(pki), "basic_auth_users": {"prometheus": password_hash},
