@@ -11,10 +11,13 @@ as a separate process (`Exporter`, as `kafka-detective serve` runs it) and measu
   connection) every `--pace` seconds for `--scrape-seconds`; scrape latency p50/p99/max over all scrapes and
   over the scrapes that overlapped a cycle (the exporter records each cycle's start and end).
 
+`--serving front,in-process --rounds 3` measures each grid point with the endpoint served by the scrape front
+process (as `serve` does) and by threads of the collector process, alternated, to compare them on a shared machine.
+
 Also the peak RSS (VmHWM), the series and page sizes, the core count and the load average before and after.
 
 Usage: python bench/collection_cycle.py [--grid 100x500,500x2500,2000x10000,5000x25000] [--cycles 5]
-       [--interval 10] [--scrapers 3] [--json OUT]
+       [--interval 10] [--scrapers 3] [--serving front,in-process] [--rounds 1] [--json OUT]
 """
 
 from __future__ import annotations
@@ -150,7 +153,7 @@ def latency_summary(samples: list[tuple[float, float]]) -> dict[str, float]:
 
 
 def measure(kafka: LocalKafka, cycles: int, interval: float, extra_config: str = "", scrapers: int = 3,
-            scrape_seconds: float | None = None, pace: float = 0.1) -> dict[str, Any]:
+            scrape_seconds: float | None = None, pace: float = 0.1, serving: str = "front") -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         config = Path(tmp) / "config.yaml"
         config.write_text(
@@ -164,7 +167,7 @@ def measure(kafka: LocalKafka, cycles: int, interval: float, extra_config: str =
         load_before = os.getloadavg()
         with stderr_file.open("w") as stderr:
             proc = subprocess.Popen(
-                [sys.executable, "-c", BOOT, str(config), str(port_file), str(cycles_file)],
+                [sys.executable, "-c", BOOT, str(config), str(port_file), str(cycles_file), serving],
                 stdout=subprocess.DEVNULL, stderr=stderr, text=True,
             )
         try:
@@ -196,6 +199,7 @@ def measure(kafka: LocalKafka, cycles: int, interval: float, extra_config: str =
             phases = sorted({p for c in quiet for p in c["phases"]})
             phase_median = {p: statistics.median(c["phases"].get(p, 0.0) for c in quiet) for p in phases}
             return {
+                "serving": serving,
                 "cpu_seconds_per_cycle": statistics.median(c["cpu"] for c in quiet),
                 "cpu_seconds_per_cycle_all": [round(c["cpu"], 3) for c in quiet],
                 "cycle_wall_seconds": statistics.median(c["end"] - c["start"] for c in quiet),
@@ -240,14 +244,13 @@ def recorded_cycle(self):
         record = {"start": start, "end": time.time(), "cpu": time.process_time() - cpu,
                   "phases": {**self._phase_seconds, "render": self._render_seconds or 0.0},
                   "requests": self.requests.snapshot()}
-        if len(sys.argv) > 3:
-            with open(sys.argv[3], "a") as out:
-                out.write(json.dumps(record) + "\\n")
+        with open(sys.argv[3], "a") as out:
+            out.write(json.dumps(record) + "\\n")
 
 ClusterCollector.run_cycle = recorded_cycle
 logging.basicConfig(level=logging.WARNING)  # as `serve` logs: kafka-python's warnings reach stderr
 config = load_config(sys.argv[1], environ={})
-exporter = Exporter(config)
+exporter = Exporter(config, scrape_front=sys.argv[4] == "front")
 exporter.start()
 open(sys.argv[2], "w").write(str(exporter.port))
 threading.Event().wait()
@@ -258,14 +261,15 @@ def markdown(results: list[dict[str, Any]], args: argparse.Namespace) -> str:
     lines = [f"Run of {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {os.cpu_count()} cores, "
              f"{args.brokers} broker(s), interval {args.interval:g} s, {args.scrapers} concurrent scrapers "
              f"every {args.pace:g} s; medians of {args.cycles} cycles.", "",
-             "| groups | partitions | series | CPU s / cycle | cycle (wall) | requests / cycle | peak RSS | "
+             "| serving | groups | partitions | series | CPU s / cycle | cycle (wall) | requests / cycle | peak RSS | "
              "scrape p50 / p99 (all) | scrape p50 / p99 / max (during cycles, n) | event-loop warnings / cycles | "
              "load (quiet / scraped) |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in results:
         a, d, load = r["scrape_all"], r["scrape_during_cycle"], r["load_average"]
         lines.append(
-            f"| {r['groups']:,} | {r['partitions']:,} | {r['series']:,} | {r['cpu_seconds_per_cycle']:.2f} | "
+            f"| {r['serving']} | {r['groups']:,} | {r['partitions']:,} | {r['series']:,} | "
+            f"{r['cpu_seconds_per_cycle']:.2f} | "
             f"{r['cycle_wall_seconds']:.2f} s | {r['requests_per_cycle_total']:.0f} | {r['peak_rss_mb']:.0f} MB | "
             f"{a['p50_ms']:.1f} / {a['p99_ms']:.1f} ms | {d['p50_ms']:.1f} / {d['p99_ms']:.1f} / {d['max_ms']:.1f} ms "
             f"({d['n']}) | {r['event_loop_warnings']} / {r['cycles_run']} | "
@@ -286,6 +290,10 @@ def main() -> int:
     parser.add_argument("--interval", type=float, default=10.0)
     parser.add_argument("--scrapers", type=int, default=3, help="concurrent scraping processes")
     parser.add_argument("--pace", type=float, default=0.1, help="seconds between one scraper's scrapes")
+    parser.add_argument("--serving", default="front",
+                        help="who serves the endpoint, comma-separated to alternate: front (the scrape front process, "
+                        "as serve runs), in-process (threads of the collector process)")
+    parser.add_argument("--rounds", type=int, default=1, help="measurements of each grid point and serving mode")
     parser.add_argument("--brokers", type=int, default=1, help="brokers in the local cluster (1 or 3)")
     parser.add_argument("--json", help="write the results as JSON")
     parser.add_argument("--markdown", help="write the table as Markdown")
@@ -298,11 +306,14 @@ def main() -> int:
         cluster = Cluster(kafka)
         for groups, partitions in grid:
             cluster.grow(groups, partitions)
-            progress(f"measuring {groups} groups over {partitions} partitions (load {os.getloadavg()[0]:.1f})")
-            result = {"brokers": args.brokers, "groups": groups, "partitions": partitions,
-                      **measure(kafka, args.cycles, args.interval, scrapers=args.scrapers, pace=args.pace)}
-            results.append(result)
-            print(json.dumps(result), flush=True)
+            for _, serving in itertools.product(range(args.rounds), args.serving.split(",")):
+                progress(f"measuring {groups} groups over {partitions} partitions, endpoint served {serving} "
+                         f"(load {os.getloadavg()[0]:.1f})")
+                result = {"brokers": args.brokers, "groups": groups, "partitions": partitions,
+                          **measure(kafka, args.cycles, args.interval, scrapers=args.scrapers, pace=args.pace,
+                                    serving=serving)}
+                results.append(result)
+                print(json.dumps(result), flush=True)
     table = markdown(results, args)
     print()
     print(table, end="")

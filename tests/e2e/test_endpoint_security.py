@@ -16,7 +16,8 @@ import pytest
 import yaml
 
 from kafka_detective.metrics.exposition import Exposition, family
-from kafka_detective.serving.http import MetricsApp, MetricsServer
+from kafka_detective.serving.http import MetricsApp
+from kafka_detective.serving.scrape_front import ScrapeFront
 from kafka_detective_tools.sandbox.stack import PrometheusServer
 from kafka_detective_tools.sandbox.tls_material import generate_tls_material
 
@@ -43,7 +44,8 @@ def secured(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
     lag = family("kafka_consumergroup_lag")
     lag.add(("secure", "orders-service", "orders", "0"), 42)
     exposition.publish("secure", [lag])
-    server = MetricsServer(MetricsApp(exposition, []), "127.0.0.1", 0, web_config_file=str(web_config))
+    # The scrape front, as `serve` runs it: its own process owns the socket, TLS and basic auth.
+    server = ScrapeFront(MetricsApp(exposition, []), "127.0.0.1", 0, web_config_file=str(web_config))
     server.start()
     target = f"127.0.0.1:{server.port}"
 
