@@ -64,28 +64,42 @@ def _hhmm(t: float) -> str:
     return f"{tm.tm_hour:02d}:{tm.tm_min:02d}"
 
 
+def recurring(episodes: Sequence[tuple[float, float]], onset: float, observed_since: float,
+              rules: EpisodeRules = RULES) -> Pattern | None:
+    """The daily recurrence of an episode starting at `onset`: earlier `episodes` [(onset, end)] (oldest first)
+    that started at the same time of day on other days, on at least `recur_min_share` of the days observed since
+    `observed_since`; None otherwise. The online engine also asks it before any other evidence: a backlog at the
+    time of day of earlier episodes is the recurrence starting again, even once the daily profiles of the rates
+    and the lag have learnt the batch as normal."""
+    days_back = min(rules.recur_window_days, int((onset - observed_since + rules.recur_tolerance_seconds) // DAY))
+    if days_back < 1:
+        return None
+    matched: set[int] = set()          # days ago
+    lengths: list[float] = []
+    for a, b in episodes:
+        if b > onset or onset - a < rules.recur_min_gap_seconds \
+                or onset - a > days_back * DAY + rules.recur_tolerance_seconds:
+            continue
+        if _circular_gap(a, onset) <= rules.recur_tolerance_seconds:
+            matched.add(round((onset - a) / DAY))
+            lengths.append(b - a)
+    if len(matched) < rules.recur_min_matches or len(matched) / days_back < rules.recur_min_share:
+        return None
+    typical = median(lengths)
+    nights = len(matched) + 1
+    return Pattern("recurring", f"daily at ~{_hhmm(onset)} UTC, {nights} of the last {days_back + 1} days "
+                   f"(typically {typical / 60:.0f} min)", nights, typical)
+
+
 def pattern(episodes: Sequence[tuple[float, float]], onset: float, observed_since: float,
             rules: EpisodeRules = RULES) -> Pattern | None:
     """The recurrence of an episode starting at `onset`, given the earlier `episodes` [(onset, end)] of the same
     subject (oldest first, the current one excluded) and the time the subject was first observed. Recurring wins
     over intermittent (a daily pattern also repeats); None when neither applies."""
+    daily = recurring(episodes, onset, observed_since, rules)
+    if daily is not None:
+        return daily
     earlier = [(a, b) for a, b in episodes if b <= onset]
-    # recurring: one match per earlier day at the same time of day
-    days_back = min(rules.recur_window_days, int((onset - observed_since + rules.recur_tolerance_seconds) // DAY))
-    if days_back >= 1:
-        matched_days = set()
-        for a, _ in earlier:
-            if onset - a < rules.recur_min_gap_seconds or onset - a > days_back * DAY + rules.recur_tolerance_seconds:
-                continue
-            if _circular_gap(a, onset) <= rules.recur_tolerance_seconds:
-                matched_days.add(round((onset - a) / DAY))
-        if len(matched_days) >= rules.recur_min_matches and len(matched_days) / days_back >= rules.recur_min_share:
-            lengths = [b - a for a, b in earlier if round((onset - a) / DAY) in matched_days
-                       and _circular_gap(a, onset) <= rules.recur_tolerance_seconds]
-            typical = median(lengths) if lengths else 0.0
-            nights = len(matched_days) + 1
-            return Pattern("recurring", f"daily at ~{_hhmm(onset)} UTC, {nights} of the last {days_back + 1} days "
-                           f"(typically {typical / 60:.0f} min)", nights, typical)
     # intermittent: short episodes over the last hours, separated by calm
     recent = [(a, b) for a, b in earlier if onset - a <= rules.intermittent_window_seconds]
     short = [(a, b) for a, b in recent if b - a <= rules.intermittent_max_length_seconds]

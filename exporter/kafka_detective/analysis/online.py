@@ -385,6 +385,12 @@ class OnlineAnalytics:
         # a leader change is an event, not noise: its lag bump may last a single cycle
         if st.sign_steps >= FIRST_SIGN_STEPS or (behind and leader_changed):
             problem = True
+        # The recurrence itself opens the problem: a material backlog at the time of day of earlier explained
+        # episodes is the nightly batch again, even once the daily profiles of the rates and the lag have learnt it
+        # as normal (no anomaly) and it grows no faster than on other nights. A daily peak the consumers absorb
+        # builds no material backlog, and a subject without earlier episodes at that hour opens nothing here.
+        if material and not problem and st.episodes and _recurs(st, t, self.episode_rules):
+            problem = True
         if st.observed <= WARMUP_CYCLES:
             problem = False
         if problem:
@@ -397,7 +403,7 @@ class OnlineAnalytics:
             if st.votes:
                 episodes = st.episodes
                 episodes.append((st.problem_since, st.problem_until - self.problem_hold,
-                                 max(st.votes, key=st.votes.__getitem__)))
+                                 _episode_cause(st.votes)))
                 if len(episodes) > episode_rules.RULES.keep:
                     del episodes[0]
                 st.votes = {}
@@ -460,15 +466,35 @@ def _immaterial(scores: dict[str, float]) -> dict[str, float]:
     return capped
 
 
+def _episode_cause(votes: dict[str, int]) -> str:
+    """The cause an ended problem is remembered by: the one most diagnosed among those that explained it. A short
+    burst is a producer spike for a few minutes, then its long drain has nothing left to explain (`unknown`):
+    the episode was explained all the same, and the next night's recurrence must see it."""
+    explained = {c: n for c, n in votes.items() if c != "unknown"} or votes
+    return max(explained, key=explained.__getitem__)
+
+
+def _explained(st: SubjectState) -> list[tuple[float, float]]:
+    """The subject's past episodes that had a cause (an `unknown` one is no evidence of a pattern)."""
+    return [(a, b) for a, b, c in st.episodes if c != "unknown"]
+
+
+def _recurs(st: SubjectState, t: float, rules: episode_rules.EpisodeRules) -> bool:
+    """Did explained episodes start at this time of day on earlier days (the `recurring` rule, asked now)?"""
+    return episode_rules.recurring(_explained(st), t, st.first_seen or t, rules) is not None
+
+
 def _episode_pattern(st: SubjectState, cause: str, now: float,
                      rules: episode_rules.EpisodeRules) -> episode_rules.Pattern | None:
-    """Does the current episode repeat earlier ones: at the same time of day on other days (any explained cause:
-    a batch can look like a spike one night and a slowdown the next), or a few hours ago with the same cause
-    (intermittent)?"""
-    if cause == "unknown" or not st.episodes:
+    """Does the current episode repeat earlier ones: at the same time of day on other days (any cause, even an
+    `unknown` one: a batch can look like a spike one night, a slowdown the next and too little to tell on a
+    third, and the time of day is the evidence), or a few hours ago with the same cause (intermittent)?"""
+    if not st.episodes:
         return None
     since, first = st.problem_since or now, st.first_seen or now
-    pattern = episode_rules.pattern([(a, b) for a, b, c in st.episodes if c != "unknown"], since, first, rules)
+    if cause == "unknown":
+        return episode_rules.recurring(_explained(st), since, first, rules)
+    pattern = episode_rules.pattern(_explained(st), since, first, rules)
     if pattern is None or pattern.cause != "intermittent":
         return pattern
     same = episode_rules.pattern([(a, b) for a, b, c in st.episodes if c == cause], since, first, rules)
