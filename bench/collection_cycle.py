@@ -274,8 +274,8 @@ def markdown(results: list[dict[str, Any]], args: argparse.Namespace) -> str:
             f"{a['p50_ms']:.1f} / {a['p99_ms']:.1f} ms | {d['p50_ms']:.1f} / {d['p99_ms']:.1f} / {d['max_ms']:.1f} ms "
             f"({d['n']}) | {r['event_loop_warnings']} / {r['cycles_run']} | "
             f"{load['quiet']:.1f} / {load['after']:.1f} |")
-    if len(results) >= 2:
-        first, last = results[0], results[-1]
+    first, last = results[0], results[-1]
+    if last["partitions"] != first["partitions"]:
         per_partition = ((last["cpu_seconds_per_cycle"] - first["cpu_seconds_per_cycle"])
                          / (last["partitions"] - first["partitions"]))
         lines += ["", f"Slope: {per_partition * 10_000:.2f} CPU s per cycle per 10,000 partitions (and 2,000 "

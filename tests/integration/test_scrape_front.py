@@ -110,24 +110,18 @@ def served(kafka: LocalKafka, new_topic, tmp_path: Path) -> Iterator[Served]:
         "listen_address": "127.0.0.1", "listen_port": port, "interval_seconds": 1, "web_config_file": str(web),
         "clusters": [{"name": "front", "bootstrap_servers": kafka.bootstrap_servers.split(","),
                       "topics": {"include": [topic]}, "groups": {"include": [f"{topic}-.*"]}}]}))
-    runtime = tmp_path / "runtime"   # the private directory is made under TMPDIR: found here
-    runtime.mkdir()
     log = tmp_path / "serve.log"
     with log.open("wb") as out:
         process = subprocess.Popen([sys.executable, "-m", "kafka_detective", "serve", "--config", str(config)],
-                                   stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "TMPDIR": str(runtime)})
+                                   stdout=out, stderr=subprocess.STDOUT)
     try:
-        def front_pid() -> int | None:
-            found = re.search(r"served by the scrape front \(pid (\d+)\)", log.read_text())
+        def started() -> re.Match[str] | None:
             assert process.poll() is None, log.read_text()
-            return int(found.group(1)) if found else None
+            return re.search(r"served by the scrape front \(pid (\d+), page in (\S+)\)", log.read_text())
 
-        wait_until(lambda: front_pid() is not None, 120, "serve started its scrape front")
-        (private_dir,) = runtime.glob("kafka-detective-*")
+        found = wait_until(started, 120, "serve started its scrape front")
         context = ssl.create_default_context(cafile=str(tls["ca"]))
-        pid = front_pid()
-        assert pid is not None
-        yield Served(process, port, private_dir, pid, context, log)
+        yield Served(process, port, Path(found.group(2)), int(found.group(1)), context, log)
     finally:
         if process.poll() is None:
             process.kill()
@@ -171,8 +165,10 @@ def test_killing_the_collector_process_ends_the_front(served: Served):
     served.process.kill()
     served.process.wait(60)
     wait_until(lambda: not _alive(served.front_pid), 60, "the front exited")
+    listening = subprocess.run(["ss", "-ltnp", f"sport = :{served.port}"], capture_output=True, text=True).stdout
     with pytest.raises(ConnectionRefusedError):
-        socket.create_connection(("127.0.0.1", served.port), timeout=5)
+        socket.create_connection(("127.0.0.1", served.port), timeout=5).close()
+        print(listening, Path(f"/proc/{served.front_pid}/stat").read_text() if _alive(served.front_pid) else "")
     assert not served.private_dir.exists()
 
 

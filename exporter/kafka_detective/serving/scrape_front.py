@@ -47,6 +47,17 @@ _FRONT_ENVIRONMENT = ("PATH", "PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "LANG",
                       "TMPDIR", "SSL_CERT_FILE", "SSL_CERT_DIR", "PYTHONDONTWRITEBYTECODE")
 
 
+def private_parent() -> str | None:
+    """Where the private directory goes: /dev/shm, a RAM file system, where there is one.
+
+    The page is replaced after every cycle and never needs a disk. On a disk file system a rename over the old
+    page can start the new one's writeback under the directory's lock (ext4's auto_da_alloc), and the write
+    waits for the disk that other work on the machine is using. The page is the gzip form only (3 MB at 253,000
+    series), so it fits a container's default 64 MB /dev/shm. Elsewhere: TMPDIR, as tempfile chooses."""
+    shm = "/dev/shm"
+    return shm if os.path.isdir(shm) and os.access(shm, os.W_OK | os.X_OK) else None
+
+
 class BackendServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
     """The collector's HTTP app on a Unix socket, for the front only (no TLS or auth: the front checked them)."""
 
@@ -76,7 +87,7 @@ class ScrapeFront:
             self._public = _HTTPServer(host, port, family, make_handler(app), web.tls if web else None, idle_timeout)
         except OSError as error:
             raise ServingError(_bind_failure(address, port, error)) from None
-        self._dir = Path(tempfile.mkdtemp(prefix="kafka-detective-"))   # mode 0700: this user only
+        self._dir = Path(tempfile.mkdtemp(prefix="kafka-detective-", dir=private_parent()))   # 0700: this user only
         self._backend = BackendServer(str(self._dir / "collector.sock"), make_handler(app, None, idle_timeout))
         self._publisher = PagePublisher(self._dir / "metrics.page", app)
         self._process: subprocess.Popen[str] | None = None
@@ -129,10 +140,10 @@ class ScrapeFront:
         self._public.server_close()
         threading.Thread(target=self._watch, args=(process,), name="scrape-front", daemon=True).start()
         web = self.web_config
-        log.info("HTTP endpoint %s (TLS %s, basic auth %s%s), served by the scrape front (pid %d)", self.url,
-                 "on" if self._public.tls else "off",
+        log.info("HTTP endpoint %s (TLS %s, basic auth %s%s), served by the scrape front (pid %d, page in %s)",
+                 self.url, "on" if self._public.tls else "off",
                  f"on for {web.user_count} user(s)" if web and web.auth else "off",
-                 ", IPv4 and IPv6" if self._public.dual_stack else "", process.pid)
+                 ", IPv4 and IPv6" if self._public.dual_stack else "", process.pid, self._dir)
 
     def _watch(self, process: subprocess.Popen[str]) -> None:
         code = process.wait()
