@@ -154,12 +154,17 @@ SCENARIOS: dict[str, TrafficScenario] = {s.name: s for s in (
         Phase("recovered", 30, 60, consumers=2, note="gone as if nothing happened")],
        expected_cause="intermittent", expected_alerts=("KafkaConsumerStalled",)),
     _s("the-storm", "The Storm",
-       "A broker dies: partition leaders move, clients pause and rebalance, under-replicated partitions pile up and "
-       "lag builds: a cascading failure (needs the 3-broker cluster).",
+       "A broker stops answering, then dies: the clients hang on it until their requests time out, partition "
+       "leaders move, under-replicated partitions pile up and lag builds: a cascading failure (needs the 3-broker "
+       "cluster).",
        [Phase("normal", 40, 80, consumers=3, consumer_rate=30,
               note="three brokers, three consumers with capacity 90/s for 80/s"),
-        Phase("broker crashes", 60, 80, consumers=3, consumer_rate=30, churn_seconds=8, actions=("kill_broker",),
-              note="leader elections, under-replicated partitions, consumers rebalancing: the backlog builds"),
+        Phase("a broker hangs", 20, 80, consumers=3, consumer_rate=30, frozen=True,
+              note="the consumers wait on a broker that no longer answers"),
+        Phase("the broker crashes", 15, 80, consumers=3, consumer_rate=30, frozen=True, actions=("kill_broker",),
+              note="leader elections, under-replicated partitions; the consumers' requests time out"),
+        Phase("broker still down", 30, 80, consumers=3, consumer_rate=30,
+              note="the consumers work again on the new leaders; the partitions stay under-replicated"),
         Phase("broker back", 60, 80, consumers=3, consumer_rate=30, actions=("start_broker",),
               note="ISR recovers, the backlog drains slowly")],
        partitions=6, brokers=3, replication=3, topic_configs={"min.insync.replicas": "2"},
