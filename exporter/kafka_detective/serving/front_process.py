@@ -39,7 +39,7 @@ from kafka_detective.serving.http import (
     build_info,
     render_ages,
 )
-from kafka_detective.serving.published_page import PublishedPage
+from kafka_detective.serving.published_page import Page, PublishedPage
 from kafka_detective.serving.web_config import load_web_config
 
 log = logging.getLogger("kafka_detective.serving.front_process")   # also when run as __main__
@@ -78,10 +78,13 @@ class FrontHandler(Handler):
     def route(self, path: str) -> None:
         if path == "/metrics":
             page = self.page.current()
-            ages = render_ages(page.ages_at(time.time()), self.shard)
-            self.send_metrics((page.plain,), page.gzip, self.build_info + ages + page.runtime + self.runtime.text())
+            self.send_metrics(lambda: (page.plain,), page.gzip, self.scrape_time_lines(page))
         else:
             self.forward()
+
+    def scrape_time_lines(self, page: Page) -> bytes:
+        ages = render_ages(page.ages_at(time.time()), self.shard)
+        return self.build_info + ages + page.runtime + self.runtime.text()
 
     def forward(self) -> None:
         """Ask the collector's app and stream its answer back, with the web config's headers added."""

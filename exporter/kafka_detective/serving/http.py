@@ -191,9 +191,10 @@ class Handler(BaseHTTPRequestHandler):
             for chunk in chunks:
                 self.wfile.write(chunk)
 
-    def send_metrics(self, chunks: tuple[bytes | memoryview, ...], gzipped: bytes | memoryview,
+    def send_metrics(self, chunks: Callable[[], tuple[bytes | memoryview, ...]], gzipped: bytes | memoryview,
                      dynamic: bytes) -> None:
-        """The page: the cycle's static part (as chunks, or compressed once per cycle) and the scrape-time lines."""
+        """The page: the cycle's static part (compressed once per cycle, or its text as chunks, asked for only
+        when sent: the front decompresses it for that) and the scrape-time lines."""
         vary = (("Vary", "Accept-Encoding"),)
         if accepts_gzip(self.headers.get("Accept-Encoding")):
             # gzip members concatenate: the static member, then the scrape-time lines'. One write, as Prometheus
@@ -201,7 +202,7 @@ class Handler(BaseHTTPRequestHandler):
             body = b"".join((gzipped, gzip.compress(dynamic, compresslevel=1)))
             self._send(200, body, CONTENT_TYPE, "gzip", headers=vary)
         else:
-            self._send(200, (*chunks, dynamic), CONTENT_TYPE, headers=vary)
+            self._send(200, (*chunks(), dynamic), CONTENT_TYPE, headers=vary)
 
     def do_HEAD(self) -> None:
         self.do_GET()
@@ -233,7 +234,7 @@ class AppHandler(Handler):
     def route(self, path: str) -> None:
         app = self.app
         if path == "/metrics":
-            self.send_metrics(app.exposition.static_chunks(), app.exposition.static_body_gzip(), app.dynamic_body())
+            self.send_metrics(app.exposition.static_chunks, app.exposition.static_body_gzip(), app.dynamic_body())
         elif path == "/healthz":
             ok = app.alive()
             self._send(200 if ok else 503, b"ok\n" if ok else b"collection thread stopped\n")

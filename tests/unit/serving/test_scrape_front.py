@@ -18,11 +18,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from prometheus_client import CollectorRegistry
 
 from endpoint_support import PASSWORD, auth_header, client_context, request, tls_config, web_file
 from kafka_detective.config import ClusterConfig
+from kafka_detective.gathering.sharding import Shard
 from kafka_detective.metrics.exposition import Exposition, family
-from kafka_detective.serving.http import MetricsApp, MetricsServer, ServingError
+from kafka_detective.serving.front_process import FrontHandler
+from kafka_detective.serving.http import (
+    MetricsApp,
+    MetricsServer,
+    RuntimeMetrics,
+    ServingError,
+    _HTTPServer,
+    bind_handler,
+    build_info,
+)
 from kafka_detective.serving.published_page import PagePublisher, PublishedPage, read_page
 from kafka_detective.serving.scrape_front import ScrapeFront
 
@@ -233,3 +244,25 @@ def test_the_front_environment_holds_no_secrets(monkeypatch):
         command_line = Path(f"/proc/{srv.pid}/cmdline").read_bytes()
     assert b"hunter2" not in environment and b"KAFKA_SASL_PASSWORD" not in environment
     assert command_line.split(b"\0")[1:3] == [b"-m", b"kafka_detective.serving.front_process"]
+
+
+def test_a_gzip_scrape_never_decompresses_the_page(tmp_path):
+    """Decompressing a 26 MB page takes ~0.15 s: only a scraper that refuses gzip may pay for it."""
+    exposition = Exposition()
+    publish(exposition, 42)
+    PagePublisher(tmp_path / "page", MetricsApp(exposition, [])).write()
+    pages = PublishedPage(tmp_path / "page")
+    handler = bind_handler(FrontHandler, None, 10.0, page=pages, backend=str(tmp_path / "none.sock"), shard=Shard(),
+                           build_info=build_info(), runtime=RuntimeMetrics(CollectorRegistry()))
+    httpd = _HTTPServer("127.0.0.1", 0, socket.AF_INET, handler, None, 10.0)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        status, headers, body = request(int(httpd.server_address[1]), headers={"Accept-Encoding": "gzip"})
+        assert status == 200 and headers["Content-Encoding"] == "gzip"
+        assert "plain" not in vars(pages.current())   # cached_property: set once computed
+        status, _, plain = request(int(httpd.server_address[1]))
+        assert status == 200 and static_part(plain) == static_part(gzip.decompress(body))
+        assert request(int(httpd.server_address[1]), "/readyz")[0] == 502   # no collector process behind it
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
