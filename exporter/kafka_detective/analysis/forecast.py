@@ -4,19 +4,22 @@
 regressions of the lag (10 and 30 minutes) must both find a significant slope in the same direction, larger than
 the lag's own step-to-step noise would explain over 30 minutes; or the lag is a backlog well above the group's
 usual in-flight lag that the produce and consume rates keep growing (or draining). Without a trend the forecast is
-the recent mean plus the share of the current deviation that the group's own past outcomes show is still there at
-the horizon. With one, the lag grows at the produce rate minus the consumers' capacity — the consumers run at
-capacity once a backlog builds, and a drain runs at the capacity they show — with the change of the produce rate's
-daily profile added on a backlog; a growth is projected for about as long as it has lasted, and weighed against
-the level forecast by the group's record of both while growing. The interval around the point forecast is
+the mean since the last growth or drain ended plus the share of the current deviation that the group's own past
+outcomes show is still there at the horizon. With one, the lag grows at the produce rate minus the consumers'
+capacity — the consumers run at capacity once a backlog builds, and a drain runs at the capacity they show (called
+as soon as the consumers outrun the producers on a backlog and the lag falls) — with the change of the produce
+rate's seasonal profile added on a backlog; a growth is projected for about as long as it has lasted, and scaled
+by the share of such projections the group's past growths delivered. The interval around the point forecast is
 calibrated online from the forecast's own past errors per horizon (90 %). The growth rates behind the
 time-to-breach alerts are published too (from an hour of history on).
 
 The produce rate (from the topic's log-end-offset counter) and the consume throughput (from the group's
 committed-offset counter) are modelled by damped-trend exponential smoothing (Holt with damping, in continuous time
 so irregular collection intervals are handled) on top of an additive daily profile learned online per time-of-day
-bucket (used once a day of history exists: the "3 AM mystery" recurs at 03:00). The module also gives the time to
-catch up and the time until retention deletes the oldest unconsumed message (data-loss ETA).
+bucket (used once a day of history exists: the "3 AM mystery" recurs at 03:00) and, for the produce rate, an
+hour-of-week correction of it (used once a week of it exists: a Monday morning after a quiet weekend). The
+module also gives the time to catch up and the time until retention deletes the oldest unconsumed message
+(data-loss ETA).
 
 No look-ahead: every quantity at time t depends only on samples up to t; no min/max of a series is known in
 advance.
@@ -28,6 +31,9 @@ import math
 from array import array
 
 DAY = 86400.0
+WEEK = 7 * DAY
+WEEK_BUCKETS = 168       # the weekly correction: one bucket per hour of the week
+WEEK_GAMMA = 0.02        # ... learnt once a week, from an hour of samples each
 Z_INTERVAL = 1.645       # initial half-width of the interval in scales (learnt online afterwards)
 COVERAGE = 0.9           # the interval aims at 5 %-95 %
 CAL_RATE = 0.05          # learning rate of the interval's multiplier
@@ -138,13 +144,26 @@ class DampedHolt:
 
 
 class RateModel:
-    """Rate of a monotonic counter: damped Holt on the deseasonalised rate plus a daily profile."""
+    """Rate of a monotonic counter: damped Holt on the deseasonalised rate plus a daily profile and, with
+    `weekly`, an hour-of-week correction of it.
 
-    __slots__ = ("baseline", "holt", "last_count", "last_rate", "last_t", "season", "seasonal", "smoothed")
+    The daily profile follows the last days closely (a bucket keeps about a fifth of its previous day), so on
+    the day after a weekend it still holds the weekend's shape. The weekly profile (168 hourly buckets) learns
+    what the daily profile got wrong at each hour of the week — the daily profile's error, not the rate — so
+    their sum forecasts a Monday morning from the last Monday: the daily profile's yesterday plus how Monday
+    differed from its yesterday. It learns once the daily profile is in use and is used after a week of that
+    (eight days of history): until then the level follows a weekend's step within hours, through the 3-hour
+    baseline."""
 
-    def __init__(self, alpha: float = 0.2, beta: float = 0.03, phi: float = 0.98, seasonal: bool = True):
+    __slots__ = ("baseline", "holt", "last_count", "last_rate", "last_t", "season", "seasonal", "smoothed",
+                 "week")
+
+    def __init__(self, alpha: float = 0.2, beta: float = 0.03, phi: float = 0.98, seasonal: bool = True,
+                 weekly: bool = False):
         self.holt = DampedHolt(alpha, beta, phi)
         self.season = SeasonalProfile() if seasonal else None
+        self.week = SeasonalProfile(buckets=WEEK_BUCKETS, period=WEEK, gamma=WEEK_GAMMA) if seasonal and weekly \
+            else None
         self.seasonal = seasonal
         self.baseline: float | None = None   # slow EMA of the deseasonalised rate (time constant ~3 h)
         self.last_count: float | None = None
@@ -168,24 +187,32 @@ class RateModel:
         self.last_rate = rate
         mid = t - dt / 2.0
         season = self.season
-        s = season.value(mid) if season is not None and season.ready(t) else 0.0
+        s = self.seasonal_at(mid, t)
         self.holt.update(t, rate - s)
         assert self.holt.level is not None   # update() has set it
-        self.smoothed = self.holt.level + (season.value(t) if season is not None and s else 0.0)
+        self.smoothed = self.holt.level + (self.seasonal_at(t, t) if s else 0.0)
         if season is not None:
-            de = rate - (season.value(mid) if season.profile is not None else 0.0)
+            daily = season.value(mid) if season.profile is not None else 0.0
+            de = rate - daily
             if self.baseline is None:
                 self.baseline = de
             else:
                 self.baseline += (1.0 - math.exp(-dt / 10800.0)) * (de - self.baseline)
+            week = self.week
+            if week is not None and season.ready(t):
+                # the daily profile's error at this hour of the week, before it learns from this sample
+                week.update(mid, rate - self.baseline - daily, dt)
             season.update(mid, rate - self.baseline, dt)
         return rate
 
     def seasonal_at(self, t: float, now: float) -> float:
+        """The seasonal part of the rate at `t` as known at `now`: the daily profile (after a day of history)
+        plus the weekly correction (after a week of the daily profile)."""
         season = self.season
         if season is None or not season.ready(now):
             return 0.0
-        return season.value(t)
+        week = self.week
+        return season.value(t) + (week.value(t) if week is not None and week.ready(now) else 0.0)
 
     def forecast(self, now: float, tau: float) -> float:
         """Forecast rate at now + tau (never negative)."""
@@ -193,7 +220,7 @@ class RateModel:
 
     @property
     def level(self) -> float:
-        """Current smoothed rate, daily profile included (messages per second)."""
+        """Current smoothed rate, seasonal profiles included (messages per second)."""
         return self.smoothed
 
 
@@ -257,15 +284,15 @@ class _Calibration:
     * `beta()`, the share of the lag's deviation from its mean level still there h seconds later: the regression
       of (outcome - level) on (lag - level) over the forecasts made without a trend — measured at the horizon
       itself, not extrapolated from the lag-1 autocorrelation (a sawtooth or a wandering lag is no AR(1) process);
-    * `growth_weight()`, from the mean absolute errors of the growth model and of the level forecast over the
-      forecasts made while a growth was called (in units of each forecast's scale, so that a record kept on a
-      small backlog applies to a large one): the group's own record of whether its growths last.
+    * `growth_weight()`, the share of the growth model's projected change (beyond the level forecast) that came:
+      the regression of (outcome - level forecast) on (growth forecast - level forecast) over the forecasts made
+      while a growth was called (in units of each forecast's scale, so that a record kept on a small backlog
+      applies to a large one): the group's own record of whether its growths last.
 
     A ring of (due, forecast, scale, level, deviation, growth forecast, level forecast) per kept forecast; the
     deviation is NaN when a trend was called, the growth forecast NaN when no growth was."""
 
-    __slots__ = ("beta_n", "count", "data", "err_growth", "err_level", "growth_n", "head", "q", "size", "sxx",
-                 "sxy")
+    __slots__ = ("beta_n", "count", "data", "growth_n", "gxx", "gxy", "head", "q", "size", "sxx", "sxy")
 
     STRIDE = 7
     BETA_WEIGHT = 1.0 / 360.0    # the deviation's persistence: EW over ~6 h of kept forecasts
@@ -281,7 +308,7 @@ class _Calibration:
         self.q = Z_INTERVAL
         self.sxx = self.sxy = 0.0
         self.beta_n = 0
-        self.err_growth = self.err_level = 0.0
+        self.gxx = self.gxy = 0.0
         self.growth_n = 0
 
     def push(self, due: float, pred: float, scale: float, level: float, dev: float, trend_pred: float,
@@ -306,9 +333,11 @@ class _Calibration:
                 self.q = min(max(self.q, 0.2), 50.0)
                 trend_pred = d[i + 5]
                 if trend_pred == trend_pred:     # not NaN: a growth was called
+                    # the change the growth model projected beyond the level forecast, and the change that came
                     w, scale = self.GROWTH_WEIGHT, max(d[i + 2], 1.0)
-                    self.err_growth += w * (abs(lag - trend_pred) / scale - self.err_growth)
-                    self.err_level += w * (abs(lag - d[i + 6]) / scale - self.err_level)
+                    gx, gy = (trend_pred - d[i + 6]) / scale, (lag - d[i + 6]) / scale
+                    self.gxx += w * (gx * gx - self.gxx)
+                    self.gxy += w * (gx * gy - self.gxy)
                     self.growth_n += 1
                 elif d[i + 4] == d[i + 4]:       # no trend was called
                     x, y, w = d[i + 4], lag - d[i + 3], self.BETA_WEIGHT
@@ -325,12 +354,13 @@ class _Calibration:
         return min(max(self.sxy / self.sxx, 0.0), 1.0)
 
     def growth_weight(self) -> float:
-        """Weight of the growth model against the level forecast while a growth is called: 1 until the group has
-        a record, then inverse to each one's mean absolute error."""
+        """Weight of the growth model against the level forecast while a growth is called, in [0, 1]: 1 until the
+        group has a record, then the share of the projected change that came (0 for a group whose stalls end
+        within minutes; 1 for one whose growths outlast their projection). Not a mix by inverse errors: both
+        models err the same way on a long growth (the level lags it), and such a mix pulls towards the worse."""
         if self.growth_n < self.MIN_GROWTH_OUTCOMES:
             return 1.0
-        total = self.err_growth + self.err_level
-        return self.err_level / total if total > 0 else 1.0
+        return min(max(self.gxy / self.gxx, 0.0), 1.0) if self.gxx > 0 else 1.0
 
 
 class LagForecaster:
@@ -347,27 +377,33 @@ class LagForecaster:
       deviation on the forecast's), before 30 of them the lag-1 autocorrelation's decay over the horizon;
     * **growing** — the consumers run at their capacity, so the lag grows at the produce rate minus that capacity:
       the recent growth rate, for as long again as the growth has lasted, plus (on a backlog) the change of the
-      produce rate's daily profile over the horizon; once the group has a record of its growths, mixed with the
-      level forecast by inverse mean absolute error (a group whose stalls last minutes learns it);
+      produce rate's seasonal profile over the horizon; once the group has a record of its growths, the level
+      forecast plus the share of the projected change that its past growths delivered (a group whose stalls last
+      minutes learns it);
     * **falling** — a drain at capacity: the lag falls at (capacity - produce rate), where the capacity is the
       group's current consume rate (the highest it sustains) or the fitted fall, whichever is faster; the
-      forecast follows the drain down to the group's usual in-flight lag and stays there.
+      forecast follows the drain down to the group's usual in-flight lag and stays there. On a backlog the drain
+      is called as soon as the consumers outrun the producers and the lag has fallen once: the regressions still
+      slope up for minutes after a stall ends.
+
+    The level is the lag's mean since the last growth or drain ended (10 and 30 minutes, exponentially
+    weighted): after a drain the mean over the last half hour is mostly the backlog that is gone.
 
     The interval is the forecast +- q * scale, where the scale grows with the horizon (noise plus the slope's
     uncertainty) and q is learnt online from the forecast's own past errors at that horizon, for 90 %
     coverage (5 %-95 %)."""
 
     __slots__ = ("_cal", "_last_push", "ac_cov", "ac_var", "consume", "d_mean", "d_var", "inflight", "last_dev",
-                 "last_lag", "last_t", "long", "ls_holt", "ls_reg", "mode", "mode_since", "produce", "short", "since",
-                 "step")
+                 "last_lag", "last_step", "last_t", "long", "ls_holt", "ls_reg", "mode", "mode_since", "produce",
+                 "rl_m", "rl_w", "rs_m", "rs_w", "short", "since", "step")
 
-    DAMP_SECONDS = 3600.0
     TREND_Z = 3.0
+    REGIME_SECONDS = 300.0
     MATERIAL = 3.0
     WARMUP = 3600.0      # no growth is published before an hour of history (the usual lag is not known yet)
 
     def __init__(self, alpha: float = 0.1, beta: float = 0.02, phi: float = 0.98, seasonal: bool = True):
-        self.produce = RateModel(alpha, beta, phi, seasonal)
+        self.produce = RateModel(alpha, beta, phi, seasonal, weekly=seasonal)
         self.consume = RateModel(alpha, beta, phi, seasonal)
         self.ls_holt = DampedHolt(0.5, 0.15, 0.995)    # lag seconds and its growth per second
         self.ls_reg = EWRegression(600.0)              # lag seconds trend (time to a lag-seconds breach)
@@ -380,6 +416,9 @@ class LagForecaster:
         self.last_dev: float | None = None
         self.inflight: float | None = None             # usual lag while there is no trend
         self.last_lag: float | None = None
+        self.last_step = 0.0                           # the lag's last change
+        self.rs_m = self.rl_m = 0.0                    # EW means of the lag (10 / 30 min) since the regime began
+        self.rs_w = self.rl_w = 0.0
         self.last_t: float | None = None
         self.step = REF_STEP                           # typical sampling interval (EMA)
         self.mode = 0                                  # +1 growing, -1 draining, 0 no trend
@@ -391,13 +430,15 @@ class LagForecaster:
     def update(self, t: float, lag: float, log_end: float, committed: float, lag_seconds: float | None) -> None:
         if self.since is None:
             self.since = t
+        elapsed = 0.0
         if self.last_t is not None and self.last_lag is not None:
             if t <= self.last_t:
                 return
-            dt = t - self.last_t
+            dt = elapsed = t - self.last_t
             self.step += 0.1 * (dt - self.step)
             w = 1.0 - math.exp(-dt / 3600.0)
             d = lag - self.last_lag
+            self.last_step = d
             self.d_mean += w * (d - self.d_mean)
             self.d_var += w * ((d - self.d_mean) ** 2 - self.d_var)
         if self._cal:
@@ -420,7 +461,16 @@ class LagForecaster:
         self.last_lag, self.last_t = lag, t
         mode = self._trend()
         if mode != self.mode:
+            if mode == 0 and t - self.mode_since >= self.REGIME_SECONDS:
+                # a growth or a drain has ended: the lag's level starts over (not after a single step: a commit
+                # of a sawtooth drops the lag in one)
+                self.rs_w = self.rl_w = 0.0
             self.mode, self.mode_since = mode, t
+        for_s, for_l = math.exp(-elapsed / 600.0), math.exp(-elapsed / 1800.0)
+        self.rs_w = for_s * self.rs_w + 1.0
+        self.rs_m += (lag - self.rs_m) / self.rs_w
+        self.rl_w = for_l * self.rl_w + 1.0
+        self.rl_m += (lag - self.rl_m) / self.rl_w
         # the usual in-flight lag: learnt while there is no trend, and quick to follow the lag down (a level
         # first seen during a backlog must not hold a drain's forecast up)
         if self.inflight is None:
@@ -447,7 +497,7 @@ class LagForecaster:
                 and abs(gap) * 1800.0 > self.MATERIAL * noise):
             if gap > 0 and slope > 0:
                 return 1
-            if gap < 0 and slope < 0:
+            if gap < 0 and (slope < 0 or self.last_step < 0):
                 return -1
         s = self.short.significant(self.TREND_Z)
         if s == 0:
@@ -506,12 +556,13 @@ class LagForecaster:
     def _seasonal_shift(self, now: float, h: float) -> float:
         """Integral over [0, h] of the produce profile's change from now (the consumers at capacity absorb
         none of it)."""
-        season = self.produce.season
-        if season is None or not season.ready(now):
+        produce = self.produce
+        if produce.season is None or not produce.season.ready(now):
             return 0.0
-        base = season.value(now)
+        base = produce.seasonal_at(now, now)
         m = h / 2.0
-        return h / 6.0 * (season.value(now) + 4.0 * season.value(now + m) + season.value(now + h)) - base * h
+        return h / 6.0 * (base + 4.0 * produce.seasonal_at(now + m, now) + produce.seasonal_at(now + h, now)) \
+            - base * h
 
     def _trend_point(self, now: float, lag: float, h: float) -> float:
         """The trend model: growth at the produce rate minus the consumers' capacity, or the drain."""
@@ -524,10 +575,10 @@ class LagForecaster:
         return max(floor, lag + fall * h + self._seasonal_shift(now, h))
 
     def _level(self) -> float:
-        level = self.short.my
-        if abs(level - self.long.my) <= self.noise():
+        level = self.rs_m
+        if abs(level - self.rl_m) <= self.noise():
             # the 10- and 30-minute means agree: the longer one averages more noise away
-            level = self.long.my
+            level = self.rl_m
         return level
 
     def _level_point(self, lag: float, level: float, h: float, cal: _Calibration) -> float:
@@ -543,11 +594,11 @@ class LagForecaster:
     def _damped(self, now: float, h: float) -> float:
         """Seconds of growth a forecast h seconds ahead counts. A growth that has lasted `a` seconds is expected
         to last about as long again (the chance it still runs after a + x seconds is a / (a + x)), so it counts
-        a ln(1 + h / a): a stall seen for a minute is not projected for 30, a ramp that has run for an hour
-        nearly is; never more than the growth damped with time constant DAMP_SECONDS."""
+        a ln(1 + h / a): a stall seen for a minute is not projected for 30, a ramp that has run for an hour counts
+        24 of 30 minutes, one that has run for three hours 28 (the group's record of its growths corrects the
+        rest: `_Calibration.growth_weight`)."""
         age = max(now - self.mode_since, 0.0) + max(self.step, 1.0)
-        tau = self.DAMP_SECONDS
-        return min(age * math.log1p(h / age), tau * (1.0 - math.exp(-h / tau)))
+        return age * math.log1p(h / age)
 
     def _scale(self, h: float) -> float:
         spread = max(self.noise(), math.sqrt(max(self.ac_var, 0.0)), 1.0)

@@ -30,9 +30,11 @@ def test_constant_rates_project_the_integrated_difference():
     feed(fc, 200, 30.0, 120.0, 100.0, lag0=50_000.0)
     pred, upper = fc.predict((300, 900, 1800))
     lag_now = fc.last_lag
-    tau = LagForecaster.DAMP_SECONDS          # growth is damped over an hour in the point forecast
+    # a growth that has lasted `age` seconds is projected for about as long again: age * ln(1 + h / age) seconds
+    assert fc.last_t is not None and fc.mode == 1
+    age = fc.last_t - fc.mode_since + fc.step
     for h in (300, 900, 1800):
-        expected = lag_now + 20.0 * tau * (1.0 - math.exp(-h / tau))
+        expected = lag_now + 20.0 * age * math.log1p(h / age)
         assert math.isclose(pred[h], expected, rel_tol=0.02), (h, pred[h], expected)
         assert upper[h] >= pred[h]
     assert math.isclose(fc.growth_rate(), 20.0, rel_tol=0.02)      # the time-to-breach rate is not damped
