@@ -1,9 +1,9 @@
 """The page the collector process publishes for the scrape front: one file, replaced whole after each cycle.
 
 The file is a JSON header line, then the static part of /metrics compressed (gzip): what Prometheus asks for, and
-a tenth of the text (a 26 MB page is 3 MB), so the file stays small in a container's /tmp and costs the collection
-thread little to write. The front decompresses it for the rare scraper that does not take gzip, once per page. The
-header carries what the front needs for the scrape-time lines: the ages of each cluster's data when it was
+a small part of the text (a 26 MB page is 1 MB), so the file stays small in a container's /dev/shm and costs the
+collection thread little to write. The front decompresses it for the rare scraper that does not take gzip, once
+per page. The header carries what the front needs for the scrape-time lines: the ages of each cluster's data when it was
 written (the front adds the time since) and the collector process's Python runtime metrics (its garbage
 collections; the front reads its process metrics from /proc itself).
 

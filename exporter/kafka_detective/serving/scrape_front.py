@@ -50,9 +50,8 @@ _FRONT_ENVIRONMENT = ("PATH", "PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "LANG",
 def private_parent() -> str | None:
     """Where the private directory goes: /dev/shm, a RAM file system, where there is one.
 
-    The page is replaced after every cycle and never needs a disk. On a disk file system a rename over the old
-    page can start the new one's writeback under the directory's lock (ext4's auto_da_alloc), and the write
-    waits for the disk that other work on the machine is using. The page is the gzip form only (3 MB at 253,000
+    The page is replaced after every cycle and never needs a disk: in RAM, writing and renaming it never wait for
+    a journal or a disk that other work shares. The page is the gzip form only (1 MB at 253,000
     series), so it fits a container's default 64 MB /dev/shm. Elsewhere: TMPDIR, as tempfile chooses."""
     shm = "/dev/shm"
     return shm if os.path.isdir(shm) and os.access(shm, os.W_OK | os.X_OK) else None
