@@ -52,12 +52,14 @@ def test_missing_tools_are_named_with_how_to_get_them(tmp_path):
 
 def test_short_demo_solves_consumers_down_writes_the_report_and_cleans_up(tmp_path):
     out = tmp_path / "demo"
-    proc = demo("--scenario", "consumers-down", "--duration", "45", "--baseline", "0", "--out", str(out), "--plain")
+    proc = demo("--scenario", "consumers-down", "--duration", "45", "--check", "--out", str(out), "--plain")
     text = proc.stdout + proc.stderr
     assert proc.returncode == 0, text[-4000:]
     assert "KafkaConsumerGroupEmpty [critical] -> pager" in proc.stdout, proc.stdout[-4000:]
     assert "runbooks/KafkaConsumerGroupEmpty.md" in proc.stdout
     assert re.search(r"first diagnosis consumer_down", proc.stdout), proc.stdout[-4000:]
+    # --check: the exit status above says the online diagnosis at the end is the story's; the summary says so too
+    assert "diagnosis: consumer_down (confidence" in proc.stdout and "as expected (consumer_down)" in proc.stdout
     match = re.search(r"investigation report: (\S+)", proc.stdout)
     assert match, proc.stdout[-4000:]
     report = Path(match.group(1))
@@ -76,3 +78,14 @@ def test_short_demo_solves_consumers_down_writes_the_report_and_cleans_up(tmp_pa
     assert ports
     assert [p for p in ports if port_open(p)] == []
     assert "everything started by the demo is stopped" in proc.stdout
+
+
+def test_the_vanishing_messages_end_with_retention_loss_online(tmp_path):
+    """A case study at its own timeline (2.5 minutes): the exporter's online diagnosis at the end is the story's
+    (--check), and the loss is paged with that diagnosis."""
+    out = tmp_path / "demo"
+    proc = demo("--scenario", "the-vanishing-messages", "--check", "--out", str(out), "--plain", timeout=480)
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
+    assert "as expected (retention_loss)" in proc.stdout, proc.stdout[-4000:]
+    assert "KafkaConsumerMessagesLost [critical] -> pager  diagnosis=retention_loss" in proc.stdout, \
+        proc.stdout[-4000:]

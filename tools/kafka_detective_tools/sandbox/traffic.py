@@ -134,7 +134,7 @@ SCENARIOS: dict[str, TrafficScenario] = {s.name: s for s in (
        "anyone notices.",
        [Phase("healthy", 50, 80, consumers=2, consumer_rate=60, note="capacity 120/s for 80/s"),
         Phase("degrading", 40, 80, consumers=2, consumer_rate=35, note="capacity 70/s: lag starts to grow"),
-        Phase("degraded", 90, 80, consumers=2, consumer_rate=15, note="capacity 30/s: lag grows 50/s")],
+        Phase("degraded", 120, 80, consumers=2, consumer_rate=15, note="capacity 30/s: lag grows 50/s")],
        expected_cause="consumer_slowdown",
        expected_alerts=("KafkaConsumerLagBreachPredicted", "KafkaConsumerLagSecondsHigh")),
     _s("rebalance-storm", "Rebalance storm",
