@@ -125,8 +125,13 @@ SCENARIOS: dict[str, TrafficScenario] = {s.name: s for s in (
               note="produce 60/s, consumers keep up; retention.ms=30000"),
         Phase("consumers slow down", 50, 60, consumers=2, consumer_rate=6,
               note="consume 12/s: the oldest unconsumed message ages toward retention"),
-        Phase("retention deletes the backlog", 60, 60, consumers=2, consumer_rate=6, actions=("delete_records",),
-              note="log-start offset passes the committed offset: messages lost")],
+        # Stuck on a slow batch, the consumers do not fetch again before the exporter reads the log-start offsets
+        # (every minute): with a fetch right after the deletion they would reset to the new log start and commit
+        # before the exporter saw the committed offset behind it.
+        Phase("retention deletes the backlog", 80, 60, consumers=2, consumer_rate=6, frozen=True,
+              actions=("delete_records",),
+              note="the consumers are stuck on a slow batch; the log-start offset passes the committed offset: "
+                   "messages lost")],
        topic_configs={"retention.ms": "30000", "segment.ms": "5000"},
        expected_cause="retention_loss", expected_alerts=("KafkaConsumerMessagesLost",)),
     _s("the-slowdown", "The Slowdown",
