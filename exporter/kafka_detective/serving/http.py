@@ -7,6 +7,9 @@ served when asked for: the static part is compressed once per cycle, and gzip me
 The server is a thread per connection. What keeps that safe on a shared network: an idle timeout on every
 connection, a listen backlog that absorbs bursts of scrapes, TLS handshakes in the connection's thread, and
 quiet handling of clients that hang up. TLS and basic auth come from the web config file (web_config.py).
+
+`serve` runs this server in the scrape front, a process of its own that answers /metrics from the page the
+collector process publishes (serving/scrape_front.py); `MetricsServer` runs it in the collector process itself.
 """
 
 from __future__ import annotations
