@@ -116,6 +116,8 @@ class Scoring:
     storm_broker_discount: float = 0.25   # a lost coordinator or reassigned partitions rebalance groups too
     cpu_top: float = 0.95
     cpu_saturated: tuple[float, float] = (0.7, 0.9)       # median consumer CPU ratio after the onset
+    cpu_rise: tuple[float, float] = (0.15, 0.35)          # ... above the baseline's median: saturated WITH the onset
+    cpu_rise_weight: float = 0.8   # a CPU that saturated with the onset, before the consume rate shows the drop
     slowdown_top: float = 0.85
     slowdown_election_discount: float = 0.5
 
@@ -131,6 +133,8 @@ class Scoring:
     disk_top: float = 0.8
     disk_used: tuple[float, float] = (0.8, 0.95)   # fullest log dir's used ratio
     skew_rise: tuple[float, float] = (0.2, 0.5)    # the skew above the baseline's: a skew that came with the onset
+    skew_new_share: tuple[float, float] = (1.2, 1.4)   # ... to at least this share (on 2 brokers the busiest one
+                                                       # can lead at most 2x its fair share: 1.4-2.0 is a lot there)
     upstream_discount: float = 0.6        # of consumer slowdown and stall by a new skew or a nearly full disk
     unmeasured_weight: float = 0.5        # score share of CPU saturation when the consumers' CPU is not measured
     unmeasured_disk_weight: float = 0.3   # score of disk pressure x how much the consumers slowed, no disk metrics
@@ -158,6 +162,9 @@ class Scoring:
     spiral_recent_samples: int = 10       # "just before the onset"
     spiral_consume_drop: tuple[float, float] = (0.1, 0.3)    # early sign: 1 - consume / baseline
     spiral_early_weight: float = 0.8      # the early sign counts a little less than the rise with the lag
+    spiral_early_produce_z: tuple[float, float] = (1.0, 2.0)   # robust z of the produce rise in the early sign,
+                                          # when both shifts together are significant (Stouffer: (t_p - t_c) / sqrt 2):
+                                          # out of its baseline's noise band, if not yet significant alone
     spiral_extra_of_consumed: tuple[float, float] = (0.8, 1.0)   # extra produce / consume rate: falling ramp, a
                                                                  # spiral up to 0.8, none beyond 1.0
     spiral_spike_discount: float = 0.6
@@ -182,6 +189,12 @@ class Scoring:
     skew_shown_from: float = 1.3
     skew_threshold: float = 1.5
     skew_weight: tuple[float, float] = (1.3, 2.5)
+
+    # -- candidates kept in the ranking on thin evidence (always below `unknown_floor`: they never win alone)
+    candidate_top: float = 0.2
+    candidate_drop: tuple[float, float] = (0.0, 0.15)    # the consumers' shortfall, not yet significant
+    candidate_rise: tuple[float, float] = (0.0, 0.15)    # produce / baseline - 1, not yet significant
+    candidate_spiral_share: float = 0.5  # of a produce rise kept for the spiral while the consumers read as before
 
     # -- confidence: the best score, down to half of it as the runner-up comes closer than this margin
     confidence_margin: float = 0.4
@@ -554,6 +567,8 @@ class _Measures:
     skew_med: float
     skew_base_med: float
     consume_rate: list[float]          # per sample, over the group's commit cadence
+    implied_drop: float                # 1 - (produce - lag growth) / baseline consume: the consumers' shortfall
+                                       # read from the lag (immune to the commit cadence; not significance-tested)
 
     @property
     def consumer_present(self) -> float:
@@ -647,7 +662,19 @@ def _measure(sig: Signals, w: _Window) -> _Measures:
         skew_post=skew_post, skew_med=median(skew_post) if skew_post else math.nan,
         skew_base_med=median(skew_base) if (skew_base := _vals(sig.skew, base)) else 1.0,
         consume_rate=consume_rate,
+        implied_drop=_implied_drop(sig, w, p_post, c_base) if have_base else 0.0,
     )
+
+
+def _implied_drop(sig: Signals, w: _Window, p_post: float, c_base: float) -> float:
+    """How much less than before the consumers read during the growth phase, from the lag's growth and the
+    produce rate: consumed = produced - lag growth. Before the onset the group kept up."""
+    first, last = w.post[0], w.post[-1]
+    dt = sig.t[last] - sig.t[first]
+    if dt <= 0 or c_base <= 1e-9:
+        return 0.0
+    consumed = p_post - (sig.lag[last] - sig.lag[first]) / dt
+    return 1.0 - consumed / c_base
 
 
 def _commit_span(sig: Signals, base: Sequence[int]) -> int:
@@ -703,7 +730,7 @@ def _score_membership(m: _Measures, scores: dict[str, float]) -> None:
         (1 - S.stalled_broker_discount * m.broker_side)
 
 
-def _score_slow_consumers(m: _Measures, scores: dict[str, float]) -> float:
+def _score_slow_consumers(m: _Measures, spike: float, scores: dict[str, float]) -> float:
     """Consumers slower than before: rebalance_storm, consumer_cpu_saturation or consumer_slowdown; returns
     how saturated the consumers' CPU is."""
     S = SCORING
@@ -722,7 +749,12 @@ def _score_slow_consumers(m: _Measures, scores: dict[str, float]) -> float:
     # Without a CPU signal a saturated CPU cannot be ruled out for consumers that are slower (not frozen): it stays
     # a candidate below the slowdown.
     cpu_weight = cpu_sat if m.cpu_post else S.unmeasured_weight * not_frozen
-    scores["consumer_cpu_saturation"] = S.cpu_top * slowed * cpu_weight * m.consumer_present
+    # A consumer CPU that saturated with the onset (well above its own baseline), on a lag rise the producers do not
+    # explain, names the consumers before their consume rate shows the drop: with batched commits the rate of a
+    # few minutes swings by 2x. A CPU always near saturation explains nothing new.
+    cpu_rose = cpu_sat * ramp(m.cpu_med - median(m.cpu_base), *S.cpu_rise) if m.cpu_base else 0.0
+    cpu_slowed = max(slowed, S.cpu_rise_weight * cpu_rose * (1 - spike) * not_frozen)
+    scores["consumer_cpu_saturation"] = S.cpu_top * cpu_slowed * cpu_weight * m.consumer_present
     scores["consumer_slowdown"] = S.slowdown_top * slowed * (1 - reb_signif) * not_cpu * m.consumer_present * \
         not_frozen * (1 - S.slowdown_election_discount * election)
     return cpu_sat
@@ -740,7 +772,12 @@ def _score_brokers(m: _Measures, spike: float, scores: dict[str, float]) -> None
     scores["leader_election"] = S.election_top * ramp(m.lc_near, *S.election_near) * \
         (1 - S.election_broker_discount * m.broker_side) * \
         (1 - S.election_spike_or_empty_discount * max(spike, ramp(m.frac_empty, *S.empty_fraction)))
-    skew = ramp(m.skew_med, *S.skew_share) if m.skew_post else 0.0
+    # A skew counts by its level, or by having come with the onset: a broker that newly leads 1.5x its share is
+    # the change, where a cluster that always ran at 1.5x is not (and the ratio's range depends on the broker
+    # count, which the samples do not carry).
+    skew = max(ramp(m.skew_med, *S.skew_share),
+               ramp(m.skew_med - m.skew_base_med, *S.skew_rise) * ramp(m.skew_med, *S.skew_new_share)
+               ) if m.skew_post else 0.0
     scores["broker_skew"] = S.skew_top * skew
     disk = ramp(m.disk_max, *S.disk_used) if m.disk_all else 0.0
     # Without log-dir metrics a filling disk cannot be ruled out either (a weaker candidate than the CPU: it
@@ -778,9 +815,10 @@ def _score_partial_stall(sig: Signals, m: _Measures, scores: dict[str, float]) -
     return partial_s, frac_partial
 
 
-def _score_retry_spiral(sig: Signals, m: _Measures, scores: dict[str, float]) -> tuple[float, float]:
+def _score_retry_spiral(sig: Signals, m: _Measures, scores: dict[str, float]) -> tuple[float, float | None]:
     """Failures re-produced to the topic, so the produce rate rises WITH the lag; it explains part of a producer
-    spike or a slowdown. Returns (its strength, the produce rate's correlation with the lag)."""
+    spike or a slowdown. Returns (its strength, the produce rate's correlation with the lag when that rise with
+    the lag is what scored, else None: the early sign scored)."""
     S = SCORING
     spiral_idx = m.rate_post if len(m.rate_post) >= S.spiral_min_points else m.post
     spiral_corr = spiral_growth = 0.0
@@ -796,6 +834,7 @@ def _score_retry_spiral(sig: Signals, m: _Measures, scores: dict[str, float]) ->
     # messages are a share of what the consumers read, so the extra produce never exceeds the consume rate
     # (a producer spike that also slows the consumers does).
     spiral = 0.0
+    with_lag = False
     if m.have_base:
         # Both steps are measured against the baseline AND against just before the onset: a daily cycle climbing
         # through a long baseline, or consumers that were already slower, is no step at the onset; a feedback
@@ -810,12 +849,18 @@ def _score_retry_spiral(sig: Signals, m: _Measures, scores: dict[str, float]) ->
         both = S.spiral_early_weight * ramp(drop, *S.spiral_consume_drop)
         bounded = ramp((m.p_post - m.p_base) / max(m.c_post, 1e-9), S.spiral_extra_of_consumed[1],
                        S.spiral_extra_of_consumed[0])
-        spiral = (max(rising, both) * ramp(rise, *S.spiral_produce_rise) * bounded
-                  * ramp(m.p_t, *S.shift_significance) * m.consumer_present)
+        # Produce up and consume down at the same onset are two shifts: together they can be significant where
+        # the produce rise alone is not yet (a few msg/s, or noisy producers), as long as the rise leaves the
+        # baseline's noise band (a daily climb of a few percent on noisy producers does not).
+        p_sig = ramp(m.p_t, *S.shift_significance)
+        joint = ramp((m.p_t - m.c_t) / math.sqrt(2), *S.shift_significance) * ramp(m.p_z, *S.spiral_early_produce_z)
+        with_lag = rising * p_sig >= both * max(p_sig, joint)
+        spiral = (max(rising * p_sig, both * max(p_sig, joint)) * ramp(rise, *S.spiral_produce_rise) * bounded
+                  * m.consumer_present)
     scores["retry_death_spiral"] = S.spiral_top * spiral
     scores["producer_spike"] *= 1 - S.spiral_spike_discount * spiral
     scores["consumer_slowdown"] *= 1 - S.spiral_slowdown_discount * spiral
-    return spiral, spiral_corr
+    return spiral, spiral_corr if with_lag else None
 
 
 def _score_and_evidence(sig: Signals, w: _Window) -> tuple[dict[str, float], list[_Finding]]:
@@ -824,7 +869,7 @@ def _score_and_evidence(sig: Signals, w: _Window) -> tuple[dict[str, float], lis
     scores["unknown"] = SCORING.unknown_floor
     spike = _score_producer_spike(m, scores)
     _score_membership(m, scores)
-    cpu_sat = _score_slow_consumers(m, scores)
+    cpu_sat = _score_slow_consumers(m, spike, scores)
     _score_brokers(m, spike, scores)
     # data loss: the headline whenever it happened (the other causes are discounted once all are scored, below)
     loss = ramp(m.lost_post, *SCORING.lost_messages)
@@ -837,13 +882,39 @@ def _score_and_evidence(sig: Signals, w: _Window) -> tuple[dict[str, float], lis
     for c in ("consumer_down", "consumer_stalled", "consumer_slowdown", "consumer_cpu_saturation",
               "rebalance_storm", "producer_spike", "partial_stall", "retry_death_spiral"):
         scores[c] *= 1 - SCORING.loss_discount * loss
+    _keep_candidates(m, cpu_sat, scores)
     findings = _evidence(sig, w, m, cpu_sat=cpu_sat, partial_s=partial_s, frac_partial=frac_partial,
                          spiral=spiral, spiral_corr=spiral_corr)
     return scores, findings
 
 
+def _keep_candidates(m: _Measures, cpu_sat: float, scores: dict[str, float]) -> None:
+    """On thin evidence `unknown` is the honest answer, but the ranking behind it must still hold the causes the
+    direction of the evidence points to, not the first causes of the vocabulary at 0. Consumers that read less
+    than before (the consume rate, or the lag's growth against the produce rate; neither yet significant) keep
+    the consumer-side causes; a produce rate above its baseline keeps the producer side (a spike, and behind it
+    a retry spiral, which both together keep level). A candidate scores at most `candidate_top`, below
+    `unknown_floor`: it never wins on this alone."""
+    S = SCORING
+    if not m.have_base:
+        return
+    short = max(ramp(1 - m.c_ratio, *S.candidate_drop), ramp(m.implied_drop, *S.candidate_drop))
+    up = ramp(m.p_ratio - 1, *S.candidate_rise)
+    consumers = short * (1 - ramp(m.frac_frozen, *S.frozen_fraction)) * m.consumer_present
+    weak = {
+        "consumer_slowdown": consumers,
+        "consumer_cpu_saturation": consumers * (cpu_sat if m.cpu_post else S.unmeasured_weight),
+        "producer_spike": up * m.consumer_present,
+        # more produce is a spike or failures re-produced: the spiral stays behind a spike, level with it once
+        # the consumers also read less
+        "retry_death_spiral": up * max(S.candidate_spiral_share, short) * m.consumer_present,
+    }
+    for cause, strength in weak.items():
+        scores[cause] = max(scores[cause], S.candidate_top * strength)
+
+
 def _evidence(sig: Signals, w: _Window, m: _Measures, *, cpu_sat: float, partial_s: float, frac_partial: float,
-              spiral: float, spiral_corr: float) -> list[_Finding]:
+              spiral: float, spiral_corr: float | None) -> list[_Finding]:
     """The findings behind the scores, each with the causes it supports and its weight for the ranking."""
     S = SCORING
     t_onset = sig.t[w.onset_index]
@@ -918,21 +989,27 @@ def _evidence(sig: Signals, w: _Window, m: _Measures, *, cpu_sat: float, partial
             f"in {frac_partial:.0%} of the window while the others are consumed", partial_s, ("partial_stall",))
     if spiral > 0:
         add(PRODUCE_RATE, m.p_post, m.p_base, m.p_base * (1 + S.spiral_produce_rise[1]), t_onset,
-            f"produce rate rises with the lag (correlation {spiral_corr:+.2f}, x{m.p_ratio:.2f} of baseline): "
-            "failed messages re-produced", spiral, ("retry_death_spiral",))
+            (f"produce rate rises with the lag (correlation {spiral_corr:+.2f}, x{m.p_ratio:.2f} of baseline): "
+             if spiral_corr is not None else
+             f"produce rate up (x{m.p_ratio:.2f} of baseline) as the consume rate fell (x{m.c_ratio:.2f}): ")
+            + "failed messages re-produced", spiral, ("retry_death_spiral",))
     if m.disk_all and m.disk_max >= S.disk_shown_from:
         add(DISK, m.disk_max, median(m.disk_all), S.disk_threshold, t_onset, f"broker log dir {m.disk_max:.0%} full",
             ramp(m.disk_max, *S.disk_weight), ("disk_pressure",))
     if m.skew_post and m.skew_med >= S.skew_shown_from:
-        add(SKEW, m.skew_med, 1.0, S.skew_threshold, t_onset, f"busiest broker leads x{m.skew_med:.1f} its fair share "
-            "of partitions", ramp(m.skew_med, *S.skew_weight), ("broker_skew",))
+        came = m.skew_med - m.skew_base_med >= S.skew_rise[0]
+        add(SKEW, m.skew_med, m.skew_base_med if came else 1.0, S.skew_threshold, t_onset,
+            f"busiest broker leads x{m.skew_med:.1f} its fair share of partitions"
+            + (f" (x{m.skew_base_med:.1f} before the onset)" if came else ""),
+            ramp(m.skew_med, *S.skew_weight), ("broker_skew",))
     # What argues against causes supports none: weight 0, `diagnose` keeps these findings apart.
-    findings.extend(_Finding(e, 0.0) for e in _counter_evidence(sig, w, m, cpu_sat=cpu_sat, frac_partial=frac_partial))
+    findings.extend(_Finding(e, 0.0) for e in _counter_evidence(sig, w, m, cpu_sat=cpu_sat, frac_partial=frac_partial,
+                                                                spiral=spiral))
     return findings
 
 
-def _counter_evidence(sig: Signals, w: _Window, m: _Measures, *, cpu_sat: float, frac_partial: float
-                      ) -> list[Evidence]:
+def _counter_evidence(sig: Signals, w: _Window, m: _Measures, *, cpu_sat: float, frac_partial: float,
+                      spiral: float) -> list[Evidence]:
     """The findings against causes: a measure that contradicts a cause, or the absence of what the cause would
     show ("no rebalance around the onset"). A missing signal is said as such ("no CPU signal"): it is weaker
     than a measure that contradicts ("consumer CPU 35%")."""
@@ -947,7 +1024,8 @@ def _counter_evidence(sig: Signals, w: _Window, m: _Measures, *, cpu_sat: float,
     if m.have_base and m.p_t <= not_significant:
         against(PRODUCE_RATE, m.p_post, m.p_base, S.produce_threshold * m.p_base,
                 f"produce rate {'below' if m.p_t < -not_significant else 'at'} baseline (x{m.p_ratio:.2f})",
-                "producer_spike", "retry_death_spiral")
+                # a rise not significant alone may be, with the consumers' drop, a spiral's early sign
+                "producer_spike", *(() if spiral > 0 else ("retry_death_spiral",)))
     if m.have_base and m.c_t >= -not_significant:
         against(CONSUME_RATE, m.c_post, m.c_base, S.consume_threshold * m.c_base,
                 f"consume rate {'above' if m.c_t > not_significant else 'at'} baseline (x{m.c_ratio:.2f})",

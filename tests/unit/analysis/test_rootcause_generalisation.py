@@ -123,3 +123,23 @@ def test_produce_up_and_consume_down_at_the_same_onset_is_a_retry_spiral() -> No
     assert diagnose(_produce_and_consume_steps(1.3).samples()).cause == "retry_death_spiral"
     slowdown = diagnose(_produce_and_consume_steps(1.0).samples())
     assert slowdown.cause == "consumer_slowdown" and "retry_death_spiral" not in ranked(slowdown)
+
+
+def _skew_from(before: float) -> Synth:
+    # The busiest broker leads 1.5x its fair share after the onset (on two brokers 2x is the most there is) and
+    # the consumers fall to 60 %.
+    s = scenario("broker_skew", noise=0.05)
+    s.skew_at = lambda i: 1.5 if i >= s.onset else before
+    s.capacity_at = lambda i: 130 * (0.6 if i >= s.onset else 1.0)
+    return s
+
+
+def test_a_modest_skew_that_came_with_the_onset_is_the_broker_side() -> None:
+    d = diagnose(_skew_from(1.0).samples())
+    assert d.cause == "broker_skew", d.alternatives
+    assert "(x1.0 before the onset)" in d.evidence_for("broker_skew")[0].note
+
+
+def test_the_same_skew_the_cluster_always_had_explains_nothing_new() -> None:
+    d = diagnose(_skew_from(1.5).samples())
+    assert d.cause == "consumer_slowdown", d.alternatives
