@@ -311,6 +311,21 @@ class _HTTPServer(ThreadingHTTPServer):
             self.server_address = listening.getsockname()
             self.server_name, self.server_port = str(self.server_address[0]), int(self.server_address[1])
 
+    @property
+    def port(self) -> int:
+        return int(self.server_address[1])
+
+    @property
+    def url(self) -> str:
+        host = str(self.server_address[0])
+        return f"{'https' if self.tls else 'http'}://{f'[{host}]' if ':' in host else host}:{self.port}"
+
+    def describe(self, web: WebConfig | None) -> str:
+        """The endpoint as the start-up log line says it: its URL, TLS, basic auth and address families."""
+        return (f"{self.url} (TLS {'on' if self.tls else 'off'}, basic auth "
+                f"{f'on for {web.user_count} user(s)' if web and web.auth else 'off'}"
+                f"{', IPv4 and IPv6' if self.dual_stack else ''})")
+
     def process_request(self, request: Any, client_address: Any) -> None:
         with self._connections_lock:
             self._connections.add(request)
@@ -387,23 +402,15 @@ class MetricsServer:
 
     @property
     def port(self) -> int:
-        return int(self.httpd.server_address[1])
-
-    @property
-    def scheme(self) -> str:
-        return "https" if self.httpd.tls else "http"
+        return self.httpd.port
 
     @property
     def url(self) -> str:
-        host = str(self.httpd.server_address[0])
-        return f"{self.scheme}://{f'[{host}]' if ':' in host else host}:{self.port}"
+        return self.httpd.url
 
     def start(self) -> None:
         self._thread.start()
-        web = self.web_config
-        log.info("HTTP endpoint %s (TLS %s, basic auth %s%s)", self.url, "on" if self.httpd.tls else "off",
-                 f"on for {web.user_count} user(s)" if web and web.auth else "off",
-                 ", IPv4 and IPv6" if self.httpd.dual_stack else "")
+        log.info("HTTP endpoint %s", self.httpd.describe(self.web_config))
 
     def stop(self) -> None:
         self.httpd.shutdown()

@@ -95,16 +95,11 @@ class ScrapeFront:
 
     @property
     def port(self) -> int:
-        return int(self._public.server_address[1])
-
-    @property
-    def scheme(self) -> str:
-        return "https" if self._public.tls else "http"
+        return self._public.port
 
     @property
     def url(self) -> str:
-        host = str(self._public.server_address[0])
-        return f"{self.scheme}://{f'[{host}]' if ':' in host else host}:{self.port}"
+        return self._public.url
 
     @property
     def pid(self) -> int | None:
@@ -138,11 +133,8 @@ class ScrapeFront:
         # refuses connections instead of leaving them in a backlog nobody accepts.
         self._public.server_close()
         threading.Thread(target=self._watch, args=(process,), name="scrape-front", daemon=True).start()
-        web = self.web_config
-        log.info("HTTP endpoint %s (TLS %s, basic auth %s%s), served by the scrape front (pid %d, page in %s)",
-                 self.url, "on" if self._public.tls else "off",
-                 f"on for {web.user_count} user(s)" if web and web.auth else "off",
-                 ", IPv4 and IPv6" if self._public.dual_stack else "", process.pid, self._dir)
+        log.info("HTTP endpoint %s, served by the scrape front (pid %d, page in %s)",
+                 self._public.describe(self.web_config), process.pid, self._dir)
 
     def _watch(self, process: subprocess.Popen[str]) -> None:
         code = process.wait()
