@@ -277,6 +277,26 @@ class EWRegression:
         return 1 if b > 0 else -1
 
 
+class RegimeMean:
+    """Exponentially weighted mean (time constant `tau` seconds) that can start over: the lag's level since the
+    current regime began. The trend regressions keep their own means, which must not forget a growth's history."""
+
+    __slots__ = ("mean", "tau", "weight")
+
+    def __init__(self, tau: float):
+        self.tau = tau
+        self.mean = 0.0
+        self.weight = 0.0
+
+    def restart(self) -> None:
+        """The next value is the whole mean."""
+        self.weight = 0.0
+
+    def update(self, elapsed: float, y: float) -> None:
+        self.weight = math.exp(-elapsed / self.tau) * self.weight + 1.0
+        self.mean += (y - self.mean) / self.weight
+
+
 class _Calibration:
     """Past forecasts of one horizon waiting for their outcome, and what the outcomes teach, online:
 
@@ -394,8 +414,8 @@ class LagForecaster:
     coverage (5 %-95 %)."""
 
     __slots__ = ("_cal", "_last_push", "ac_cov", "ac_var", "consume", "d_mean", "d_var", "inflight", "last_dev",
-                 "last_lag", "last_step", "last_t", "long", "ls_holt", "ls_reg", "mode", "mode_since", "produce",
-                 "rl_m", "rl_w", "rs_m", "rs_w", "short", "since", "step")
+                 "last_lag", "last_step", "last_t", "level_long", "level_short", "long", "ls_holt", "ls_reg", "mode",
+                 "mode_since", "produce", "short", "since", "step")
 
     TREND_Z = 3.0
     REGIME_SECONDS = 300.0
@@ -417,8 +437,8 @@ class LagForecaster:
         self.inflight: float | None = None             # usual lag while there is no trend
         self.last_lag: float | None = None
         self.last_step = 0.0                           # the lag's last change
-        self.rs_m = self.rl_m = 0.0                    # EW means of the lag (10 / 30 min) since the regime began
-        self.rs_w = self.rl_w = 0.0
+        self.level_short = RegimeMean(600.0)           # the lag's mean since the regime began (10 / 30 min)
+        self.level_long = RegimeMean(1800.0)
         self.last_t: float | None = None
         self.step = REF_STEP                           # typical sampling interval (EMA)
         self.mode = 0                                  # +1 growing, -1 draining, 0 no trend
@@ -464,13 +484,11 @@ class LagForecaster:
             if mode == 0 and t - self.mode_since >= self.REGIME_SECONDS:
                 # a growth or a drain has ended: the lag's level starts over (not after a single step: a commit
                 # of a sawtooth drops the lag in one)
-                self.rs_w = self.rl_w = 0.0
+                self.level_short.restart()
+                self.level_long.restart()
             self.mode, self.mode_since = mode, t
-        for_s, for_l = math.exp(-elapsed / 600.0), math.exp(-elapsed / 1800.0)
-        self.rs_w = for_s * self.rs_w + 1.0
-        self.rs_m += (lag - self.rs_m) / self.rs_w
-        self.rl_w = for_l * self.rl_w + 1.0
-        self.rl_m += (lag - self.rl_m) / self.rl_w
+        self.level_short.update(elapsed, lag)
+        self.level_long.update(elapsed, lag)
         # the usual in-flight lag: learnt while there is no trend, and quick to follow the lag down (a level
         # first seen during a backlog must not hold a drain's forecast up)
         if self.inflight is None:
@@ -575,10 +593,10 @@ class LagForecaster:
         return max(floor, lag + fall * h + self._seasonal_shift(now, h))
 
     def _level(self) -> float:
-        level = self.rs_m
-        if abs(level - self.rl_m) <= self.noise():
+        level = self.level_short.mean
+        if abs(level - self.level_long.mean) <= self.noise():
             # the 10- and 30-minute means agree: the longer one averages more noise away
-            level = self.rl_m
+            level = self.level_long.mean
         return level
 
     def _level_point(self, lag: float, level: float, h: float, cal: _Calibration) -> float:
