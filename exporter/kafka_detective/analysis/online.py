@@ -404,7 +404,7 @@ class OnlineAnalytics:
                 episodes = st.episodes
                 episodes.append((st.problem_since, st.problem_until - self.problem_hold,
                                  _episode_cause(st.votes)))
-                if len(episodes) > episode_rules.RULES.keep:
+                if len(episodes) > self.episode_rules.keep:
                     del episodes[0]
                 st.votes = {}
             st.problem_since = None
