@@ -159,15 +159,16 @@ SCENARIOS: dict[str, TrafficScenario] = {s.name: s for s in (
         Phase("recovered", 30, 60, consumers=2, note="gone as if nothing happened")],
        expected_cause="intermittent", expected_alerts=("KafkaConsumerStalled",)),
     _s("the-storm", "The Storm",
-       "A broker stops answering, then dies: the clients hang on it until their requests time out, partition "
-       "leaders move, under-replicated partitions pile up and lag builds: a cascading failure (needs the 3-broker "
-       "cluster).",
+       "A broker fails: its clients stall first, then it dies, partition leaders move, under-replicated "
+       "partitions pile up and lag builds: a cascading failure (needs the 3-broker cluster). The traffic driver "
+       "plays the clients' stall (its consumers stop committing for 35 s, as clients blocked on a failing broker "
+       "do); the broker itself answers until it is killed.",
        [Phase("normal", 40, 80, consumers=3, consumer_rate=30,
               note="three brokers, three consumers with capacity 90/s for 80/s"),
-        Phase("a broker hangs", 20, 80, consumers=3, consumer_rate=30, frozen=True,
-              note="the consumers wait on a broker that no longer answers"),
+        Phase("the consumers stall", 20, 80, consumers=3, consumer_rate=30, frozen=True,
+              note="the consumers stop committing, as clients blocked on a failing broker do (played by the driver)"),
         Phase("the broker crashes", 15, 80, consumers=3, consumer_rate=30, frozen=True, actions=("kill_broker",),
-              note="leader elections, under-replicated partitions; the consumers' requests time out"),
+              note="SIGKILL: leader elections, under-replicated partitions; the consumers still stalled"),
         Phase("broker still down", 30, 80, consumers=3, consumer_rate=30,
               note="the consumers work again on the new leaders; the partitions stay under-replicated"),
         Phase("broker back", 60, 80, consumers=3, consumer_rate=30, actions=("start_broker",),
