@@ -432,7 +432,10 @@ def find_onset_index(lag: Sequence[float], t: Sequence[float] | None = None, min
     n = len(lag)
     if n < 4:
         return None
-    x = list(t) if t is not None else [float(i) for i in range(n)]
+    # Times from the first sample: the suffix sums below subtract products of squared times, and unix timestamps
+    # (1.7e9 s, squares summed to 1e20) leave no digits for the differences (a clean ramp's change point came out
+    # at its newest sample, so the diagnosis saw no post-onset window and said `unknown`).
+    x = [ti - t[0] for ti in t] if t is not None else [float(i) for i in range(n)]
     y = median_filter(lag, 5) if n >= 7 else list(lag)
     lo = max(0, min(lo, n - 1))
     peak_val = max(y[lo:])

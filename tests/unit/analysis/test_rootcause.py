@@ -75,6 +75,18 @@ def test_onset_robust_to_an_outlier() -> None:
     assert find_onset_index(lag) in range(49, 53)
 
 
+def test_onset_of_a_ramp_at_unix_timestamps_is_where_it_rises() -> None:
+    # A clean ramp sampled every 5 s (the last sample 3 s after the one before), flat until 45 s. At unix
+    # timestamps the change-point fit once cancelled its squared times to noise and put the onset at the newest
+    # sample; the same lag against times from zero was right.
+    seconds = [5.0 * i for i in range(32)] + [158.0]
+    lag = [0.0] * 10 + [9, 58, 117, 168, 220, 281, 337, 386, 492, 759, 1011, 1269, 1519, 1768, 2006, 2236, 2492,
+                        2736, 2971, 3209, 3475, 3735, 3883]
+    from_zero = find_onset_index(lag, seconds, 798.0, lo=23)
+    assert from_zero is not None and from_zero < len(lag) - 4
+    assert find_onset_index(lag, [1_760_000_000.0 + s for s in seconds], 798.0, lo=23) == from_zero
+
+
 def test_robust_z_floors_flat_baseline() -> None:
     post, base, z = robust_z([10.0] * 5, [5.0] * 10)
     assert (post, base) == (10.0, 5.0) and z == pytest.approx(5 / 0.25)
