@@ -67,6 +67,12 @@ class Scoring:
     min_baseline: int = 3              # fewer baseline samples: no baseline, nothing is compared with it
     max_commit_gap_steps: int = 10     # the longest gap between commits taken as a group's cadence (batched or
                                        # every-N-seconds commits), not as a freeze
+    # commits of whole batches (a commit per processed batch): the consume rate is read over windows that hold
+    # this many batches, so that it moves by less than a batch
+    batches_per_rate_window: int = 4
+    batch_tolerance: float = 0.02      # a commit within 2 % of a whole number of the smallest commit ...
+    batch_share: float = 0.9           # ... for this share of the baseline's commits: commits are whole batches
+    max_batch_steps: int = 20
     unknown_floor: float = 0.25        # score of `unknown`: a cause must beat it to be reported
     around_before: int = 2             # counts "around the onset" start this many samples before it
     near_onset: tuple[int, int] = (3, 4)   # leader changes "at the onset": from 3 samples before to 3 after it
@@ -603,7 +609,8 @@ def _measure(sig: Signals, w: _Window) -> _Measures:
     # step is "frozen" and a consume rate is read only over a window longer than the usual gap between commits
     span = _commit_span(sig, base)
     # (over two cadences: a window of one cadence still holds one or two commits, a rate that jumps by 2x)
-    consume_rate = _span_rates(sig, 2 * span) if span > 1 else sig.consume_rate
+    rate_span = max(span, _batch_steps(sig, base))
+    consume_rate = _commit_rates(sig, rate_span) if rate_span > 1 else sig.consume_rate
 
     # -- produce / consume rates: the later half of a long growth phase
     rate_post = post[len(post) // 2:] if len(post) >= S.rate_later_half_from else post
@@ -697,13 +704,52 @@ def _commit_span(sig: Signals, base: Sequence[int]) -> int:
     return 1 + min(usual, SCORING.max_commit_gap_steps)
 
 
-def _span_rates(sig: Signals, span: int) -> list[float]:
-    """Consume rate over the last `span` steps at every sample (committed messages / elapsed time)."""
+def _batch_steps(sig: Signals, base: Sequence[int]) -> int:
+    """Steps that hold `batches_per_rate_window` commit batches, for a group whose commits are whole batches
+    (each commit a multiple of one batch size): 1 for a group whose commits follow its consumption smoothly.
+
+    A step's commit of one or two batches reads as a rate that jumps by 2x, and a median over such steps moves
+    only by whole batches: 30 % fewer messages consumed can leave the median rate exactly where it was."""
+    S = SCORING
+    deltas = [sig.committed_delta[i] for i in base if sig.committed_delta[i] > 0]
+    if len(deltas) < S.min_baseline:
+        return 1
+    batch = min(deltas)
+    whole = sum(abs(d / batch - round(d / batch)) <= S.batch_tolerance for d in deltas)
+    if whole < S.batch_share * len(deltas):
+        return 1
+    per_step = sum(sig.committed_delta[i] for i in base) / len(base)
+    return min(S.max_batch_steps, max(1, math.ceil(S.batches_per_rate_window * batch / max(per_step, 1e-9))))
+
+
+def _commit_rates(sig: Signals, span: int) -> list[float]:
+    """Consume rate at every sample of a group that commits in steps (batches, every N seconds): the messages
+    committed between two commits about two cadences (`span` steps) apart, over the time between them.
+
+    Read between commits, not over a fixed window: a window of a few cadences holds one more or one fewer commit
+    depending on where it falls, so its rate is quantised to whole batches, and two periods whose pace differs
+    by less than a batch per window read identical. A group that stops committing must still read slower: past
+    its usual gap, the time since the last commit counts too."""
     out = []
+    usual_gap = span * (sig.t[-1] - sig.t[0]) / max(1, sig.n - 1)
+    commits: list[int] = []          # sample indices at which a commit showed
+    total = 0.0
+    cumulative = []
     for i in range(sig.n):
-        j = max(0, i - span)
-        dt = sig.t[i] - sig.t[j]
-        out.append(sum(sig.committed_delta[j + 1:i + 1]) / dt if dt > 0 else sig.consume_rate[i])
+        total += max(0.0, sig.committed_delta[i])
+        cumulative.append(total)
+        if sig.committed_delta[i] > 0:
+            commits.append(i)
+        if not commits:
+            out.append(sig.consume_rate[i])
+            continue
+        last = commits[-1]
+        # the latest commit at least two cadences before the last one (else the oldest seen)
+        first = next((c for c in reversed(commits) if c <= last - 2 * span), commits[0])
+        if first == last:
+            first = max(0, last - 2 * span)
+        dt = max(sig.t[last] - sig.t[first], sig.t[i] - sig.t[first] - usual_gap)
+        out.append((cumulative[last] - cumulative[first]) / dt if dt > 0 else sig.consume_rate[i])
     return out
 
 

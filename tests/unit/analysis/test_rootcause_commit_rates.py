@@ -1,0 +1,73 @@
+"""The consume rate root cause reads from committed offsets, for groups that commit whole batches or every few
+steps: a change of pace must show, whatever the commits' granularity."""
+
+from __future__ import annotations
+
+import math
+import random
+
+from kafka_detective.analysis import rootcause
+from kafka_detective.analysis.rootcause import derive_signals, median
+from kafka_detective.signals.samples import GroupTopicSample
+
+T0 = 1_790_000_000.0
+STEP = 60.0
+
+
+def _history(per_step: list[float], batch: float, rate: float) -> list[GroupTopicSample]:
+    """A group consuming `per_step[i]` messages in step i and committing only whole batches of `batch`."""
+    out = []
+    consumed = produced = 0.0
+    for i, n in enumerate(per_step):
+        consumed += n
+        produced += rate * STEP
+        committed = math.floor(consumed / batch) * batch
+        out.append(GroupTopicSample(
+            cluster="c", group="g", topic="t", timestamp=T0 + i * STEP, lag=int(produced - committed),
+            log_end_offset=int(produced), committed_offset=int(committed), lag_seconds=None, members=3,
+            state="Stable", rebalances_total=0, lost_messages_total=0, retention_seconds=None,
+            leader_changes_total=0, under_replicated_partitions=0, offline_partitions=0))
+    return out
+
+
+def _consume_medians(history: list[GroupTopicSample], onset: int) -> tuple[float, float]:
+    sig = derive_signals(history)
+    base = list(range(1, onset))
+    post = list(range(onset + 10, len(history)))
+    rate_span = max(rootcause._commit_span(sig, base), rootcause._batch_steps(sig, base))
+    rates = rootcause._commit_rates(sig, rate_span) if rate_span > 1 else sig.consume_rate
+    return median([rates[i] for i in base]), median([rates[i] for i in post])
+
+
+def test_a_30_percent_slowdown_shows_through_commits_of_whole_batches() -> None:
+    # ~1.15 batches consumed per step before, ~0.8 after: per-step commits are 1 batch at the median both times
+    rng = random.Random(3)
+    per_step = [1150 * (1 + rng.gauss(0, 0.03)) for _ in range(120)] + \
+               [800 * (1 + rng.gauss(0, 0.03)) for _ in range(60)]
+    history = _history(per_step, batch=1000, rate=1150 / STEP)
+    raw = derive_signals(history).consume_rate
+    assert median(raw[1:120]) == median(raw[130:])           # what a per-step median saw
+    before, after = _consume_medians(history, onset=120)
+    assert 0.6 < after / before < 0.8
+
+
+def test_commits_every_few_steps_read_as_the_pace_between_them() -> None:
+    # a batch every ~3 steps: most steps commit nothing, the pace must still read ~1000 / 3 per step, then half
+    per_step = [1000 / 3] * 120 + [500 / 3] * 60
+    before, after = _consume_medians(_history(per_step, batch=1000, rate=1000 / 3 / STEP), onset=120)
+    assert abs(before * STEP - 1000 / 3) < 0.15 * 1000 / 3
+    assert 0.4 < after / before < 0.65
+
+
+def test_a_group_that_stops_committing_reads_slower_after_its_usual_gap() -> None:
+    per_step = [1000 / 3] * 120 + [0.0] * 20
+    sig = derive_signals(_history(per_step, batch=1000, rate=1000 / 3 / STEP))
+    span = rootcause._commit_span(sig, list(range(1, 120)))
+    rates = rootcause._commit_rates(sig, span)
+    assert rates[-1] < 0.5 * rates[110]
+
+
+def test_smooth_commits_keep_the_per_step_rate() -> None:
+    rng = random.Random(5)
+    history = _history([1000 * (1 + rng.gauss(0, 0.05)) for _ in range(120)], batch=1, rate=1000 / STEP)
+    assert rootcause._batch_steps(derive_signals(history), list(range(1, 120))) == 1
