@@ -25,6 +25,7 @@ it is O(n) in the number of samples (a few hundred samples take well under a mil
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import math
 from collections.abc import Sequence
@@ -608,9 +609,7 @@ def _measure(sig: Signals, w: _Window) -> _Measures:
     # -- the group's commit cadence: batched and every-N-seconds commits leave steps without any commit, so a
     # step is "frozen" and a consume rate is read only over a window longer than the usual gap between commits
     span = _commit_span(sig, base)
-    # (over two cadences: a window of one cadence still holds one or two commits, a rate that jumps by 2x)
-    rate_span = max(span, _batch_steps(sig, base))
-    consume_rate = _commit_rates(sig, rate_span) if rate_span > 1 else sig.consume_rate
+    consume_rate = consume_rates(sig, base, span)
 
     # -- produce / consume rates: the later half of a long growth phase
     rate_post = post[len(post) // 2:] if len(post) >= S.rate_later_half_from else post
@@ -704,6 +703,14 @@ def _commit_span(sig: Signals, base: Sequence[int]) -> int:
     return 1 + min(usual, SCORING.max_commit_gap_steps)
 
 
+def consume_rates(sig: Signals, base: Sequence[int], span: int | None = None) -> list[float]:
+    """The consume rate at every sample as root cause reads it: per step for a group that commits every step,
+    else between commits (`_commit_rates`) over the baseline's commit cadence or its batch size, whichever is
+    longer. `span` is `_commit_span(sig, base)` when the caller has it already."""
+    rate_span = max(_commit_span(sig, base) if span is None else span, _batch_steps(sig, base))
+    return _commit_rates(sig, rate_span) if rate_span > 1 else sig.consume_rate
+
+
 def _batch_steps(sig: Signals, base: Sequence[int]) -> int:
     """Steps that hold `batches_per_rate_window` commit batches, for a group whose commits are whole batches
     (each commit a multiple of one batch size): 1 for a group whose commits follow its consumption smoothly.
@@ -730,14 +737,11 @@ def _commit_rates(sig: Signals, span: int) -> list[float]:
     depending on where it falls, so its rate is quantised to whole batches, and two periods whose pace differs
     by less than a batch per window read identical. A group that stops committing must still read slower: past
     its usual gap, the time since the last commit counts too."""
-    out = []
     usual_gap = span * (sig.t[-1] - sig.t[0]) / max(1, sig.n - 1)
+    cumulative = list(itertools.accumulate(sig.committed_delta))   # deltas are >= 0 (derive_signals)
     commits: list[int] = []          # sample indices at which a commit showed
-    total = 0.0
-    cumulative = []
+    out = []
     for i in range(sig.n):
-        total += max(0.0, sig.committed_delta[i])
-        cumulative.append(total)
         if sig.committed_delta[i] > 0:
             commits.append(i)
         if not commits:
@@ -745,7 +749,7 @@ def _commit_rates(sig: Signals, span: int) -> list[float]:
             continue
         last = commits[-1]
         # the latest commit at least two cadences before the last one (else the oldest seen)
-        first = next((c for c in reversed(commits) if c <= last - 2 * span), commits[0])
+        first = commits[max(0, bisect.bisect_right(commits, last - 2 * span) - 1)]
         if first == last:
             first = max(0, last - 2 * span)
         dt = max(sig.t[last] - sig.t[first], sig.t[i] - sig.t[first] - usual_gap)

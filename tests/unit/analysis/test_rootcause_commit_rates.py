@@ -34,8 +34,7 @@ def _consume_medians(history: list[GroupTopicSample], onset: int) -> tuple[float
     sig = derive_signals(history)
     base = list(range(1, onset))
     post = list(range(onset + 10, len(history)))
-    rate_span = max(rootcause._commit_span(sig, base), rootcause._batch_steps(sig, base))
-    rates = rootcause._commit_rates(sig, rate_span) if rate_span > 1 else sig.consume_rate
+    rates = rootcause.consume_rates(sig, base)
     return median([rates[i] for i in base]), median([rates[i] for i in post])
 
 
