@@ -55,12 +55,13 @@ FIRST_SIGN_STEPS = 2             # consecutive cycles a first sign must hold (on
 # A backlog under `min_backlog_seconds` of production and of age is unusual at most, never alarming: the published
 # lag and lag-seconds scores stay under this (a slow partition or a deploy's pause on a quiet group).
 IMMATERIAL_SCORE_CAP = 0.5
-# An age-only backlog (few messages behind, the oldest old: one partition lagging) opens a problem at this age of
-# the oldest message beyond the usual, the lag-seconds warning's default (whole-group problems are material in
-# messages as soon as in age; a stopped partition opens one by its frozen-partition sign)
-AGE_ONLY_SECONDS = 300.0
-AGE_STOPPED_RATIO = 0.5          # ... or at once when the oldest message ages at half the clock's pace or more
-AGE_STOPPED_STEPS = 2            # ... for this many consecutive cycles (one cycle's jump is the oldest changing)
+# An age-only backlog (few messages behind, the oldest old: one partition lagging) is material at this multiple of
+# `min_backlog_seconds` beyond the usual age (5 minutes by default, the lag-seconds warning's default); a whole-group
+# problem is material in messages as soon as in age
+AGE_ONLY_FACTOR = 2.5
+AGE_STOPPED_RATIO = 0.5          # ... or at `min_backlog_seconds` once the oldest message ages at half the clock's
+AGE_STOPPED_STEPS = 2            # pace for this many consecutive cycles (a stopped partition; one cycle's jump is
+                                 # the oldest message changing)
 WARMED_SCORES = 30       # the lag detector scores once it has this many raw scores (anomaly.py)
 USUAL_MAX_SCORE = 0.5   # the usual backlog learns only from cycles whose lag is not unusual (a ramp must not teach)
 WARMUP_CYCLES = 10               # a subject's first cycles (new, or back after a gap) open no problem: its
@@ -352,10 +353,16 @@ class OnlineAnalytics:
         # beyond what the group usually shows (batched and every-N-seconds commits swing the lag by minutes of
         # production on a healthy group)
         usual = st.usual
-        backlog_material = s.lag > 0 and s.lag >= (self.min_backlog_seconds + usual.backlog) * produce_level
-        age_material = s.lag > 0 and s.lag_seconds is not None and \
-            s.lag_seconds >= self.min_backlog_seconds + usual.age
-        material = backlog_material or age_material
+        # An old message with few messages behind is one partition lagging: a hot key consumed at 90 % of its pace
+        # ages its oldest message by minutes over an hour, and is material only once that age is alarming; a
+        # stopped partition ages it as fast as the clock.
+        aging = (prev is not None and s.lag_seconds is not None and prev.lag_seconds is not None and t > prev.timestamp
+                 and s.lag_seconds - prev.lag_seconds >= AGE_STOPPED_RATIO * (t - prev.timestamp))
+        st.aging_steps = st.aging_steps + 1 if aging else 0
+        age_bar = self.min_backlog_seconds * (1.0 if st.aging_steps >= AGE_STOPPED_STEPS else AGE_ONLY_FACTOR)
+        material = s.lag > 0 and (
+            s.lag >= (self.min_backlog_seconds + usual.backlog) * produce_level
+            or (s.lag_seconds is not None and s.lag_seconds >= age_bar + usual.age))
         # learnt only from cycles whose lag is not unusual; while the anomaly detectors warm up (their scores are
         # 0) only from calm ones, no open problem and no lag trend: a backlog growing from the start must not
         # become the usual
@@ -363,20 +370,12 @@ class OnlineAnalytics:
         if scores.get("lag", 0.0) < USUAL_MAX_SCORE and scores.get("lag_seconds", 0.0) < USUAL_MAX_SCORE \
                 and (warmed or (st.problem_since is None and fc.mode == 0)):
             usual.update(s.lag / produce_level if produce_level > 0 else 0.0, s.lag_seconds)
-        aging = (prev is not None and s.lag_seconds is not None and prev.lag_seconds is not None and t > prev.timestamp
-                 and s.lag_seconds - prev.lag_seconds >= AGE_STOPPED_RATIO * (t - prev.timestamp))
-        st.aging_steps = st.aging_steps + 1 if aging else 0
         if material:
             # growing: the significant growth rate, damped over an hour, would add this much within the longest
             # horizon (the point forecast of a young growth projects it for only as long as it has lasted)
             hmax = self.horizons[-1] if self.horizons else 0
             growth = fc.growth_rate() * 3600.0 * (1.0 - math.exp(-hmax / 3600.0))
-            # An old message with few messages behind is one partition lagging. A stopped one ages its oldest
-            # message as fast as the clock; a hot key consumed at 90 % of its pace ages it by minutes over an
-            # hour, alarming only once that age is, not as soon as it is unusual.
-            age_alarming = backlog_material or (s.lag_seconds is not None and (
-                s.lag_seconds >= AGE_ONLY_SECONDS + usual.age or st.aging_steps >= AGE_STOPPED_STEPS))
-            if (scores.get("lag", 0.0) >= 0.8 or (scores.get("lag_seconds", 0.0) >= 0.8 and age_alarming)
+            if (scores.get("lag", 0.0) >= 0.8 or scores.get("lag_seconds", 0.0) >= 0.8
                     or (growth > 0 and growth >= max(300.0 * produce_level, 100.0) and growth >= 0.5 * s.lag)
                     or (s.lag_seconds is not None and s.lag_seconds >= 600.0
                         and (s.retention_seconds is None or s.lag_seconds >= 0.1 * s.retention_seconds))

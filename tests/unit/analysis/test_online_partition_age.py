@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import random
 
-from kafka_detective.analysis.online import AGE_ONLY_SECONDS, OnlineAnalytics
+from kafka_detective.analysis.online import AGE_ONLY_FACTOR, OnlineAnalytics
 from kafka_detective.signals.samples import GroupTopicSample
 
 T0 = 1_790_000_000.0
@@ -51,7 +51,7 @@ def test_a_hot_partition_a_few_minutes_behind_is_no_problem() -> None:
 def test_a_hot_partition_whose_oldest_message_keeps_aging_opens_a_problem() -> None:
     cycles = _diagnosed_cycles(age_pace=0.12, lagging_cycles=240)
     assert cycles, "an oldest message an hour old must open a lag problem"
-    assert cycles[0] * STEP * 0.12 >= AGE_ONLY_SECONDS
+    assert cycles[0] * STEP * 0.12 >= AGE_ONLY_FACTOR * OnlineAnalytics().min_backlog_seconds
 
 
 def test_a_stopped_partition_opens_a_problem_within_minutes() -> None:
