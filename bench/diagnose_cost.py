@@ -11,36 +11,16 @@ from __future__ import annotations
 
 import argparse
 import os
-import random
 import statistics
+import sys
 import time
+from pathlib import Path
 
 from kafka_detective.analysis.rootcause import diagnose
-from kafka_detective.signals.samples import GroupTopicSample
 
-
-def storm_history(n: int, onset: int, seed: int = 1, step: float = 15.0) -> list[GroupTopicSample]:
-    """A group whose rebalances begin at `onset`: membership churns and the lag builds while it does."""
-    rng = random.Random(seed)
-    produced = consumed = 0.0
-    rebalances = 0
-    out = []
-    for i in range(n):
-        rate = 100.0 * (1.0 + rng.gauss(0.0, 0.05))
-        produced += rate * step
-        storming = i >= onset
-        if storming and i % 3 == 0:
-            rebalances += 1
-        consumed = min(produced, consumed + rate * step * (0.3 if storming else 1.0))
-        lag = int(produced - consumed)
-        out.append(GroupTopicSample(
-            cluster="c", group="g", topic="t", timestamp=1_790_000_000.0 + i * step, lag=lag,
-            log_end_offset=int(produced), committed_offset=int(consumed), lag_seconds=lag / rate,
-            members=(2 if storming and i % 3 == 0 else 3), state=("PreparingRebalance" if storming and i % 3 == 0
-                                                                  else "Stable"),
-            rebalances_total=rebalances, lost_messages_total=0, retention_seconds=604800.0,
-            leader_changes_total=0, under_replicated_partitions=0, offline_partitions=0))
-    return out
+# the synthetic histories the root-cause unit tests use (tests/synthetic.py): the same storm the old timed test ran
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+from synthetic import scenario
 
 
 def main() -> None:
@@ -48,7 +28,7 @@ def main() -> None:
     ap.add_argument("--samples", type=int, default=400, help="history length (default 400)")
     ap.add_argument("--calls", type=int, default=200, help="diagnose() calls timed (default 200)")
     args = ap.parse_args()
-    history = storm_history(args.samples, onset=args.samples * 3 // 4)
+    history = scenario("rebalance_storm", n=args.samples, onset=args.samples * 3 // 4).samples()
     cause = diagnose(history).cause
     times = []
     for _ in range(args.calls):
