@@ -49,9 +49,10 @@ def test_the_split_is_pinned():
     assert set(test.commit_styles) == {"per_message", "batched", "sawtooth", "interval"}
 
 
+@pytest.mark.parametrize("tuned_on", ["train", "validation"])
 @pytest.mark.parametrize("dimension", ["brokers", "cluster_partitions", "groups", "rate"])
-def test_test_ranges_lie_beyond_the_train_extremes(dimension):
-    train_ranges = getattr(families.SPLITS["train"], dimension)
+def test_test_ranges_lie_beyond_the_train_extremes(dimension, tuned_on):
+    train_ranges = getattr(families.SPLITS[tuned_on], dimension)
     lo = min(r[0] for r in train_ranges)
     hi = max(r[1] for r in train_ranges)
     for a, b in getattr(families.SPLITS["test"], dimension):
@@ -65,7 +66,17 @@ def test_test_split_is_harder_where_it_is_not_a_range():
     assert test.noise[1] >= train.noise[1]
 
 
-@pytest.mark.parametrize("split", ["train", "test"])
+def test_validation_lies_between_train_and_test_where_it_is_not_a_range():
+    train, validation, test = (families.SPLITS[s] for s in ("train", "validation", "test"))
+    assert train.weekly[1] <= validation.weekly[0] < validation.weekly[1] <= test.weekly[0]
+    assert train.missing_cpu < validation.missing_cpu < test.missing_cpu
+    assert train.missing_disk < validation.missing_disk < test.missing_disk
+    assert train.noise[1] < validation.noise[1] < test.noise[1]
+    assert max(b for _, b in train.brokers) < min(a for a, _ in validation.brokers)
+    assert max(b for _, b in validation.brokers) < min(a for a, b in test.brokers if a > 2)
+
+
+@pytest.mark.parametrize("split", ["train", "validation", "test"])
 def test_sampled_parameters_respect_their_split(split):
     spec = families.SPLITS[split]
     seen_missing = set()

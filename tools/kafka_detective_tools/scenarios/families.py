@@ -9,7 +9,10 @@ ranges of a *split*:
 * `train` — the ranges tuning may look at;
 * `test`  — ranges that reach beyond the train extremes (cluster sizes, partition counts, group counts and rates
   it never saw, every-N-seconds commits, strong weekly seasonality, missing CPU/disk signals). Fixed on
-  `SPLIT_FIXED_ON`, before any tuning, and pinned by `tests/unit/scenarios/test_families.py`.
+  `SPLIT_FIXED_ON`, before any tuning, and pinned by `tests/unit/scenarios/test_families.py`;
+* `validation` — added on 2026-12-03 to check while tuning that a change transfers: the train scale, brokers
+  between train and test, and the test's other conditions at half strength. The test split still lies beyond
+  it in every range dimension.
 
 `sample(split, family, index)` draws a `FamilyParams` (same arguments, same parameters: the seed is the crc32 of
 `split/family/index`), `build(params)` turns it into a simulator `Scenario`, and `generate(params, out_dir)`
@@ -70,6 +73,12 @@ SPLITS: dict[str, SplitSpec] = {
         groups=((1, 1), (41, 500)), rate=((1.0, 4.9), (5001.0, 100_000.0)),
         commit_styles=("per_message", "batched", "sawtooth", "interval"),
         daily=(0.2, 0.6), weekly=(0.3, 0.6), missing_cpu=0.4, missing_disk=0.4, noise=(0.02, 0.12)),
+    # Between the two, to see whether tuning transfers before the test split is run: the train scale (the
+    # test's scale lies beyond both), brokers between the two, and the test's other conditions at half strength.
+    "validation": SplitSpec(
+        name="validation", brokers=((7, 9),), cluster_partitions=((12, 300),), groups=((2, 40),),
+        rate=((5.0, 5000.0),), commit_styles=("per_message", "batched", "sawtooth", "interval"),
+        daily=(0.2, 0.5), weekly=(0.15, 0.3), missing_cpu=0.2, missing_disk=0.2, noise=(0.02, 0.1)),
 }
 
 # Expected alerts (ground truth, chosen per incident kind) of the causes simulator.EXPECTED_ALERTS does not
