@@ -398,7 +398,8 @@ SPLIT_NAMES = ("train", "validation", "test")
 
 
 def split_dirs(directory: str | Path) -> dict[str, Path]:
-    """The split subdirectories (`train/`, `validation/`, `test/`) of a family directory written by `simulate --families`."""
+    """The split subdirectories (`train/`, `validation/`, `test/`) of a family directory written by
+    `simulate --families`."""
     d = Path(directory)
     return {name: d / name for name in SPLIT_NAMES if (d / name).is_dir()}
 
