@@ -161,12 +161,12 @@ class Scoring:
     # -- retry_death_spiral: failures re-produced, so the produce rate rises WITH the lag
     spiral_top: float = 0.95
     spiral_smoothing: int = 5             # median filter width of the produce rate
-    spiral_recent_samples: int = 10       # "just before the onset" of the consume rate
     spiral_min_points: int = 6
     spiral_min_third: int = 2             # samples of the first and last thirds of the growth phase, at least
     spiral_correlation: tuple[float, float] = (0.4, 0.75)   # produce rate with the lag, after the onset
     spiral_growth: tuple[float, float] = (0.05, 0.12)   # produce rise WITHIN the growth phase (last third vs first)
     spiral_produce_rise: tuple[float, float] = (0.05, 0.15)   # produce / baseline - 1 (and / just before the onset)
+    spiral_recent_samples: int = 10       # "just before the onset"
     spiral_consume_drop: tuple[float, float] = (0.1, 0.3)    # early sign: 1 - consume / baseline
     spiral_early_weight: float = 0.8      # the early sign counts a little less than the rise with the lag
     spiral_early_produce_z: tuple[float, float] = (1.0, 2.0)   # robust z of the produce rise in the early sign,
@@ -335,19 +335,6 @@ def correlation(x: Sequence[float], y: Sequence[float]) -> float:
     sxx = sum((a - mx) ** 2 for a in x[:n])
     syy = sum((b - my) ** 2 for b in y[:n])
     return sxy / math.sqrt(sxx * syy) if sxx > 0 and syy > 0 else 0.0
-
-
-def trend_level(t: Sequence[float], values: Sequence[float | None], idx: Sequence[int], at: float) -> float:
-    """The baseline's level at time `at` on its robust linear trend: the slope is the median of the slopes
-    between samples half the window apart (a Theil-Sen estimate in O(n)), the intercept the median residual.
-    Unlike the median of the last few samples, it is not moved by a run of noise, and it follows a climb."""
-    pts = [(t[i], float(v)) for i in idx if (v := values[i]) is not None]
-    half = len(pts) // 2
-    if half < 2:
-        return median([y for _, y in pts])
-    slope = median([(pts[i + half][1] - pts[i][1]) / (pts[i + half][0] - pts[i][0])
-                    for i in range(len(pts) - half) if pts[i + half][0] > pts[i][0]])
-    return median([y - slope * (x - at) for x, y in pts])
 
 
 def median_filter(values: Sequence[float], width: int = 5) -> list[float]:
@@ -902,13 +889,12 @@ def _score_retry_spiral(sig: Signals, m: _Measures, scores: dict[str, float]) ->
     spiral = 0.0
     with_lag = False
     if m.have_base:
-        # Both steps are measured against the baseline AND against what came just before the onset: a daily cycle
-        # climbing through a long baseline, or consumers that were already slower (an onset found late), is no
-        # step at the onset; a feedback loop starting is. For the producers "just before" is the baseline's trend
-        # carried to the onset, not the last few samples, so that a run of noisy minutes is no step either.
+        # Both steps are measured against the baseline AND against just before the onset: a daily cycle climbing
+        # through a long baseline, or consumers that were already slower, is no step at the onset; a feedback
+        # loop starting is.
         just_before = m.base[-S.spiral_recent_samples:]
         rise, drop = m.p_ratio - 1, 1 - m.c_ratio
-        if (p_recent := trend_level(sig.t, sig.produce_rate, m.base, sig.t[m.post[0]])) > 1e-9:
+        if (p_recent := median(_vals(sig.produce_rate, just_before))) > 1e-9:
             rise = min(rise, m.p_post / p_recent - 1)
         if (c_recent := median(_vals(m.consume_rate, just_before))) > 1e-9:
             drop = min(drop, 1 - m.c_post / c_recent)

@@ -8,7 +8,7 @@ from dataclasses import replace
 
 from kafka_detective.analysis import episodes
 from kafka_detective.analysis.online import OnlineAnalytics
-from kafka_detective.analysis.rootcause import correlation, diagnose, median, trend_level
+from kafka_detective.analysis.rootcause import correlation, diagnose
 from kafka_detective.signals.samples import FROZEN_SECONDS, GroupTopicSample, frozen_partitions
 from synthetic import scenario
 
@@ -56,7 +56,7 @@ def _retry_spiral(rise_per_sample: float) -> list[GroupTopicSample]:
 
 
 def test_produce_rising_with_the_lag_is_a_retry_death_spiral() -> None:
-    d = diagnose(_retry_spiral(0.006))
+    d = diagnose(_retry_spiral(0.005))
     assert d.cause == "retry_death_spiral", d.alternatives
     assert any("rises with the lag" in e.note for e in d.evidence)
 
@@ -65,43 +65,6 @@ def test_a_step_spike_is_not_a_spiral() -> None:
     d = diagnose(scenario("producer_spike", noise=0.05).samples())
     assert d.cause == "producer_spike", d.alternatives
     assert "retry_death_spiral" not in [c for c, v in d.alternatives if v > 0.3]
-
-
-def _spiral_starting(produce_before_onset) -> list[GroupTopicSample]:
-    # The early sign of a spiral: at the onset the consumers slow (time-outs) and a share of what they read comes
-    # back to the topic (+35 %); `produce_before_onset(i)` is the producers' own rate.
-    s = scenario("consumer_slowdown", noise=0.03)
-    s.produce_at = lambda i: produce_before_onset(min(i, s.onset)) * (1.35 if i >= s.onset else 1.0)
-    s.capacity_at = lambda i: 130 * (0.6 if i >= s.onset else 1.0)
-    return s.samples()
-
-
-def test_a_spiral_starting_after_a_run_of_busy_minutes_is_still_a_spiral() -> None:
-    # Noisy producers: the ten minutes before the onset ran 25 % busier by chance. Against their median the
-    # re-produced share looked like no step at all (a slowdown was named); against the baseline's trend it is one.
-    onset = scenario("consumer_slowdown").onset
-    d = diagnose(_spiral_starting(lambda i: 100 * (1.25 if onset - 10 <= i < onset else 1.0)))
-    assert d.cause == "retry_death_spiral", d.alternatives
-
-
-def test_a_daily_climb_through_the_baseline_is_no_spiral_step() -> None:
-    # The producers climb 0.2 % a minute (a steep daily cycle) all through the baseline and on after the onset,
-    # while the consumers slow: the produce at the onset is where the climb was heading, not a step: a slowdown.
-    s = scenario("consumer_slowdown", noise=0.03)
-    s.produce_at = lambda i: 100 * (1 + 0.002 * (i - s.onset + 120))
-    s.capacity_at = lambda i: 200 * (0.45 if i >= s.onset else 1.0)
-    d = diagnose(s.samples())
-    assert d.cause == "consumer_slowdown", d.alternatives
-
-
-def test_trend_level_follows_a_line_and_ignores_a_short_run() -> None:
-    t = [60.0 * i for i in range(100)]
-    line = [50 + 0.1 * x for x in t]
-    assert abs(trend_level(t, line, range(100), 6000.0) - 650.0) < 1e-6
-    flat_with_run = [100.0] * 90 + [125.0] * 10
-    assert median(flat_with_run[-10:]) == 125.0
-    assert abs(trend_level(t, flat_with_run, range(100), 6000.0) - 100.0) < 5.0
-    assert trend_level(t, [None, 3.0, None], range(3), 0.0) == 3.0
 
 
 def test_correlation() -> None:
