@@ -84,6 +84,7 @@ class RobustWindow:
 
 
 # Per-signal settings: direction, absolute floor of the scale, relative floor (x |median|), seasonal, CUSUM.
+# The online engine replaces the rates' absolute floor each cycle by their counting noise (online.counting_noise).
 SIGNAL_SETTINGS: dict[str, tuple[str, float, float, bool, bool]] = {
     "produce_rate": ("both", 0.5, 0.05, True, True),
     "consume_rate": ("both", 0.5, 0.05, True, True),
