@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 import math
 from array import array
+from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
@@ -77,6 +78,9 @@ WARMED_SCORES = 30       # the lag detector scores once it has this many raw sco
 USUAL_MAX_SCORE = 0.5   # the usual backlog learns only from cycles whose lag is not unusual (a ramp must not teach)
 WARMUP_CYCLES = 10               # a subject's first cycles (new, or back after a gap) open no problem: its
                                  # rates are not known yet, so any backlog looks like runaway growth
+COLD_LOW_POINT_CYCLES = 6        # then, until the lag detector has warmed (~50 cycles), a backlog is material only
+                                 # if its low point over this many cycles is: a commit every 5 minutes is no backlog;
+                                 # the price is up to 5 cycles' delay for a backlog that starts in that first hour
 
 # Compact history record layout (one array('d') slot per field).
 _FIELDS = ("timestamp", "lag", "log_end_offset", "committed_offset", "lag_seconds", "members", "state",
@@ -190,7 +194,7 @@ class UsualBacklog:
 class SubjectState:
     __slots__ = ("aging_steps", "detectors", "diag_t", "diagnosis", "episodes", "first_seen", "forecaster",
                  "history", "last", "last_seen", "observed", "onset", "problem_since", "problem_until",
-                 "rebalance_rate", "result", "scores", "sign_steps", "usual", "votes")
+                 "rebalance_rate", "recent_lags", "result", "scores", "sign_steps", "usual", "votes")
 
     def __init__(self, history_points: int, history_spacing: float):
         self.forecaster = LagForecaster()
@@ -214,6 +218,8 @@ class SubjectState:
         self.aging_steps = 0     # consecutive cycles the oldest message aged at the clock's pace (a stop)
         self.votes: dict[str, int] = {}    # single-episode causes diagnosed during the current problem
         self.usual = UsualBacklog()
+        # the lag of the last cycles while the lag detector warms up (then None): the backlog's low point
+        self.recent_lags: deque[float] | None = deque(maxlen=COLD_LOW_POINT_CYCLES)
 
 
 class OnlineAnalytics:
@@ -378,10 +384,20 @@ class OnlineAnalytics:
         material = s.lag > 0 and (
             s.lag >= (self.min_backlog_seconds + usual.backlog) * produce_level
             or (s.lag_seconds is not None and s.lag_seconds >= age_bar + usual.age))
+        warmed = dets[2].long_n >= WARMED_SCORES
+        lows = st.recent_lags
+        if lows is not None:
+            # Until the lag detector knows the group, a commit sawtooth (a commit every few minutes: the lag climbs
+            # to minutes of production and falls back near zero) reads as runaway growth and its peaks as a backlog
+            # that the usual backlog, still learning, does not cover yet: after every exporter restart, an hour of
+            # `unknown`. A backlog is then material only if its low point over the last cycles is too.
+            lows.append(float(s.lag))
+            material = material and min(lows) >= self.min_backlog_seconds * produce_level
+            if warmed:
+                st.recent_lags = None
         # learnt only from cycles whose lag is not unusual; while the anomaly detectors warm up (their scores are
         # 0) only from calm ones, no open problem and no lag trend: a backlog growing from the start must not
         # become the usual
-        warmed = dets[2].long_n >= WARMED_SCORES
         if scores.get("lag", 0.0) < USUAL_MAX_SCORE and scores.get("lag_seconds", 0.0) < USUAL_MAX_SCORE \
                 and (warmed or (st.problem_since is None and fc.mode == 0)):
             usual.update(s.lag / produce_level if produce_level > 0 else 0.0, s.lag_seconds)
