@@ -83,11 +83,22 @@ class RobustWindow:
         return (s[(3 * n) // 4] - s[n // 4]) / 1.349
 
 
+RATE_FLOOR_MIN = 1e-3      # msg/s: an idle topic's rate still has a scale
+
+
+def counting_noise(rate: float, step: float) -> float:
+    """Scale floor of a message rate: the counting noise of the messages of one step (Poisson,
+    sqrt(rate x step) / step). A fixed floor in msg/s is no floor at all on a busy topic and, on one of a few
+    msg/s, wider than its daily cycle: its ordinary scores stayed so small that any busy hour became a 1e-10
+    tail (anomaly 1.0 on quiet days, where busier topics scored 0.1)."""
+    return max(math.sqrt(max(rate, 0.0) * step) / step, RATE_FLOOR_MIN)
+
+
 # Per-signal settings: direction, absolute floor of the scale, relative floor (x |median|), seasonal, CUSUM.
-# The online engine replaces the rates' absolute floor each cycle by their counting noise (online.counting_noise).
-SIGNAL_SETTINGS: dict[str, tuple[str, float, float, bool, bool]] = {
-    "produce_rate": ("both", 0.5, 0.05, True, True),
-    "consume_rate": ("both", 0.5, 0.05, True, True),
+# An absolute floor of None is a message rate's: its counting noise over the step (`counting_noise`).
+SIGNAL_SETTINGS: dict[str, tuple[str, float | None, float, bool, bool]] = {
+    "produce_rate": ("both", None, 0.05, True, True),
+    "consume_rate": ("both", None, 0.05, True, True),
     # lag: the engine raises the floor to 30 s of production each cycle; lag seconds: 30 s. A backlog smaller
     # than half a minute is operationally noise (a deploy's pause), however unusual statistically.
     "lag": ("up", 10.0, 0.10, True, True),
@@ -103,7 +114,7 @@ class SignalDetector:
                  "long_n", "long_var", "neg", "pos", "pos_start", "rel_floor", "season", "short", "spacing",
                  "std_floor", "warmup", "window")
 
-    def __init__(self, direction: str = "both", abs_floor: float = 1e-9, rel_floor: float = 0.0,
+    def __init__(self, direction: str = "both", abs_floor: float | None = 1e-9, rel_floor: float = 0.0,
                  seasonal: bool = True, window: int = 120, spacing: float = 30.0, warmup: int = 20,
                  cusum_k: float = 0.5, cusum_h: float = 8.0, std_floor: float = 0.3):
         self.direction = direction
@@ -148,7 +159,8 @@ class SignalDetector:
         score = 0.0
         if len(window) >= self.warmup:
             med = window.median()
-            scale = max(window.scale(), self.abs_floor, self.rel_floor * abs(med))
+            floor = self.abs_floor if self.abs_floor is not None else counting_noise(med, max(dt, 1.0))
+            scale = max(window.scale(), floor, self.rel_floor * abs(med))
             z = (d - med) / scale
             z = max(-50.0, min(50.0, z))
             zd = abs(z) if self.direction == "both" else max(0.0, z)

@@ -47,17 +47,6 @@ STATES: tuple[str, ...] = (GroupState.UNKNOWN, GroupState.STABLE, GroupState.EMP
                            GroupState.RECONCILING, "NotReady")
 _STATE_CODE = {s: i for i, s in enumerate(STATES)}
 _NAN = float("nan")
-RATE_FLOOR_MIN = 1e-3      # msg/s: an idle topic's rate still has a scale
-
-
-def counting_noise(rate: float, step: float) -> float:
-    """Scale floor of a rate's anomaly score: the counting noise of the messages of one step (Poisson,
-    sqrt(rate x step) / step). A fixed floor in msg/s is no floor at all on a busy topic and, on one of a few
-    msg/s, wider than its daily cycle: its ordinary scores stayed so small that any busy hour became a 1e-10
-    tail (anomaly 1.0 on quiet days, where busier topics scored 0.1)."""
-    return max(math.sqrt(max(rate, 0.0) * step) / step, RATE_FLOOR_MIN)
-
-
 LAG_FLOOR_SECONDS = 30.0   # scale floor of the lag anomaly score: 30 s of production
 # First signs that open a lag problem before the backlog is material (short and partial episodes):
 FIRST_SIGN_SCORE = 0.95          # lag anomaly score of a first sign ...
@@ -344,10 +333,6 @@ class OnlineAnalytics:
         scores = {}
         produce_rate = fc.produce.last_rate if prev is not None else None
         consume_rate = fc.consume.last_rate if prev is not None else None
-        if prev is not None:
-            step = max(t - prev.timestamp, 1.0)
-            dets[0].abs_floor = counting_noise(fc.produce.level, step)
-            dets[1].abs_floor = counting_noise(fc.consume.level, step)
         if produce_rate is not None:
             scores["produce_rate"] = dets[0].update(t, produce_rate)
         if consume_rate is not None:

@@ -8,7 +8,8 @@ import random
 
 import pytest
 
-from kafka_detective.analysis.online import RATE_FLOOR_MIN, OnlineAnalytics, counting_noise
+from kafka_detective.analysis.anomaly import RATE_FLOOR_MIN, counting_noise
+from kafka_detective.analysis.online import OnlineAnalytics
 from kafka_detective.signals.samples import GroupTopicSample
 
 T0 = 1_790_000_000.0
