@@ -20,7 +20,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
     parser.add_argument("--families", action="store_true",
                         help="write randomised scenario families instead of the hand-written case studies: "
-                        "OUT/train/ and OUT/test/ (<name>.om.gz, <name>.truth.yaml) and OUT/families.json")
+                        "OUT/<split>/ (<name>.om.gz, <name>.truth.yaml) and OUT/families.json")
     parser.add_argument("--split", choices=("train", "validation", "test", "both"), default="both",
                         help="with --families: which split to write (default: %(default)s)")
     parser.add_argument("--count", type=positive_int, default=256, metavar="N",
