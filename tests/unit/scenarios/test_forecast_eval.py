@@ -4,15 +4,20 @@ pattern configuration, figures on simulated traces and `evaluate --forecasts`.""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from kafka_detective.analysis.model import GroupTopicAnalysis
 from kafka_detective.cli import main
 from kafka_detective.durations import parse_duration
 from kafka_detective.yamlio import load_file
 from kafka_detective_tools.scenarios import forecast_eval as fe
-from kafka_detective_tools.scenarios.trace import Series
+from kafka_detective_tools.scenarios import lag_threshold
+from kafka_detective_tools.scenarios.evaluate import HOLD_SECONDS, _predictive_flags
+from kafka_detective_tools.scenarios.replay import HORIZON, ReplayResult, StepRecord, firing_episodes, replay
+from kafka_detective_tools.scenarios.trace import Series, Truth, write_trace, write_truth
 
 REPO = Path(__file__).resolve().parents[3]
 T0 = 1_790_000_000.0
@@ -21,7 +26,11 @@ TOTAL = 1000.0
 
 def test_mirrored_thresholds_match_the_pattern_configuration() -> None:
     cfg = load_file(REPO / "patterns" / "config.yaml")["_config"]
-    assert cfg["predicted_lag_threshold"] == fe.LAG_THRESHOLD
+    assert "predicted_lag_threshold" not in cfg    # the predictive rule forecasts KafkaConsumerLagHigh's threshold
+    assert cfg["lag_messages_produce_seconds"] == lag_threshold.LAG_MESSAGES_PRODUCE_SECONDS
+    assert cfg["lag_messages_warning"] == lag_threshold.LAG_MESSAGES_WARNING
+    assert parse_duration(cfg["baseline_window"]) == lag_threshold.BASELINE_WINDOW
+    assert parse_duration(cfg["rate_window"]) == lag_threshold.RATE_WINDOW
     assert cfg["predicted_lag_lead_seconds"] == fe.LAG_LEAD
     assert parse_duration(cfg["predicted_lag_for"]) == fe.LAG_FOR
     assert cfg["lag_seconds_warning"] == fe.LAG_SECONDS_THRESHOLD
@@ -95,3 +104,72 @@ def test_evaluate_forecasts_option(tmp_path, capsys, write_short_scenario) -> No
     assert "Forecasts and predictive alerts" in text and "quiet-steady" in text
     data = json.loads(out.read_text())
     assert data["forecasts"]["all"]["summary"]["quiet_traces"] == 1
+
+
+SUBJECT = {"cluster": "c", "consumergroup": "g", "topic": "t"}
+
+
+def _replayed(tmp_path: Path, lags: list[float], produced_per_minute: float, quiet: bool) -> ReplayResult:
+    """Replay a trace of one group (one sample a minute) whose topic writes `produced_per_minute` messages a minute
+    over two partitions."""
+    ts = [T0 + 60.0 * k for k in range(len(lags))]
+    half = [produced_per_minute / 2 * k for k in range(len(lags))]
+    series = [Series("kafka_consumergroup_lag_sum", dict(SUBJECT), ts, lags)]
+    series += [Series("kafka_topic_partition_current_offset", {"cluster": "c", "topic": "t", "partition": p}, ts, half)
+               for p in ("0", "1")]
+    write_trace(tmp_path / "trace.om", series)
+    write_truth(tmp_path / "trace.truth.yaml", Truth(name="trace", cluster="c", consumergroup="g", topic="t",
+                                                      start=ts[0], end=ts[-1], step_seconds=60.0, quiet=quiet))
+    return replay(tmp_path / "trace.om", tmp_path / "trace.truth.yaml")
+
+
+def _with_forecasts(rep: ReplayResult, growth: list[float], ahead: list[float],
+                    threshold: float | None = None) -> ReplayResult:
+    """The replay with the forecaster's growth rate and 30-minute forecast (lag + `ahead`) set by hand at each step
+    (and, given, a fixed lag threshold in place of the replayed one)."""
+    records = rep.records[rep.truth.subject]
+    rep.records[rep.truth.subject] = [
+        replace(r, analysis=GroupTopicAnalysis("c", "g", "t", predicted_lag={HORIZON: r.lag + a}, lag_growth_rate=g),
+                lag_threshold=r.lag_threshold if threshold is None else threshold)
+        for r, g, a in zip(records, growth, ahead, strict=True)]
+    return rep
+
+
+def _predictive_episodes(records: list[StepRecord]) -> int:
+    flags = _predictive_flags(records, lambda r: r.analysis.predicted_lag.get(HORIZON) if r.analysis else None, None)
+    return len(firing_episodes([r.t for r in records], flags, HOLD_SECONDS))
+
+
+def test_lag_noise_past_10000_messages_on_a_busy_topic_is_no_predictive_false_warning(tmp_path) -> None:
+    # Six quiet hours of a 65,000 msg/s topic: the lag swings in 20-minute waves between 8,000-9,000 and
+    # 11,000-12,000 messages. KafkaConsumerLagHigh pages at 120 s of production, 7,800,000 messages. A forecaster
+    # that reads the swing as growth (5 msg/s, the 30-minute forecast 9,000 above the lag) would warn of a breach of
+    # the old absolute 10,000 in every trough (10 minutes held by evaluate, 2 by the rule).
+    lags = [(8000.0 if k // 20 % 2 == 0 else 11_000.0) + 500.0 * (k % 3) for k in range(6 * 60)]
+    rep = _replayed(tmp_path, lags, 3_900_000.0, quiet=True)
+    records = rep.records[rep.truth.subject]
+    assert max(lags) > 10_000
+    assert all(r.lag_threshold == pytest.approx(7_800_000.0) for r in records[1:])
+    growth, ahead = [5.0] * len(lags), [9000.0] * len(lags)
+    busy = _with_forecasts(rep, growth, ahead)
+    assert fe.replay_figures(busy)["false_warnings"]["lag"] == 0
+    assert _predictive_episodes(busy.records[rep.truth.subject]) == 0
+    # the same forecasts against an absolute 10,000 messages: the false warnings this threshold removes
+    absolute = _with_forecasts(_replayed(tmp_path, lags, 3_900_000.0, quiet=True), growth, ahead, threshold=10_000.0)
+    assert fe.replay_figures(absolute)["false_warnings"]["lag"] > 0
+    assert _predictive_episodes(absolute.records[rep.truth.subject]) > 0
+
+
+def test_a_growing_backlog_on_a_small_topic_breaches_at_the_100_message_floor(tmp_path) -> None:
+    # 0.5 msg/s (30 a minute): 120 s of production is 60 messages, under the 100-message floor. The lag is 0 for
+    # 90 minutes, then grows 2 messages a minute: 100 at minute 140 (60 at minute 120).
+    lags = [0.0] * 90 + [2.0 * k for k in range(90)]
+    rep = _replayed(tmp_path, lags, 30.0, quiet=False)
+    records = rep.records[rep.truth.subject]
+    assert all(r.lag_threshold == 100.0 for r in records[1:])
+    # the forecaster sees the growth (2 messages a minute) from minute 90: (100 - lag) / (1/30 msg/s) < 2,700 s from
+    # a lag of 10 (minute 96, the first step above it), held 2 minutes: warned at minute 98, 42 minutes ahead
+    growth = [0.0] * 90 + [1.0 / 30.0] * 90
+    figures = fe.replay_figures(_with_forecasts(rep, growth, [0.0] * len(lags)))
+    lag_breaches = [b for b in figures["breaches"] if b["kind"] == "lag"]
+    assert lag_breaches == [{"kind": "lag", "time": T0 + 140 * 60.0, "ramped": True, "lead_seconds": 42 * 60.0}]

@@ -82,7 +82,6 @@ COMPRESSED_TIME: dict[str, Any] = {
     "lost_messages_keep_firing_for": "2m",
     "retention_breach_seconds_warning": 600,
     "retention_breach_for": "5s",
-    "predicted_lag_threshold": 20000,
     "predicted_lag_for": "5s",
     "offset_rewind_window": "1m",
     "leader_election_window": "2m",

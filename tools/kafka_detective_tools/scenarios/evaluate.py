@@ -9,7 +9,8 @@ same code, same results). The figures:
   zero lag) of the rate model against `predict_linear` (least squares over 1 h) and the brief's regression with
   R² (over 10 min, trusted when R² >= 0.5), over all steps and over incident windows;
 * predictive-alert lead time on slow-growth scenarios — first time predicted lag 30m crosses the lag threshold
-  (or the retention ETA drops below 1 h) before the breach, raw and held for 10 minutes (the rules' `for:`),
+  (KafkaConsumerLagHigh's, of each step: `StepRecord.lag_threshold`) (or the retention ETA drops below 1 h) before
+  the breach, raw and held for 10 minutes (the rules' `for:`),
   against the same rule on the baselines;
 * detection delay — first time the engine flags a lag problem (a diagnosis) after each incident's onset;
 * false alerts per day on quiet traces — episodes of: a diagnosis, an anomaly score >= 0.9 held 5 minutes, a
@@ -36,7 +37,6 @@ from kafka_detective_tools.scenarios.replay import (
     replay,
 )
 
-PREDICTED_LAG_THRESHOLD = 10_000
 RETENTION_ETA_THRESHOLD = 3600.0
 HOLD_SECONDS = 600.0
 ANOMALY_ALERT = 0.9
@@ -56,11 +56,14 @@ def _anomaly_flags(records: list[StepRecord]) -> list[bool]:
 
 def _predictive_flags(records: list[StepRecord], pred: Callable[[StepRecord], float | None],
                       eta: Callable[[StepRecord], float | None] | None) -> list[bool]:
+    """The predicted lag reaches the step's lag threshold while the lag is under it, or retention is due within
+    RETENTION_ETA_THRESHOLD (held HOLD_SECONDS by the caller)."""
     flags = []
     for r in records:
         p = pred(r)
         e = eta(r) if eta else None
-        flags.append(bool((p is not None and p >= PREDICTED_LAG_THRESHOLD and r.lag < PREDICTED_LAG_THRESHOLD)
+        limit = r.lag_threshold
+        flags.append(bool((p is not None and limit is not None and p >= limit and r.lag < limit)
                           or (e is not None and e <= RETENTION_ETA_THRESHOLD)))
     return flags
 

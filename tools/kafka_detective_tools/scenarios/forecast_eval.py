@@ -8,17 +8,18 @@ too), oldest sample first, so each forecast uses only the samples before it. Per
   (`predict_linear(...[1h], 1800)`) and persistence (the lag now);
 * coverage — the share of the outcomes inside the engine's interval [lower, upper] at 30 minutes;
 * lead time per breach kind, the predictive rules evaluated on the engine's series as Prometheus would
-  (thresholds and `for:` of patterns/config.yaml, mirrored below and pinned by a test):
+  (thresholds and `for:` of patterns/config.yaml, mirrored below and in `lag_threshold.py`, pinned by a test):
 
-  - lag (messages): the first time the lag reaches `predicted_lag_threshold` after an hour under it;
+  - lag (messages): the first time the lag reaches KafkaConsumerLagHigh's threshold of that step (120 s of the
+    topic's produce rate over 1 h, at least 100 messages: `StepRecord.lag_threshold`) after an hour under it;
     KafkaConsumerLagBreachPredicted fires when (threshold - lag) / growth < `predicted_lag_lead_seconds`;
   - lag seconds: the same on the oldest unconsumed message's age and `lag_seconds_warning`;
   - retention: the first lost message; the rule is `retention_breach_seconds < 3600`;
   - disk: the first time a log dir is `disk_used_ratio_warning` full; the rule's time to full is the free bytes
     over their fall per second, a least-squares slope over `disk_full_predict_window` (PromQL `deriv`).
 
-  A breach counts as "ramped" when the mean of its signal rose by >= 5 % of the threshold (disk: 0.5 % of the
-  volume) from each 10-minute block to the next over the 40 minutes before it: a ramp of >= 30 minutes (the
+  A breach counts as "ramped" when the mean of its signal rose by >= 5 % of the threshold at the breach (disk: 0.5 %
+  of the volume) from each 10-minute block to the next over the 40 minutes before it: a ramp of >= 30 minutes (the
   target: a warning >= 20 minutes ahead of every ramped breach). False warnings are the firing episodes on quiet
   traces.
 
@@ -39,7 +40,6 @@ from kafka_detective_tools.scenarios.trace import Series
 
 WARMUP = 3600.0
 # mirrors of patterns/config.yaml (tests/unit/scenarios/test_forecast_eval.py checks them)
-LAG_THRESHOLD = 10_000.0          # predicted_lag_threshold
 LAG_LEAD = 2700.0                 # predicted_lag_lead_seconds
 LAG_FOR = 120.0                   # predicted_lag_for
 LAG_SECONDS_THRESHOLD = 300.0     # lag_seconds_warning
@@ -63,14 +63,16 @@ def _lead(times: Sequence[float], flags: Sequence[bool], hold: float, breach: fl
     return breach - on_time[0][0] if on_time else None
 
 
-def _first_crossing(times: Sequence[float], values: Sequence[float | None], threshold: float,
-                    calm: float = 3600.0) -> float | None:
-    """First time the value reaches `threshold` after at least `calm` seconds under it."""
+def _first_crossing(times: Sequence[float], values: Sequence[float | None],
+                    threshold: float | Sequence[float | None], calm: float = 3600.0) -> float | None:
+    """First time the value reaches `threshold` (one for all, or one per time, None where unknown) after at least
+    `calm` seconds under it."""
+    limits = [threshold] * len(times) if isinstance(threshold, float | int) else threshold
     below_since = None
-    for t, v in zip(times, values, strict=True):
-        if v is None:
+    for t, v, limit in zip(times, values, limits, strict=True):
+        if v is None or limit is None:
             continue
-        if v < threshold:
+        if v < limit:
             if below_since is None:
                 below_since = t
         elif below_since is not None and t - below_since >= calm:
@@ -135,6 +137,7 @@ def replay_figures(rep: ReplayResult) -> dict:
     times = [r.t for r in records]
     lags = [float(r.lag) for r in records]
     lag_secs = [r.lag_seconds for r in records]
+    lag_limits = [r.lag_threshold for r in records]
     rows = [(a.predicted_lag.get(HORIZON) if a else None,
              a.predicted_lag_lower.get(HORIZON) if a else None,
              a.predicted_lag_upper.get(HORIZON) if a else None,
@@ -165,8 +168,8 @@ def replay_figures(rep: ReplayResult) -> dict:
     step = truth.step_seconds
 
     def lag_flag(i: int) -> bool:
-        g = rows[i][4]
-        return bool(g and g > 0 and lags[i] < LAG_THRESHOLD and (LAG_THRESHOLD - lags[i]) / g < LAG_LEAD)
+        g, limit = rows[i][4], lag_limits[i]
+        return bool(g and g > 0 and limit is not None and lags[i] < limit and (limit - lags[i]) / g < LAG_LEAD)
 
     def ls_flag(i: int) -> bool:
         g = rows[i][5]
@@ -183,9 +186,10 @@ def replay_figures(rep: ReplayResult) -> dict:
     flags = {k: [fn(i) for i in range(len(times))] for k, (fn, _) in rules.items()}
     breaches: list[tuple[str, float, bool, float | None]] = []
     if not truth.quiet:
-        b = _first_crossing(times, lags, LAG_THRESHOLD)
+        b = _first_crossing(times, lags, lag_limits)
         if b is not None:
-            breaches.append(("lag", b, _ramped(times, lags, b, RAMP_RISE * LAG_THRESHOLD),
+            at_breach = lag_limits[index[b]]    # known: a crossing is a step with a threshold
+            breaches.append(("lag", b, at_breach is not None and _ramped(times, lags, b, RAMP_RISE * at_breach),
                              _lead(times, flags["lag"], LAG_FOR, b, step)))
         b = _first_crossing(times, lag_secs, LAG_SECONDS_THRESHOLD)
         if b is not None:

@@ -1,9 +1,9 @@
 """One replay of a scenario trace through the online engine, step by step, as the exporter would run it.
 
 `samples_from_trace` → `OnlineAnalytics.observe`, oldest sample first, with the baselines (least squares over 1 h,
-the regression with R²) updated beside it: every scorer — root cause, detection, false alerts (`evaluate.py`),
-forecasts and predictive lead times (`forecast_eval.py`) — reads the same replay, so a trace is loaded and
-replayed once per evaluation.
+the regression with R²) and the topic's lag threshold (`lag_threshold.py`) updated beside it: every scorer — root
+cause, detection, false alerts (`evaluate.py`), forecasts and predictive lead times (`forecast_eval.py`) — reads
+the same replay, so a trace is loaded and replayed once per evaluation.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from kafka_detective.analysis.model import GroupTopicAnalysis
 from kafka_detective.analysis.online import OnlineAnalytics
 from kafka_detective.errors import UserError
 from kafka_detective_tools.scenarios.baselines import LeastSquaresLine, RegressionWithR2
+from kafka_detective_tools.scenarios.lag_threshold import LagThreshold
 from kafka_detective_tools.scenarios.trace import (
     Trace,
     Truth,
@@ -37,6 +38,7 @@ class StepRecord:
     ls_pred: float | None
     r2_pred: float | None
     ls_lag_seconds_pred: float | None
+    lag_threshold: float | None    # KafkaConsumerLagHigh's (and KafkaConsumerLagBreachPredicted's) message threshold
 
 
 @dataclass
@@ -75,6 +77,7 @@ def replay(trace_path: Path, truth_path: Path, engine: OnlineAnalytics | None = 
     ls = {s: LeastSquaresLine(3600.0) for s in subjects}
     r2 = {s: RegressionWithR2(600.0, 0.5) for s in subjects}
     ls_sec = {s: LeastSquaresLine(3600.0) for s in subjects}
+    threshold = {s: LagThreshold() for s in subjects}
     for t in sorted(by_time):
         batch = by_time[t]
         engine.observe(batch)
@@ -87,7 +90,8 @@ def replay(trace_path: Path, truth_path: Path, engine: OnlineAnalytics | None = 
             analysis = engine.result(*key)
             result.records[key].append(StepRecord(
                 t, s.lag, s.lag_seconds, analysis, ls[key].predict(HORIZON), r2[key].predict(HORIZON),
-                ls_sec[key].predict(HORIZON) if s.lag_seconds is not None else None))
+                ls_sec[key].predict(HORIZON) if s.lag_seconds is not None else None,
+                threshold[key].update(t, s.log_end_offset)))
             if analysis is not None:
                 result.analyses.append((t, analysis))
     return result
