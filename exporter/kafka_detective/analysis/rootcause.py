@@ -169,9 +169,8 @@ class Scoring:
     spiral_recent_samples: int = 10       # "just before the onset"
     spiral_consume_drop: tuple[float, float] = (0.1, 0.3)    # early sign: 1 - consume / baseline
     spiral_early_weight: float = 0.8      # the early sign counts a little less than the rise with the lag
-    spiral_early_produce_z: tuple[float, float] = (1.0, 2.0)   # robust z of the produce rise in the early sign,
-                                          # when both shifts together are significant (Stouffer: (t_p - t_c) / sqrt 2):
-                                          # out of its baseline's noise band, if not yet significant alone
+    spiral_step_z: tuple[float, float] = (0.5, 2.0)   # early sign: the produce step at the onset, in units of
+                                          # the same step measured along the baseline (`local_step`)
     spiral_extra_of_consumed: tuple[float, float] = (0.8, 1.0)   # extra produce / consume rate: falling ramp, a
                                                                  # spiral up to 0.8, none beyond 1.0
     spiral_spike_discount: float = 0.6
@@ -285,6 +284,9 @@ SUMMARY: dict[str, str] = {
 # --- small robust statistics (stdlib) ---------------------------------------------------------------------
 
 
+LOCAL_STEP_MIN_POSITIONS = 10   # baseline positions a step's scale is read from, at least
+
+
 def median(values: Sequence[float]) -> float:
     v = sorted(values)
     n = len(v)
@@ -335,6 +337,27 @@ def correlation(x: Sequence[float], y: Sequence[float]) -> float:
     sxx = sum((a - mx) ** 2 for a in x[:n])
     syy = sum((b - my) ** 2 for b in y[:n])
     return sxy / math.sqrt(sxx * syy) if sxx > 0 and syy > 0 else 0.0
+
+
+def local_step(post: Sequence[float], before: Sequence[float], base: Sequence[float], gap: int = 0
+               ) -> tuple[float, float]:
+    """(median(post) / median(before) - 1, the step's size in units of the same step along `base`) of a step
+    between the samples `before` and the samples `post`, `gap` samples after them. The same comparison — the
+    median of len(post) samples `gap` after len(before) samples, minus theirs — is made at every point of the
+    baseline, and the MAD of those steps is the scale: slowly wandering producers, counting noise and a daily
+    climb over the gap all move the level between two short windows, and the scale holds exactly as much of
+    each as this subject shows."""
+    a, b = len(post), len(before)
+    if not a or not b:
+        return 0.0, 0.0
+    level = median(before)
+    if level <= 1e-9:
+        return 0.0, 0.0
+    steps = [median(base[i + gap:i + gap + a]) - median(base[i - b:i]) for i in range(b, len(base) - gap - a + 1)]
+    if len(steps) < LOCAL_STEP_MIN_POSITIONS:
+        return 0.0, 0.0
+    step = median(post) - level
+    return step / level, step / max(mad(steps, 0.0), 1e-3 * level)
 
 
 def median_filter(values: Sequence[float], width: int = 5) -> list[float]:
@@ -889,27 +912,27 @@ def _score_retry_spiral(sig: Signals, m: _Measures, scores: dict[str, float]) ->
     spiral = 0.0
     with_lag = False
     if m.have_base:
-        # Both steps are measured against the baseline AND against just before the onset: a daily cycle climbing
-        # through a long baseline, or consumers that were already slower, is no step at the onset; a feedback
-        # loop starting is.
+        # The feedback (the produce rate rising with the lag): its rise is measured against the baseline AND
+        # against just before the onset, so a daily cycle climbing through a long baseline is no feedback.
         just_before = m.base[-S.spiral_recent_samples:]
         rise, drop = m.p_ratio - 1, 1 - m.c_ratio
         if (p_recent := median(_vals(sig.produce_rate, just_before))) > 1e-9:
             rise = min(rise, m.p_post / p_recent - 1)
         if (c_recent := median(_vals(m.consume_rate, just_before))) > 1e-9:
             drop = min(drop, 1 - m.c_post / c_recent)
-        rising = ramp(spiral_corr, *S.spiral_correlation) * ramp(spiral_growth, *S.spiral_growth)
-        both = S.spiral_early_weight * ramp(drop, *S.spiral_consume_drop)
+        rising = (ramp(spiral_corr, *S.spiral_correlation) * ramp(spiral_growth, *S.spiral_growth)
+                  * ramp(m.p_t, *S.shift_significance) * ramp(rise, *S.spiral_produce_rise))
+        # The early sign (produce up and consume down at the same onset): the produce step right after the onset
+        # against just before it, sized against the same step along the baseline. A long baseline's median is
+        # no reference here: on a falling daily cycle it hides the step, on wandering producers it invents one.
+        step_rise, step_z = local_step(_vals(sig.produce_rate, m.post[:S.spiral_recent_samples]),
+                                       _vals(sig.produce_rate, just_before), _vals(sig.produce_rate, m.base))
+        early = (S.spiral_early_weight * ramp(drop, *S.spiral_consume_drop) * ramp(step_z, *S.spiral_step_z)
+                 * ramp(step_rise, *S.spiral_produce_rise))
         bounded = ramp((m.p_post - m.p_base) / max(m.c_post, 1e-9), S.spiral_extra_of_consumed[1],
                        S.spiral_extra_of_consumed[0])
-        # Produce up and consume down at the same onset are two shifts: together they can be significant where
-        # the produce rise alone is not yet (a few msg/s, or noisy producers), as long as the rise leaves the
-        # baseline's noise band (a daily climb of a few percent on noisy producers does not).
-        p_sig = ramp(m.p_t, *S.shift_significance)
-        joint = ramp((m.p_t - m.c_t) / math.sqrt(2), *S.shift_significance) * ramp(m.p_z, *S.spiral_early_produce_z)
-        with_lag = rising * p_sig >= both * max(p_sig, joint)
-        spiral = (max(rising * p_sig, both * max(p_sig, joint)) * ramp(rise, *S.spiral_produce_rise) * bounded
-                  * m.consumer_present)
+        with_lag = rising >= early
+        spiral = max(rising, early) * bounded * m.consumer_present
     scores["retry_death_spiral"] = S.spiral_top * spiral
     scores["producer_spike"] *= 1 - S.spiral_spike_discount * spiral
     scores["consumer_slowdown"] *= 1 - S.spiral_slowdown_discount * spiral

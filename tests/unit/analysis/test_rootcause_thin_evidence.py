@@ -79,3 +79,26 @@ def test_thin_evidence_of_more_produce_keeps_the_producer_side() -> None:
     s.n = s.onset + 60
     d = diagnose(s.samples())
     assert _top3(d)[:2] == ["unknown", "producer_spike"], d.alternatives
+
+
+def _spiral_on_a_falling_day(produce_step: float) -> Synth:
+    # The daily cycle falls 0.35 % a minute (from x1.3 to x0.8 over the two hours before the onset) when failures
+    # start to be re-produced (+25 %) and the consumers drop to 55 %; 8 samples after the onset. Against the
+    # two-hour baseline the produce rate looks flat; against just before the onset it stepped up.
+    s = scenario("consumer_slowdown", noise=0.03, produce=100.0, capacity=180.0, seed=2, step=60.0, n=158,
+                 onset=150)
+    s.cpu_at = None
+    s.produce_at = lambda i: 100.0 * (1.3 - 0.0035 * (i - 10)) * (produce_step if i >= s.onset else 1.0)
+    s.capacity_at = lambda i: 180.0 * (0.55 * 0.8 / 1.8 * 1.3 if i >= s.onset else 1.0)
+    return s
+
+
+def test_a_spiral_starting_on_the_falling_side_of_the_day_is_named_early() -> None:
+    d = diagnose(_spiral_on_a_falling_day(1.25).samples())
+    assert d.cause == "retry_death_spiral", d.alternatives
+
+
+def test_consumers_dropping_on_the_falling_side_of_the_day_are_no_spiral() -> None:
+    d = diagnose(_spiral_on_a_falling_day(1.0).samples())
+    # (what it is instead is still read against the two-hour baseline, where both rates fell alike: `unknown`)
+    assert d.cause != "retry_death_spiral" and "retry_death_spiral" not in _top3(d), d.alternatives
