@@ -339,21 +339,20 @@ def correlation(x: Sequence[float], y: Sequence[float]) -> float:
     return sxy / math.sqrt(sxx * syy) if sxx > 0 and syy > 0 else 0.0
 
 
-def local_step(post: Sequence[float], before: Sequence[float], base: Sequence[float], gap: int = 0
-               ) -> tuple[float, float]:
+def local_step(post: Sequence[float], before: Sequence[float], base: Sequence[float]) -> tuple[float, float]:
     """(median(post) / median(before) - 1, the step's size in units of the same step along `base`) of a step
-    between the samples `before` and the samples `post`, `gap` samples after them. The same comparison — the
-    median of len(post) samples `gap` after len(before) samples, minus theirs — is made at every point of the
+    from the samples `before` to the samples `post` right after them. The same comparison — the median of
+    len(post) samples minus the median of the len(before) samples before them — is made at every point of the
     baseline, and the MAD of those steps is the scale: slowly wandering producers, counting noise and a daily
-    climb over the gap all move the level between two short windows, and the scale holds exactly as much of
-    each as this subject shows."""
+    climb all move the level between two short windows, and the scale holds exactly as much of each as this
+    subject shows."""
     a, b = len(post), len(before)
     if not a or not b:
         return 0.0, 0.0
     level = median(before)
     if level <= 1e-9:
         return 0.0, 0.0
-    steps = [median(base[i + gap:i + gap + a]) - median(base[i - b:i]) for i in range(b, len(base) - gap - a + 1)]
+    steps = [median(base[i:i + a]) - median(base[i - b:i]) for i in range(b, len(base) - a + 1)]
     if len(steps) < LOCAL_STEP_MIN_POSITIONS:
         return 0.0, 0.0
     step = median(post) - level
@@ -915,8 +914,9 @@ def _score_retry_spiral(sig: Signals, m: _Measures, scores: dict[str, float]) ->
         # The feedback (the produce rate rising with the lag): its rise is measured against the baseline AND
         # against just before the onset, so a daily cycle climbing through a long baseline is no feedback.
         just_before = m.base[-S.spiral_recent_samples:]
+        produce_before = _vals(sig.produce_rate, just_before)
         rise, drop = m.p_ratio - 1, 1 - m.c_ratio
-        if (p_recent := median(_vals(sig.produce_rate, just_before))) > 1e-9:
+        if (p_recent := median(produce_before)) > 1e-9:
             rise = min(rise, m.p_post / p_recent - 1)
         if (c_recent := median(_vals(m.consume_rate, just_before))) > 1e-9:
             drop = min(drop, 1 - m.c_post / c_recent)
@@ -925,8 +925,8 @@ def _score_retry_spiral(sig: Signals, m: _Measures, scores: dict[str, float]) ->
         # The early sign (produce up and consume down at the same onset): the produce step right after the onset
         # against just before it, sized against the same step along the baseline. A long baseline's median is
         # no reference here: on a falling daily cycle it hides the step, on wandering producers it invents one.
-        step_rise, step_z = local_step(_vals(sig.produce_rate, m.post[:S.spiral_recent_samples]),
-                                       _vals(sig.produce_rate, just_before), _vals(sig.produce_rate, m.base))
+        step_rise, step_z = local_step(_vals(sig.produce_rate, m.post[:S.spiral_recent_samples]), produce_before,
+                                       _vals(sig.produce_rate, m.base))
         early = (S.spiral_early_weight * ramp(drop, *S.spiral_consume_drop) * ramp(step_z, *S.spiral_step_z)
                  * ramp(step_rise, *S.spiral_produce_rise))
         bounded = ramp((m.p_post - m.p_base) / max(m.c_post, 1e-9), S.spiral_extra_of_consumed[1],

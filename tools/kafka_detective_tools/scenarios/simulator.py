@@ -29,7 +29,9 @@ from kafka_detective_tools.scenarios.trace import CONSUMER_CPU_METRIC, Incident,
 START = datetime(2026, 11, 2, tzinfo=UTC).timestamp()   # a Monday, 00:00 UTC
 CLUSTER = "prod"
 BROKERS = (1, 2, 3)
-LAG_THRESHOLD = 10_000       # KafkaConsumerLagHigh default (patterns/config.yaml lag_messages_warning)
+LAG_THRESHOLD = 10_000       # the slow-growth case studies' breach (truth breach_time), an absolute count that
+                             # `evaluate`'s raw predictive lead time is measured against; the rules page at
+                             # KafkaConsumerLagHigh's relative threshold (scenarios/lag_threshold.py)
 CLUSTER_PARTITIONS = 60          # partitions of the whole cluster (for broker leader shares)
 
 # Alerts of the pattern library each incident kind is expected to fire (per-pattern precision/recall).
