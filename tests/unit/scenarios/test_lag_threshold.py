@@ -1,12 +1,18 @@
 """KafkaConsumerLagHigh's message threshold per replayed step, from the topic's log-end offsets as the recording rule
-kafka:topic_produce_rate:rate1h computes it (expected values worked out by hand from the offsets)."""
+kafka:topic_lag_threshold:messages computes it over kafka:topic_produce_rate:rate1h (expected values worked out by
+hand from the offsets), and the mirror against the shipped rule run by promtool."""
 
 from __future__ import annotations
 
-import pytest
+from pathlib import Path
 
+import pytest
+import yaml
+
+from kafka_detective_tools.patterns.promql import run_rule_tests
 from kafka_detective_tools.scenarios.lag_threshold import LagThreshold
 
+REPO = Path(__file__).resolve().parents[3]
 T0 = 1_790_000_000.0
 
 
@@ -55,3 +61,34 @@ def test_a_counter_reset_starts_a_new_count() -> None:
     offsets = [6000.0 * k for k in range(70)] + [6000.0 * k for k in range(1, 20)]
     out = [threshold.update(T0 + 60.0 * k, v) for k, v in enumerate(offsets)]
     assert out[-1] == pytest.approx(12_000.0)
+
+
+def test_the_mirror_agrees_with_the_shipped_recording_rule() -> None:
+    # The same per-minute offsets through the mirror and through kafka:topic_lag_threshold:messages of the generated
+    # rule file (promtool): a busy topic, the 100-message floor, and a producer whose last five minutes (a pause
+    # after a burst) differ from its hour, before and after an hour of history. The series are chosen so that
+    # rate() gives the same whether it reads the sample at the window's start (Prometheus 2) or not (Prometheus 3,
+    # as the mirror): constant rates, and a first minute of the hour at the hour's average.
+    per_minute = {
+        "busy": [3_900_000.0] * 80,                                # 65,000 msg/s
+        "quiet": [30.0] * 80,                                      # 0.5 msg/s
+        "bursty": [1200.0] * 40 + [2400.0] * 5 + [1200.0] * 25 + [0.0] * 10,
+    }
+    minutes = (20, 75)
+    input_series, expected = [], []
+    for topic, writes in per_minute.items():
+        offsets = [sum(writes[:k]) for k in range(len(writes) + 1)]
+        series = f'kafka_topic_partition_current_offset{{cluster="c",topic="{topic}",partition="0"}}'
+        input_series.append({"series": series, "values": " ".join(f"{v:.0f}" for v in offsets)})
+        threshold = LagThreshold()
+        mirror = [threshold.update(T0 + 60.0 * k, v) for k, v in enumerate(offsets)]
+        expected.append((topic, {m: mirror[m] for m in minutes}))
+    assert expected[2][1][75] == pytest.approx(2400.0)             # the hour's 20 msg/s, not the pause's floor
+    # to the message: promtool compares floats exactly and rate()'s arithmetic may differ in the last bit
+    cases = [{"expr": "round(kafka:topic_lag_threshold:messages)", "eval_time": f"{m}m",
+              "exp_samples": [{"labels": f'{{cluster="c",topic="{topic}"}}', "value": round(values[m])}
+                              for topic, values in expected]} for m in minutes]
+    groups = yaml.safe_load((REPO / "alert-rules" / "prometheus-rules.yaml").read_text(encoding="utf-8"))["groups"]
+    failure = run_rule_tests(groups, [{"name": "mirror", "interval": "1m", "input_series": input_series,
+                                       "promql_expr_test": cases}])
+    assert failure is None, failure

@@ -1,9 +1,10 @@
 """KafkaConsumerLagHigh's message threshold at each step of a replay, as Prometheus computes it from the topic's
-log-end offsets: `clamp_min(lag_messages_produce_seconds * kafka:topic_produce_rate:rate<baseline_window>,
-lag_messages_warning)`. KafkaConsumerLagBreachPredicted forecasts the same threshold, so the evaluations that
-emulate it (`evaluate.py`, `forecast_eval.py`) read it off each `StepRecord`.
+log-end offsets: the recording rule kafka:topic_lag_threshold:messages, `clamp_min(lag_messages_produce_seconds *
+kafka:topic_produce_rate:rate<baseline_window>, lag_messages_warning)`. KafkaConsumerLagBreachPredicted forecasts
+the same series, so the evaluations that emulate it (`evaluate.py`, `forecast_eval.py`) read it off each
+`StepRecord` (tests/unit/scenarios/test_lag_threshold.py runs the shipped rule on promtool against this mirror).
 
-The recording rule is the rate over `baseline_window` once the series has that much history, and the rate over
+The produce rate is the rate over `baseline_window` once the series has that much history, and the rate over
 `rate_window` before (over a partly covered window rate() would divide the increase of 20 minutes by an hour).
 A rate over a window is the increase of the summed log-end offset between its first and last samples over their
 time span — what rate() gives once its extrapolation to the window's edges is done — with counter resets taken
