@@ -168,6 +168,13 @@ class Scoring:
     spiral_produce_rise: tuple[float, float] = (0.05, 0.15)   # produce / baseline - 1 (and / just before the onset)
     spiral_recent_samples: int = 10       # "just before the onset"
     spiral_consume_drop: tuple[float, float] = (0.1, 0.3)    # early sign: 1 - consume / baseline
+    # early sign, second form: a large produce step that the consumers do not absorb. Consumers with headroom
+    # read faster when more arrives (a spike's); a spiral's, busy with the failures, read no faster
+    spiral_unabsorbed_rise: tuple[float, float] = (0.15, 0.3)     # produce / just before the onset - 1
+    spiral_unabsorbed_consume: tuple[float, float] = (1.05, 0.95)  # consume / just before the onset: falling ramp
+    # ... and a clearer step than the first form: consumers that lost their headroom over hours (a gradual
+    # slowdown) show the same when the producer happens to wander up as the lag starts
+    spiral_unabsorbed_z: tuple[float, float] = (1.5, 3.0)
     spiral_early_weight: float = 0.8      # the early sign counts a little less than the rise with the lag
     spiral_step_z: tuple[float, float] = (0.5, 2.0)   # early sign: the produce step at the onset, in units of
                                           # the same step measured along the baseline (`local_step`)
@@ -639,6 +646,14 @@ def _measure(sig: Signals, w: _Window) -> _Measures:
                                    *S.rate_z_floors)
     c_post, c_base, c_z = robust_z(_vals(consume_rate, rate_post), _vals(consume_rate, base),
                                    *S.rate_z_floors)
+    # A group that commits in steps: its per-sample consume rate spans several commits, so in the first minutes
+    # after the onset it still holds the commits from before. After the onset, read it between the group's own
+    # commits there instead (whole batches over the exact time between them).
+    if have_base and consume_rate is not sig.consume_rate and (
+            after := _rate_between_commits(sig, rate_post, span) or _rate_between_commits(sig, post, span)) is not None:
+        c_post = after
+        c_z = (c_post - c_base) / max(mad(_vals(consume_rate, base), c_base), S.rate_z_floors[0] * abs(c_base),
+                                      S.rate_z_floors[1])
     p_ratio = p_post / p_base if have_base and p_base > 1e-9 else (math.inf if p_post > 0 and have_base else 1.0)
     c_ratio = c_post / c_base if have_base and c_base > 1e-9 else 1.0
     # Significance of the shift of medians (effect size x sqrt of the effective sample size, for the median's
@@ -723,6 +738,19 @@ def _commit_span(sig: Signals, base: Sequence[int]) -> int:
     runs.sort()
     usual = runs[-2] if len(runs) >= 2 else 0
     return 1 + min(usual, SCORING.max_commit_gap_steps)
+
+
+def _rate_between_commits(sig: Signals, idx: Sequence[int], span: int) -> float | None:
+    """Messages committed between the first and the last commit inside `idx`, per second; a group that has not
+    committed for longer than its usual gap (`span` steps) by the end of `idx` reads slower by that time. None
+    with fewer than two commits inside `idx`."""
+    commits = [i for i in idx if sig.committed_delta[i] > 0]
+    if len(commits) < 2:
+        return None
+    first, last = commits[0], commits[-1]
+    step = (sig.t[-1] - sig.t[0]) / max(1, sig.n - 1)
+    dt = max(sig.t[last] - sig.t[first], sig.t[idx[-1]] - sig.t[first] - span * step)
+    return sum(sig.committed_delta[i] for i in commits[1:]) / dt if dt > 0 else None
 
 
 def consume_rates(sig: Signals, base: Sequence[int], span: int | None = None) -> list[float]:
@@ -890,10 +918,12 @@ def _score_partial_stall(sig: Signals, m: _Measures, scores: dict[str, float]) -
     return partial_s, frac_partial
 
 
-def _score_retry_spiral(sig: Signals, m: _Measures, scores: dict[str, float]) -> tuple[float, float | None]:
+def _score_retry_spiral(sig: Signals, m: _Measures, scores: dict[str, float]
+                        ) -> tuple[float, float | None, float | None]:
     """Failures re-produced to the topic, so the produce rate rises WITH the lag; it explains part of a producer
     spike or a slowdown. Returns (its strength, the produce rate's correlation with the lag when that rise with
-    the lag is what scored, else None: the early sign scored)."""
+    the lag is what scored, the consume rate over just before the onset when a produce step the consumers did
+    not absorb is what scored; both None: the produce rise with the consumers' drop scored)."""
     S = SCORING
     spiral_idx = m.rate_post if len(m.rate_post) >= S.spiral_min_points else m.post
     spiral_corr = spiral_growth = 0.0
@@ -905,11 +935,13 @@ def _score_retry_spiral(sig: Signals, m: _Measures, scores: dict[str, float]) ->
         third = max(S.spiral_min_third, len(spiral_idx) // 3)
         first, last = median([smooth[i] for i in spiral_idx[:third]]), median([smooth[i] for i in spiral_idx[-third:]])
         spiral_growth = (last - first) / max(median([smooth[i] for i in spiral_idx]), 1e-9)
-    # Before the feedback shows, a spiral starts as produce up AND consume down at once; the re-produced
-    # messages are a share of what the consumers read, so the extra produce never exceeds the consume rate
-    # (a producer spike that also slows the consumers does).
+    # Before the feedback shows, a spiral starts as produce up AND consume down at once, or as a produce step
+    # the consumers do not absorb: consumers with headroom read faster when more arrives (a spike's), a spiral's
+    # are busy with the failures. The re-produced messages are a share of what the consumers read, so the extra
+    # produce never exceeds the consume rate (a producer spike that also slows the consumers does).
     spiral = 0.0
     with_lag = False
+    consume_held: float | None = None
     if m.have_base:
         # The feedback (the produce rate rising with the lag): its rise is measured against the baseline AND
         # against just before the onset, so a daily cycle climbing through a long baseline is no feedback.
@@ -918,7 +950,8 @@ def _score_retry_spiral(sig: Signals, m: _Measures, scores: dict[str, float]) ->
         rise, drop = m.p_ratio - 1, 1 - m.c_ratio
         if (p_recent := median(produce_before)) > 1e-9:
             rise = min(rise, m.p_post / p_recent - 1)
-        if (c_recent := median(_vals(m.consume_rate, just_before))) > 1e-9:
+        c_recent = median(_vals(m.consume_rate, just_before))
+        if c_recent > 1e-9:
             drop = min(drop, 1 - m.c_post / c_recent)
         rising = (ramp(spiral_corr, *S.spiral_correlation) * ramp(spiral_growth, *S.spiral_growth)
                   * ramp(m.p_t, *S.shift_significance) * ramp(rise, *S.spiral_produce_rise))
@@ -927,16 +960,23 @@ def _score_retry_spiral(sig: Signals, m: _Measures, scores: dict[str, float]) ->
         # no reference here: on a falling daily cycle it hides the step, on wandering producers it invents one.
         step_rise, step_z = local_step(_vals(sig.produce_rate, m.post[:S.spiral_recent_samples]), produce_before,
                                        _vals(sig.produce_rate, m.base))
-        early = (S.spiral_early_weight * ramp(drop, *S.spiral_consume_drop) * ramp(step_z, *S.spiral_step_z)
-                 * ramp(step_rise, *S.spiral_produce_rise))
+        # (the step must hold through the growth phase: a producer that wandered up as the lag started reverts)
+        unabsorbed = (ramp(min(step_rise, rise), *S.spiral_unabsorbed_rise) * ramp(step_z, *S.spiral_unabsorbed_z)
+                      * ramp(m.c_post / c_recent if c_recent > 1e-9 else 1.0, *S.spiral_unabsorbed_consume))
+        early = S.spiral_early_weight * max(
+            ramp(drop, *S.spiral_consume_drop) * ramp(step_z, *S.spiral_step_z)
+            * ramp(step_rise, *S.spiral_produce_rise), unabsorbed)
         bounded = ramp((m.p_post - m.p_base) / max(m.c_post, 1e-9), S.spiral_extra_of_consumed[1],
                        S.spiral_extra_of_consumed[0])
         with_lag = rising >= early
+        if not with_lag and c_recent > 1e-9 and unabsorbed > ramp(drop, *S.spiral_consume_drop) * ramp(
+                step_z, *S.spiral_step_z) * ramp(step_rise, *S.spiral_produce_rise):
+            consume_held = m.c_post / c_recent
         spiral = max(rising, early) * bounded * m.consumer_present
     scores["retry_death_spiral"] = S.spiral_top * spiral
     scores["producer_spike"] *= 1 - S.spiral_spike_discount * spiral
     scores["consumer_slowdown"] *= 1 - S.spiral_slowdown_discount * spiral
-    return spiral, spiral_corr if with_lag else None
+    return spiral, spiral_corr if with_lag else None, consume_held
 
 
 def _score_and_evidence(sig: Signals, w: _Window) -> tuple[dict[str, float], list[_Finding]]:
@@ -952,7 +992,7 @@ def _score_and_evidence(sig: Signals, w: _Window) -> tuple[dict[str, float], lis
     scores["retention_loss"] = SCORING.retention_top * loss
     # the newer causes explain part of what the ones above saw: they discount them
     partial_s, frac_partial = _score_partial_stall(sig, m, scores)
-    spiral, spiral_corr = _score_retry_spiral(sig, m, scores)
+    spiral, spiral_corr, consume_held = _score_retry_spiral(sig, m, scores)
     # Data loss is the headline whenever it happened; the consumer-side causes that let the backlog age past
     # the retention stay in the ranking, discounted as "explained by" the loss.
     for c in ("consumer_down", "consumer_stalled", "consumer_slowdown", "consumer_cpu_saturation",
@@ -960,7 +1000,7 @@ def _score_and_evidence(sig: Signals, w: _Window) -> tuple[dict[str, float], lis
         scores[c] *= 1 - SCORING.loss_discount * loss
     _keep_candidates(m, cpu_sat, scores)
     findings = _evidence(sig, w, m, cpu_sat=cpu_sat, partial_s=partial_s, frac_partial=frac_partial,
-                         spiral=spiral, spiral_corr=spiral_corr)
+                         spiral=spiral, spiral_corr=spiral_corr, consume_held=consume_held)
     return scores, findings
 
 
@@ -990,7 +1030,7 @@ def _keep_candidates(m: _Measures, cpu_sat: float, scores: dict[str, float]) -> 
 
 
 def _evidence(sig: Signals, w: _Window, m: _Measures, *, cpu_sat: float, partial_s: float, frac_partial: float,
-              spiral: float, spiral_corr: float | None) -> list[_Finding]:
+              spiral: float, spiral_corr: float | None, consume_held: float | None) -> list[_Finding]:
     """The findings behind the scores, each with the causes it supports and its weight for the ranking."""
     S = SCORING
     t_onset = sig.t[w.onset_index]
@@ -1067,6 +1107,8 @@ def _evidence(sig: Signals, w: _Window, m: _Measures, *, cpu_sat: float, partial
         add(PRODUCE_RATE, m.p_post, m.p_base, m.p_base * (1 + S.spiral_produce_rise[1]), t_onset,
             (f"produce rate rises with the lag (correlation {spiral_corr:+.2f}, x{m.p_ratio:.2f} of baseline): "
              if spiral_corr is not None else
+             f"produce rate up (x{m.p_ratio:.2f} of baseline) while the consumers read no faster than before the "
+             f"onset (x{consume_held:.2f}): " if consume_held is not None else
              f"produce rate up (x{m.p_ratio:.2f} of baseline) as the consume rate fell (x{m.c_ratio:.2f}): ")
             + "failed messages re-produced", spiral, ("retry_death_spiral",))
     if m.disk_all and m.disk_max >= S.disk_shown_from:

@@ -102,3 +102,29 @@ def test_consumers_dropping_on_the_falling_side_of_the_day_are_no_spiral() -> No
     d = diagnose(_spiral_on_a_falling_day(1.0).samples())
     # (what it is instead is still read against the two-hour baseline, where both rates fell alike: `unknown`)
     assert d.cause != "retry_death_spiral" and "retry_death_spiral" not in _top3(d), d.alternatives
+
+
+def _produce_step(produce_step: float, consumers_after: float) -> Synth:
+    # 100 msg/s with 3 % noise, one-minute samples: the produce rate steps up at the onset while the consumers
+    # read `consumers_after` msg/s (their capacity after the onset; 130 before, so they kept up with 100); 12
+    # samples after the onset.
+    s = scenario("producer_spike", noise=0.03, produce=100.0, capacity=130.0, seed=4, step=60.0, n=162, onset=150)
+    s.cpu_at = None
+    s.produce_at = lambda i: 100.0 * (produce_step if i >= s.onset else 1.0)
+    s.capacity_at = lambda i: consumers_after if i >= s.onset else 130.0
+    return s
+
+
+def test_a_produce_step_the_consumers_do_not_absorb_is_a_spiral() -> None:
+    # Failures re-produced (+40 %) while the consumers, busy with them, read 5 % less than before: too small a
+    # drop to count alone, but consumers with headroom would have read faster.
+    d = diagnose(_produce_step(1.4, 95.0).samples())
+    assert d.cause == "retry_death_spiral", d.alternatives
+    assert "read no faster than before the onset" in d.evidence[0].note, d.evidence[0].note
+
+
+def test_a_produce_step_the_consumers_absorb_as_far_as_they_can_is_a_spike() -> None:
+    # The same step onto consumers with 30 % headroom: they read 130 msg/s (30 % faster than before), the lag
+    # grows by the rest
+    d = diagnose(_produce_step(1.6, 130.0).samples())
+    assert d.cause == "producer_spike", d.alternatives
