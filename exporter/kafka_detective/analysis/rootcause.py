@@ -639,21 +639,22 @@ def _measure(sig: Signals, w: _Window) -> _Measures:
     # step is "frozen" and a consume rate is read only over a window longer than the usual gap between commits
     span = _commit_span(sig, base)
     consume_rate = consume_rates(sig, base, span)
+    commits_in_steps = _rate_span(sig, base, span) > 1
 
     # -- produce / consume rates: the later half of a long growth phase
     rate_post = post[len(post) // 2:] if len(post) >= S.rate_later_half_from else post
     p_post, p_base, p_z = robust_z(_vals(sig.produce_rate, rate_post), _vals(sig.produce_rate, base),
                                    *S.rate_z_floors)
-    c_post, c_base, c_z = robust_z(_vals(consume_rate, rate_post), _vals(consume_rate, base),
-                                   *S.rate_z_floors)
     # A group that commits in steps: its per-sample consume rate spans several commits, so in the first minutes
-    # after the onset it still holds the commits from before. After the onset, read it between the group's own
+    # after the onset it still holds the commits from before. After the onset it is read between the group's own
     # commits there instead (whole batches over the exact time between them).
-    if have_base and consume_rate is not sig.consume_rate and (
-            after := _rate_between_commits(sig, rate_post, span) or _rate_between_commits(sig, post, span)) is not None:
-        c_post = after
-        c_z = (c_post - c_base) / max(mad(_vals(consume_rate, base), c_base), S.rate_z_floors[0] * abs(c_base),
-                                      S.rate_z_floors[1])
+    after = None
+    if commits_in_steps:
+        after = _rate_between_commits(sig, rate_post, span)
+        if after is None:
+            after = _rate_between_commits(sig, post, span)
+    c_post, c_base, c_z = robust_z([after] if after is not None else _vals(consume_rate, rate_post),
+                                   _vals(consume_rate, base), *S.rate_z_floors)
     p_ratio = p_post / p_base if have_base and p_base > 1e-9 else (math.inf if p_post > 0 and have_base else 1.0)
     c_ratio = c_post / c_base if have_base and c_base > 1e-9 else 1.0
     # Significance of the shift of medians (effect size x sqrt of the effective sample size, for the median's
@@ -757,8 +758,14 @@ def consume_rates(sig: Signals, base: Sequence[int], span: int | None = None) ->
     """The consume rate at every sample as root cause reads it: per step for a group that commits every step,
     else between commits (`_commit_rates`) over the baseline's commit cadence or its batch size, whichever is
     longer. `span` is `_commit_span(sig, base)` when the caller has it already."""
-    rate_span = max(_commit_span(sig, base) if span is None else span, _batch_steps(sig, base))
+    rate_span = _rate_span(sig, base, span)
     return _commit_rates(sig, rate_span) if rate_span > 1 else sig.consume_rate
+
+
+def _rate_span(sig: Signals, base: Sequence[int], span: int | None = None) -> int:
+    """Steps a consume rate is read over: 1 for a group that commits every step, else its commit cadence or the
+    steps its batches take, whichever is longer."""
+    return max(_commit_span(sig, base) if span is None else span, _batch_steps(sig, base))
 
 
 def _batch_steps(sig: Signals, base: Sequence[int]) -> int:
@@ -922,8 +929,8 @@ def _score_retry_spiral(sig: Signals, m: _Measures, scores: dict[str, float]
                         ) -> tuple[float, float | None, float | None]:
     """Failures re-produced to the topic, so the produce rate rises WITH the lag; it explains part of a producer
     spike or a slowdown. Returns (its strength, the produce rate's correlation with the lag when that rise with
-    the lag is what scored, the consume rate over just before the onset when a produce step the consumers did
-    not absorb is what scored; both None: the produce rise with the consumers' drop scored)."""
+    the lag is what scored, the consume rate after the onset over just before it when a produce step the
+    consumers did not absorb is what scored; both None: the produce step with the consumers' drop scored)."""
     S = SCORING
     spiral_idx = m.rate_post if len(m.rate_post) >= S.spiral_min_points else m.post
     spiral_corr = spiral_growth = 0.0
@@ -960,18 +967,19 @@ def _score_retry_spiral(sig: Signals, m: _Measures, scores: dict[str, float]
         # no reference here: on a falling daily cycle it hides the step, on wandering producers it invents one.
         step_rise, step_z = local_step(_vals(sig.produce_rate, m.post[:S.spiral_recent_samples]), produce_before,
                                        _vals(sig.produce_rate, m.base))
-        # (the step must hold through the growth phase: a producer that wandered up as the lag started reverts)
+        dropped = (ramp(drop, *S.spiral_consume_drop) * ramp(step_z, *S.spiral_step_z)
+                   * ramp(step_rise, *S.spiral_produce_rise))
+        # The second form, a step the consumers do not absorb; the step must hold through the growth phase (a
+        # producer that wandered up as the lag started reverts).
+        held = m.c_post / c_recent if c_recent > 1e-9 else 1.0
         unabsorbed = (ramp(min(step_rise, rise), *S.spiral_unabsorbed_rise) * ramp(step_z, *S.spiral_unabsorbed_z)
-                      * ramp(m.c_post / c_recent if c_recent > 1e-9 else 1.0, *S.spiral_unabsorbed_consume))
-        early = S.spiral_early_weight * max(
-            ramp(drop, *S.spiral_consume_drop) * ramp(step_z, *S.spiral_step_z)
-            * ramp(step_rise, *S.spiral_produce_rise), unabsorbed)
+                      * ramp(held, *S.spiral_unabsorbed_consume))
+        early = S.spiral_early_weight * max(dropped, unabsorbed)
         bounded = ramp((m.p_post - m.p_base) / max(m.c_post, 1e-9), S.spiral_extra_of_consumed[1],
                        S.spiral_extra_of_consumed[0])
         with_lag = rising >= early
-        if not with_lag and c_recent > 1e-9 and unabsorbed > ramp(drop, *S.spiral_consume_drop) * ramp(
-                step_z, *S.spiral_step_z) * ramp(step_rise, *S.spiral_produce_rise):
-            consume_held = m.c_post / c_recent
+        if not with_lag and unabsorbed > dropped and c_recent > 1e-9:
+            consume_held = held
         spiral = max(rising, early) * bounded * m.consumer_present
     scores["retry_death_spiral"] = S.spiral_top * spiral
     scores["producer_spike"] *= 1 - S.spiral_spike_discount * spiral
