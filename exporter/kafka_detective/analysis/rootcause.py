@@ -86,6 +86,7 @@ class Scoring:
                                        # fully developed there; a step change looks the same in both halves)
     median_efficiency: float = 1.25    # efficiency loss of the median against the mean (shift significance)
     shift_significance: tuple[float, float] = (2.0, 4.0)   # t of a rate shift (effect x sqrt(n)): ramp
+    recent_samples: int = 10           # "just before the onset", and as many right after it: the local reading
 
     # -- producer_spike: produce well above its baseline, consumers not slower than before
     spike_top: float = 0.95
@@ -116,6 +117,9 @@ class Scoring:
     # -- consumers slower than before (rebalance_storm, consumer_cpu_saturation, consumer_slowdown)
     slowed_drop: tuple[float, float] = (0.15, 0.5)        # 1 - consume / baseline
     slowed_share_drop: tuple[float, float] = (0.05, 0.2)  # the same, times the consumers' share of the deficit
+    # the same read locally (right after the onset against just before it), where a daily cycle moves the two-hour
+    # baseline: the step's size in units of the same step along the subject's baseline (`local_step`)
+    slowed_local_z: tuple[float, float] = (1.0, 2.5)
     storm_top: float = 0.95
     storm_excess: tuple[float, float] = (0.5, 3.0)        # rebalances around the onset above the baseline's rate
     storm_rebalancing_fraction: tuple[float, float] = (0.0, 0.3)   # share of the window in a rebalancing state
@@ -166,7 +170,6 @@ class Scoring:
     spiral_correlation: tuple[float, float] = (0.4, 0.75)   # produce rate with the lag, after the onset
     spiral_growth: tuple[float, float] = (0.05, 0.12)   # produce rise WITHIN the growth phase (last third vs first)
     spiral_produce_rise: tuple[float, float] = (0.05, 0.15)   # produce / baseline - 1 (and / just before the onset)
-    spiral_recent_samples: int = 10       # "just before the onset"
     spiral_consume_drop: tuple[float, float] = (0.1, 0.3)    # early sign: 1 - consume / baseline
     # early sign, second form: a large produce step that the consumers do not absorb. Consumers with headroom
     # read faster when more arrives (a spike's); a spiral's, busy with the failures, read no faster
@@ -606,6 +609,13 @@ class _Measures:
     skew_med: float
     skew_base_med: float
     consume_rate: list[float]          # per sample, over the group's commit cadence
+    # right after the onset and just before it (`recent_samples` each): produce and consume medians, and the
+    # consume step in units of the same step along the baseline
+    p_local: float
+    p_recent: float
+    c_local: float
+    c_recent: float
+    c_local_z: float
     implied_drop: float                # 1 - (produce - lag growth) / baseline consume: the consumers' shortfall
                                        # read from the lag (immune to the commit cadence; not significance-tested)
 
@@ -619,8 +629,17 @@ class _Measures:
         S = SCORING
         if not self.have_base:
             return 0.0
-        return (max(ramp(1 - self.c_ratio, *S.slowed_drop), self.share_c * ramp(1 - self.c_ratio, *S.slowed_share_drop))
-                * ramp(-self.c_t, *S.shift_significance))
+        against_baseline = (max(ramp(1 - self.c_ratio, *S.slowed_drop),
+                                self.share_c * ramp(1 - self.c_ratio, *S.slowed_share_drop))
+                            * ramp(-self.c_t, *S.shift_significance))
+        # Locally: what the consumers read right after the onset against just before it, and their share of the
+        # deficit against the produce rate just before it (before the onset the group kept up).
+        d_prod, d_cons = max(0.0, self.p_local - self.p_recent), max(0.0, self.c_recent - self.c_local)
+        share = d_cons / (d_prod + d_cons) if d_prod + d_cons > 0 else 0.0
+        drop = 1 - self.c_local / self.c_recent if self.c_recent > 1e-9 else 0.0
+        local = (max(ramp(drop, *S.slowed_drop), share * ramp(drop, *S.slowed_share_drop))
+                 * ramp(-self.c_local_z, *S.slowed_local_z))
+        return max(against_baseline, local)
 
     @property
     def broker_side(self) -> float:
@@ -685,6 +704,9 @@ def _measure(sig: Signals, w: _Window) -> _Measures:
 
     cpu_post = _vals(sig.cpu, post)
     disk_all = _vals(sig.disk, list(range(sig.n)))
+    just_before, right_after = base[-S.recent_samples:], post[:S.recent_samples]
+    produce_before = _vals(sig.produce_rate, just_before)
+    consume_before, consume_after = _vals(consume_rate, just_before), _vals(consume_rate, right_after)
     skew_post = _vals(sig.skew, post)
     return _Measures(
         base=base, post=post, have_base=have_base, rate_post=rate_post,
@@ -709,6 +731,11 @@ def _measure(sig: Signals, w: _Window) -> _Measures:
         skew_post=skew_post, skew_med=median(skew_post) if skew_post else math.nan,
         skew_base_med=median(skew_base) if (skew_base := _vals(sig.skew, base)) else 1.0,
         consume_rate=consume_rate,
+        p_local=median(_vals(sig.produce_rate, right_after)) if right_after else math.nan,
+        p_recent=median(produce_before) if produce_before else math.nan,
+        c_local=median(consume_after) if consume_after else math.nan,
+        c_recent=median(consume_before) if consume_before else math.nan,
+        c_local_z=local_step(consume_after, consume_before, _vals(consume_rate, base))[1],
         implied_drop=_implied_drop(sig, w, p_post, c_base) if have_base else 0.0,
     )
 
@@ -952,12 +979,9 @@ def _score_retry_spiral(sig: Signals, m: _Measures, scores: dict[str, float]
     if m.have_base:
         # The feedback (the produce rate rising with the lag): its rise is measured against the baseline AND
         # against just before the onset, so a daily cycle climbing through a long baseline is no feedback.
-        just_before = m.base[-S.spiral_recent_samples:]
-        produce_before = _vals(sig.produce_rate, just_before)
-        rise, drop = m.p_ratio - 1, 1 - m.c_ratio
-        if (p_recent := median(produce_before)) > 1e-9:
-            rise = min(rise, m.p_post / p_recent - 1)
-        c_recent = median(_vals(m.consume_rate, just_before))
+        rise, drop, c_recent = m.p_ratio - 1, 1 - m.c_ratio, m.c_recent
+        if m.p_recent > 1e-9:
+            rise = min(rise, m.p_post / m.p_recent - 1)
         if c_recent > 1e-9:
             drop = min(drop, 1 - m.c_post / c_recent)
         rising = (ramp(spiral_corr, *S.spiral_correlation) * ramp(spiral_growth, *S.spiral_growth)
@@ -965,7 +989,8 @@ def _score_retry_spiral(sig: Signals, m: _Measures, scores: dict[str, float]
         # The early sign (produce up and consume down at the same onset): the produce step right after the onset
         # against just before it, sized against the same step along the baseline. A long baseline's median is
         # no reference here: on a falling daily cycle it hides the step, on wandering producers it invents one.
-        step_rise, step_z = local_step(_vals(sig.produce_rate, m.post[:S.spiral_recent_samples]), produce_before,
+        step_rise, step_z = local_step(_vals(sig.produce_rate, m.post[:S.recent_samples]),
+                                       _vals(sig.produce_rate, m.base[-S.recent_samples:]),
                                        _vals(sig.produce_rate, m.base))
         dropped = (ramp(drop, *S.spiral_consume_drop) * ramp(step_z, *S.spiral_step_z)
                    * ramp(step_rise, *S.spiral_produce_rise))

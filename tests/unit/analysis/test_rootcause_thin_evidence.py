@@ -100,7 +100,7 @@ def test_a_spiral_starting_on_the_falling_side_of_the_day_is_named_early() -> No
 
 def test_consumers_dropping_on_the_falling_side_of_the_day_are_no_spiral() -> None:
     d = diagnose(_spiral_on_a_falling_day(1.0).samples())
-    # (what it is instead is still read against the two-hour baseline, where both rates fell alike: `unknown`)
+    # (what it is instead waits: 8 samples in, the backlog is under two steps' production, no lag problem yet)
     assert d.cause != "retry_death_spiral" and "retry_death_spiral" not in _top3(d), d.alternatives
 
 
@@ -128,3 +128,20 @@ def test_a_produce_step_the_consumers_absorb_as_far_as_they_can_is_a_spike() -> 
     # grows by the rest
     d = diagnose(_produce_step(1.6, 130.0).samples())
     assert d.cause == "producer_spike", d.alternatives
+
+
+def _slowdown_on_a_rising_day(seed: int) -> Synth:
+    # The daily cycle climbs 0.4 % a minute (x0.7 to x1.3 over the 2.5 hours to the onset) when the consumers drop
+    # to 80 % of what they read just before; 12 samples after the onset. Against the two-hour baseline the
+    # consumers read as fast as usual (1.04x) and the produce rate 1.3x: a spike, read that way.
+    s = scenario("consumer_slowdown", noise=0.05, produce=100.0, capacity=200.0, seed=seed, step=60.0, n=162,
+                 onset=150)
+    s.cpu_at = None
+    s.produce_at = lambda i: 100.0 * (0.7 + 0.004 * i)
+    s.capacity_at = lambda i: 0.8 * 100.0 * (0.7 + 0.004 * 150) if i >= s.onset else 200.0
+    return s
+
+
+def test_consumers_dropping_on_the_rising_side_of_the_day_are_a_slowdown() -> None:
+    named = [diagnose(_slowdown_on_a_rising_day(seed).samples()).cause for seed in range(1, 6)]
+    assert named.count("consumer_slowdown") >= 4, named
