@@ -14,6 +14,14 @@ T0 = 1_790_000_000.0
 STEP = 60.0
 
 
+def _sample(i: int, produced: float, committed: float) -> GroupTopicSample:
+    return GroupTopicSample(
+        cluster="c", group="g", topic="t", timestamp=T0 + i * STEP, lag=int(produced - committed),
+        log_end_offset=int(produced), committed_offset=int(committed), lag_seconds=None, members=3,
+        state="Stable", rebalances_total=0, lost_messages_total=0, retention_seconds=None,
+        leader_changes_total=0, under_replicated_partitions=0, offline_partitions=0)
+
+
 def _history(per_step: list[float], batch: float, rate: float) -> list[GroupTopicSample]:
     """A group consuming `per_step[i]` messages in step i and committing only whole batches of `batch`."""
     out = []
@@ -21,12 +29,7 @@ def _history(per_step: list[float], batch: float, rate: float) -> list[GroupTopi
     for i, n in enumerate(per_step):
         consumed += n
         produced += rate * STEP
-        committed = math.floor(consumed / batch) * batch
-        out.append(GroupTopicSample(
-            cluster="c", group="g", topic="t", timestamp=T0 + i * STEP, lag=int(produced - committed),
-            log_end_offset=int(produced), committed_offset=int(committed), lag_seconds=None, members=3,
-            state="Stable", rebalances_total=0, lost_messages_total=0, retention_seconds=None,
-            leader_changes_total=0, under_replicated_partitions=0, offline_partitions=0))
+        out.append(_sample(i, produced, math.floor(consumed / batch) * batch))
     return out
 
 
@@ -80,12 +83,7 @@ def _batched_group(produce_per_step: list[float], consume_per_step: list[float],
     for i, (p, c) in enumerate(zip(produce_per_step, consume_per_step, strict=True)):
         produced += p
         consumed = min(produced, consumed + c)
-        committed = math.floor(consumed / batch) * batch
-        out.append(GroupTopicSample(
-            cluster="c", group="g", topic="t", timestamp=T0 + i * STEP, lag=int(produced - committed),
-            log_end_offset=int(produced), committed_offset=int(committed), lag_seconds=None, members=3,
-            state="Stable", rebalances_total=0, lost_messages_total=0, retention_seconds=None,
-            leader_changes_total=0, under_replicated_partitions=0, offline_partitions=0))
+        out.append(_sample(i, produced, math.floor(consumed / batch) * batch))
     return out
 
 
