@@ -616,6 +616,7 @@ class _Measures:
     c_local: float
     c_recent: float
     c_local_z: float
+    p_step: tuple[float, float]        # the produce step at the onset: `local_step`'s (rise, z)
     implied_drop: float                # 1 - (produce - lag growth) / baseline consume: the consumers' shortfall
                                        # read from the lag (immune to the commit cadence; not significance-tested)
 
@@ -634,8 +635,7 @@ class _Measures:
                             * ramp(-self.c_t, *S.shift_significance))
         # Locally: what the consumers read right after the onset against just before it, and their share of the
         # deficit against the produce rate just before it (before the onset the group kept up).
-        d_prod, d_cons = max(0.0, self.p_local - self.p_recent), max(0.0, self.c_recent - self.c_local)
-        share = d_cons / (d_prod + d_cons) if d_prod + d_cons > 0 else 0.0
+        share = deficit_shares(self.p_local, self.p_recent, self.c_local, self.c_recent)[1]
         drop = 1 - self.c_local / self.c_recent if self.c_recent > 1e-9 else 0.0
         local = (max(ramp(drop, *S.slowed_drop), share * ramp(drop, *S.slowed_share_drop))
                  * ramp(-self.c_local_z, *S.slowed_local_z))
@@ -679,10 +679,7 @@ def _measure(sig: Signals, w: _Window) -> _Measures:
     # Significance of the shift of medians (effect size x sqrt of the effective sample size, for the median's
     # efficiency): a small but sustained shift over many samples counts.
     n_eff = math.sqrt(len(rate_post) * len(base) / max(1, len(rate_post) + len(base))) / S.median_efficiency
-    # Attribution of the deficit that makes the lag grow: before the onset the group kept up (consume ~
-    # produce), so deficit = (produce increase) + (consume decrease).
-    d_prod = max(0.0, p_post - p_base) if have_base else 0.0
-    d_cons = max(0.0, c_base - c_post) if have_base else 0.0
+    share_p, share_c = deficit_shares(p_post, p_base, c_post, c_base) if have_base else (0.0, 0.0)
 
     # -- membership and commits
     n_post = len(post)
@@ -714,8 +711,7 @@ def _measure(sig: Signals, w: _Window) -> _Measures:
         c_post=c_post, c_base=c_base, c_z=c_z, c_ratio=c_ratio, c_t=c_z * n_eff,
         p_peak_i=max(rate_post, key=lambda i: sig.produce_rate[i]),
         c_low_i=min(rate_post, key=lambda i: consume_rate[i]),
-        share_p=d_prod / (d_prod + d_cons) if d_prod + d_cons > 0 else 0.0,
-        share_c=d_cons / (d_prod + d_cons) if d_prod + d_cons > 0 else 0.0,
+        share_p=share_p, share_c=share_c,
         empty=empty, frac_empty=len(empty) / n_post,
         producing=p_post > 0 or any(sig.produce_rate[i] > 0 for i in post),
         frozen=frozen, frac_frozen=len(frozen) / n_post, frac_rebalancing=len(rebalancing_state) / n_post,
@@ -736,6 +732,7 @@ def _measure(sig: Signals, w: _Window) -> _Measures:
         c_local=median(consume_after) if consume_after else math.nan,
         c_recent=median(consume_before) if consume_before else math.nan,
         c_local_z=local_step(consume_after, consume_before, _vals(consume_rate, base))[1],
+        p_step=local_step(_vals(sig.produce_rate, right_after), produce_before, _vals(sig.produce_rate, base)),
         implied_drop=_implied_drop(sig, w, p_post, c_base) if have_base else 0.0,
     )
 
@@ -766,6 +763,14 @@ def _commit_span(sig: Signals, base: Sequence[int]) -> int:
     runs.sort()
     usual = runs[-2] if len(runs) >= 2 else 0
     return 1 + min(usual, SCORING.max_commit_gap_steps)
+
+
+def deficit_shares(p_after: float, p_before: float, c_after: float, c_before: float) -> tuple[float, float]:
+    """(producers', consumers') shares of the deficit that makes the lag grow: before the onset the group kept up
+    (consume ~ produce), so deficit = (produce increase) + (consume decrease). (0, 0) without a deficit."""
+    d_prod, d_cons = max(0.0, p_after - p_before), max(0.0, c_before - c_after)
+    total = d_prod + d_cons
+    return (d_prod / total, d_cons / total) if total > 0 else (0.0, 0.0)
 
 
 def _rate_between_commits(sig: Signals, idx: Sequence[int], span: int) -> float | None:
@@ -989,9 +994,7 @@ def _score_retry_spiral(sig: Signals, m: _Measures, scores: dict[str, float]
         # The early sign (produce up and consume down at the same onset): the produce step right after the onset
         # against just before it, sized against the same step along the baseline. A long baseline's median is
         # no reference here: on a falling daily cycle it hides the step, on wandering producers it invents one.
-        step_rise, step_z = local_step(_vals(sig.produce_rate, m.post[:S.recent_samples]),
-                                       _vals(sig.produce_rate, m.base[-S.recent_samples:]),
-                                       _vals(sig.produce_rate, m.base))
+        step_rise, step_z = m.p_step
         dropped = (ramp(drop, *S.spiral_consume_drop) * ramp(step_z, *S.spiral_step_z)
                    * ramp(step_rise, *S.spiral_produce_rise))
         # The second form, a step the consumers do not absorb; the step must hold through the growth phase (a
