@@ -86,6 +86,8 @@ TOPIC_LEADER_CHANGES = MetricSpec(
     "kafka_topic_leader_changes_total", "counter", TOPIC,
     "Leader changes of the topic's partitions seen since the exporter started; rendered instead of "
     "kafka_topic_partition_leader_changes_total at topic granularity.", "cluster", replaces=(LEADER_CHANGES,))
+PARTITION_SPECS = (LEADER, LEADER_EPOCH, REPLICAS, IN_SYNC_REPLICAS, OFFLINE_REPLICAS, LEADER_IS_PREFERRED,
+                   UNDER_REPLICATED, OFFLINE, UNDER_MIN_ISR, LEADER_CHANGES)
 TOPIC_SUMS = (TOPIC_PREFERRED_LEADERS, TOPIC_UNDER_REPLICATED, TOPIC_OFFLINE, TOPIC_UNDER_MIN_ISR,
               TOPIC_LEADER_CHANGES)
 
@@ -121,10 +123,14 @@ def families(view: View) -> list[Family]:
     for topic in sorted(topics):
         topic_partitions.add((c, topic), topics[topic])
 
-    fams = [Family(spec) for spec in (LEADER, LEADER_EPOCH, REPLICAS, IN_SYNC_REPLICAS, OFFLINE_REPLICAS,
-                                      LEADER_IS_PREFERRED, UNDER_REPLICATED, OFFLINE, UNDER_MIN_ISR, LEADER_CHANGES)]
+    # The per-partition families share one list of label sets (under_min_isr has its own: it skips the topics
+    # whose config is not read yet) and fill their value lists directly: ten families of every partition are
+    # most of the render's samples.
+    labels: list[str] = []
+    min_isr_labels: list[str] = []
+    columns: tuple[list[float], ...] = tuple([] for _ in range(10))
     (leader, epoch, replicas, isr, offline_replicas, is_preferred, under_replicated, offline, under_min_isr,
-     changes) = fams
+     changes) = columns
     configs = view.snapshot.topic_configs.topics if view.snapshot.topic_configs else {}
     leader_changes = view.derived.leader_changes_total
     totals: dict[str, list[int]] = {}   # topic -> the sums of TOPIC_SUMS, in that order
@@ -145,18 +151,22 @@ def families(view: View) -> list[Family]:
         row[4] += changed
         if not per_partition:
             continue
-        labels = labelset(PARTITION, (c, p.topic, str(p.partition)))
-        leader.add(labels, p.leader)
-        epoch.add(labels, p.leader_epoch)
-        replicas.add(labels, len(p.replicas))
-        isr.add(labels, len(p.isr))
-        offline_replicas.add(labels, len(p.offline_replicas))
-        is_preferred.add(labels, is_leader_preferred)
-        under_replicated.add(labels, is_under_replicated)
-        offline.add(labels, is_offline)
+        label = labelset(PARTITION, (c, p.topic, str(p.partition)))
+        labels.append(label)
+        leader.append(p.leader)
+        epoch.append(p.leader_epoch)
+        replicas.append(len(p.replicas))
+        isr.append(len(p.isr))
+        offline_replicas.append(len(p.offline_replicas))
+        is_preferred.append(is_leader_preferred)
+        under_replicated.append(is_under_replicated)
+        offline.append(is_offline)
         if config is not None:
-            under_min_isr.add(labels, is_under_min_isr)
-        changes.add(labels, changed)
+            min_isr_labels.append(label)
+            under_min_isr.append(is_under_min_isr)
+        changes.append(changed)
+    fams = [Family(spec, min_isr_labels if spec is UNDER_MIN_ISR else labels, values)
+            for spec, values in zip(PARTITION_SPECS, columns, strict=True)]
     topic_sums = [Family(spec) for spec in TOPIC_SUMS]
     for topic, row in totals.items():   # partitions were visited in topic order
         for index, family in enumerate(topic_sums):

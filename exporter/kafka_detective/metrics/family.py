@@ -48,20 +48,32 @@ def labelset(names: tuple[str, ...], values: tuple[str, ...]) -> str:
 
 @dataclass
 class Family:
-    """Samples of one catalogue family for one cluster, with their label sets already rendered."""
+    """Samples of one catalogue family for one cluster, with their label sets already rendered.
+
+    Held as two parallel lists rather than (labels, value) pairs: `Exposition.publish` compares a family with the
+    one it rendered last cycle, and two lists compare element by element in C, without a tuple per sample.
+    """
 
     spec: MetricSpec
-    samples: list[tuple[str, float]] = field(default_factory=list)
+    labels: list[str] = field(default_factory=list)
+    values: list[float] = field(default_factory=list)
 
     def add(self, labels: tuple[str, ...] | str, value: float) -> None:
         """`labels`: the values in the spec's label order, or a `labelset` for those labels."""
         if not isinstance(labels, str):
             labels = labelset(self.spec.labels, labels)
-        self.samples.append((labels, value))
+        self.labels.append(labels)
+        self.values.append(value)
+
+    @property
+    def samples(self) -> list[tuple[str, float]]:
+        """(label set, value) pairs, in order."""
+        return list(zip(self.labels, self.values, strict=True))
 
     def render(self) -> str:
         name = self.spec.name
-        return "".join([f"{name}{{{labels}}} {format_value(value)}\n" for labels, value in self.samples])
+        return "".join([f"{name}{{{labels}}} {format_value(value)}\n"
+                        for labels, value in zip(self.labels, self.values, strict=True)])
 
 
 def header(spec: MetricSpec) -> str:

@@ -18,6 +18,6 @@ DEFAULT_METRICS = MetricsConfig()
 def cluster_families(view: View, metrics: MetricsConfig = DEFAULT_METRICS) -> list[Family]:
     view = replace(view, metrics=metrics)   # the builders skip the per-partition families it drops
     result = [f for f in shard_families(view, CONCERNS) if keeps(f.spec, metrics)]
-    series = sum(len(f.samples) for f in result)
+    series = sum(len(f.values) for f in result)
     result.extend(label_shard(self_metrics.families(view, series), view.shard))
     return result

@@ -76,6 +76,6 @@ def label_shard(families: Iterable[Family], shard: Shard) -> list[Family]:
     labelled = []
     for family in families:
         spec = replace(family.spec, labels=(*family.spec.labels, SHARD_LABEL))
-        labelled.append(Family(spec, [(f"{labels},{extra}" if labels else extra, value)
-                                      for labels, value in family.samples]))
+        labelled.append(Family(spec, [f"{labels},{extra}" if labels else extra for labels in family.labels],
+                               list(family.values)))
     return labelled
