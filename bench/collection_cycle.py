@@ -13,11 +13,16 @@ as a separate process (`Exporter`, as `kafka-detective serve` runs it) and measu
 
 `--serving front,in-process --rounds 3` measures each grid point with the endpoint served by the scrape front
 process (as `serve` does) and by threads of the collector process, alternated, to compare them on a shared machine.
+`--code before=/tmp/old/exporter,after=` alternates versions of the exporter the same way: each name's directory
+goes first on the exporter process's PYTHONPATH (empty: the installed package), so an older checkout
+(`git archive <commit> exporter | tar -x -C /tmp/old`) runs against the same broker and estate.
 
-Also the peak RSS (VmHWM), the series and page sizes, the core count and the load average before and after.
+Also the process CPU over the whole intervals of the quiet window divided by its cycles (what the process spends
+between cycles too), the peak RSS (VmHWM), the series and page sizes, the core count and the load average before
+and after.
 
 Usage: python bench/collection_cycle.py [--grid 100x500,500x2500,2000x10000,5000x25000] [--cycles 5]
-       [--interval 10] [--scrapers 3] [--serving front,in-process] [--rounds 1] [--json OUT]
+       [--interval 10] [--scrapers 3] [--serving front,in-process] [--code NAME=DIR,...] [--rounds 1] [--json OUT]
 """
 
 from __future__ import annotations
@@ -105,6 +110,12 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(len(ordered) * q))] if ordered else float("nan")
 
 
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU of the process so far, every thread."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def peak_rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
@@ -153,7 +164,8 @@ def latency_summary(samples: list[tuple[float, float]]) -> dict[str, float]:
 
 
 def measure(kafka: LocalKafka, cycles: int, interval: float, extra_config: str = "", scrapers: int = 3,
-            scrape_seconds: float | None = None, pace: float = 0.1, serving: str = "front") -> dict[str, Any]:
+            scrape_seconds: float | None = None, pace: float = 0.1, serving: str = "front",
+            pythonpath: str = "") -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         config = Path(tmp) / "config.yaml"
         config.write_text(
@@ -165,10 +177,13 @@ def measure(kafka: LocalKafka, cycles: int, interval: float, extra_config: str =
         port_file, cycles_file = Path(tmp) / "port", Path(tmp) / "cycles.jsonl"
         stderr_file = Path(tmp) / "stderr.log"
         load_before = os.getloadavg()
+        env = dict(os.environ)
+        if pythonpath:
+            env["PYTHONPATH"] = os.pathsep.join(filter(None, (pythonpath, env.get("PYTHONPATH"))))
         with stderr_file.open("w") as stderr:
             proc = subprocess.Popen(
                 [sys.executable, "-c", BOOT, str(config), str(port_file), str(cycles_file), serving],
-                stdout=subprocess.DEVNULL, stderr=stderr, text=True,
+                stdout=subprocess.DEVNULL, stderr=stderr, text=True, env=env,
             )
         try:
             deadline = time.monotonic() + 120
@@ -176,12 +191,18 @@ def measure(kafka: LocalKafka, cycles: int, interval: float, extra_config: str =
                 if proc.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError(f"exporter did not start: {stderr_file.read_text()[-2000:]}")
                 time.sleep(0.2)
-            port = int(port_file.read_text())
-            # Quiet window: the first cycle (connect, topic configs, log dirs, cold caches) is a warm-up.
+            port_text, module = port_file.read_text().split("\n", 1)
+            port = int(port_text)
+            # Quiet window: the first cycle (connect, topic configs, log dirs, cold caches) is a warm-up. The
+            # process CPU is read at the end of each cycle (the loop polls every 0.1 s): from the warm-up's end to
+            # the last cycle's end there are `cycles` whole intervals.
+            cpu_marks: dict[int, float] = {}
             while len(read_cycles(cycles_file)) < cycles + 1:
                 if proc.poll() is not None:
                     raise RuntimeError(f"exporter exited: {stderr_file.read_text()[-2000:]}")
-                time.sleep(0.5)
+                cpu_marks.setdefault(len(read_cycles(cycles_file)), cpu_seconds(proc.pid))
+                time.sleep(0.1)
+            cpu_marks.setdefault(cycles + 1, cpu_seconds(proc.pid))
             quiet = read_cycles(cycles_file)[1:cycles + 1]
             load_quiet = os.getloadavg()
             samples = scrape_window(port, scrapers, scrape_seconds or 2 * interval + 1, pace)
@@ -200,6 +221,10 @@ def measure(kafka: LocalKafka, cycles: int, interval: float, extra_config: str =
             phase_median = {p: statistics.median(c["phases"].get(p, 0.0) for c in quiet) for p in phases}
             return {
                 "serving": serving,
+                "exporter_module": module.strip(),
+                # None when the warm-up cycle ended before the first poll (no start mark for the window).
+                "cpu_seconds_per_interval": ((cpu_marks[cycles + 1] - cpu_marks[1]) / cycles
+                                             if 1 in cpu_marks else None),
                 "cpu_seconds_per_cycle": statistics.median(c["cpu"] for c in quiet),
                 "cpu_seconds_per_cycle_all": [round(c["cpu"], 3) for c in quiet],
                 "cycle_wall_seconds": statistics.median(c["end"] - c["start"] for c in quiet),
@@ -252,7 +277,8 @@ logging.basicConfig(level=logging.WARNING)  # as `serve` logs: kafka-python's wa
 config = load_config(sys.argv[1], environ={})
 exporter = Exporter(config, scrape_front=sys.argv[4] == "front")
 exporter.start()
-open(sys.argv[2], "w").write(str(exporter.port))
+import kafka_detective
+open(sys.argv[2], "w").write(f"{exporter.port}\\n{kafka_detective.__file__}")
 threading.Event().wait()
 """
 
@@ -261,16 +287,19 @@ def markdown(results: list[dict[str, Any]], args: argparse.Namespace) -> str:
     lines = [f"Run of {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {os.cpu_count()} cores, "
              f"{args.brokers} broker(s), interval {args.interval:g} s, {args.scrapers} concurrent scrapers "
              f"every {args.pace:g} s; medians of {args.cycles} cycles.", "",
-             "| serving | groups | partitions | series | CPU s / cycle | cycle (wall) | requests / cycle | peak RSS | "
-             "scrape p50 / p99 (all) | scrape p50 / p99 / max (during cycles, n) | event-loop warnings / cycles | "
-             "load (quiet / scraped) |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "| code | serving | groups | partitions | series | CPU s / cycle | CPU s / interval | cycle (wall) | "
+             "render | requests / cycle | peak RSS | scrape p50 / p99 (all) | "
+             "scrape p50 / p99 / max (during cycles, n) | event-loop warnings / cycles | load (quiet / scraped) |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in results:
         a, d, load = r["scrape_all"], r["scrape_during_cycle"], r["load_average"]
+        interval = r["cpu_seconds_per_interval"]
         lines.append(
-            f"| {r['serving']} | {r['groups']:,} | {r['partitions']:,} | {r['series']:,} | "
-            f"{r['cpu_seconds_per_cycle']:.2f} | "
-            f"{r['cycle_wall_seconds']:.2f} s | {r['requests_per_cycle_total']:.0f} | {r['peak_rss_mb']:.0f} MB | "
+            f"| {r['code'] or 'installed'} | {r['serving']} | {r['groups']:,} | {r['partitions']:,} | "
+            f"{r['series']:,} | {r['cpu_seconds_per_cycle']:.2f} | "
+            f"{'-' if interval is None else f'{interval:.2f}'} | "
+            f"{r['cycle_wall_seconds']:.2f} s | {r['phase_median_seconds'].get('render', 0.0):.2f} s | "
+            f"{r['requests_per_cycle_total']:.0f} | {r['peak_rss_mb']:.0f} MB | "
             f"{a['p50_ms']:.1f} / {a['p99_ms']:.1f} ms | {d['p50_ms']:.1f} / {d['p99_ms']:.1f} / {d['max_ms']:.1f} ms "
             f"({d['n']}) | {r['event_loop_warnings']} / {r['cycles_run']} | "
             f"{load['quiet']:.1f} / {load['after']:.1f} |")
@@ -293,6 +322,9 @@ def main() -> int:
     parser.add_argument("--serving", default="front",
                         help="who serves the endpoint, comma-separated to alternate: front (the scrape front process, "
                         "as serve runs), in-process (threads of the collector process)")
+    parser.add_argument("--code", default="=",
+                        help="exporter versions to alternate, NAME=DIR,...: DIR goes first on the exporter's "
+                        "PYTHONPATH (empty: the installed package)")
     parser.add_argument("--rounds", type=int, default=1, help="measurements of each grid point and serving mode")
     parser.add_argument("--brokers", type=int, default=1, help="brokers in the local cluster (1 or 3)")
     parser.add_argument("--json", help="write the results as JSON")
@@ -306,12 +338,13 @@ def main() -> int:
         cluster = Cluster(kafka)
         for groups, partitions in grid:
             cluster.grow(groups, partitions)
-            for _, serving in itertools.product(range(args.rounds), args.serving.split(",")):
-                progress(f"measuring {groups} groups over {partitions} partitions, endpoint served {serving} "
-                         f"(load {os.getloadavg()[0]:.1f})")
-                result = {"brokers": args.brokers, "groups": groups, "partitions": partitions,
+            codes = [item.partition("=")[::2] for item in args.code.split(",")]
+            for _, (code, path), serving in itertools.product(range(args.rounds), codes, args.serving.split(",")):
+                progress(f"measuring {groups} groups over {partitions} partitions, code {code or 'installed'}, "
+                         f"endpoint served {serving} (load {os.getloadavg()[0]:.1f})")
+                result = {"brokers": args.brokers, "groups": groups, "partitions": partitions, "code": code,
                           **measure(kafka, args.cycles, args.interval, scrapers=args.scrapers, pace=args.pace,
-                                    serving=serving)}
+                                    serving=serving, pythonpath=path)}
                 results.append(result)
                 print(json.dumps(result), flush=True)
     table = markdown(results, args)

@@ -2,9 +2,13 @@
 
 The snapshot has the shape of bench/collection_cycle.py's largest grid point (topics of 10 partitions, each group
 committed on the 10 partitions of one topic), so the page has the same series as a real 2,000 x 10,000 cycle.
-It times `cluster_families` + `Exposition.publish` (the render phase of a cycle) in CPU seconds, with `labelset`'s
-cache and with every label set formatted afresh, and (`--churn N`) follows the size of that cache over N cycles
-in which a twentieth of the groups get new names: what the cache saves, and that it stays near the live sets.
+It times `cluster_families` + `Exposition.publish` (the render phase of a cycle) in CPU seconds, in three modes:
+`reused` (as the exporter runs: a family that did not change since the last publish keeps its text and gzip
+segment), `full` (`Exposition(reuse=False)`: every family rendered and compressed afresh, with `labelset`'s cache)
+and `uncached` (full, and every label set formatted afresh). Each mode runs over `still` cycles (the same snapshot
+again, as the collection-cycle benchmark's idle estate gives) and `moving` ones (offsets advancing, so the log-end
+offsets, lag seconds and rates change every cycle). `--churn N` follows the size of the label-set cache over N
+cycles in which a twentieth of the groups get new names: that it stays near the live sets.
 
 Usage: python bench/render.py [--groups 2000] [--partitions 10000] [--cycles 7] [--churn 40] [--json OUT]
 """
@@ -14,6 +18,7 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import os
 import statistics
 import sys
 import time
@@ -76,9 +81,9 @@ def views(groups: int, partitions: int, cycles: int) -> list[View]:
     return out[1:]
 
 
-def render_seconds(view_list: list[View]) -> list[float]:
+def render_seconds(view_list: list[View], reuse: bool) -> list[float]:
     """CPU seconds of each render (process time: the machine is shared, wall time would measure the others)."""
-    target = Exposition()
+    target = Exposition(reuse=reuse)
     timings = []
     for view in view_list:
         gc.collect()
@@ -102,7 +107,8 @@ _add = family_module.Family.add
 def _add_uncached(self: family_module.Family, labels: tuple[str, ...] | str, value: float) -> None:
     if not isinstance(labels, str):
         labels = family_module.labelset.__wrapped__(self.spec.labels, labels)
-    self.samples.append((labels, value))
+    self.labels.append(labels)
+    self.values.append(value)
 
 
 def churn(cycles: int, groups_: int, partitions: int, renamed: int) -> dict[str, float]:
@@ -139,19 +145,23 @@ def main() -> int:
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
 
-    view_list = views(args.groups, args.partitions, args.cycles)
-    series = sum(len(f.samples) for f in cluster_families(view_list[0]))
-    timings: dict[str, list[float]] = {"cached": [], "uncached": []}
+    moving = views(args.groups, args.partitions, args.cycles)
+    sequences = {"still": [moving[0]] * args.cycles, "moving": moving}
+    series = sum(len(f.values) for f in cluster_families(moving[0]))
+    timings: dict[str, list[float]] = {f"{mode} {kind}": [] for mode in ("reused", "full", "uncached")
+                                       for kind in sequences}
     for _ in range(args.rounds):
-        for mode in timings:
+        for name in timings:
+            mode, kind = name.split()
             uncached(mode == "uncached")
             family_module.labelset.cache_clear()
-            timings[mode] += render_seconds(view_list)[1:]   # the first render fills the cache
+            # The first render fills the caches.
+            timings[name] += render_seconds(sequences[kind], reuse=mode == "reused")[1:]
     uncached(False)
     result: dict[str, object] = {
-        "groups": args.groups, "partitions": args.partitions, "series": series,
-        "render_cpu_median_seconds": {mode: statistics.median(t) for mode, t in timings.items()},
-        "render_cpu_min_seconds": {mode: min(t) for mode, t in timings.items()},
+        "groups": args.groups, "partitions": args.partitions, "series": series, "load_average": os.getloadavg()[0],
+        "render_cpu_median_seconds": {name: statistics.median(t) for name, t in timings.items()},
+        "render_cpu_min_seconds": {name: min(t) for name, t in timings.items()},
     }
     if args.churn:
         result["churn"] = churn(args.churn, args.groups, args.partitions, max(1, args.groups // 20))
