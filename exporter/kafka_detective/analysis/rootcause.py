@@ -642,6 +642,19 @@ class _Measures:
         return max(against_baseline, local)
 
     @property
+    def skew_explains(self) -> float:
+        """How much a leadership skew explains the onset: by its level, or by having come with the onset. A broker
+        that newly leads 1.5x its share is the change; a cluster that ran as skewed through the baseline is not
+        (many brokers over few partitions: the busiest one leads 2-3x its fair share by chance, for good), and the
+        ratio's range depends on the broker count, which the samples do not carry."""
+        S = SCORING
+        if not self.skew_post:
+            return 0.0
+        chronic = ramp(self.skew_base_med, *S.skew_share)
+        return max(ramp(self.skew_med, *S.skew_share) * (1 - chronic),
+                   ramp(self.skew_med - self.skew_base_med, *S.skew_rise) * ramp(self.skew_med, *S.skew_new_share))
+
+    @property
     def broker_side(self) -> float:
         """How much the broker side (offline or under-replicated partitions) explains what the consumers do."""
         return max(1.0 if self.off_max > 0 else 0.0,
@@ -914,12 +927,7 @@ def _score_brokers(m: _Measures, spike: float, scores: dict[str, float]) -> None
     scores["leader_election"] = S.election_top * ramp(m.lc_near, *S.election_near) * \
         (1 - S.election_broker_discount * m.broker_side) * \
         (1 - S.election_spike_or_empty_discount * max(spike, ramp(m.frac_empty, *S.empty_fraction)))
-    # A skew counts by its level, or by having come with the onset: a broker that newly leads 1.5x its share is
-    # the change, where a cluster that always ran at 1.5x is not (and the ratio's range depends on the broker
-    # count, which the samples do not carry).
-    skew = max(ramp(m.skew_med, *S.skew_share),
-               ramp(m.skew_med - m.skew_base_med, *S.skew_rise) * ramp(m.skew_med, *S.skew_new_share)
-               ) if m.skew_post else 0.0
+    skew = m.skew_explains
     scores["broker_skew"] = S.skew_top * skew
     disk = ramp(m.disk_max, *S.disk_used) if m.disk_all else 0.0
     # Without log-dir metrics a filling disk cannot be ruled out either (a weaker candidate than the CPU: it
@@ -1152,10 +1160,13 @@ def _evidence(sig: Signals, w: _Window, m: _Measures, *, cpu_sat: float, partial
             ramp(m.disk_max, *S.disk_weight), ("disk_pressure",))
     if m.skew_post and m.skew_med >= S.skew_shown_from:
         came = m.skew_med - m.skew_base_med >= S.skew_rise[0]
-        add(SKEW, m.skew_med, m.skew_base_med if came else 1.0, S.skew_threshold, t_onset,
+        chronic = not came and m.skew_base_med >= S.skew_shown_from
+        add(SKEW, m.skew_med, m.skew_base_med if came or chronic else 1.0, S.skew_threshold, t_onset,
             f"busiest broker leads x{m.skew_med:.1f} its fair share of partitions"
-            + (f" (x{m.skew_base_med:.1f} before the onset)" if came else ""),
-            ramp(m.skew_med, *S.skew_weight), ("broker_skew",))
+            + (f" (x{m.skew_base_med:.1f} before the onset)" if came else "")
+            + (f" (already x{m.skew_base_med:.1f} before the onset: not new)" if chronic else ""),
+            ramp(m.skew_med, *S.skew_weight) * (1.0 if came else 1 - ramp(m.skew_base_med, *S.skew_share)),
+            ("broker_skew",))
     # What argues against causes supports none: weight 0, `diagnose` keeps these findings apart.
     findings.extend(_Finding(e, 0.0) for e in _counter_evidence(sig, w, m, cpu_sat=cpu_sat, frac_partial=frac_partial,
                                                                 spiral=spiral))
