@@ -7,6 +7,7 @@ from __future__ import annotations
 import itertools
 import shutil
 import subprocess
+from dataclasses import replace
 
 import pytest
 
@@ -181,6 +182,17 @@ def test_weekly_cycle_makes_weekends_quieter():
     sat = [v for t, v in zip(rate.timestamps, rate.values, strict=True) if t < sc.start + DAY]
     mon = [v for t, v in zip(rate.timestamps, rate.values, strict=True) if t >= sc.start + 2 * DAY]
     assert sum(sat) / len(sat) < 0.6 * sum(mon) / len(mon)
+
+
+def test_a_recurring_batch_is_as_large_on_weekend_nights():
+    # The nights after a Thursday start fall on Friday, Saturday and Sunday; the weekly dip halves the weekend's
+    # traffic but not the batch, which must exceed the consumers on every night it is labelled an incident.
+    params = replace(families.sample("train", "recurring", 6), weekly=0.5, start_day=3, noise=0.0)
+    series, truth = simulator.simulate(families.build(params))
+    rate = _series(series, "kafka_topic_produce_rate_messages_per_second")
+    during = [rate.at(inc.onset + (inc.end - inc.onset) / 2) for inc in truth.incidents]
+    assert len(during) >= 3
+    assert max(during) < 1.15 * min(during), during
 
 
 @pytest.mark.parametrize("commit", ["per_message", "sawtooth", "interval"])

@@ -385,11 +385,15 @@ def _plan_recurring(c: _Ctx) -> None:
     r = c.rng
     nights = r.randint(3, 4)
     hour = r.uniform(0.5, 5.5) * HOUR
-    factor = c.p.capacity * r.uniform(1.3, 3.0) / c.season(DAY + hour)
+    size = r.uniform(1.3, 3.0)                            # the batch's rate, a multiple of the consumers' capacity
     length = r.uniform(20, 45) * MIN
     first = DAY + hour                                    # the first night after a day of history
     for n in range(nights):
         onset = first + n * DAY + r.uniform(-5, 5) * MIN
+        # The same batch every night: its rate does not follow the weekly dip (a weekend night's factor of the
+        # seasonal rate is larger), or a weekend recurrence would stay under the consumers' capacity and be no
+        # incident at all.
+        factor = c.p.capacity * size / c.season(onset)
         c.events.append(Event("produce", onset, onset + length, c.topic, {"factor": factor, "ramp": 120.0}))
         # the first night is a producer spike; from the second night on the spike is a recurrence
         c.incident(onset, onset + length, "producer_spike" if n == 0 else "recurring", tail=30 * MIN)
