@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from kafka_detective.gathering.snapshot import Snapshot
+    from kafka_detective.gathering.snapshot import ClusterState, LogDirs, Snapshot
     from kafka_detective.signals.derive import Derived
 
 
@@ -69,6 +69,36 @@ def frozen_partitions(ages: dict[int, tuple[int, float]]) -> tuple[int, tuple[in
     return len(frozen), tuple(p for _, p in frozen[:FROZEN_IDS_MAX])
 
 
+def leader_share_ratio(state: ClusterState | None) -> float | None:
+    """The busiest broker's partition leadership over its fair share (the mean over the brokers the metadata
+    lists), from the counts kafka_broker_leader_partitions exposes; None without brokers or leaders."""
+    if state is None or not state.brokers:
+        return None
+    counts = dict.fromkeys((b.broker_id for b in state.brokers), 0)
+    for p in state.partitions.values():
+        if p.leader in counts:
+            counts[p.leader] += 1
+    total = sum(counts.values())
+    return max(counts.values()) / (total / len(counts)) if total else None
+
+
+def disk_used_ratios(state: ClusterState | None, log_dirs: LogDirs | None) -> dict[str, float]:
+    """Per topic, the fullest log directory (1 - usable / total bytes) of the brokers leading its partitions:
+    the volumes its producers and consumers wait on. Log directories whose broker does not report the volume's
+    size count for no topic."""
+    if state is None or log_dirs is None:
+        return {}
+    fullest: dict[int, float] = {}
+    for d in log_dirs.dirs:
+        if d.total_bytes and d.usable_bytes is not None:
+            fullest[d.broker_id] = max(fullest.get(d.broker_id, 0.0), 1.0 - d.usable_bytes / d.total_bytes)
+    out: dict[str, float] = {}
+    for (topic, _), p in state.partitions.items():
+        if p.leader in fullest:
+            out[topic] = max(out.get(topic, 0.0), fullest[p.leader])
+    return out
+
+
 def group_topic_samples(snapshot: Snapshot, derived: Derived) -> list[GroupTopicSample]:
     if snapshot.groups is None or snapshot.offsets is None:
         return []
@@ -85,6 +115,9 @@ def group_topic_samples(snapshot: Snapshot, derived: Derived) -> list[GroupTopic
     for (topic, _), total in derived.leader_changes_total.items():
         leader_changes[topic] += total
     configs = snapshot.topic_configs.topics if snapshot.topic_configs else {}
+    # Cluster and broker context of every sample, as the trace replay reads it from the exposed metrics.
+    skew = leader_share_ratio(snapshot.state)
+    disk = disk_used_ratios(snapshot.state, snapshot.log_dirs)
 
     lag: dict[tuple[str, str], int] = defaultdict(int)
     committed: dict[tuple[str, str], int] = defaultdict(int)
@@ -122,6 +155,8 @@ def group_topic_samples(snapshot: Snapshot, derived: Derived) -> list[GroupTopic
                 leader_changes_total=leader_changes[topic],
                 under_replicated_partitions=under_replicated[topic],
                 offline_partitions=offline[topic],
+                disk_used_ratio=disk.get(topic),
+                broker_leader_share_ratio=skew,
                 partitions=len(ages[(group, topic)]),
                 frozen_partitions=n_frozen,
                 frozen_partition_ids=frozen_ids,
