@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from kafka_detective.kafka.groups import GroupDescription
@@ -59,6 +60,16 @@ class ClusterState:
 
     def topics(self) -> set[str]:
         return {topic for topic, _ in self.partitions}
+
+    @cached_property
+    def leaderships(self) -> dict[int, int]:
+        """Partitions each broker of the metadata leads (0 for one that leads none; offline partitions lead
+        nowhere). Counted once per snapshot: kafka_broker_leader_partitions and the samples' skew read it."""
+        counts = dict.fromkeys((b.broker_id for b in self.brokers), 0)
+        for p in self.partitions.values():
+            if p.leader in counts:
+                counts[p.leader] += 1
+        return counts
 
 
 @dataclass(frozen=True)

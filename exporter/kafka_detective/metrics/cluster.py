@@ -109,13 +109,12 @@ def families(view: View) -> list[Family]:
     brokers, info, controller = Family(BROKERS), Family(BROKER_INFO), Family(BROKER_IS_CONTROLLER)
     led, preferred = Family(BROKER_LEADER_PARTITIONS), Family(BROKER_PREFERRED_LEADER_PARTITIONS)
     brokers.add((c,), len(state.brokers))
-    leaders = Counter(p.leader for p in state.partitions.values() if p.leader >= 0)
     preferred_counts = Counter(p.preferred_leader for p in state.partitions.values() if p.replicas)
     for b in state.brokers:
         bid = str(b.broker_id)
         info.add((c, bid, b.host, str(b.port), b.rack or "", bid, _address(b.host, b.port)), 1)
         controller.add((c, bid), 1 if b.broker_id == state.controller_id else 0)
-        led.add((c, bid), leaders.get(b.broker_id, 0))
+        led.add((c, bid), state.leaderships[b.broker_id])
         preferred.add((c, bid), preferred_counts.get(b.broker_id, 0))
 
     topics = Counter(t for t, _ in state.partitions)

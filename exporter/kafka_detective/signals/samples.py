@@ -74,10 +74,7 @@ def leader_share_ratio(state: ClusterState | None) -> float | None:
     lists), from the counts kafka_broker_leader_partitions exposes; None without brokers or leaders."""
     if state is None or not state.brokers:
         return None
-    counts = dict.fromkeys((b.broker_id for b in state.brokers), 0)
-    for p in state.partitions.values():
-        if p.leader in counts:
-            counts[p.leader] += 1
+    counts = state.leaderships
     total = sum(counts.values())
     return max(counts.values()) / (total / len(counts)) if total else None
 

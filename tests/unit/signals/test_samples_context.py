@@ -1,22 +1,12 @@
 """The broker context of the samples the online analytics gets: the leadership skew and the fullest log
-directory under a topic, from hand-built snapshots. Without them the online diagnosis could not name a broker
-skew or a filling disk, which the offline replay reads from the exposed metrics."""
+directory under a topic, from hand-built snapshots and the golden exposition's cycle. Without them the online
+diagnosis could not name a broker skew or a filling disk, which the offline replay reads from the exposed metrics."""
 
-from kafka_detective.gathering.snapshot import (
-    Broker,
-    ClusterState,
-    Groups,
-    LogDir,
-    LogDirs,
-    Offsets,
-    PartitionState,
-    Snapshot,
-)
-from kafka_detective.kafka.groups import GroupDescription, GroupMember
+from kafka_detective.gathering.snapshot import Broker, ClusterState, LogDir, LogDirs, PartitionState
 from kafka_detective.metrics.cluster import families as cluster_families
-from kafka_detective.metrics.view import CollectionStats, View
-from kafka_detective.signals.derive import Derived, SignalState
+from kafka_detective.signals.derive import SignalState
 from kafka_detective.signals.samples import disk_used_ratios, group_topic_samples, leader_share_ratio
+from unit.metrics.golden_fixture import STATE, view
 
 
 def _state(leaders: dict[tuple[str, int], int], brokers=(1, 2, 3)) -> ClusterState:
@@ -42,13 +32,11 @@ def test_offline_partitions_lead_nowhere_and_an_empty_cluster_has_no_ratio() -> 
 
 
 def test_the_ratio_is_what_kafka_broker_leader_partitions_exposes() -> None:
-    state = _state({("a", p): [1, 1, 1, 2, 3, 1, 2][p] for p in range(7)})
-    stats = CollectionStats(up=True, phase_seconds={}, phase_errors_total={}, cycles_total=1,
-                            last_success_timestamp=1.0, requests_total={})
-    view = View("c", Snapshot(cluster="c", timestamp=0.0, state=state), Derived(), stats)
-    led = next(f for f in cluster_families(view) if f.spec.name == "kafka_broker_leader_partitions")
+    # The golden cycle's three brokers lead 1, 2 and 3 partitions (orders-2 is offline): 3 over a fair share of 2.
+    led = next(f for f in cluster_families(view()) if f.spec.name == "kafka_broker_leader_partitions")
     counts = [value for _, value in led.samples]
-    assert leader_share_ratio(state) == max(counts) / (sum(counts) / len(counts))
+    assert sorted(counts) == [1, 2, 3]
+    assert leader_share_ratio(STATE) == max(counts) / (sum(counts) / len(counts)) == 1.5
 
 
 def test_a_topic_sees_the_fullest_log_dir_of_the_brokers_leading_it() -> None:
@@ -66,14 +54,13 @@ def test_a_topic_sees_the_fullest_log_dir_of_the_brokers_leading_it() -> None:
 
 
 def test_every_sample_carries_the_cluster_skew_and_its_topics_disk() -> None:
-    state = _state({("t", 0): 1, ("t", 1): 1, ("u", 0): 1})
-    member = GroupMember("m", "c", "h", (("t", 0), ("t", 1)))
-    desc = GroupDescription("g", "classic", "consumer", "Stable", "range", 1, (member,), None, None)
-    parts = [("t", 0), ("t", 1)]
-    snap = Snapshot(cluster="c", timestamp=100.0, state=state,
-                    offsets=Offsets(dict.fromkeys(parts, 50), dict.fromkeys(parts, 0), 100.0),
-                    groups=Groups({"g": desc}, {"g": dict.fromkeys(parts, 40)}, 100.0),
-                    log_dirs=LogDirs((LogDir(1, "/d", 0, 1000, 250, False),), 100.0))
-    [sample] = group_topic_samples(snap, SignalState().derive(snap))
-    assert sample.broker_leader_share_ratio == 3.0          # broker 1 leads all 3 partitions over 3 brokers
-    assert sample.disk_used_ratio == 0.75
+    # The golden cycle: orders is led by brokers 1 and 3 (orders-2 offline), payments by 2 and 3. Broker 1's one
+    # sized log dir is 60 % used (400,000 of 1,000,000 bytes usable); broker 2 reports no usable bytes and broker 3
+    # no log dir, so payments has no disk reading.
+    snapshot = view().snapshot
+    samples = {(s.group, s.topic): s for s in group_topic_samples(snapshot, SignalState().derive(snapshot))}
+    assert set(samples) == {("billing", "orders"), ("billing", "payments"), ("shipping", "payments")}
+    assert {s.broker_leader_share_ratio for s in samples.values()} == {1.5}
+    assert samples[("billing", "orders")].disk_used_ratio == 0.6
+    assert samples[("billing", "payments")].disk_used_ratio is None
+    assert samples[("shipping", "payments")].disk_used_ratio is None
