@@ -650,9 +650,13 @@ class _Measures:
         S = SCORING
         if not self.skew_post:
             return 0.0
-        chronic = ramp(self.skew_base_med, *S.skew_share)
-        return max(ramp(self.skew_med, *S.skew_share) * (1 - chronic),
+        return max(ramp(self.skew_med, *S.skew_share) * (1 - self.skew_chronic),
                    ramp(self.skew_med - self.skew_base_med, *S.skew_rise) * ramp(self.skew_med, *S.skew_new_share))
+
+    @property
+    def skew_chronic(self) -> float:
+        """How skewed the leadership already was through the baseline (0: fair, 1: as skewed as counts at all)."""
+        return ramp(self.skew_base_med, *SCORING.skew_share)
 
     @property
     def broker_side(self) -> float:
@@ -1165,7 +1169,7 @@ def _evidence(sig: Signals, w: _Window, m: _Measures, *, cpu_sat: float, partial
             f"busiest broker leads x{m.skew_med:.1f} its fair share of partitions"
             + (f" (x{m.skew_base_med:.1f} before the onset)" if came else "")
             + (f" (already x{m.skew_base_med:.1f} before the onset: not new)" if chronic else ""),
-            ramp(m.skew_med, *S.skew_weight) * (1.0 if came else 1 - ramp(m.skew_base_med, *S.skew_share)),
+            ramp(m.skew_med, *S.skew_weight) * (1.0 if came else 1 - m.skew_chronic),
             ("broker_skew",))
     # What argues against causes supports none: weight 0, `diagnose` keeps these findings apart.
     findings.extend(_Finding(e, 0.0) for e in _counter_evidence(sig, w, m, cpu_sat=cpu_sat, frac_partial=frac_partial,
