@@ -42,6 +42,7 @@ class Synth:
     cpu_at: Profile | None = None
     disk_at: Profile | None = None
     skew_at: Profile | None = None
+    brokers: int | None = None        # the cluster's broker count (the skew ratio's range)
     retention_seconds: float | None = 7 * 86400.0
     log_start_at: Callable[[int, int], int] | None = None   # (index, log_end) -> log-start offset
     extra: dict = field(default_factory=dict)
@@ -97,6 +98,7 @@ class Synth:
                 consumer_cpu_ratio=self.cpu_at(i) if self.cpu_at else None,
                 disk_used_ratio=self.disk_at(i) if self.disk_at else None,
                 broker_leader_share_ratio=self.skew_at(i) if self.skew_at else None,
+                brokers=self.brokers,
             ))
         return out
 

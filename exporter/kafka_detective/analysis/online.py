@@ -75,7 +75,7 @@ COLD_LOW_POINT_CYCLES = 6        # then, until the lag detector has warmed (~50 
 _FIELDS = ("timestamp", "lag", "log_end_offset", "committed_offset", "lag_seconds", "members", "state",
            "rebalances_total", "lost_messages_total", "retention_seconds", "leader_changes_total",
            "under_replicated_partitions", "offline_partitions", "consumer_cpu_ratio", "disk_used_ratio",
-           "broker_leader_share_ratio", "partitions", "frozen_partitions")
+           "broker_leader_share_ratio", "partitions", "frozen_partitions", "brokers")
 _NF = len(_FIELDS)
 
 
@@ -92,7 +92,7 @@ def _int_or_none(x: float) -> int | None:
 
 
 class CompactHistory:
-    """Ring buffer of samples as floats: 18 x 8 bytes per record, at most one record per `spacing` seconds."""
+    """Ring buffer of samples as floats: 19 x 8 bytes per record, at most one record per `spacing` seconds."""
 
     __slots__ = ("capacity", "data", "extra_states", "head", "last_t", "spacing")
 
@@ -125,7 +125,7 @@ class CompactHistory:
                s.rebalances_total, s.lost_messages_total, _opt(s.retention_seconds), s.leader_changes_total,
                s.under_replicated_partitions, s.offline_partitions, _opt(s.consumer_cpu_ratio),
                _opt(s.disk_used_ratio), _opt(s.broker_leader_share_ratio), _opt(s.partitions),
-               _opt(s.frozen_partitions))
+               _opt(s.frozen_partitions), _opt(s.brokers))
         if len(self) < self.capacity:
             self.data.extend(rec)
         else:
@@ -149,7 +149,8 @@ class CompactHistory:
                 leader_changes_total=int(d[i + 10]), under_replicated_partitions=int(d[i + 11]),
                 offline_partitions=int(d[i + 12]), consumer_cpu_ratio=_unopt(d[i + 13]),
                 disk_used_ratio=_unopt(d[i + 14]), broker_leader_share_ratio=_unopt(d[i + 15]),
-                partitions=_int_or_none(d[i + 16]), frozen_partitions=_int_or_none(d[i + 17])))
+                partitions=_int_or_none(d[i + 16]), frozen_partitions=_int_or_none(d[i + 17]),
+                brokers=_int_or_none(d[i + 18])))
         return out
 
 

@@ -139,13 +139,14 @@ class Scoring:
     election_top: float = 0.8
     election_broker_discount: float = 0.7
     election_spike_or_empty_discount: float = 0.5
+    election_skew_discount: float = 0.5   # leaders that moved onto one broker and stayed there: the skew they left
     skew_top: float = 0.7
     skew_share: tuple[float, float] = (1.4, 2.0)   # busiest broker's leader share / its fair share
     disk_top: float = 0.8
     disk_used: tuple[float, float] = (0.8, 0.95)   # fullest log dir's used ratio
     skew_rise: tuple[float, float] = (0.2, 0.5)    # the skew above the baseline's: a skew that came with the onset
-    skew_new_share: tuple[float, float] = (1.2, 1.4)   # ... to at least this share (on 2 brokers the busiest one
-                                                       # can lead at most 2x its fair share: 1.4-2.0 is a lot there)
+    skew_new_share: tuple[float, float] = (1.2, 1.4)   # ... to at least this share (all skew ratios are read
+                                                       # on the three-broker scale: `skew_scale`)
     upstream_discount: float = 0.6        # of consumer slowdown and stall by a new skew or a nearly full disk
     unmeasured_weight: float = 0.5        # score share of CPU saturation when the consumers' CPU is not measured
     unmeasured_disk_weight: float = 0.3   # score of disk pressure x how much the consumers slowed, no disk metrics
@@ -369,6 +370,15 @@ def local_step(post: Sequence[float], before: Sequence[float], base: Sequence[fl
     return step / level, step / max(mad(steps, 0.0), 1e-3 * level)
 
 
+def skew_scale(brokers: int | None) -> float:
+    """The factor that reads a leadership ratio on the scale of three brokers, where the skew thresholds sit. The
+    ratio's range depends on the broker count: on two brokers one broker leading every partition is only x2, and a
+    60/40 split (x1.2) carries the same share of leaderships beyond an even split, (ratio - 1) / (brokers - 1),
+    as x1.4 on three: 2 / (brokers - 1) times the excess. From three brokers up the ratio itself, the hot broker's
+    load over the average, is what counts and stays as it is; so does one without the count (an older trace)."""
+    return 2.0 if brokers == 2 else 1.0
+
+
 def median_filter(values: Sequence[float], width: int = 5) -> list[float]:
     half = width // 2
     n = len(values)
@@ -398,6 +408,7 @@ class Signals:
     cpu: list[float | None]
     disk: list[float | None]
     skew: list[float | None]
+    brokers: list[int | None] = field(default_factory=list)
     retention: list[float | None] = field(default_factory=list)
     partitions: list[float | None] = field(default_factory=list)
     frozen_partitions: list[float | None] = field(default_factory=list)
@@ -448,6 +459,7 @@ def derive_signals(history: Sequence[GroupTopicSample]) -> Signals:
         cpu=[s.consumer_cpu_ratio for s in history],
         disk=[s.disk_used_ratio for s in history],
         skew=[s.broker_leader_share_ratio for s in history],
+        brokers=[s.brokers for s in history],
         retention=[s.retention_seconds for s in history],
         partitions=[s.partitions for s in history],
         frozen_partitions=[s.frozen_partitions for s in history],
@@ -608,6 +620,7 @@ class _Measures:
     skew_post: list[float]
     skew_med: float
     skew_base_med: float
+    skew_scale: float                  # reads the ratio on the three-broker scale (`skew_scale`)
     consume_rate: list[float]          # per sample, over the group's commit cadence
     # right after the onset and just before it (`recent_samples` each): produce and consume medians, and the
     # consume step in units of the same step along the baseline
@@ -642,21 +655,37 @@ class _Measures:
         return max(against_baseline, local)
 
     @property
+    def skew_level(self) -> float:
+        """The busiest broker's leadership over its fair share after the onset, on the three-broker scale."""
+        return 1 + (self.skew_med - 1) * self.skew_scale
+
+    @property
+    def skew_base_level(self) -> float:
+        """The same through the baseline."""
+        return 1 + (self.skew_base_med - 1) * self.skew_scale
+
+    @property
     def skew_explains(self) -> float:
         """How much a leadership skew explains the onset: by its level, or by having come with the onset. A broker
         that newly leads 1.5x its share is the change; a cluster that ran as skewed through the baseline is not
-        (many brokers over few partitions: the busiest one leads 2-3x its fair share by chance, for good), and the
-        ratio's range depends on the broker count, which the samples do not carry."""
+        (many brokers over few partitions: the busiest one leads 2-3x its fair share by chance, for good)."""
         S = SCORING
         if not self.skew_post:
             return 0.0
-        return max(ramp(self.skew_med, *S.skew_share) * (1 - self.skew_chronic),
-                   ramp(self.skew_med - self.skew_base_med, *S.skew_rise) * ramp(self.skew_med, *S.skew_new_share))
+        return max(ramp(self.skew_level, *S.skew_share) * (1 - self.skew_chronic), self.skew_new)
+
+    @property
+    def skew_new(self) -> float:
+        """How clearly a leadership skew came with the onset (0-1)."""
+        S = SCORING
+        if not self.skew_post:
+            return 0.0
+        return ramp(self.skew_level - self.skew_base_level, *S.skew_rise) * ramp(self.skew_level, *S.skew_new_share)
 
     @property
     def skew_chronic(self) -> float:
         """How skewed the leadership already was through the baseline (0: fair, 1: as skewed as counts at all)."""
-        return ramp(self.skew_base_med, *SCORING.skew_share)
+        return ramp(self.skew_base_level, *SCORING.skew_share)
 
     @property
     def broker_side(self) -> float:
@@ -743,6 +772,7 @@ def _measure(sig: Signals, w: _Window) -> _Measures:
         disk_all=disk_all, disk_max=max(disk_all) if disk_all else math.nan,
         skew_post=skew_post, skew_med=median(skew_post) if skew_post else math.nan,
         skew_base_med=median(skew_base) if (skew_base := _vals(sig.skew, base)) else 1.0,
+        skew_scale=skew_scale(next((b for b in reversed(sig.brokers) if b is not None), None)),
         consume_rate=consume_rate,
         p_local=median(_vals(sig.produce_rate, right_after)) if right_after else math.nan,
         p_recent=median(produce_before) if produce_before else math.nan,
@@ -930,7 +960,8 @@ def _score_brokers(m: _Measures, spike: float, scores: dict[str, float]) -> None
         scores["broker_failure"] = min(1.0, scores["broker_failure"] * S.broker_failure_leader_boost)
     scores["leader_election"] = S.election_top * ramp(m.lc_near, *S.election_near) * \
         (1 - S.election_broker_discount * m.broker_side) * \
-        (1 - S.election_spike_or_empty_discount * max(spike, ramp(m.frac_empty, *S.empty_fraction)))
+        (1 - S.election_spike_or_empty_discount * max(spike, ramp(m.frac_empty, *S.empty_fraction))) * \
+        (1 - S.election_skew_discount * m.skew_new)
     skew = m.skew_explains
     scores["broker_skew"] = S.skew_top * skew
     disk = ramp(m.disk_max, *S.disk_used) if m.disk_all else 0.0
@@ -941,7 +972,7 @@ def _score_brokers(m: _Measures, spike: float, scores: dict[str, float]) -> None
     scores["disk_pressure"] = S.disk_top * (disk if m.disk_all else unmeasured)
     # A broker that newly leads far more than its share, or whose disk is nearly full, is upstream of consumers
     # that slow down or stop committing: it explains them (a skew the baseline already had explains nothing new).
-    upstream = max(skew * ramp(m.skew_med - m.skew_base_med, *S.skew_rise), disk)
+    upstream = max(skew * ramp(m.skew_level - m.skew_base_level, *S.skew_rise), disk)
     for c in ("consumer_slowdown", "consumer_stalled"):
         scores[c] *= 1 - S.upstream_discount * upstream
 
@@ -1162,14 +1193,15 @@ def _evidence(sig: Signals, w: _Window, m: _Measures, *, cpu_sat: float, partial
     if m.disk_all and m.disk_max >= S.disk_shown_from:
         add(DISK, m.disk_max, median(m.disk_all), S.disk_threshold, t_onset, f"broker log dir {m.disk_max:.0%} full",
             ramp(m.disk_max, *S.disk_weight), ("disk_pressure",))
-    if m.skew_post and m.skew_med >= S.skew_shown_from:
-        came = m.skew_med - m.skew_base_med >= S.skew_rise[0]
-        chronic = not came and m.skew_base_med >= S.skew_shown_from
+    if m.skew_post and m.skew_level >= S.skew_shown_from:
+        came = m.skew_level - m.skew_base_level >= S.skew_rise[0]
+        chronic = not came and m.skew_base_level >= S.skew_shown_from
         add(SKEW, m.skew_med, m.skew_base_med if came or chronic else 1.0, S.skew_threshold, t_onset,
             f"busiest broker leads x{m.skew_med:.1f} its fair share of partitions"
             + (f" (x{m.skew_base_med:.1f} before the onset)" if came else "")
-            + (f" (already x{m.skew_base_med:.1f} before the onset: not new)" if chronic else ""),
-            ramp(m.skew_med, *S.skew_weight) * (1.0 if came else 1 - m.skew_chronic),
+            + (f" (already x{m.skew_base_med:.1f} before the onset: not new)" if chronic else "")
+            + (" on 2 brokers, where leading every partition is x2.0" if m.skew_scale > 1 else ""),
+            ramp(m.skew_level, *S.skew_weight) * (1.0 if came else 1 - m.skew_chronic),
             ("broker_skew",))
     # What argues against causes supports none: weight 0, `diagnose` keeps these findings apart.
     findings.extend(_Finding(e, 0.0) for e in _counter_evidence(sig, w, m, cpu_sat=cpu_sat, frac_partial=frac_partial,
@@ -1243,7 +1275,7 @@ def _counter_evidence(sig: Signals, w: _Window, m: _Measures, *, cpu_sat: float,
                 f"broker log dirs at most {m.disk_max:.0%} full", "disk_pressure")
     if not m.skew_post:
         against(SKEW, math.nan, 1.0, S.skew_threshold, "no leadership-skew signal", "broker_skew")
-    elif m.skew_med < S.skew_shown_from:
+    elif m.skew_level < S.skew_shown_from:
         against(SKEW, m.skew_med, 1.0, S.skew_threshold,
                 f"partition leadership balanced (busiest broker x{m.skew_med:.1f} its fair share)", "broker_skew")
     return out

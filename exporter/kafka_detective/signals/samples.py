@@ -40,6 +40,7 @@ class GroupTopicSample:
     consumer_cpu_ratio: float | None = None      # 0-1, from node_exporter/cAdvisor when configured
     disk_used_ratio: float | None = None         # max over the brokers leading the topic
     broker_leader_share_ratio: float | None = None  # max broker leadership / fair share
+    brokers: int | None = None                   # brokers in the metadata (kafka_brokers): the ratio's range
     # Per-partition evidence, summarised (partial stalls): partitions of the topic the group has offsets for,
     # how many of them are frozen (lag > 0 and nothing consumed for `signals.samples.FROZEN_SECONDS`), and the
     # ids of the most lagging frozen ones (at most `signals.samples.FROZEN_IDS_MAX`).
@@ -114,6 +115,7 @@ def group_topic_samples(snapshot: Snapshot, derived: Derived) -> list[GroupTopic
     configs = snapshot.topic_configs.topics if snapshot.topic_configs else {}
     # Cluster and broker context of every sample, as the trace replay reads it from the exposed metrics.
     skew = leader_share_ratio(snapshot.state)
+    brokers = len(snapshot.state.brokers) if snapshot.state is not None else None
     disk = disk_used_ratios(snapshot.state, snapshot.log_dirs)
 
     lag: dict[tuple[str, str], int] = defaultdict(int)
@@ -154,6 +156,7 @@ def group_topic_samples(snapshot: Snapshot, derived: Derived) -> list[GroupTopic
                 offline_partitions=offline[topic],
                 disk_used_ratio=disk.get(topic),
                 broker_leader_share_ratio=skew,
+                brokers=brokers,
                 partitions=len(ages[(group, topic)]),
                 frozen_partitions=n_frozen,
                 frozen_partition_ids=frozen_ids,

@@ -145,6 +145,42 @@ def test_the_same_skew_the_cluster_always_had_explains_nothing_new() -> None:
     assert d.cause == "consumer_slowdown", d.alternatives
 
 
+def _split_on_two_brokers(brokers: int | None) -> Synth:
+    # Leadership moves from an even split to 62/38 at the onset (x1.25 the fair share) and the consumers fall to
+    # 60 %. On two brokers that is a quarter of the leaderships beyond an even split; on four, where x1.25 is one
+    # broker leading 31 % instead of 25 %, it is within the usual spread.
+    s = scenario("broker_skew", noise=0.05)
+    s.skew_at = lambda i: 1.25 if i >= s.onset else 1.0
+    s.capacity_at = lambda i: 130 * (0.6 if i >= s.onset else 1.0)
+    s.brokers = brokers
+    return s
+
+
+def test_a_new_skew_on_two_brokers_is_read_on_the_broker_count_s_scale() -> None:
+    d = diagnose(_split_on_two_brokers(2).samples())
+    assert d.cause == "broker_skew", d.alternatives
+    assert "on 2 brokers" in d.evidence_for("broker_skew")[0].note
+    for brokers in (4, None):
+        d = diagnose(_split_on_two_brokers(brokers).samples())
+        assert d.cause == "consumer_slowdown", (brokers, d.alternatives)
+
+
+def test_leaders_that_moved_onto_one_broker_and_stayed_are_the_skew_not_an_election() -> None:
+    # A skew arrives as leadership moves: leader changes at the onset, then one broker leads 2.5x its fair share
+    # for good and the consumers fall to 60 %. Leaders that moved and came back evenly are still an election.
+    moved = _skew_from(1.0)
+    moved.skew_at = lambda i: 2.5 if i >= moved.onset else 1.0
+    moved.leader_change_at = lambda i: 6 if i == moved.onset else 0
+    moved.brokers = 4
+    d = diagnose(moved.samples())
+    assert d.cause == "broker_skew", d.alternatives
+    election = scenario("leader_election", noise=0.05)
+    election.skew_at = lambda i: 1.0
+    election.brokers = 4
+    d = diagnose(election.samples())
+    assert d.cause == "leader_election", d.alternatives
+
+
 def test_a_cluster_skewed_since_long_before_a_mild_slowdown_is_not_named_as_its_cause() -> None:
     # Many brokers over few partitions: the busiest one leads 2.6x its fair share all day. The consumers then lose
     # 25 %, a drop too small for a confident slowdown: the skew, the same before and after, must not fill the gap.

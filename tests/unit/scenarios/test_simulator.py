@@ -73,3 +73,16 @@ def test_trace_api_reads_simulated_trace(tmp_path):
     assert {s.state for s in samples} >= {"Stable"}
     assert all(s.consumer_cpu_ratio is not None and s.disk_used_ratio is not None for s in samples)
     assert all(s.broker_leader_share_ratio and s.broker_leader_share_ratio >= 1.0 for s in samples)
+
+
+def test_a_failed_broker_leaves_the_leadership_series_like_it_leaves_the_metadata():
+    # broker 2 is down for 40 minutes from the onset: kafka_brokers drops by one and its leadership series is not
+    # exposed (as the exporter renders only the brokers the metadata lists), while the survivors take its leaders
+    series, truth = simulator.simulate(short("broker-failure"))
+    onset = truth.incidents[0].onset
+    lead = {s.labels["broker_id"]: s for s in series if s.name == "kafka_broker_leader_partitions"}
+    brokers = next(s for s in series if s.name == "kafka_brokers")
+    down = [t for t, v in zip(brokers.timestamps, brokers.values, strict=True) if v < max(brokers.values)]
+    assert down and min(down) >= onset
+    assert not set(down) & set(lead["2"].timestamps)
+    assert set(down) <= set(lead["1"].timestamps)

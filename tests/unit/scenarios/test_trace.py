@@ -94,6 +94,27 @@ def test_samples_from_trace(tmp_path):
         samples_from_trace(load_trace(path), "c", "other", "t")
 
 
+def test_a_broker_that_left_the_metadata_stops_counting_in_the_leadership_skew(tmp_path):
+    # Three brokers lead 4 partitions each; broker 3 fails after the third minute and the two survivors lead 6 each.
+    # Its series stops: like Prometheus, the replay keeps its last value for the lookback (5 minutes), then drops it.
+    ts = [T0 + 60 * i for i in range(12)]
+    lead = {"cluster": "c"}
+    series = [
+        Series("kafka_consumergroup_lag_sum", dict(GT), ts, [0] * 12),
+        Series("kafka_brokers", dict(lead), ts, [3, 3, 3] + [2] * 9),
+        Series("kafka_broker_leader_partitions", {**lead, "broker_id": "1"}, ts, [4, 4, 4] + [6] * 9),
+        Series("kafka_broker_leader_partitions", {**lead, "broker_id": "2"}, ts, [4, 4, 4] + [6] * 9),
+        Series("kafka_broker_leader_partitions", {**lead, "broker_id": "3"}, ts[:3], [4, 4, 4]),
+    ]
+    path = tmp_path / "t.om"
+    write_trace(path, series)
+    samples = samples_from_trace(load_trace(path), "c", "g", "t")
+    assert [s.brokers for s in samples] == [3, 3, 3] + [2] * 9
+    assert samples[0].broker_leader_share_ratio == 1.0
+    assert samples[7].broker_leader_share_ratio == 6 / (16 / 3)     # 5 minutes after its last point: still held
+    assert samples[8].broker_leader_share_ratio == 1.0              # then gone: two brokers, an even split
+
+
 def test_promtool_accepts_a_written_trace(tmp_path):
     promtool = shutil.which("promtool")
     assert promtool, "promtool is required (apt-get install prometheus)"

@@ -61,6 +61,7 @@ def test_every_sample_carries_the_cluster_skew_and_its_topics_disk() -> None:
     samples = {(s.group, s.topic): s for s in group_topic_samples(snapshot, SignalState().derive(snapshot))}
     assert set(samples) == {("billing", "orders"), ("billing", "payments"), ("shipping", "payments")}
     assert {s.broker_leader_share_ratio for s in samples.values()} == {1.5}
+    assert {s.brokers for s in samples.values()} == {len(STATE.brokers)} == {3}
     assert samples[("billing", "orders")].disk_used_ratio == 0.6
     assert samples[("billing", "payments")].disk_used_ratio is None
     assert samples[("shipping", "payments")].disk_used_ratio is None

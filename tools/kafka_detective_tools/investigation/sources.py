@@ -126,6 +126,7 @@ def subject_queries(cluster: str, group: str, topic: str, cpu_query: str | None 
                                           f"/ kafka_broker_log_dir_total_bytes{c})"),
         "broker_leader_share_ratio": (f"max(kafka_broker_leader_partitions{c}) "
                                       f"/ avg(kafka_broker_leader_partitions{c})"),
+        "brokers": f"max(kafka_brokers{c})",
     }
 
 
@@ -210,6 +211,7 @@ def samples_from_prometheus(url: str, group: str, topic: str | None = None, clus
             consumer_cpu_ratio=cols["consumer_cpu_ratio"][k],
             disk_used_ratio=cols["disk_used_ratio"][k],
             broker_leader_share_ratio=cols["broker_leader_share_ratio"][k],
+            brokers=int(b) if (b := cols["brokers"][k]) is not None else None,
         ))
     return subject, samples
 

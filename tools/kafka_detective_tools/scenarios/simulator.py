@@ -214,6 +214,7 @@ def simulate(sc: Scenario) -> tuple[list[Series], Truth]:
     disk_base = [0.52, 0.55, 0.5] if len(brokers_all) == 3 else [0.45 + 0.02 * ((7 * i) % 6)
                                                                   for i in range(len(brokers_all))]
     brokers_down: set[int] = set()
+    skewed: int | None = None                   # the broker leading a skewed share of the partitions
     primary_group = sc.subject[0]
     events = parse_events(sc)
     for k in range(steps):
@@ -249,6 +250,15 @@ def simulate(sc: Scenario) -> tuple[list[Series], Truth]:
                         ts.leaders[i] = preferred
                         ts.leader_changes[i] += 1
         brokers_down = fx.down_now
+        if fx.skew != skewed:                       # leadership moves onto the hot broker, or back when it ends
+            for ts in topics.values():
+                hot = round(fx.skew_share * ts.spec.partitions) if fx.skew is not None else 0
+                for i in range(ts.spec.partitions):
+                    leader = fx.skew if i < hot else brokers_all[i % len(brokers_all)]
+                    if leader not in brokers_down and ts.leaders[i] != leader:
+                        ts.leaders[i] = leader
+                        ts.leader_changes[i] += 1
+            skewed = fx.skew
         for tname, pidx in fx.election_now:
             ts = topics[tname]
             alive = [x for x in brokers_all if x not in brokers_down and x != ts.leaders[pidx]]
@@ -339,14 +349,12 @@ def simulate(sc: Scenario) -> tuple[list[Series], Truth]:
         alive = [b for b in brokers_all if b not in brokers_down]
         other_share = 0.15 if len(brokers_all) == 3 else (1.0 - fx.skew_share) / max(1, len(alive) - 1)
         for i, b in enumerate(brokers_all):
-            lead = counts[b]
-            if b in alive:
+            if b in alive:   # a broker that left the metadata is no longer exposed
                 share = others // len(alive) + (1 if i < others % len(alive) else 0)
                 if fx.skew is not None:
                     share = int(others * fx.skew_share) if b == fx.skew else int(others * other_share)
-                lead += share
-            bl = {"cluster": CLUSTER, "broker_id": str(b)}
-            emit("kafka_broker_leader_partitions", bl, t, lead if b in alive else 0)
+                emit("kafka_broker_leader_partitions", {"cluster": CLUSTER, "broker_id": str(b)}, t,
+                     counts[b] + share)
             if "disk" not in sc.missing:
                 dl = {"cluster": CLUSTER, "broker_id": str(b), "log_dir": "/var/lib/kafka/data"}
                 emit("kafka_broker_log_dir_total_bytes", dl, t, disk_total)

@@ -36,6 +36,7 @@ from kafka_detective.yamlio import load_file, text_lines
 # A series that is not one of the exporter's metrics but that the simulator (or a Prometheus recording
 # rule fed from node_exporter / cAdvisor) provides: CPU utilisation of the group's consumers, 0-1.
 CONSUMER_CPU_METRIC = "consumergroup:cpu_utilisation:ratio"
+LOOKBACK_SECONDS = 300.0   # Prometheus' default lookback: a series without a point for longer is gone
 
 _SAMPLE_RE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{.*\})?\s+(\S+)(?:\s+(\S+))?\s*$")
 _LABEL_RE = re.compile(r'\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*=\s*"((?:[^"\\]|\\.)*)"\s*(,|$)')
@@ -345,8 +346,11 @@ def load_truth(path: str | Path) -> Truth:
 # --- samples ---------------------------------------------------------------------------------------------
 
 
-def _aligned(series: Sequence[Series], timestamps: Sequence[float], default: float | None) -> list[list[float | None]]:
-    """For each series, its step-held value at each timestamp (default before the first sample)."""
+def _aligned(series: Sequence[Series], timestamps: Sequence[float], default: float | None,
+             stale_after: float | None = None) -> list[list[float | None]]:
+    """For each series, its step-held value at each timestamp (default before the first sample). With
+    `stale_after`, a series whose last point is older than that is gone (default again), as Prometheus drops a
+    series its target stopped exposing: a broker that left the metadata."""
     out = []
     for s in series:
         vals: list[float | None] = []
@@ -357,7 +361,10 @@ def _aligned(series: Sequence[Series], timestamps: Sequence[float], default: flo
             while i < n and s.timestamps[i] <= t + 1e-6:
                 current = s.values[i]
                 i += 1
-            vals.append(current)
+            if stale_after is not None and i and t - s.timestamps[i - 1] > stale_after:
+                vals.append(default)
+            else:
+                vals.append(current)
         out.append(vals)
     return out
 
@@ -414,7 +421,8 @@ def samples_from_trace(trace: Trace, cluster: str, consumergroup: str, topic: st
     usable_cols = _aligned([u for _, u, _ in disk_pairs], ts, None)
     total_cols = _aligned([t for _, _, t in disk_pairs], ts, None)
     lead = trace.select("kafka_broker_leader_partitions", cluster=cluster)
-    lead_cols = _aligned(lead, ts, None)
+    lead_cols = _aligned(lead, ts, None, stale_after=LOOKBACK_SECONDS)
+    brokers = single("kafka_brokers", {"cluster": cluster}, None)
     frozen = _frozen_partitions(trace, gt, ts)
 
     samples = []
@@ -458,6 +466,7 @@ def samples_from_trace(trace: Trace, cluster: str, consumergroup: str, topic: st
             consumer_cpu_ratio=cpu[k],
             disk_used_ratio=disk,
             broker_leader_share_ratio=share,
+            brokers=int(b) if (b := brokers[k]) is not None else None,
             partitions=frozen[k][0] if frozen else None,
             frozen_partitions=frozen[k][1] if frozen else None,
             frozen_partition_ids=frozen[k][2] if frozen else (),
