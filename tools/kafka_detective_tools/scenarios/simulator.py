@@ -254,7 +254,7 @@ def simulate(sc: Scenario) -> tuple[list[Series], Truth]:
             for ts in topics.values():
                 hot = round(fx.skew_share * ts.spec.partitions) if fx.skew is not None else 0
                 for i in range(ts.spec.partitions):
-                    leader = fx.skew if i < hot else brokers_all[i % len(brokers_all)]
+                    leader = fx.skew if fx.skew is not None and i < hot else brokers_all[i % len(brokers_all)]
                     if leader not in brokers_down and ts.leaders[i] != leader:
                         ts.leaders[i] = leader
                         ts.leader_changes[i] += 1
