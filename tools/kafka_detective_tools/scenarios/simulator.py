@@ -124,6 +124,12 @@ class _TopicState:
         self.retention = spec.retention_seconds
         self.last_count = 0.0                  # produced during the last step
 
+    def lead(self, i: int, broker: int) -> None:
+        """Partition i's leader becomes `broker` (a leader change when it was another one)."""
+        if self.leaders[i] != broker:
+            self.leaders[i] = broker
+            self.leader_changes[i] += 1
+
     def produced_at(self, t: float) -> float:
         """Produced count at absolute time t (before the start: the base rate backwards)."""
         if not self.times or t < self.times[0]:
@@ -236,29 +242,22 @@ def simulate(sc: Scenario) -> tuple[list[Series], Truth]:
 
         # ----- brokers and leadership -----------------------------------------------------------------------
         for b in fx.down_now - brokers_down:        # leadership moves away from the failed broker
+            alive = [x for x in brokers_all if x not in fx.down_now] or [b]
             for tname, ts in topics.items():
                 for i, leader in enumerate(ts.leaders):
                     if leader == b:
-                        alive = [x for x in brokers_all if x not in fx.down_now] or [b]
-                        ts.leaders[i] = alive[(i + len(tname)) % len(alive)]
-                        ts.leader_changes[i] += 1
-        if brokers_down - fx.down_now:              # preferred leaders come back
-            for ts in topics.values():
-                for i in range(ts.spec.partitions):
-                    preferred = brokers_all[i % len(brokers_all)]
-                    if ts.leaders[i] != preferred:
-                        ts.leaders[i] = preferred
-                        ts.leader_changes[i] += 1
-        brokers_down = fx.down_now
-        if fx.skew != skewed:                       # leadership moves onto the hot broker, or back when it ends
+                        ts.lead(i, alive[(i + len(tname)) % len(alive)])
+        if brokers_down - fx.down_now or fx.skew != skewed:
+            # a broker came back, or a skew began or ended: leaders go where they belong, the hot broker's share of
+            # every topic during a skew and the preferred replica otherwise
             for ts in topics.values():
                 hot = round(fx.skew_share * ts.spec.partitions) if fx.skew is not None else 0
                 for i in range(ts.spec.partitions):
                     leader = fx.skew if fx.skew is not None and i < hot else brokers_all[i % len(brokers_all)]
-                    if leader not in brokers_down and ts.leaders[i] != leader:
-                        ts.leaders[i] = leader
-                        ts.leader_changes[i] += 1
+                    if leader not in fx.down_now:
+                        ts.lead(i, leader)
             skewed = fx.skew
+        brokers_down = fx.down_now
         for tname, pidx in fx.election_now:
             ts = topics[tname]
             alive = [x for x in brokers_all if x not in brokers_down and x != ts.leaders[pidx]]
