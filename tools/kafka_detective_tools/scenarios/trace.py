@@ -347,10 +347,10 @@ def load_truth(path: str | Path) -> Truth:
 
 
 def _aligned(series: Sequence[Series], timestamps: Sequence[float], default: float | None,
-             stale_after: float | None = None) -> list[list[float | None]]:
-    """For each series, its step-held value at each timestamp (default before the first sample). With
-    `stale_after`, a series whose last point is older than that is gone (default again), as Prometheus drops a
-    series its target stopped exposing: a broker that left the metadata."""
+             stale_after: float = LOOKBACK_SECONDS) -> list[list[float | None]]:
+    """For each series, its step-held value at each timestamp (default before the first sample, and once its
+    last point is older than `stale_after`: Prometheus' lookback drops a series its target stopped exposing, such
+    as a broker that left the metadata)."""
     out = []
     for s in series:
         vals: list[float | None] = []
@@ -361,7 +361,7 @@ def _aligned(series: Sequence[Series], timestamps: Sequence[float], default: flo
             while i < n and s.timestamps[i] <= t + 1e-6:
                 current = s.values[i]
                 i += 1
-            if stale_after is not None and i and t - s.timestamps[i - 1] > stale_after:
+            if i and t - s.timestamps[i - 1] > stale_after:
                 vals.append(default)
             else:
                 vals.append(current)
@@ -421,7 +421,7 @@ def samples_from_trace(trace: Trace, cluster: str, consumergroup: str, topic: st
     usable_cols = _aligned([u for _, u, _ in disk_pairs], ts, None)
     total_cols = _aligned([t for _, _, t in disk_pairs], ts, None)
     lead = trace.select("kafka_broker_leader_partitions", cluster=cluster)
-    lead_cols = _aligned(lead, ts, None, stale_after=LOOKBACK_SECONDS)
+    lead_cols = _aligned(lead, ts, None)
     brokers = single("kafka_brokers", {"cluster": cluster}, None)
     frozen = _frozen_partitions(trace, gt, ts)
 
