@@ -376,7 +376,7 @@ def skew_scale(brokers: int | None) -> float:
     60/40 split (x1.2) carries the same share of leaderships beyond an even split, (ratio - 1) / (brokers - 1),
     as x1.4 on three: 2 / (brokers - 1) times the excess. From three brokers up the ratio itself, the hot broker's
     load over the average, is what counts and stays as it is; so does one without the count (an older trace)."""
-    return 2.0 if brokers == 2 else 1.0
+    return max(1.0, 2.0 / (brokers - 1)) if brokers is not None and brokers > 1 else 1.0
 
 
 def median_filter(values: Sequence[float], width: int = 5) -> list[float]:
