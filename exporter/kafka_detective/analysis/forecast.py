@@ -390,7 +390,9 @@ class LagForecaster:
     regressions (10 and 30 minutes); a trend counts only when both are significant in the same direction
     (slope > 3 standard errors) and it would move the lag by more than three times the lag's own noise within
     30 minutes (the noise is the spread of its step-to-step changes, so a sawtooth of batched commits is noise,
-    not a trend). Then:
+    not a trend), and a backlog counts when the lag is well above the usual in-flight lag — for a sawtooth (a group
+    that commits every few minutes), only its low since the last commit's drop while the climb lasts no longer
+    than its usual ones. Then:
 
     * **no trend** — the level forecast: the recent mean lag plus the share of the current deviation from it that
       is still there at the horizon — measured on the group's own outcomes (the regression of the outcome's
@@ -413,14 +415,21 @@ class LagForecaster:
     uncertainty) and q is learnt online from the forecast's own past errors at that horizon, for 90 %
     coverage (5 %-95 %)."""
 
-    __slots__ = ("_cal", "_last_push", "ac_cov", "ac_var", "consume", "d_mean", "d_var", "inflight", "last_dev",
-                 "last_lag", "last_step", "last_t", "level_long", "level_short", "long", "ls_holt", "ls_reg", "mode",
-                 "mode_since", "produce", "short", "since", "step")
+    __slots__ = ("_cal", "_last_push", "ac_cov", "ac_var", "climbs", "consume", "d_mean", "d_var", "inflight",
+                 "last_dev", "last_drop", "last_lag", "last_step", "last_t", "level_long", "level_short", "long",
+                 "ls_holt", "ls_reg", "mode", "mode_since", "peak", "produce", "short", "since", "step", "trough")
 
     TREND_Z = 3.0
     REGIME_SECONDS = 300.0
     MATERIAL = 3.0
     WARMUP = 3600.0      # no growth is published before an hour of history (the usual lag is not known yet)
+    # A sawtooth (a group that commits every few minutes, or reads in batches) climbs between two commits and
+    # drops at each; what the next commit clears is no backlog.
+    SAWTOOTH_DROP = 0.5          # a commit's drop: the lag falls to at most this share of its peak since the last
+    SAWTOOTH_MIN_FALL = 15.0     # drop, by more than this many seconds of production (half the backlog floor's)
+    SAWTOOTH_CLIMBS = 4          # a sawtooth dropped at least this many times ...
+    SAWTOOTH_MAX_CLIMB = 1800.0  # ... each after a climb no longer than this
+    SAWTOOTH_HOLD = 1.5          # a climb longer than this many times the longest of the last ones is a backlog
 
     def __init__(self, alpha: float = 0.1, beta: float = 0.02, phi: float = 0.98, seasonal: bool = True):
         self.produce = RateModel(alpha, beta, phi, seasonal, weekly=seasonal)
@@ -446,6 +455,10 @@ class LagForecaster:
         self.since: float | None = None                # first sample
         self._cal: dict[int, _Calibration] | None = None
         self._last_push = -math.inf
+        self.climbs: list[float] = []                  # the lag's last climbs between two drops (s)
+        self.last_drop: float | None = None            # ... when it last dropped, its peak and low since
+        self.peak = 0.0
+        self.trough = 0.0
 
     def update(self, t: float, lag: float, log_end: float, committed: float, lag_seconds: float | None) -> None:
         if self.since is None:
@@ -498,6 +511,26 @@ class LagForecaster:
             self.inflight += 0.5 * (lag - self.inflight)
         elif self.mode == 0 and lag - self.inflight <= self._backlog_floor():
             self.inflight += (1.0 - math.exp(-self.step / 1800.0)) * (lag - self.inflight)
+        self._track_climbs(t, lag)
+
+    def _track_climbs(self, t: float, lag: float) -> None:
+        """The climbs of a sawtooth: how long the lag rose between two commits' drops, and its low since the last."""
+        if self.last_drop is None:
+            self.last_drop, self.peak, self.trough = t, lag, lag
+        elif lag <= self.SAWTOOTH_DROP * self.peak and self.peak - lag > self.SAWTOOTH_MIN_FALL * self.produce.level:
+            self.climbs.append(t - self.last_drop)
+            del self.climbs[:-self.SAWTOOTH_CLIMBS]
+            self.last_drop, self.peak, self.trough = t, lag, lag
+        else:
+            self.peak = max(self.peak, lag)
+            self.trough = min(self.trough, lag)
+
+    def _in_climb(self) -> bool:
+        """The lag is within one of the group's usual sawtooth climbs."""
+        if len(self.climbs) < self.SAWTOOTH_CLIMBS or self.last_drop is None or self.last_t is None:
+            return False
+        longest = max(self.climbs)
+        return longest <= self.SAWTOOTH_MAX_CLIMB and self.last_t - self.last_drop <= self.SAWTOOTH_HOLD * longest
 
     def noise(self) -> float:
         """Spread of the lag around its level (from its step changes: a trend does not inflate it)."""
@@ -530,8 +563,10 @@ class LagForecaster:
         return s
 
     def _excess(self) -> float:
-        """The lag above the group's usual in-flight lag."""
-        return (self.last_lag or 0.0) - (self.inflight or 0.0)
+        """The lag above the group's usual in-flight lag; within a sawtooth's usual climb, its low since the last
+        commit's drop (the part the next commit will not clear either)."""
+        lag = self.trough if self._in_climb() else (self.last_lag or 0.0)
+        return lag - (self.inflight or 0.0)
 
     def _backlog_floor(self) -> float:
         """A lag this far above the in-flight level is a backlog, not in-flight messages or noise."""

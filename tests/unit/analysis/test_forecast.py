@@ -378,3 +378,43 @@ def test_no_growth_is_published_in_the_first_hour():
         growth.append(fc.growth_rate())
     assert all(g == 0.0 for g in growth[:60])
     assert growth[-1] == 20.0
+
+
+def _staggered_commits(minutes: int, rng: random.Random, stop_at: int | None = None) -> list[tuple[float, float]]:
+    """(lag, committed) per minute of a group on a 100 msg/s topic whose partitions commit at different times: the
+    summed lag climbs 8-12 msg/s for 6-9 minutes, then a commit round brings it back to about 100; from minute
+    `stop_at` on the commit rounds stop (the lag keeps climbing at the same pace)."""
+    out, log_end, lag, next_commit = [], 1_000_000.0, 100.0, rng.randint(6, 9)
+    for k in range(minutes):
+        log_end += 100.0 * 60.0
+        if k == next_commit and (stop_at is None or k < stop_at):
+            lag, next_commit = 100.0 + rng.uniform(0.0, 50.0), k + rng.randint(6, 9)
+        else:
+            lag += rng.uniform(8.0, 12.0) * 60.0
+        out.append((lag, log_end - lag))
+    return out
+
+
+def test_a_sawtooth_of_staggered_commits_publishes_no_growth():
+    # the climb reaches 50-100 s of production, above the backlog floor, at every round: it is no backlog
+    for seed in range(5):
+        fc = LagForecaster(seasonal=False)
+        for k, (lag, committed) in enumerate(_staggered_commits(24 * 60, random.Random(seed))):
+            fc.update(T0 + 60.0 * k, lag, committed + lag, committed, None)
+            if k >= 120:
+                assert fc.growth_rate() == 0.0, (seed, k, lag)
+
+
+def test_a_sawtooth_that_misses_its_commits_grows_after_its_usual_climb():
+    # the same group stops committing at 12:00: the climb that goes on past 1.5 times its longest usual one (at
+    # most 13.5 minutes) is a backlog
+    for seed in range(5):
+        fc = LagForecaster(seasonal=False)
+        series = _staggered_commits(16 * 60, random.Random(seed), stop_at=12 * 60)
+        last_drop = max(k for k in range(1, 12 * 60) if series[k][0] < series[k - 1][0])
+        first_growth = None
+        for k, (lag, committed) in enumerate(series):
+            fc.update(T0 + 60.0 * k, lag, committed + lag, committed, None)
+            if k > last_drop and first_growth is None and fc.growth_rate() > 0:
+                first_growth = k
+        assert first_growth is not None and first_growth - last_drop <= 15, (seed, last_drop, first_growth)
