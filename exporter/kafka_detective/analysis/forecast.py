@@ -391,8 +391,8 @@ class LagForecaster:
     (slope > 3 standard errors) and it would move the lag by more than three times the lag's own noise within
     30 minutes (the noise is the spread of its step-to-step changes, so a sawtooth of batched commits is noise,
     not a trend), and a backlog counts when the lag is well above the usual in-flight lag — for a sawtooth (a group
-    that commits every few minutes), only its low since the last commit's drop while the climb lasts no longer
-    than its usual ones. Then:
+    that commits every few minutes), only its low since the last commit's drop while the climb is no longer and no
+    higher than its usual ones. Then:
 
     * **no trend** — the level forecast: the recent mean lag plus the share of the current deviation from it that
       is still there at the horizon — measured on the group's own outcomes (the regression of the outcome's
@@ -429,7 +429,8 @@ class LagForecaster:
     SAWTOOTH_MIN_FALL = 15.0     # drop, by more than this many seconds of production (half the backlog floor's)
     SAWTOOTH_CLIMBS = 4          # a sawtooth dropped at least this many times ...
     SAWTOOTH_MAX_CLIMB = 1800.0  # ... each after a climb no longer than this
-    SAWTOOTH_HOLD = 1.5          # a climb longer than this many times the longest of the last ones is a backlog
+    SAWTOOTH_HOLD = 1.5          # a climb longer or higher than this many times the longest or highest of the
+                                 # last ones is a backlog
 
     def __init__(self, alpha: float = 0.1, beta: float = 0.02, phi: float = 0.98, seasonal: bool = True):
         self.produce = RateModel(alpha, beta, phi, seasonal, weekly=seasonal)
@@ -455,7 +456,7 @@ class LagForecaster:
         self.since: float | None = None                # first sample
         self._cal: dict[int, _Calibration] | None = None
         self._last_push = -math.inf
-        self.climbs: list[float] = []                  # the lag's last climbs between two drops (s)
+        self.climbs: list[tuple[float, float]] = []    # the lag's last climbs between two drops (s, peak)
         self.last_drop: float | None = None            # ... when it last dropped, its peak and low since
         self.peak = 0.0
         self.trough = 0.0
@@ -514,11 +515,12 @@ class LagForecaster:
         self._track_climbs(t, lag)
 
     def _track_climbs(self, t: float, lag: float) -> None:
-        """The climbs of a sawtooth: how long the lag rose between two commits' drops, and its low since the last."""
+        """The climbs of a sawtooth: how long and how high the lag rose between two commits' drops, and its low
+        since the last."""
         if self.last_drop is None:
             self.last_drop, self.peak, self.trough = t, lag, lag
         elif lag <= self.SAWTOOTH_DROP * self.peak and self.peak - lag > self.SAWTOOTH_MIN_FALL * self.produce.level:
-            self.climbs.append(t - self.last_drop)
+            self.climbs.append((t - self.last_drop, self.peak))
             del self.climbs[:-self.SAWTOOTH_CLIMBS]
             self.last_drop, self.peak, self.trough = t, lag, lag
         else:
@@ -526,11 +528,13 @@ class LagForecaster:
             self.trough = min(self.trough, lag)
 
     def _in_climb(self) -> bool:
-        """The lag is within one of the group's usual sawtooth climbs."""
+        """The lag is within one of the group's usual sawtooth climbs: no longer and no higher than they go."""
         if len(self.climbs) < self.SAWTOOTH_CLIMBS or self.last_drop is None or self.last_t is None:
             return False
-        longest = max(self.climbs)
-        return longest <= self.SAWTOOTH_MAX_CLIMB and self.last_t - self.last_drop <= self.SAWTOOTH_HOLD * longest
+        longest = max(d for d, _ in self.climbs)
+        highest = max(h for _, h in self.climbs)
+        return (longest <= self.SAWTOOTH_MAX_CLIMB and self.last_t - self.last_drop <= self.SAWTOOTH_HOLD * longest
+                and (self.last_lag or 0.0) <= self.SAWTOOTH_HOLD * highest)
 
     def noise(self) -> float:
         """Spread of the lag around its level (from its step changes: a trend does not inflate it)."""

@@ -380,14 +380,18 @@ def test_no_growth_is_published_in_the_first_hour():
     assert growth[-1] == 20.0
 
 
-def _staggered_commits(minutes: int, rng: random.Random, stop_at: int | None = None) -> list[tuple[float, float]]:
+def _staggered_commits(minutes: int, rng: random.Random, stop_at: int | None = None,
+                       stall_at: int | None = None) -> list[tuple[float, float]]:
     """(lag, committed) per minute of a group on a 100 msg/s topic whose partitions commit at different times: the
     summed lag climbs 8-12 msg/s for 6-9 minutes, then a commit round brings it back to about 100; from minute
-    `stop_at` on the commit rounds stop (the lag keeps climbing at the same pace)."""
+    `stop_at` on the commit rounds stop (the lag keeps climbing at the same pace); from minute `stall_at` on
+    nothing is consumed (the lag climbs at the produce rate)."""
     out, log_end, lag, next_commit = [], 1_000_000.0, 100.0, rng.randint(6, 9)
     for k in range(minutes):
         log_end += 100.0 * 60.0
-        if k == next_commit and (stop_at is None or k < stop_at):
+        if stall_at is not None and k >= stall_at:
+            lag += 100.0 * 60.0
+        elif k == next_commit and (stop_at is None or k < stop_at):
             lag, next_commit = 100.0 + rng.uniform(0.0, 50.0), k + rng.randint(6, 9)
         else:
             lag += rng.uniform(8.0, 12.0) * 60.0
@@ -418,3 +422,16 @@ def test_a_sawtooth_that_misses_its_commits_grows_after_its_usual_climb():
             if k > last_drop and first_growth is None and fc.growth_rate() > 0:
                 first_growth = k
         assert first_growth is not None and first_growth - last_drop <= 15, (seed, last_drop, first_growth)
+
+
+def test_a_sawtooth_that_stops_consuming_grows_before_its_usual_climb_ends():
+    # the consumers stop at 12:00: the lag climbs ten times as fast as in a usual climb, and once it is 1.5 times
+    # higher than the usual peaks it is a backlog, long before a usual climb would have ended
+    for seed in range(5):
+        fc = LagForecaster(seasonal=False)
+        first_growth = None
+        for k, (lag, committed) in enumerate(_staggered_commits(13 * 60, random.Random(seed), stall_at=12 * 60)):
+            fc.update(T0 + 60.0 * k, lag, committed + lag, committed, None)
+            if k >= 12 * 60 and first_growth is None and fc.growth_rate() > 0:
+                first_growth = k - 12 * 60
+        assert first_growth is not None and first_growth <= 3, (seed, first_growth)
