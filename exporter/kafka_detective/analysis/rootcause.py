@@ -1026,12 +1026,14 @@ def _score_retry_spiral(sig: Signals, m: _Measures, scores: dict[str, float]
     consume_held: float | None = None
     if m.have_base:
         # The feedback (the produce rate rising with the lag): its rise is measured against the baseline AND
-        # against just before the onset, so a daily cycle climbing through a long baseline is no feedback.
+        # against just before the onset, so a daily cycle climbing through a long baseline is no feedback. The
+        # consumers' drop is read against just before the onset only: on a daily climb the baseline's median sits
+        # below that, and reading 30 % less than just before looked like 12 % less.
         rise, drop, c_recent = m.p_ratio - 1, 1 - m.c_ratio, m.c_recent
         if m.p_recent > 1e-9:
             rise = min(rise, m.p_post / m.p_recent - 1)
         if c_recent > 1e-9:
-            drop = min(drop, 1 - m.c_post / c_recent)
+            drop = 1 - m.c_post / c_recent
         rising = (ramp(spiral_corr, *S.spiral_correlation) * ramp(spiral_growth, *S.spiral_growth)
                   * ramp(m.p_t, *S.shift_significance) * ramp(rise, *S.spiral_produce_rise))
         # The early sign (produce up and consume down at the same onset): the produce step right after the onset

@@ -125,6 +125,29 @@ def test_produce_up_and_consume_down_at_the_same_onset_is_a_retry_spiral() -> No
     assert slowdown.cause == "consumer_slowdown" and "retry_death_spiral" not in ranked(slowdown)
 
 
+def _steps_on_a_daily_climb(rise: float, consumers: float, seed: int) -> Synth:
+    # The producers climb from 60 to 100 msg/s through the baseline (a morning ramp; the consumers keep up), then
+    # the produce rate steps up by `rise` while the consumers read `consumers` times what they read just before.
+    s = Synth(cpu_at=lambda i: 0.3, seed=seed, capacity=1000.0)
+    s.produce_at = lambda i: (60.0 + 40.0 * min(i, s.onset) / s.onset) * (rise if i >= s.onset else 1.0)
+    s.capacity_at = lambda i: 100.0 * consumers if i >= s.onset else 1000.0
+    return s
+
+
+def test_a_consumer_drop_on_a_daily_climb_is_read_against_just_before_the_onset() -> None:
+    # Over the two-hour baseline the consumers read 80 msg/s on median, so 70 msg/s after the onset is a 12 % drop
+    # there; against the 100 msg/s just before it is the 30 % drop it is. With the produce step that is a spiral.
+    for seed in (7, 8, 9):
+        d = diagnose(_steps_on_a_daily_climb(1.2, 0.7, seed).samples())
+        assert d.cause == "retry_death_spiral", (seed, d.alternatives)
+        # consumers at capacity that do not drop: the same produce step is a spike
+        d = diagnose(_steps_on_a_daily_climb(1.2, 1.0, seed).samples())
+        assert d.cause == "producer_spike", (seed, d.alternatives)
+        # consumers that drop with no produce step: a slowdown
+        d = diagnose(_steps_on_a_daily_climb(1.0, 0.7, seed).samples())
+        assert d.cause == "consumer_slowdown" and "retry_death_spiral" not in ranked(d), (seed, d.alternatives)
+
+
 def _skew_from(before: float) -> Synth:
     # The busiest broker leads 1.5x its fair share after the onset (on two brokers 2x is the most there is) and
     # the consumers fall to 60 %.
