@@ -297,8 +297,8 @@ def format_forecast_report(result: dict, title: str = "") -> str:
                  f"{s['mae']['persistence']}; reduction vs least squares {_pct(s['reduction_vs_least_squares'])}, "
                  f"vs persistence {_pct(s['reduction_vs_persistence'])}")
     lines.append(f"  better than least squares on {s['better_than_least_squares']}/{s['traces']} traces; worst quiet "
-                 f"trace vs least squares {_pct(s['quiet_worst_vs_least_squares'])}; 90% interval coverage "
-                 f"{_p(s['coverage'])}")
+                 f"trace: MAE {_above_below(s['quiet_worst_vs_least_squares'])} least squares'; 90% interval "
+                 f"coverage {_p(s['coverage'])}")
     for kind, k in sorted(s["breaches"].items()):
         lines.append(f"  {kind:12} breaches {k['breaches']}, warned {k['warned']}, ramped {k['ramped']} of which "
                      f"warned >= 20 min {k['ramped_warned_20m']}; lead median {_m(k['median_lead_seconds'])} min, "
@@ -315,6 +315,13 @@ def _f(x: float | None) -> str:
 
 def _p(x: float | None) -> str:
     return f"{'-':>6}" if x is None else f"{x:6.2f}"
+
+
+def _above_below(x: float | None) -> str:
+    """A relative difference in words (a bare sign read either way: lower is better here, higher in a reduction)."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "-"
+    return f"{abs(x):.1%} {'above' if x > 0 else 'below'}"
 
 
 def _pct(x: float | None) -> str:
