@@ -584,10 +584,11 @@ class LagForecaster:
         """Lag growth in messages/s when the lag has a significant upward trend, else 0 (time to breach =
         (threshold - lag) / growth). 0 while the group's usual lag is not known yet, for at most WARMUP seconds:
         a backlog the exporter starts on looks like growth until then (a restart must not page); a group first
-        seen at its usual level has it after a few samples, and its growth counts from then on."""
+        seen at its usual level has it after a few samples, and its growth counts from then on — unless its lag has
+        dropped like a sawtooth's in that hour: its usual climbs are not known yet either."""
         if self.mode <= 0 or self.last_t is None or self.since is None:
             return 0.0
-        if self.inflight is None and self.last_t - self.since < self.WARMUP:
+        if (self.inflight is None or self.climbs) and self.last_t - self.since < self.WARMUP:
             return 0.0
         return self._growth()
 

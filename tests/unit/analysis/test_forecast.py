@@ -435,3 +435,13 @@ def test_a_sawtooth_that_stops_consuming_grows_before_its_usual_climb_ends():
             if k >= 12 * 60 and first_growth is None and fc.growth_rate() > 0:
                 first_growth = k - 12 * 60
         assert first_growth is not None and first_growth <= 3, (seed, first_growth)
+
+
+def test_a_sawtooth_the_exporter_starts_on_publishes_no_growth_before_its_climbs_are_known():
+    # an exporter restart on a group that commits in rounds: before four climbs are known, a climb's peak looks
+    # like a backlog at capacity; a lag that dropped like a sawtooth's in the first hour publishes no growth then
+    for seed in range(5):
+        fc = LagForecaster(seasonal=False)
+        for k, (lag, committed) in enumerate(_staggered_commits(3 * 60, random.Random(seed))):
+            fc.update(T0 + 60.0 * k, lag, committed + lag, committed, None)
+            assert fc.growth_rate() == 0.0, (seed, k, lag)
