@@ -417,7 +417,8 @@ class LagForecaster:
 
     __slots__ = ("_cal", "_last_push", "ac_cov", "ac_var", "climbs", "consume", "d_mean", "d_var", "inflight",
                  "last_dev", "last_drop", "last_lag", "last_step", "last_t", "level_long", "level_short", "long",
-                 "ls_holt", "ls_reg", "mode", "mode_since", "peak", "produce", "short", "since", "step", "trough")
+                 "ls_holt", "ls_reg", "mode", "mode_since", "peak", "produce", "rise", "short", "since", "step",
+                 "trough")
 
     TREND_Z = 3.0
     REGIME_SECONDS = 300.0
@@ -431,6 +432,9 @@ class LagForecaster:
     SAWTOOTH_MAX_CLIMB = 1800.0  # ... each after a climb no longer than this
     SAWTOOTH_HOLD = 1.5          # a climb longer or higher than this many times the longest or highest of the
                                  # last ones is a backlog
+    SAWTOOTH_REST = 0.25         # a sawtooth climbs again at once after a drop: a lag that rested near its low for
+    SAWTOOTH_REST_MARGIN = 0.1   # longer than this share of its first climb (within this share of the climb's
+                                 # peak above it) rises anew, as an episode does
 
     def __init__(self, alpha: float = 0.1, beta: float = 0.02, phi: float = 0.98, seasonal: bool = True):
         self.produce = RateModel(alpha, beta, phi, seasonal, weekly=seasonal)
@@ -460,6 +464,7 @@ class LagForecaster:
         self.last_drop: float | None = None            # ... when it last dropped, its peak and low since
         self.peak = 0.0
         self.trough = 0.0
+        self.rise: float | None = None                 # when the lag left its low after the last drop
 
     def update(self, t: float, lag: float, log_end: float, committed: float, lag_seconds: float | None) -> None:
         if self.since is None:
@@ -492,7 +497,7 @@ class LagForecaster:
             self.ac_cov += w * (dev * self.last_dev - self.ac_cov)
             self.ac_var += w * (dev * dev - self.ac_var)
         self.last_dev = dev
-        self.last_lag, self.last_t = lag, t
+        previous_t, self.last_lag, self.last_t = self.last_t, lag, t
         mode = self._trend()
         if mode != self.mode:
             if mode == 0 and t - self.mode_since >= self.REGIME_SECONDS:
@@ -512,20 +517,36 @@ class LagForecaster:
             self.inflight += 0.5 * (lag - self.inflight)
         elif self.mode == 0 and lag - self.inflight <= self._backlog_floor():
             self.inflight += (1.0 - math.exp(-self.step / 1800.0)) * (lag - self.inflight)
-        self._track_climbs(t, lag)
+        self._track_climbs(t, lag, previous_t)
 
-    def _track_climbs(self, t: float, lag: float) -> None:
+    def _track_climbs(self, t: float, lag: float, previous_t: float | None) -> None:
         """The climbs of a sawtooth: how long and how high the lag rose between two commits' drops, and its low
         since the last."""
         if self.last_drop is None:
+            self.last_drop, self.peak, self.trough, self.rise = t, lag, lag, None
+        elif previous_t == self.last_drop and lag < self.trough:
+            # still falling from the last drop: one drop, however many samples a drain takes
             self.last_drop, self.peak, self.trough = t, lag, lag
         elif lag <= self.SAWTOOTH_DROP * self.peak and self.peak - lag > self.SAWTOOTH_MIN_FALL * self.produce.level:
             self.climbs.append((t - self.last_drop, self.peak))
             del self.climbs[:-self.SAWTOOTH_CLIMBS]
-            self.last_drop, self.peak, self.trough = t, lag, lag
+            self.last_drop, self.peak, self.trough, self.rise = t, lag, lag, None
         else:
             self.peak = max(self.peak, lag)
             self.trough = min(self.trough, lag)
+            last_peak = self.climbs[-1][1] if self.climbs else 0.0
+            if self.rise is None and lag > self.trough + self.SAWTOOTH_REST_MARGIN * last_peak:
+                self.rise = t
+
+    def _climbs_again(self) -> bool:
+        """The lag has dropped like a sawtooth's twice, or once and climbs again straight from the drop: after a
+        single drop, a lag that rested at its low first rises anew (a freeze after a calm spell is an episode, not
+        the next climb)."""
+        if len(self.climbs) >= 2:
+            return True
+        if not self.climbs or self.rise is None or self.last_drop is None:
+            return False
+        return self.rise - self.last_drop <= max(2.0 * self.step, self.SAWTOOTH_REST * self.climbs[0][0])
 
     def _in_climb(self) -> bool:
         """The lag is within one of the group's usual sawtooth climbs: no longer and no higher than they go."""
@@ -585,10 +606,10 @@ class LagForecaster:
         (threshold - lag) / growth). 0 while the group's usual lag is not known yet, for at most WARMUP seconds:
         a backlog the exporter starts on looks like growth until then (a restart must not page); a group first
         seen at its usual level has it after a few samples, and its growth counts from then on — unless its lag has
-        dropped like a sawtooth's in that hour: its usual climbs are not known yet either."""
+        dropped like a sawtooth's in that hour and climbs again at once: its usual climbs are not known yet either."""
         if self.mode <= 0 or self.last_t is None or self.since is None:
             return 0.0
-        if (self.inflight is None or self.climbs) and self.last_t - self.since < self.WARMUP:
+        if (self.inflight is None or self._climbs_again()) and self.last_t - self.since < self.WARMUP:
             return 0.0
         return self._growth()
 

@@ -445,3 +445,22 @@ def test_a_sawtooth_the_exporter_starts_on_publishes_no_growth_before_its_climbs
         for k, (lag, committed) in enumerate(_staggered_commits(3 * 60, random.Random(seed))):
             fc.update(T0 + 60.0 * k, lag, committed + lag, committed, None)
             assert fc.growth_rate() == 0.0, (seed, k, lag)
+
+
+def test_a_second_freeze_after_a_calm_spell_grows_in_the_exporter_first_hour():
+    # a 60 msg/s group that freezes for 5 minutes twice, 10 calm minutes apart, sampled every 10 s: the first
+    # freeze drains over several samples (one drop, not a sawtooth of short climbs) and the lag rests near zero
+    # before the second, which is an episode of its own and must publish growth within 3 minutes
+    fc = LagForecaster(seasonal=False)
+    lag, log_end, first_growth = 0.0, 1_000_000.0, None
+    freezes = [(600, 900), (1500, 1800)]
+    for k in range(0, 1900, 10):
+        log_end += 600.0
+        frozen = any(a <= k < b for a, b in freezes)
+        lag = lag + 600.0 if frozen else max(0.0, lag - 5_000.0)
+        fc.update(T0 + k, lag, log_end, log_end - lag, None)
+        if k == 1500:
+            assert len(fc.climbs) == 1, fc.climbs
+        if k >= 1500 and first_growth is None and fc.growth_rate() > 0:
+            first_growth = k - 1500
+    assert first_growth is not None and first_growth <= 180, first_growth
