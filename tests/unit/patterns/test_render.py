@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import yaml
@@ -51,3 +52,24 @@ def test_unit_test_file_adds_links_severity_and_unknown_diagnosis():
     assert firing["exp_labels"]["diagnosis"] == "unknown"
     assert firing["exp_annotations"]["runbook_url"].endswith("/KafkaConsumerLagHigh.md")
     assert "var-consumergroup=orders-service" in firing["exp_annotations"]["dashboard_url"]
+
+
+def test_runbook_spells_out_the_recording_rules_its_expression_reads():
+    # each YAML block after the expression is one rule of the recording group, as the rule file holds it, and
+    # there is one per recorded series the expression names (a longer name sharing a prefix does not count)
+    library = load_library(ROOT)
+    recorded = {r["record"]: r["expr"] for g in render.rule_groups(library) for r in g["rules"] if "record" in r}
+    for alert, pattern in library.by_alert().items():
+        text = render.runbook(library, pattern)
+        blocks = [yaml.safe_load(b.split("```", 1)[0])[0] for b in text.split("```yaml\n")[1:]]
+        named = set(recorded) & set(_tokens(pattern.expr))
+        assert {b["record"] for b in blocks} == named, alert
+        for b in blocks:
+            assert b["expr"].strip() == recorded[b["record"]].strip(), (alert, b["record"])
+    lag_high = render.runbook(library, library.by_alert()["KafkaConsumerLagHigh"])
+    assert "- record: kafka:topic_lag_threshold:messages" in lag_high
+    assert "```yaml" not in render.runbook(library, library.by_alert()["KafkaBrokerMissing"])
+
+
+def _tokens(expr: str) -> list[str]:
+    return re.findall(r"[A-Za-z_:][\w:]*", expr)

@@ -6,6 +6,7 @@ timestamps) so `kafka-detective generate --check` is stable.
 
 from __future__ import annotations
 
+import re
 from urllib.parse import quote_plus
 
 import yaml
@@ -233,6 +234,20 @@ def _steps_md(steps, numbered: bool = True) -> list[str]:
     return out
 
 
+def _recorded_in(library: Library, expr: str) -> list[str]:
+    """The recording rules an alert's expression reads, with their own expressions: the on-call reads the whole
+    condition in the runbook, not in the rule file."""
+    used = [r for r in library.recording_rules if re.search(rf"(?<![\w:]){re.escape(r.record)}(?![\w:])", expr)]
+    if not used:
+        return []
+    out = ["where " + ("these series are" if len(used) > 1 else "this series is")
+           + " recorded (`alert-rules/`, group `" + RECORDING_GROUP + "`) as:", ""]
+    for r in used:
+        out += ["```yaml", f"- record: {r.record}", "  expr: |",
+                *(f"    {line}".rstrip() for line in r.expr.strip().splitlines()), "```", ""]
+    return out
+
+
 def runbook(library: Library, pattern: Pattern) -> str:
     p = pattern
     causes = ", ".join(f"`{c}`" for c in p.root_causes)
@@ -264,6 +279,7 @@ def runbook(library: Library, pattern: Pattern) -> str:
         "```",
         "",
     ]
+    lines += _recorded_in(library, p.expr)
     if p.diagnosis_label:
         lines += [
             "The `diagnosis` label and the `probable_cause` annotation carry the root cause the exporter's "
