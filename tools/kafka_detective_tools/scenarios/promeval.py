@@ -4,8 +4,8 @@ For every trace: the trace itself plus the online engine's output series of the 
 upper bound per horizon, catch-up and retention-breach seconds, anomaly scores, diagnosis) are written as
 OpenMetrics with `cluster` set to the scenario name (so the traces do not collide), turned into TSDB blocks with
 `promtool tsdb create-blocks-from openmetrics`, and served by `prometheus` on a free loopback port. Every alert
-expression of the rule file (recording rules inlined) is then queried with `/api/v1/query_range` at the trace
-step; `for:` (and `keep_firing_for:`) are applied to the result, giving firing episodes per scenario.
+expression of the rule file (recording rules inlined; a recorded series read over a range as a subquery) is then
+queried with `/api/v1/query_range` at the trace step; `for:` (and `keep_firing_for:`) are applied to the result, giving firing episodes per scenario.
 
 An episode is a true positive when it overlaps an incident (from 30 min before its onset — predictive alerts —
 to 2 h after its end), otherwise a false positive
@@ -86,13 +86,17 @@ def _engine_series(rep, cluster: str) -> list[Series]:
     return list(out.values())
 
 
-def _inline(expr: str, records: dict[str, str]) -> str:
+def _inline(expr: str, records: dict[str, str], step: float = 60.0) -> str:
+    """`expr` with every recorded series replaced by its rule's expression. A recorded series read over a range
+    (`name[1d]`) becomes a subquery, the history the rule would have recorded: at the evaluation interval `step`
+    (seconds), or at SUBQUERY_POINTS points over a long range (a day's average at every minute would evaluate the
+    rule 1,440 times per point of the query)."""
     for _ in range(5):
         changed = False
         for name, body in records.items():
             # wrapped in a no-op label_replace: a bare "(...)" after group_left would parse as a label list
-            new = re.sub(r"(?<![\w:])" + re.escape(name) + r"(?![\w:])",
-                         _literal(f'label_replace(({body}), "kd_noop", "", "kd_noop", "")'), expr)
+            new = re.sub(r"(?<![\w:])" + re.escape(name) + r"(?![\w:])(\[[^\]:]+\])?",
+                         _inlined(f'label_replace(({body}), "kd_noop", "", "kd_noop", "")', step), expr)
             if new != expr:
                 expr, changed = new, True
         if not changed:
@@ -100,9 +104,19 @@ def _inline(expr: str, records: dict[str, str]) -> str:
     return expr
 
 
-def _literal(text: str) -> Callable[[re.Match[str]], str]:
-    """A re.sub replacement that inserts `text` as it is (a replacement string would expand its backslashes)."""
-    return lambda _match: text
+SUBQUERY_POINTS = 144
+
+
+def _inlined(text: str, step: float) -> Callable[[re.Match[str]], str]:
+    """A re.sub replacement that inserts `text` as it is (a replacement string would expand its backslashes),
+    as a subquery when the match carries a range."""
+    def replace(match: re.Match[str]) -> str:
+        if not match.group(1):
+            return text
+        window = match.group(1)[1:-1]
+        resolution = max(step, parse_promql_duration(window) / SUBQUERY_POINTS)
+        return f"{text}[{window}:{resolution:g}s]"
+    return replace
 
 
 def _query_range(port: int, expr: str, start: float, end: float, step: float) -> list[dict]:
@@ -214,7 +228,7 @@ def evaluate_rules(scenarios_dir, rules_path, replays: dict, progress: bool = Tr
         for k, (alert, expr, hold, keep) in enumerate(alerts, 1):
             if progress:
                 print(f"[prometheus] query {k}/{len(alerts)} {alert}", file=sys.stderr, flush=True)
-            query = _inline(expr, records)
+            query = _inline(expr, records, step)
             # query day by day (the range API returns at most 11,000 points per series)
             by_cluster: dict[str, list[tuple[float, float]]] = {}
             chunk = 86400.0
