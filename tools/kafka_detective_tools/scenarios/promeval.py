@@ -5,7 +5,8 @@ upper bound per horizon, catch-up and retention-breach seconds, anomaly scores, 
 OpenMetrics with `cluster` set to the scenario name (so the traces do not collide), turned into TSDB blocks with
 `promtool tsdb create-blocks-from openmetrics`, and served by `prometheus` on a free loopback port. Every alert
 expression of the rule file (recording rules inlined; a recorded series read over a range as a subquery) is then
-queried with `/api/v1/query_range` at the trace step; `for:` (and `keep_firing_for:`) are applied to the result, giving firing episodes per scenario.
+queried with `/api/v1/query_range` at the trace step; `for:` (and `keep_firing_for:`) are applied to the result,
+giving firing episodes per scenario.
 
 An episode is a true positive when it overlaps an incident (from 30 min before its onset — predictive alerts —
 to 2 h after its end), otherwise a false positive
