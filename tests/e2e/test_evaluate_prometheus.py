@@ -59,6 +59,7 @@ def test_every_alert_query_runs(evaluation):
 def test_the_expected_alert_fires_for_the_incident(evaluation, family, alert, max_delay):
     stats = evaluation["prometheus"]["alerts"][alert]
     assert (stats["caught"], stats["incidents"]) == (1, 1), stats
+    assert stats["missed"] == []
     assert stats["delays"][0] <= max_delay, stats
     assert stats["fp"] == 0, stats["false_positives"]
 

@@ -249,7 +249,7 @@ def evaluate_rules(scenarios_dir, rules_path, replays: dict, progress: bool = Tr
             if alert in results:
                 continue
             stats: dict[str, Any] = {"tp": 0, "fp": 0, "off_pattern": 0, "incidents": 0, "caught": 0,
-                                     "false_positives": [], "delays": []}
+                                     "false_positives": [], "missed": [], "delays": []}
             for cl, truth in truths.items():
                 points = sorted(set(by_cluster.get(cl, [])))
                 episodes = _firing(points, truth.step_seconds, hold, keep)
@@ -273,6 +273,10 @@ def evaluate_rules(scenarios_dir, rules_path, replays: dict, progress: bool = Tr
                             stats["caught"] += 1
                             # seconds from the onset to the first firing (0 when it was already firing)
                             stats["delays"].append(max(0.0, min(hits) - inc.onset))
+                        else:
+                            # where to look when recall drops: the trace, the onset (hours in) and the cause
+                            stats["missed"].append(f"{cl}@{(inc.onset - truth.start) / 3600:.1f}h "
+                                                   f"{inc.root_cause}")
             fired = stats["tp"] + stats["fp"]
             stats["precision"] = round(stats["tp"] / fired, 3) if fired else None
             stats["recall"] = round(stats["caught"] / stats["incidents"], 3) if stats["incidents"] else None
