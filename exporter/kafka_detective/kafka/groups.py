@@ -265,11 +265,18 @@ def _parse_offset_group(group: Any, group_id: str, out: _Outcome) -> None:
         log.warning("OffsetFetch %s: %s", group_id, Errors.for_code(group.error_code).__name__)
         return
     offsets: dict[tuple[str, int], int] = {}
+    errors: set[int] = set()
     for topic in group.topics:
         for partition in topic.partitions:
             # -1 is "no commit"; a partition error (e.g. UNSTABLE_OFFSET_COMMIT) leaves that partition out.
             if partition.error_code == 0 and partition.committed_offset >= 0:
                 offsets[(topic.name, partition.partition_index)] = partition.committed_offset
+            elif partition.error_code:
+                errors.add(partition.error_code)
+    if errors:
+        # the group's lag loses these partitions for this cycle: say why
+        log.warning("OffsetFetch %s: partitions left out on %s", group_id,
+                    ", ".join(sorted(Errors.for_code(code).__name__ for code in errors)))
     out.done[group_id] = offsets
 
 

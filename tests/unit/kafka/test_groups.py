@@ -7,6 +7,7 @@ exporter would send.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -187,6 +188,23 @@ def test_parse_offset_fetch_omits_uncommitted_and_isolates_group_errors() -> Non
     out = G.parse_offset_fetch(response)
     assert out.done == {"g": {("t", 0): 5, ("u", 0): 0}, "none": {}}
     assert out.relocate == {"moved"}
+
+
+def test_parse_offset_fetch_names_the_partition_errors_it_leaves_out(caplog: pytest.LogCaptureFixture) -> None:
+    topic_cls = OFG.OffsetFetchResponseTopics
+    part_cls = topic_cls.OffsetFetchResponsePartitions
+    parts = [part_cls(version=8, partition_index=0, committed_offset=7, committed_leader_epoch=-1, metadata="",
+                      error_code=0),
+             part_cls(version=8, partition_index=1, committed_offset=-1, committed_leader_epoch=-1, metadata="",
+                      error_code=88)]   # UNSTABLE_OFFSET_COMMIT
+    response = roundtrip(OffsetFetchResponse(version=8, throttle_time_ms=0, groups=[
+        OFG(version=8, group_id="g", error_code=0, topics=[topic_cls(version=8, name="t", partitions=parts)]),
+        OFG(version=8, group_id="quiet", error_code=0, topics=[])]), 8)
+    with caplog.at_level(logging.WARNING, logger=G.log.name):
+        out = G.parse_offset_fetch(response)
+    assert out.done == {"g": {("t", 0): 7}, "quiet": {}}
+    assert [r.getMessage() for r in caplog.records] == [
+        "OffsetFetch g: partitions left out on UnstableOffsetCommitError"]
 
 
 # --- batching and retries through a fake admin --------------------------------------------------------------
