@@ -10,7 +10,13 @@ again, as the collection-cycle benchmark's idle estate gives) and `moving` ones 
 offsets, lag seconds and rates change every cycle). `--churn N` follows the size of the label-set cache over N
 cycles in which a twentieth of the groups get new names: that it stays near the live sets.
 
-Usage: python bench/render.py [--groups 2000] [--partitions 10000] [--cycles 7] [--churn 40] [--json OUT]
+`--sizes 1000x5000,2000x10000,...` measures several estates in one process, their renders alternated round by
+round, so the machine's load drifts over every size alike (the curve of CPU against the estate): one result per
+size, with the CPU per series that a linear render keeps constant, and the same per item of a control loop with no
+exporter code over as many items (what the machine alone makes of the larger working set).
+
+Usage: python bench/render.py [--groups 2000] [--partitions 10000] [--sizes GxP,...] [--cycles 7] [--churn 40]
+                              [--json OUT]
 """
 
 from __future__ import annotations
@@ -135,39 +141,103 @@ def churn(cycles: int, groups_: int, partitions: int, renamed: int) -> dict[str,
             "entries_last": sizes[-1]}
 
 
+MODES = tuple(f"{mode} {kind}" for mode in ("reused", "full", "uncached") for kind in ("still", "moving"))
+
+
+def size(text: str) -> tuple[int, int]:
+    """`GROUPSxPARTITIONS`, e.g. 2000x10000."""
+    groups_, partitions = text.lower().split("x")
+    return int(groups_), int(partitions)
+
+
+def measure(estates: dict[tuple[int, int], dict[str, list[View]]], rounds: int) -> dict[tuple[int, int],
+                                                                                         dict[str, list[float]]]:
+    """CPU seconds of each render, per estate and mode; the estates take turns within every round and mode."""
+    timings: dict[tuple[int, int], dict[str, list[float]]] = {e: {name: [] for name in MODES} for e in estates}
+    for _ in range(rounds):
+        for name in MODES:
+            mode, kind = name.split()
+            uncached(mode == "uncached")
+            for estate, sequences in estates.items():
+                family_module.labelset.cache_clear()
+                # The first render fills the caches.
+                timings[estate][name] += render_seconds(sequences[kind], reuse=mode == "reused")[1:]
+    uncached(False)
+    return timings
+
+
+def control(sizes: list[int], rounds: int) -> dict[int, float]:
+    """Median ns per item of a loop shaped like the render, without exporter code, over n items per size (the sizes
+    alternated): a cached label set looked up with an equal key of fresh strings, as each new snapshot brings, and
+    one sample line formatted. Its instructions per item do not depend on n; its time per item shows the memory."""
+    names = ("cluster", "topic", "partition")
+
+    def keys(n: int) -> list[tuple[tuple[str, ...], tuple[str, ...]]]:
+        return [(names, ("bench", f"bench-{i // 10:06d}", str(i % 10))) for i in range(n)]
+
+    tables = {n: ({k: ",".join(f'{a}="{v}"' for a, v in zip(*k, strict=True)) for k in keys(n)}, keys(n),
+                  [float(i) for i in range(n)]) for n in sizes}
+    runs: dict[int, list[float]] = {n: [] for n in sizes}
+    for _ in range(rounds):
+        for n, (cache, fresh, values) in tables.items():
+            gc.collect()
+            started = time.process_time()
+            labels = [cache[k] for k in fresh]
+            "".join([f"x{{{label}}} {value}\n" for label, value in zip(labels, values, strict=True)])
+            runs[n].append((time.process_time() - started) / n * 1e9)
+    return {n: statistics.median(r) for n, r in runs.items()}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--groups", type=int, default=2000)
     parser.add_argument("--partitions", type=int, default=10000)
+    parser.add_argument("--sizes", type=lambda text: [size(s) for s in text.split(",")],
+                        help="several estates, GROUPSxPARTITIONS separated by commas (instead of the two above)")
     parser.add_argument("--cycles", type=int, default=7)
     parser.add_argument("--rounds", type=int, default=3, help="alternations of cached and uncached rendering")
     parser.add_argument("--churn", type=int, default=0, help="cycles with renamed groups, for the cache size")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
 
-    moving = views(args.groups, args.partitions, args.cycles)
-    sequences = {"still": [moving[0]] * args.cycles, "moving": moving}
-    series = sum(len(f.values) for f in cluster_families(moving[0]))
-    timings: dict[str, list[float]] = {f"{mode} {kind}": [] for mode in ("reused", "full", "uncached")
-                                       for kind in sequences}
-    for _ in range(args.rounds):
-        for name in timings:
-            mode, kind = name.split()
-            uncached(mode == "uncached")
-            family_module.labelset.cache_clear()
-            # The first render fills the caches.
-            timings[name] += render_seconds(sequences[kind], reuse=mode == "reused")[1:]
-    uncached(False)
-    result: dict[str, object] = {
-        "groups": args.groups, "partitions": args.partitions, "series": series, "load_average": os.getloadavg()[0],
-        "render_cpu_median_seconds": {name: statistics.median(t) for name, t in timings.items()},
-        "render_cpu_min_seconds": {name: min(t) for name, t in timings.items()},
-    }
-    if args.churn:
-        result["churn"] = churn(args.churn, args.groups, args.partitions, max(1, args.groups // 20))
-    print(json.dumps(result, indent=1))
+    load_before = os.getloadavg()[0]
+    estates = {}
+    for groups_, partitions in args.sizes or [(args.groups, args.partitions)]:
+        moving = views(groups_, partitions, args.cycles)
+        estates[(groups_, partitions)] = {"still": [moving[0]] * args.cycles, "moving": moving}
+    # The snapshots live through the whole run: frozen, the collection before each render does not walk them all
+    # (as the exporter freezes what it holds from startup, pipeline/garbage.py). Young collections are unchanged.
+    gc.collect()
+    gc.freeze()
+    timings = measure(estates, args.rounds)
+    results: list[dict[str, object]] = []
+    series_counts: list[int] = []
+    for (groups_, partitions), sequences in estates.items():
+        series = sum(len(f.values) for f in cluster_families(sequences["moving"][0]))
+        series_counts.append(series)
+        medians = {name: statistics.median(t) for name, t in timings[(groups_, partitions)].items()}
+        result: dict[str, object] = {
+            "groups": groups_, "partitions": partitions, "series": series, "load_average": os.getloadavg()[0],
+            "render_cpu_median_seconds": medians,
+            "render_cpu_min_seconds": {name: min(t) for name, t in timings[(groups_, partitions)].items()},
+        }
+        if args.sizes:
+            result["render_cpu_median_ns_per_series"] = {name: round(m / series * 1e9) for name, m in medians.items()}
+        if args.churn:
+            result["churn"] = churn(args.churn, groups_, partitions, max(1, groups_ // 20))
+        results.append(result)
+    if args.sizes:
+        per_item = control(series_counts, 2 * args.rounds + 1)
+        for result, series in zip(results, series_counts, strict=True):
+            result["control_ns_per_item"] = round(per_item[series])
+    output: object = results[0]
+    if args.sizes:
+        output = {"cores": os.cpu_count(), "load_average_before": load_before,
+                  "load_average_after": os.getloadavg()[0], "cycles": args.cycles, "rounds": args.rounds,
+                  "estates": results}
+    print(json.dumps(output, indent=1))
     if args.json:
-        args.json.write_text(json.dumps(result, indent=1) + "\n")
+        args.json.write_text(json.dumps(output, indent=1) + "\n")
     return 0
 
 
