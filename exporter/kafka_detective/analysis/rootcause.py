@@ -1043,18 +1043,12 @@ def _score_retry_spiral(sig: Signals, m: _Measures, scores: dict[str, float]
         dropped = (ramp(drop, *S.spiral_consume_drop) * ramp(step_z, *S.spiral_step_z)
                    * ramp(step_rise, *S.spiral_produce_rise))
         # The second form, a step the consumers do not absorb; the step must hold through the growth phase (a
-        # producer that wandered up as the lag started reverts). Held against just before the onset only: in an
-        # evening or weekend trough a long baseline's median sits above the producers' level of the hour, and a
-        # step that doubled them read as no rise at all.
-        p_held = m.p_post / m.p_recent - 1 if m.p_recent > 1e-9 else rise
+        # producer that wandered up as the lag started reverts).
         held = m.c_post / c_recent if c_recent > 1e-9 else 1.0
-        unabsorbed = (ramp(min(step_rise, p_held), *S.spiral_unabsorbed_rise) * ramp(step_z, *S.spiral_unabsorbed_z)
+        unabsorbed = (ramp(min(step_rise, rise), *S.spiral_unabsorbed_rise) * ramp(step_z, *S.spiral_unabsorbed_z)
                       * ramp(held, *S.spiral_unabsorbed_consume))
         early = S.spiral_early_weight * max(dropped, unabsorbed)
-        # the extra produce against just before the onset too: a daily climb or a wandering producer lifts the
-        # post window above a long baseline's median, and that lift is no re-produced message
-        reference = max(m.p_base, m.p_recent) if m.p_recent > 1e-9 else m.p_base
-        bounded = ramp((m.p_post - reference) / max(m.c_post, 1e-9), S.spiral_extra_of_consumed[1],
+        bounded = ramp((m.p_post - m.p_base) / max(m.c_post, 1e-9), S.spiral_extra_of_consumed[1],
                        S.spiral_extra_of_consumed[0])
         with_lag = rising >= early
         if not with_lag and unabsorbed > dropped and c_recent > 1e-9:

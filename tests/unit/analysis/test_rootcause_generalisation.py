@@ -146,10 +146,6 @@ def test_a_consumer_drop_on_a_daily_climb_is_read_against_just_before_the_onset(
         # consumers that drop with no produce step: a slowdown
         d = diagnose(_steps_on_a_daily_climb(1.0, 0.7, seed).samples())
         assert d.cause == "consumer_slowdown" and "retry_death_spiral" not in ranked(d), (seed, d.alternatives)
-        # a bigger step: 40 msg/s re-produced of the 60 read is within what failures can re-produce against just
-        # before the onset; against the baseline's median (80 msg/s) it read as 60 extra, as much as was read
-        d = diagnose(_steps_on_a_daily_climb(1.4, 0.6, seed).samples())
-        assert d.cause == "retry_death_spiral", (seed, d.alternatives)
 
 
 def _skew_from(before: float) -> Synth:
@@ -218,25 +214,3 @@ def test_a_cluster_skewed_since_long_before_a_mild_slowdown_is_not_named_as_its_
         d = diagnose(s.samples())
         assert "broker_skew" not in ranked(d)[:3], (seed, d.alternatives)
         assert "already x2.6 before the onset: not new" in d.evidence_for("broker_skew")[0].note
-
-
-def _step_in_an_evening_trough(rise: float, consumers: float, seed: int) -> Synth:
-    # The producers fall from 150 to 60 msg/s through the baseline (the evening; the consumers keep up), then the
-    # produce rate steps up by `rise` while the consumers read `consumers` times what they read just before.
-    s = Synth(cpu_at=lambda i: 0.3, seed=seed, capacity=1000.0)
-    s.produce_at = lambda i: (150.0 - 90.0 * min(i, s.onset) / s.onset) * (rise if i >= s.onset else 1.0)
-    s.capacity_at = lambda i: 60.0 * consumers if i >= s.onset else 1000.0
-    return s
-
-
-def test_a_produce_step_the_consumers_do_not_absorb_in_a_trough_is_held_against_just_before_the_onset() -> None:
-    # The step takes the producers from 60 to 108 msg/s, under the baseline's median (~105): against the baseline
-    # it is no rise at all, against just before the onset it is the 80 % it is. Consumers with headroom read no
-    # faster: the re-produced failures of a spiral.
-    for seed in (7, 8, 9):
-        d = diagnose(_step_in_an_evening_trough(1.8, 1.0, seed).samples())
-        assert d.cause == "retry_death_spiral", (seed, d.alternatives)
-        # consumers that read faster as more arrives absorb part of the step: no spiral (the spike itself is still
-        # read against the baseline's median, which the trough hides: a limit of the spike's evidence)
-        d = diagnose(_step_in_an_evening_trough(1.8, 1.5, seed).samples())
-        assert d.cause != "retry_death_spiral", (seed, d.alternatives)
