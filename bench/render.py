@@ -205,8 +205,9 @@ def main() -> int:
     for groups_, partitions in args.sizes or [(args.groups, args.partitions)]:
         moving = views(groups_, partitions, args.cycles)
         estates[(groups_, partitions)] = {"still": [moving[0]] * args.cycles, "moving": moving}
-    # The snapshots live through the whole run: frozen, the collection before each render does not walk them all
-    # (as the exporter freezes what it holds from startup, pipeline/garbage.py). Young collections are unchanged.
+    # The snapshots live through the whole run: frozen, no collection during a render walks them all (the exporter
+    # freezes its setup objects and runs full collections only between cycles, pipeline/garbage.py; its snapshots
+    # live one cycle and are not frozen). Young collections are unchanged.
     gc.collect()
     gc.freeze()
     timings = measure(estates, args.rounds)
