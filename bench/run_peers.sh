@@ -64,8 +64,9 @@ for ((i = 0; i < ${#args[@]}; i++)); do
         --only=*) only="${args[i]#--only=}" ;;
     esac
 done
-[[ ",$only," == *",kafka_exporter,"* ]] && build kafka_exporter github.com/danielqsj/kafka_exporter@latest
+[[ ",$only," == *",kafka_exporter,"* ]] && build kafka_exporter github.com/danielqsj/kafka_exporter@v1.9.0
+# The versions the issue measured (the snapshots in PEERS_SNAPSHOTS are the same tags).
 # kminion's go.mod says github.com/cloudhut/kminion/v2 (the repository moved to redpanda-data, the path did not)
-[[ ",$only," == *",kminion,"* ]] && build kminion github.com/cloudhut/kminion/v2@latest
+[[ ",$only," == *",kminion,"* ]] && build kminion github.com/cloudhut/kminion/v2@v2.3.5
 
 exec "$PYTHON" "$here/peers_bench.py" --bin "$PEERS_BIN" "$@"
