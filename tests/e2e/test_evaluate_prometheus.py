@@ -14,6 +14,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+import yaml
 
 from kafka_detective.cli import main
 from kafka_detective_tools.scenarios import families, simulator
@@ -38,8 +39,22 @@ def evaluation(tmp_path_factory: pytest.TempPathFactory) -> dict:
     _write(traces, families.shortened(families.sample("train", "quiet", 0), after=4 * simulator.HOUR))
     out = traces.parent / "evaluation.json"
     assert main(["evaluate", "--scenarios", str(traces), "--prometheus", "--rules", str(RULES), "--quiet",
-                 "--json", str(out)]) == 0
+                 "--compare-rules", str(_rules_before(traces.parent)), "--json", str(out)]) == 0
     return json.loads(out.read_text())
+
+
+# The rules "before a change" for --compare-rules: the shipped file with KafkaConsumerGroupEmpty unable to fire.
+CHANGED = "KafkaConsumerGroupEmpty"
+
+
+def _rules_before(directory: Path) -> Path:
+    rules = yaml.safe_load(RULES.read_text())
+    changed = [r for g in rules["groups"] for r in g["rules"] if r.get("alert") == CHANGED]
+    assert len(changed) == 1
+    changed[0]["expr"] = "kafka_consumergroup_members < 0"
+    path = directory / "rules-before.yaml"
+    path.write_text(yaml.safe_dump(rules, sort_keys=False))
+    return path
 
 
 def _write(directory: Path, sc: simulator.Scenario) -> None:
@@ -76,3 +91,21 @@ def test_no_alert_fires_on_the_quiet_trace(evaluation):
     prom = evaluation["prometheus"]
     assert prom["quiet_false_alerts"] == {}
     assert prom["quiet_false_alerts_per_day"] == 0
+
+
+def test_compared_rules_run_beside_the_shipped_ones(evaluation):
+    # --compare-rules: the other file's alerts as <alert>_before, scored against the same incidents. The unchanged
+    # alerts give the same episodes; the changed one misses the incident the shipped one catches.
+    alerts = evaluation["prometheus"]["alerts"]
+    shipped = [a for a in alerts if not a.endswith("_before")]
+    assert sorted(a + "_before" for a in shipped) == sorted(a for a in alerts if a.endswith("_before"))
+    keys = ("tp", "fp", "incidents", "caught", "delays", "false_positives")
+    for alert in shipped:
+        if alert != CHANGED:
+            assert {k: alerts[alert][k] for k in keys} == {k: alerts[alert + "_before"][k] for k in keys}, alert
+    assert (alerts[CHANGED]["caught"], alerts[CHANGED]["incidents"]) == (1, 1)
+    before = alerts[CHANGED + "_before"]
+    assert (before["caught"], before["incidents"], before["tp"] + before["fp"]) == (0, 1, 0)
+    assert before["missed"][0].startswith(families.sample("train", "consumer_down", 0).name + "@")
+    assert evaluation["prometheus"]["quiet_false_alerts_before"] == {}
+    assert evaluation["prometheus"]["quiet_false_alerts_per_day_before"] == 0

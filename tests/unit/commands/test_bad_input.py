@@ -113,6 +113,24 @@ def test_evaluate_json_unwritable_fails_before_the_replay(tmp_path: Path, a_file
     assert good.read_text().startswith("{")
 
 
+def test_evaluate_compare_rules_is_checked_before_the_replay(tmp_path: Path,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("groups: []\n")
+    scenarios = tmp_path / "scenarios"
+    scenarios.mkdir()
+    line = one_line(run(["evaluate", "--scenarios", str(scenarios), "--compare-rules", str(rules)], capsys), 2)
+    assert line == "kafka-detective evaluate: --compare-rules needs --prometheus"
+    missing = tmp_path / "before.yaml"
+    line = one_line(run(["evaluate", "--scenarios", str(scenarios), "--prometheus", "--compare-rules", str(missing)],
+                        capsys), 2)
+    assert line == f"kafka-detective evaluate: --compare-rules {missing}: no such rule file"
+    (scenarios / "train").mkdir()
+    line = one_line(run(["evaluate", "--scenarios", str(scenarios), "--prometheus", "--compare-rules", str(rules)],
+                        capsys), 2)
+    assert line.startswith(f"kafka-detective evaluate: --compare-rules: {scenarios} holds scenario families")
+
+
 def test_simulate_out_unwritable(a_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
     target = a_file / "scenarios"
     line = one_line(run(["simulate", "--scenario", "producer-spike", "--out", str(target)], capsys), 2)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 NAME = "evaluate"
 HELP = ("Replay scenario traces through the online analytics: root-cause accuracy, forecast error vs baselines, "
@@ -18,6 +19,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="also evaluate the alert rules with a real Prometheus (promtool + prometheus)")
     parser.add_argument("--rules", default="alert-rules/prometheus-rules.yaml", metavar="FILE",
                         help="rule file for --prometheus (default: %(default)s)")
+    parser.add_argument("--compare-rules", metavar="FILE",
+                        help="with --prometheus on a directory of traces: also run this rule file's alerts (e.g. the "
+                        "rules before a change) in the same Prometheus, reported as <alert>_before")
     parser.add_argument("--quiet", action="store_true", help="no progress output")
     from kafka_detective.commands._argtypes import positive_int
 
@@ -44,6 +48,16 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         check_output_file(args.json, "--json")
     splits = split_dirs(args.scenarios)
+    if args.compare_rules:
+        from kafka_detective.errors import UserError
+
+        if not args.prometheus:
+            raise UserError("--compare-rules needs --prometheus")
+        if not Path(args.compare_rules).is_file():
+            raise UserError(f"--compare-rules {args.compare_rules}: no such rule file")
+        if splits:
+            raise UserError(f"--compare-rules: {args.scenarios} holds scenario families (train/, test/); give it one "
+                            "directory of traces, e.g. the split's own")
     if splits:         # scenario families: train and test side by side
         result = evaluate_splits(args.scenarios, progress=not args.quiet, prometheus=args.prometheus,
                                  rules=args.rules, prometheus_sample=args.prometheus_sample, jobs=args.jobs,
@@ -55,7 +69,8 @@ def run(args: argparse.Namespace) -> int:
         if args.prometheus:
             from kafka_detective_tools.scenarios.promeval import evaluate_rules
 
-            result["prometheus"] = evaluate_rules(args.scenarios, args.rules, replays, progress=not args.quiet)
+            result["prometheus"] = evaluate_rules(args.scenarios, args.rules, replays, progress=not args.quiet,
+                                                  compare_rules=args.compare_rules)
         print(format_report(result))
     if args.forecasts:
         _forecasts(result)

@@ -392,6 +392,10 @@ def format_report(summary: dict) -> str:
             lines.append(f"  false alerts per day on quiet traces: "
                          f"{_fmt(summary['prometheus'].get('quiet_false_alerts_per_day'))} "
                          f"{summary['prometheus'].get('quiet_false_alerts') or ''}")
+            if "quiet_false_alerts_per_day_before" in summary["prometheus"]:
+                lines.append(f"  ... with the --compare-rules file (the *_before alerts): "
+                             f"{_fmt(summary['prometheus']['quiet_false_alerts_per_day_before'])} "
+                             f"{summary['prometheus'].get('quiet_false_alerts_before') or ''}")
     return "\n".join(lines)
 
 

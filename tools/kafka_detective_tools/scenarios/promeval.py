@@ -14,6 +14,10 @@ to 2 h after its end), otherwise a false positive
 incidents neither list the alert in `patterns` nor have a root cause among the alert's `root_causes` in the
 pattern library (read through its loader, in the repository `kafka_detective_tools.repo` finds). Recall counts
 the incidents listing the alert that saw it fire between onset and end.
+
+With `compare_rules` (another rule file, e.g. the rules before a change), that file's alerts are queried too, in the
+same Prometheus over the same blocks, as `<alert>_before` (their recording rules renamed the same way), and scored
+against the incidents of `<alert>`: a before/after of a rule change at the cost of the queries alone.
 """
 
 from __future__ import annotations
@@ -92,7 +96,9 @@ def _inline(expr: str, records: dict[str, str], step: float = 60.0) -> str:
     (`name[1d]`) becomes a subquery, the history the rule would have recorded: at the evaluation interval `step`
     (seconds), or at SUBQUERY_POINTS points over a long range (a day's average at every minute would evaluate the
     rule 1,440 times per point of the query)."""
-    for _ in range(5):
+    # One pass per level of recording rules read by recording rules, until none is left (a fixed number of passes
+    # once left the deepest level of KafkaClusterLagStorm, six down, as a name no block holds).
+    for _ in range(MAX_RECORDING_DEPTH):
         changed = False
         for name, body in records.items():
             # wrapped in a no-op label_replace: a bare "(...)" after group_left would parse as a label list
@@ -101,8 +107,11 @@ def _inline(expr: str, records: dict[str, str], step: float = 60.0) -> str:
             if new != expr:
                 expr, changed = new, True
         if not changed:
-            break
-    return expr
+            return expr
+    raise ValueError(f"recording rules nest deeper than {MAX_RECORDING_DEPTH} levels, or read each other in a cycle")
+
+
+MAX_RECORDING_DEPTH = 32
 
 
 SUBQUERY_POINTS = 144
@@ -153,7 +162,36 @@ def _firing(values: list[tuple[float, float]], step: float, hold: float, keep: f
     return merged
 
 
-def evaluate_rules(scenarios_dir, rules_path, replays: dict, progress: bool = True) -> dict:
+COMPARE_SUFFIX = "_before"
+
+
+def rules_of(doc: dict, suffix: str = "") -> tuple[dict[str, str], list[tuple[str, str, str, float, float]]]:
+    """The recording rules ({name: expr}) and alerts ([(name, base name, expr, for, keep_firing_for)]) of a parsed
+    rule file. With `suffix`, every recorded name and alert name gets it, in the expressions too, so that the rules
+    of two files can be inlined side by side; the base name stays the alert's own (the incidents name it)."""
+    records: dict[str, str] = {}
+    alerts = []
+    rules = [rule for group in doc.get("groups", []) for rule in group.get("rules", [])]
+    recorded = sorted((rule["record"] for rule in rules if "record" in rule), key=len, reverse=True)
+
+    def renamed(expr: str) -> str:
+        if not suffix:
+            return expr
+        for name in recorded:
+            expr = re.sub(r"(?<![\w:])" + re.escape(name) + r"(?![\w:])", name + suffix, expr)
+        return expr
+
+    for rule in rules:
+        if "record" in rule:
+            records[rule["record"] + suffix] = renamed(rule["expr"])
+        elif "alert" in rule:
+            alerts.append((rule["alert"] + suffix, rule["alert"], renamed(rule["expr"]),
+                           _rule_duration(rule.get("for")), _rule_duration(rule.get("keep_firing_for"))))
+    return records, alerts
+
+
+def evaluate_rules(scenarios_dir, rules_path, replays: dict, progress: bool = True,
+                   compare_rules: str | Path | None = None) -> dict:
     from kafka_detective.yamlio import load_file
 
     promtool, prometheus = shutil.which("promtool"), shutil.which("prometheus")
@@ -162,16 +200,13 @@ def evaluate_rules(scenarios_dir, rules_path, replays: dict, progress: bool = Tr
     rules_path = Path(rules_path)
     if not rules_path.exists():
         return {"error": f"rule file {rules_path} does not exist"}
-    rules = load_file(rules_path, "--rules")
-    records: dict[str, str] = {}
-    alerts = []
-    for group in rules.get("groups", []):
-        for rule in group.get("rules", []):
-            if "record" in rule:
-                records[rule["record"]] = rule["expr"]
-            elif "alert" in rule:
-                alerts.append((rule["alert"], rule["expr"], _rule_duration(rule.get("for")),
-                               _rule_duration(rule.get("keep_firing_for"))))
+    records, alerts = rules_of(load_file(rules_path, "--rules"))
+    if compare_rules is not None:
+        if not Path(compare_rules).exists():
+            return {"error": f"rule file {compare_rules} (--compare-rules) does not exist"}
+        before_records, before_alerts = rules_of(load_file(Path(compare_rules), "--compare-rules"), COMPARE_SUFFIX)
+        records.update(before_records)
+        alerts += before_alerts
     causes = load_library(find_root(), check_promql=False).root_causes_by_alert()
     work = Path(tempfile.mkdtemp(prefix="kd-promeval-"))
     proc = None
@@ -226,7 +261,7 @@ def evaluate_rules(scenarios_dir, rules_path, replays: dict, progress: bool = Tr
             time.sleep(0.5)
         results: dict[str, dict] = {}
         quiet_fp: dict[str, int] = {}
-        for k, (alert, expr, hold, keep) in enumerate(alerts, 1):
+        for k, (alert, base, expr, hold, keep) in enumerate(alerts, 1):
             if progress:
                 print(f"[prometheus] query {k}/{len(alerts)} {alert}", file=sys.stderr, flush=True)
             query = _inline(expr, records, step)
@@ -258,7 +293,7 @@ def evaluate_rules(scenarios_dir, rules_path, replays: dict, progress: bool = Tr
                     if any(a <= i.end + GRACE and b >= i.onset - 1800.0 for i in truth.incidents):
                         stats["tp"] += 1
                         if not any(a <= i.end + GRACE and b >= i.onset for i in truth.incidents
-                                   if alert in i.patterns or i.root_cause in causes.get(alert, set())):
+                                   if base in i.patterns or i.root_cause in causes.get(base, set())):
                             stats["off_pattern"] += 1
                     else:
                         stats["fp"] += 1
@@ -266,7 +301,7 @@ def evaluate_rules(scenarios_dir, rules_path, replays: dict, progress: bool = Tr
                         if truth.quiet:
                             quiet_fp[alert] = quiet_fp.get(alert, 0) + 1
                 for inc in truth.incidents:
-                    if alert in inc.patterns:
+                    if base in inc.patterns:
                         stats["incidents"] += 1
                         hits = [a for a, b in episodes if a <= inc.end and b >= inc.onset]
                         if hits:
@@ -282,8 +317,18 @@ def evaluate_rules(scenarios_dir, rules_path, replays: dict, progress: bool = Tr
             stats["recall"] = round(stats["caught"] / stats["incidents"], 3) if stats["incidents"] else None
             results[alert] = stats
         quiet_days = sum((t.end - t.start) / 86400.0 for t in truths.values() if t.quiet)
-        return {"alerts": results, "quiet_false_alerts": quiet_fp,
-                "quiet_false_alerts_per_day": round(sum(quiet_fp.values()) / quiet_days, 3) if quiet_days else None}
+
+        def per_day(counts: dict[str, int]) -> float | None:
+            return round(sum(counts.values()) / quiet_days, 3) if quiet_days else None
+
+        before = {name for name, base, *_ in alerts if name != base}
+        quiet_now = {a: n for a, n in quiet_fp.items() if a not in before}
+        out = {"alerts": results, "quiet_false_alerts": quiet_now, "quiet_false_alerts_per_day": per_day(quiet_now)}
+        if before:
+            quiet_before = {a: n for a, n in quiet_fp.items() if a in before}
+            out["quiet_false_alerts_before"] = quiet_before
+            out["quiet_false_alerts_per_day_before"] = per_day(quiet_before)
+        return out
     finally:
         if proc is not None:
             proc.terminate()
