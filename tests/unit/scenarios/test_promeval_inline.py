@@ -11,7 +11,7 @@ import yaml
 
 from kafka_detective_tools.patterns.promql import check_expressions
 from kafka_detective_tools.repo import find_root
-from kafka_detective_tools.scenarios.promeval import _inline, rules_of
+from kafka_detective_tools.scenarios.promeval import _inline, evaluate_rules, rules_of
 
 
 def test_a_recorded_series_over_a_range_becomes_a_subquery_at_the_step_or_144_points():
@@ -70,3 +70,13 @@ def test_every_recorded_series_is_written_out_however_deep_the_rules_nest():
     assert "kafka:level" not in _inline("kafka:level:0", chain)
     with pytest.raises(ValueError, match="cycle"):
         _inline("kafka:a", {"kafka:a": "kafka:b", "kafka:b": "kafka:a"})
+
+
+def test_a_rule_file_whose_recording_rules_cycle_is_refused_before_any_block_is_built(tmp_path):
+    assert shutil.which("promtool") and shutil.which("prometheus"), "promtool and prometheus are required"
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(yaml.safe_dump({"groups": [{"name": "g", "rules": [
+        {"record": "kafka:a", "expr": "kafka:b + 1"}, {"record": "kafka:b", "expr": "kafka:a + 1"},
+        {"alert": "Loop", "expr": "kafka:a > 0"}]}]}))
+    result = evaluate_rules(tmp_path, rules, {}, progress=False)
+    assert result["error"].startswith("alert Loop: recording rules nest deeper than")

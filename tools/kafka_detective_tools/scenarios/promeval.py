@@ -43,6 +43,7 @@ from kafka_detective_tools.scenarios.trace import Series, load_trace, write_trac
 
 HORIZON_LABELS = {300: "5m", 900: "15m", 1800: "30m"}
 GRACE = 2 * 3600.0
+MAX_RECORDING_DEPTH = 32          # levels of recording rules read by recording rules that _inline writes out
 
 
 def _rule_duration(text: str | None) -> float:
@@ -109,9 +110,6 @@ def _inline(expr: str, records: dict[str, str], step: float = 60.0) -> str:
         if not changed:
             return expr
     raise ValueError(f"recording rules nest deeper than {MAX_RECORDING_DEPTH} levels, or read each other in a cycle")
-
-
-MAX_RECORDING_DEPTH = 32
 
 
 SUBQUERY_POINTS = 144
@@ -207,6 +205,11 @@ def evaluate_rules(scenarios_dir, rules_path, replays: dict, progress: bool = Tr
         before_records, before_alerts = rules_of(load_file(Path(compare_rules), "--compare-rules"), COMPARE_SUFFIX)
         records.update(before_records)
         alerts += before_alerts
+    for name, _, expr, *_ in alerts:      # before any block is built: a rule file whose recording rules cycle
+        try:
+            _inline(expr, records)
+        except ValueError as error:
+            return {"error": f"alert {name}: {error}"}
     causes = load_library(find_root(), check_promql=False).root_causes_by_alert()
     work = Path(tempfile.mkdtemp(prefix="kd-promeval-"))
     proc = None
