@@ -103,7 +103,7 @@ def _inline(expr: str, records: dict[str, str], step: float = 60.0) -> str:
         changed = False
         for name, body in records.items():
             # wrapped in a no-op label_replace: a bare "(...)" after group_left would parse as a label list
-            new = re.sub(r"(?<![\w:])" + re.escape(name) + r"(?![\w:])(\[[^\]:]+\])?",
+            new = re.sub(_name_pattern(name) + r"(\[[^\]:]+\])?",
                          _inlined(f'label_replace(({body}), "kd_noop", "", "kd_noop", "")', step), expr)
             if new != expr:
                 expr, changed = new, True
@@ -113,6 +113,11 @@ def _inline(expr: str, records: dict[str, str], step: float = 60.0) -> str:
 
 
 SUBQUERY_POINTS = 144
+
+
+def _name_pattern(name: str) -> str:
+    """A regex of the metric name `name` where it stands alone, not inside a longer name."""
+    return r"(?<![\w:])" + re.escape(name) + r"(?![\w:])"
 
 
 def _inlined(text: str, step: float) -> Callable[[re.Match[str]], str]:
@@ -176,7 +181,7 @@ def rules_of(doc: dict, suffix: str = "") -> tuple[dict[str, str], list[tuple[st
         if not suffix:
             return expr
         for name in recorded:
-            expr = re.sub(r"(?<![\w:])" + re.escape(name) + r"(?![\w:])", name + suffix, expr)
+            expr = re.sub(_name_pattern(name), name + suffix, expr)
         return expr
 
     for rule in rules:
@@ -205,9 +210,12 @@ def evaluate_rules(scenarios_dir, rules_path, replays: dict, progress: bool = Tr
         before_records, before_alerts = rules_of(load_file(Path(compare_rules), "--compare-rules"), COMPARE_SUFFIX)
         records.update(before_records)
         alerts += before_alerts
-    for name, _, expr, *_ in alerts:      # before any block is built: a rule file whose recording rules cycle
+    # Every query, once, before any block is built: a rule file whose recording rules cycle stops here.
+    step = min([60.0] + [rep.truth.step_seconds for rep in replays.values()])
+    queries = {}
+    for name, _, expr, *_ in alerts:
         try:
-            _inline(expr, records)
+            queries[name] = _inline(expr, records, step)
         except ValueError as error:
             return {"error": f"alert {name}: {error}"}
     causes = load_library(find_root(), check_promql=False).root_causes_by_alert()
@@ -216,7 +224,6 @@ def evaluate_rules(scenarios_dir, rules_path, replays: dict, progress: bool = Tr
     try:
         data_dir = work / "data"
         start = end = None
-        step = 60.0
         truths = {}
         for n, (name, rep) in enumerate(sorted(replays.items()), 1):
             truth = rep.truth
@@ -241,7 +248,6 @@ def evaluate_rules(scenarios_dir, rules_path, replays: dict, progress: bool = Tr
             om.unlink()
             start = truth.start if start is None else min(start, truth.start)
             end = truth.end if end is None else max(end, truth.end)
-            step = min(step, truth.step_seconds)
         assert start is not None and end is not None, "no replay to evaluate the rules on"
         port = _free_port()
         config = work / "prometheus.yml"
@@ -264,10 +270,10 @@ def evaluate_rules(scenarios_dir, rules_path, replays: dict, progress: bool = Tr
             time.sleep(0.5)
         results: dict[str, dict] = {}
         quiet_fp: dict[str, int] = {}
-        for k, (alert, base, expr, hold, keep) in enumerate(alerts, 1):
+        for k, (alert, base, _, hold, keep) in enumerate(alerts, 1):
             if progress:
                 print(f"[prometheus] query {k}/{len(alerts)} {alert}", file=sys.stderr, flush=True)
-            query = _inline(expr, records, step)
+            query = queries[alert]
             # query day by day (the range API returns at most 11,000 points per series)
             by_cluster: dict[str, list[tuple[float, float]]] = {}
             chunk = 86400.0
