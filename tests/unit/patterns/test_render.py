@@ -56,16 +56,26 @@ def test_unit_test_file_adds_links_severity_and_unknown_diagnosis():
 
 def test_runbook_spells_out_the_recording_rules_its_expression_reads():
     # each YAML block after the expression is one rule of the recording group, as the rule file holds it, and
-    # there is one per recorded series the expression names (a longer name sharing a prefix does not count)
+    # there is one per recorded series the expression names, or a recording rule it reads names, at any depth (a
+    # longer name sharing a prefix does not count); those the expression names come first
     library = load_library(ROOT)
     recorded = {r["record"]: r["expr"] for g in render.rule_groups(library) for r in g["rules"] if "record" in r}
     for alert, pattern in library.by_alert().items():
         text = render.runbook(library, pattern)
         blocks = [yaml.safe_load(b.split("```", 1)[0])[0] for b in text.split("```yaml\n")[1:]]
-        named = set(recorded) & set(_tokens(pattern.expr))
+        direct = set(recorded) & set(_tokens(pattern.expr))
+        named, frontier = set(direct), set(direct)
+        while frontier:
+            frontier = {n for r in frontier for n in set(recorded) & set(_tokens(recorded[r]))} - named
+            named |= frontier
         assert {b["record"] for b in blocks} == named, alert
+        assert len(blocks) == len(named), alert
+        assert {b["record"] for b in blocks[:len(direct)]} == direct, alert
         for b in blocks:
             assert b["expr"].strip() == recorded[b["record"]].strip(), (alert, b["record"])
+    stalled = render.runbook(library, library.by_alert()["KafkaConsumerStalled"])
+    # read through kafka:consumergroup_commits:expected_per5m only
+    assert "- record: kafka:consumergroup_commits:recent_per5m" in stalled
     lag_high = render.runbook(library, library.by_alert()["KafkaConsumerLagHigh"])
     assert "- record: kafka:topic_lag_threshold:messages" in lag_high
     assert "```yaml" not in render.runbook(library, library.by_alert()["KafkaBrokerMissing"])

@@ -235,10 +235,18 @@ def _steps_md(steps, numbered: bool = True) -> list[str]:
 
 
 def _recorded_in(library: Library, expr: str) -> list[str]:
-    """The recording rules an alert's expression reads, with their own expressions: the on-call reads the whole
-    condition in the runbook, not in the rule file."""
-    names = metric_names(expr)
-    used = [r for r in library.recording_rules if r.record in names]
+    """The recording rules an alert's expression reads, directly or through other recording rules, with their own
+    expressions, the ones the alert reads first: the on-call reads the whole condition in the runbook, not in the
+    rule file."""
+    by_name = {r.record: r for r in library.recording_rules}
+    used = []
+    pending = [r for r in library.recording_rules if r.record in metric_names(expr)]
+    while pending:
+        rule = pending.pop(0)
+        if rule in used:
+            continue
+        used.append(rule)
+        pending += [by_name[n] for n in sorted(metric_names(rule.expr)) if n in by_name and by_name[n] not in used]
     if not used:
         return []
     out = ["where " + ("these series are" if len(used) > 1 else "this series is")
