@@ -239,14 +239,11 @@ def _recorded_in(library: Library, expr: str) -> list[str]:
     expressions, the ones the alert reads first: the on-call reads the whole condition in the runbook, not in the
     rule file."""
     by_name = {r.record: r for r in library.recording_rules}
-    used = []
-    pending = [r for r in library.recording_rules if r.record in metric_names(expr)]
-    while pending:
-        rule = pending.pop(0)
-        if rule in used:
-            continue
-        used.append(rule)
-        pending += [by_name[n] for n in sorted(metric_names(rule.expr)) if n in by_name and by_name[n] not in used]
+    direct = metric_names(expr)
+    order = [r.record for r in library.recording_rules if r.record in direct]
+    for name in order:          # grows while it is read: each rule's own recorded inputs join once, at the end
+        order += sorted((metric_names(by_name[name].expr) & by_name.keys()) - set(order))
+    used = [by_name[n] for n in order]
     if not used:
         return []
     out = ["where " + ("these series are" if len(used) > 1 else "this series is")
