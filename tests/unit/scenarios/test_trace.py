@@ -154,3 +154,15 @@ def test_truth_round_trip_and_errors(tmp_path):
     bad.write_text("subject: {cluster: c}\n")
     with pytest.raises(UserError, match="malformed ground truth"):
         load_truth(bad)
+
+
+def test_replay_feeds_the_engine_it_is_given_even_an_empty_one(tmp_path, write_short_scenario) -> None:
+    # an engine with no subject yet has len() 0: the replay must not take it for "no engine" and build its own
+    from kafka_detective.analysis.online import OnlineAnalytics
+    from kafka_detective_tools.scenarios.replay import replay
+
+    write_short_scenario(tmp_path, "quiet-steady", quiet_hours=1.0)
+    engine = OnlineAnalytics()
+    assert len(engine) == 0
+    rep = replay(tmp_path / "quiet-steady.om", tmp_path / "quiet-steady.truth.yaml", engine=engine)
+    assert len(engine) >= 1 and engine.result(*rep.truth.subject) is not None

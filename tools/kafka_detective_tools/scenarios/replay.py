@@ -68,7 +68,7 @@ def replay(trace_path: Path, truth_path: Path, engine: OnlineAnalytics | None = 
     truth = load_truth(truth_path)
     subjects = [truth.subject, *truth.other_subjects]
     per_subject = {s: samples_from_trace(trace, *s) for s in subjects}
-    engine = engine or OnlineAnalytics()
+    engine = engine if engine is not None else OnlineAnalytics()   # an engine with no subject yet is falsy (len 0)
     by_time: dict[float, list] = {}
     for samples in per_subject.values():
         for s in samples:
