@@ -33,6 +33,7 @@ def test_mirrored_thresholds_match_the_pattern_configuration() -> None:
     assert parse_duration(cfg["rate_window"]) == lag_threshold.RATE_WINDOW
     assert cfg["predicted_lag_lead_seconds"] == fe.LAG_LEAD
     assert parse_duration(cfg["predicted_lag_for"]) == fe.LAG_FOR
+    assert parse_duration(cfg["predicted_lag_growth_window"]) == fe.LAG_GROWTH_WINDOW
     assert cfg["lag_seconds_warning"] == fe.LAG_SECONDS_THRESHOLD
     assert cfg["retention_breach_seconds_warning"] == fe.RETENTION_THRESHOLD
     assert parse_duration(cfg["retention_breach_for"]) == fe.RETENTION_FOR
@@ -171,9 +172,31 @@ def test_a_growing_backlog_on_a_small_topic_breaches_at_the_100_message_floor(tm
     rep = _replayed(tmp_path, lags, 30.0, quiet=False)
     records = rep.records[rep.truth.subject]
     assert all(r.lag_threshold == 100.0 for r in records[1:])
-    # the forecaster sees the growth (2 messages a minute) from minute 90: (100 - lag) / (1/30 msg/s) < 2,700 s from
-    # a lag of 10 (minute 96, the first step above it), held 2 minutes: warned at minute 98, 42 minutes ahead
+    # the forecaster sees the growth (2 messages a minute, 1/30 msg/s) from minute 90. k minutes later the lag is 2k
+    # and the 10-minute window (11 samples) holds k + 1 of them: (100 - 2k) / ((k + 1) / 11 / 30) is 2,706 s at
+    # k = 9, 2,400 s at k = 10, under the 2,700 s lead from minute 100 on; held 2 minutes: warned at minute 102, 38
+    # minutes ahead (at the growth of the moment it would be minute 98, 42 minutes ahead)
     growth = [0.0] * 90 + [1.0 / 30.0] * 90
     figures = fe.replay_figures(_with_forecasts(rep, growth, [0.0] * len(lags)))
     lag_breaches = [b for b in figures["breaches"] if b["kind"] == "lag"]
-    assert lag_breaches == [{"kind": "lag", "time": T0 + 140 * 60.0, "ramped": True, "lead_seconds": 42 * 60.0}]
+    assert lag_breaches == [{"kind": "lag", "time": T0 + 140 * 60.0, "ramped": True, "lead_seconds": 38 * 60.0}]
+
+
+def test_window_means_are_avg_over_time_over_both_ends_of_the_window() -> None:
+    times = [0.0, 60.0, 120.0, 180.0, 240.0]
+    assert fe.window_means(times, [1.0, 2.0, 3.0, 4.0, 5.0], 120.0) == [1.0, 1.5, 2.0, 3.0, 4.0]
+    # a missing sample (the forecaster not ready) is left out, not counted as 0
+    assert fe.window_means(times, [None, 2.0, None, 4.0, None], 120.0) == [None, 2.0, 2.0, 3.0, 4.0]
+
+
+@pytest.mark.parametrize(("minutes", "warned"), [(4, False), (20, True)])
+def test_a_growth_of_minutes_warns_only_at_its_10_minute_average(tmp_path, minutes: int, warned: bool) -> None:
+    # A quiet 0.5 msg/s topic (threshold 100 messages), its lag flat at 40 for three hours. The forecaster reports a
+    # growth of 1/30 msg/s for `minutes` at hour 2: at that rate the threshold is (100 - 40) * 30 = 1,800 s away,
+    # under the 2,700 s lead. Four minutes weigh 4 of the window's 11 samples: 1,800 * 11 / 4 = 4,950 s, no warning;
+    # twenty fill it and warn.
+    lags = [40.0] * 180
+    rep = _replayed(tmp_path, lags, 30.0, quiet=True)
+    growth = [0.0] * 120 + [1.0 / 30.0] * minutes + [0.0] * (60 - minutes)
+    figures = fe.replay_figures(_with_forecasts(rep, growth, [0.0] * len(lags)))
+    assert (figures["false_warnings"]["lag"] == 1) is warned

@@ -12,7 +12,8 @@ too), oldest sample first, so each forecast uses only the samples before it. Per
 
   - lag (messages): the first time the lag reaches KafkaConsumerLagHigh's threshold of that step (120 s of the
     topic's produce rate over 1 h, at least 100 messages: `StepRecord.lag_threshold`) after an hour under it;
-    KafkaConsumerLagBreachPredicted fires when (threshold - lag) / growth < `predicted_lag_lead_seconds`;
+    KafkaConsumerLagBreachPredicted fires when (threshold - lag) / growth < `predicted_lag_lead_seconds`, the
+    growth averaged over `predicted_lag_growth_window` while it is positive now;
   - lag seconds: the same on the oldest unconsumed message's age and `lag_seconds_warning`;
   - retention: the first lost message; the rule is `retention_breach_seconds < 3600`;
   - disk: the first time a log dir is `disk_used_ratio_warning` full; the rule's time to full is the free bytes
@@ -42,6 +43,7 @@ WARMUP = 3600.0
 # mirrors of patterns/config.yaml (tests/unit/scenarios/test_forecast_eval.py checks them)
 LAG_LEAD = 2700.0                 # predicted_lag_lead_seconds
 LAG_FOR = 120.0                   # predicted_lag_for
+LAG_GROWTH_WINDOW = 600.0         # predicted_lag_growth_window
 LAG_SECONDS_THRESHOLD = 300.0     # lag_seconds_warning
 RETENTION_THRESHOLD = 3600.0      # retention_breach_seconds_warning
 RETENTION_FOR = 600.0             # retention_breach_for
@@ -94,6 +96,24 @@ def _ramped(times: Sequence[float], values: Sequence[float | None], breach: floa
             return False
         blocks.append(sum(inside) / len(inside))
     return all(b - a >= min_rise for a, b in pairwise(blocks))
+
+
+def window_means(times: Sequence[float], values: Sequence[float | None], window: float) -> list[float | None]:
+    """PromQL's `avg_over_time(v[window])` at each time: the mean of the samples in [t - window, t] (both ends, as
+    Prometheus 2 counts them), None where there is none."""
+    out: list[float | None] = []
+    total, count, j = 0.0, 0, 0
+    for i, t in enumerate(times):
+        v = values[i]
+        if v is not None:
+            total, count = total + v, count + 1
+        while times[j] < t - window:
+            old = values[j]
+            if old is not None:
+                total, count = total - old, count - 1
+            j += 1
+        out.append(total / count if count else None)
+    return out
 
 
 def _slope(ts: Sequence[float], vs: Sequence[float]) -> float | None:
@@ -167,14 +187,17 @@ def replay_figures(rep: ReplayResult) -> dict:
                  "coverage": round(covered / n, 4) if n else None, "breaches": [], "false_warnings": {}}
     step = truth.step_seconds
 
+    growth = window_means(times, [row[4] for row in rows], LAG_GROWTH_WINDOW)
+    ls_growth = window_means(times, [row[5] for row in rows], LAG_GROWTH_WINDOW)
+
     def lag_flag(i: int) -> bool:
-        g, limit = rows[i][4], lag_limits[i]
-        return bool(g and g > 0 and limit is not None and lags[i] < limit and (limit - lags[i]) / g < LAG_LEAD)
+        now, g, limit = rows[i][4], growth[i], lag_limits[i]
+        return bool(now and now > 0 and g and g > 0 and limit is not None and lags[i] < limit
+                    and (limit - lags[i]) / g < LAG_LEAD)
 
     def ls_flag(i: int) -> bool:
-        g = rows[i][5]
-        v = lag_secs[i]
-        return bool(g and g > 0 and v is not None and v < LAG_SECONDS_THRESHOLD
+        now, g, v = rows[i][5], ls_growth[i], lag_secs[i]
+        return bool(now and now > 0 and g and g > 0 and v is not None and v < LAG_SECONDS_THRESHOLD
                     and (LAG_SECONDS_THRESHOLD - v) / g < LAG_LEAD)
 
     def ret_flag(i: int) -> bool:
