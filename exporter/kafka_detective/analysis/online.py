@@ -53,6 +53,8 @@ FIRST_SIGN_SCORE = 0.95          # lag anomaly score of a first sign ...
 FIRST_SIGN_BACKLOG_SECONDS = 30.0  # ... with at least this many seconds of production behind
 FIRST_SIGN_AGE_SECONDS = 120.0   # ... and the oldest unconsumed message at least this old, when known
 FIRST_SIGN_STEPS = 2             # consecutive cycles a first sign must hold (one noisy cycle is not a sign)
+FROZEN_USUAL_AGE_FACTOR = 1.5    # frozen partitions are a sign once the oldest message is this many times older than
+                                 # the group's usual at the current rate (a sawtooth's climb 1.5x its usual is no climb)
 # A backlog under `min_backlog_seconds` of production and of age is unusual at most, never alarming: the published
 # lag and lag-seconds scores stay under this (a slow partition or a deploy's pause on a quiet group).
 IMMATERIAL_SCORE_CAP = 0.5
@@ -157,28 +159,51 @@ class CompactHistory:
 class UsualBacklog:
     """The 90th percentile of a group's healthy backlog, in seconds of production and in message age: the swing
     its commit style gives it (per-message commits: about 0; a commit every minute: about a minute). A streaming
-    quantile (Robbins-Monro with a step proportional to the level, so it adapts at any scale), O(1) per cycle."""
+    quantile (Robbins-Monro with a step proportional to the level, so it adapts at any scale), O(1) per cycle.
 
-    __slots__ = ("age", "backlog", "n")
+    Both are also learnt in messages (the backlog itself, the age times the produce rate): a group that commits
+    every N messages (a batch) holds up to N messages and waits N / rate for its oldest, minutes at night for
+    seconds by day. In seconds the quantiles climb into the night at 0.5 % a cycle at most; in messages the batch
+    stays what it was."""
+
+    __slots__ = ("age", "age_messages", "backlog", "backlog_messages", "n")
     QUANTILE = 0.9
     STEP = 0.05         # relative step once learnt: at most 5 % of (the estimate + FLOOR) per cycle
     FLOOR = 10.0        # seconds
 
     def __init__(self) -> None:
         self.backlog = 0.0
+        self.backlog_messages = 0.0
         self.age = 0.0
+        self.age_messages = 0.0
         self.n = 0
 
-    def _step(self, q: float, x: float) -> float:
+    def _step(self, q: float, x: float, floor: float) -> float:
         # large steps at first (a new subject learns its cadence within its warm-up cycles), then STEP
         gain = max(self.STEP, 2.0 / (self.n + 2))
-        return max(0.0, q + gain * (q + self.FLOOR) * (self.QUANTILE - (1.0 if x <= q else 0.0)))
+        return max(0.0, q + gain * (q + floor) * (self.QUANTILE - (1.0 if x <= q else 0.0)))
 
-    def update(self, backlog_seconds: float, age_seconds: float | None) -> None:
-        self.backlog = self._step(self.backlog, backlog_seconds)
+    def update(self, backlog_seconds: float, age_seconds: float | None, produce_rate: float = 0.0) -> None:
+        self.backlog = self._step(self.backlog, backlog_seconds, self.FLOOR)
+        if produce_rate > 0:
+            self.backlog_messages = self._step(self.backlog_messages, backlog_seconds * produce_rate,
+                                               self.FLOOR * produce_rate)
         if age_seconds is not None:
-            self.age = self._step(self.age, age_seconds)
+            self.age = self._step(self.age, age_seconds, self.FLOOR)
+            if produce_rate > 0:
+                self.age_messages = self._step(self.age_messages, age_seconds * produce_rate,
+                                               self.FLOOR * produce_rate)
         self.n += 1
+
+    def backlog_at(self, produce_rate: float) -> float:
+        """The usual backlog in messages at this produce rate: the backlog learnt in seconds of production, or the
+        batch learnt in messages, whichever is larger."""
+        return max(self.backlog * produce_rate, self.backlog_messages)
+
+    def age_at(self, produce_rate: float) -> float:
+        """The usual oldest-message age at this produce rate: the age learnt in seconds, or the batch learnt in
+        messages at this rate, whichever is longer."""
+        return max(self.age, self.age_messages / produce_rate) if produce_rate > 0 else self.age
 
 
 class SubjectState:
@@ -368,8 +393,8 @@ class OnlineAnalytics:
         st.aging_steps = st.aging_steps + 1 if aging else 0
         age_bar = self.min_backlog_seconds * (1.0 if st.aging_steps >= AGE_STOPPED_STEPS else AGE_ONLY_FACTOR)
         material = s.lag > 0 and (
-            s.lag >= (self.min_backlog_seconds + usual.backlog) * produce_level
-            or (s.lag_seconds is not None and s.lag_seconds >= age_bar + usual.age))
+            s.lag >= self.min_backlog_seconds * produce_level + usual.backlog_at(produce_level)
+            or (s.lag_seconds is not None and s.lag_seconds >= age_bar + usual.age_at(produce_level)))
         warmed = dets[2].long_n >= WARMED_SCORES
         lows = st.recent_lags
         if lows is not None:
@@ -386,7 +411,7 @@ class OnlineAnalytics:
         # become the usual
         if scores.get("lag", 0.0) < USUAL_MAX_SCORE and scores.get("lag_seconds", 0.0) < USUAL_MAX_SCORE \
                 and (warmed or (st.problem_since is None and fc.mode == 0)):
-            usual.update(s.lag / produce_level if produce_level > 0 else 0.0, s.lag_seconds)
+            usual.update(s.lag / produce_level if produce_level > 0 else 0.0, s.lag_seconds, produce_level)
         if material:
             # growing: the significant growth rate, damped over an hour, would add this much within the longest
             # horizon (the point forecast of a young growth projects it for only as long as it has lasted)
@@ -406,8 +431,12 @@ class OnlineAnalytics:
         behind = s.lag > 0 and s.lag >= FIRST_SIGN_BACKLOG_SECONDS * produce_level
         leader_changed = prev is not None and s.leader_changes_total > prev.leader_changes_total
         lag_score = scores.get("lag", 0.0)
+        # frozen partitions sign only beyond the group's usual oldest message at this rate (with a margin): a batch
+        # that takes minutes to fill in the night's trough leaves its partitions unconsumed that long every time
+        frozen_sign = bool(s.frozen_partitions) and (
+            s.lag_seconds is None or s.lag_seconds >= FROZEN_USUAL_AGE_FACTOR * usual.age_at(produce_level))
         sign = s.lag > 0 and (
-            bool(s.frozen_partitions)
+            frozen_sign
             or (behind and lag_score >= FIRST_SIGN_SCORE
                 and (s.lag_seconds is None or (scores.get("lag_seconds", 0.0) >= FIRST_SIGN_SCORE
                                                and s.lag_seconds >= FIRST_SIGN_AGE_SECONDS)))
