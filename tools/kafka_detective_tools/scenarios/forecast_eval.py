@@ -116,6 +116,14 @@ def window_means(times: Sequence[float], values: Sequence[float | None], window:
     return out
 
 
+def _breach_warned(growth_now: float | None, growth_mean: float | None, value: float | None,
+                   limit: float | None) -> bool:
+    """KafkaConsumerLagBreachPredicted's condition on one signal: growing now, under its limit, and at the
+    window's mean growth the limit is less than LAG_LEAD seconds away."""
+    return bool(growth_now and growth_now > 0 and growth_mean and growth_mean > 0 and value is not None
+                and limit is not None and value < limit and (limit - value) / growth_mean < LAG_LEAD)
+
+
 def _slope(ts: Sequence[float], vs: Sequence[float]) -> float | None:
     n = len(ts)
     if n < 2:
@@ -191,14 +199,10 @@ def replay_figures(rep: ReplayResult) -> dict:
     ls_growth = window_means(times, [row[5] for row in rows], LAG_GROWTH_WINDOW)
 
     def lag_flag(i: int) -> bool:
-        now, g, limit = rows[i][4], growth[i], lag_limits[i]
-        return bool(now and now > 0 and g and g > 0 and limit is not None and lags[i] < limit
-                    and (limit - lags[i]) / g < LAG_LEAD)
+        return _breach_warned(rows[i][4], growth[i], lags[i], lag_limits[i])
 
     def ls_flag(i: int) -> bool:
-        now, g, v = rows[i][5], ls_growth[i], lag_secs[i]
-        return bool(now and now > 0 and g and g > 0 and v is not None and v < LAG_SECONDS_THRESHOLD
-                    and (LAG_SECONDS_THRESHOLD - v) / g < LAG_LEAD)
+        return _breach_warned(rows[i][5], ls_growth[i], lag_secs[i], LAG_SECONDS_THRESHOLD)
 
     def ret_flag(i: int) -> bool:
         e = rows[i][6]
