@@ -63,6 +63,9 @@ BROKEN = [
      "field 'expr': unknown metric kafka_consumergroup_lagg"),
     ("placeholder not in config", _set("expr", "kafka_consumergroup_lag_sum > [[ nope ]]"),
      "field 'expr': placeholder [[ nope ]]"),
+    ("multiplier not in config",
+     _set("expr", "delta(kafka_consumergroup_lag_sum[[[ lag_messages_window * nope ]]]) > 0"),
+     "field 'expr': placeholder [[ nope ]]"),
     ("bad severity", _set("severity", "page"), "field 'severity'"),
     ("bad alert name", _set("alert", "ConsumerLagHigh"), "field 'alert'"),
     ("unknown root cause", _set("root_causes", ["gremlins"]), "field 'root_causes'"),
@@ -139,6 +142,43 @@ def test_config_override_changes_durations_and_rejects_unknown_keys(repo, tmp_pa
     assert cli.main(["generate", "--root", str(repo), "--config-override", str(override),
                      "--output-dir", str(out)]) == 2
     assert "field 'lag_seconds_forr': unknown key" in capsys.readouterr().err
+
+
+def test_duration_products_follow_the_window_they_multiply(repo, tmp_path, no_dashboards):
+    # KafkaConsumerDeathSpiral's baseline spans death_spiral_baseline_windows of death_spiral_window ([[ w * n ]]):
+    # overriding the window moves the baseline's range and offsets with it.
+    override = tmp_path / "override.yaml"
+    override.write_text("_config:\n  death_spiral_window: 5m\n  death_spiral_baseline_windows: 4\n")
+    out = tmp_path / "out"
+    assert cli.main(["generate", "--root", str(repo), "--config-override", str(override),
+                     "--output-dir", str(out)]) == 0
+    rules = yaml.safe_load((out / "alert-rules" / "prometheus-rules.yaml").read_text())
+    expr = next(r["expr"] for g in rules["groups"] for r in g["rules"] if r.get("alert") == "KafkaConsumerDeathSpiral")
+    assert "kafka_consumergroup_lag_sum[20m] offset 5m" in expr
+    assert "kafka_consumergroup_lag_sum[5m] offset 20m" in expr
+    assert "/ 4" in expr and "10m" not in expr and "30m" not in expr
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ("0", "config key death_spiral_baseline_windows (patterns/config.yaml): must be a positive integer"),
+    ("'three'", "config key death_spiral_baseline_windows (patterns/config.yaml): must be a positive integer"),
+])
+def test_a_duration_multiplied_by_no_count_names_the_key(repo, tmp_path, capsys, no_dashboards, value, expected):
+    override = tmp_path / "override.yaml"
+    override.write_text(f"_config:\n  death_spiral_baseline_windows: {value}\n")
+    assert cli.main(["generate", "--root", str(repo), "--config-override", str(override),
+                     "--output-dir", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "patterns/consumer-death-spiral.yaml" in err and expected in err, err
+
+
+def test_a_count_multiplying_no_duration_names_the_key(repo, tmp_path, capsys, no_dashboards):
+    override = tmp_path / "override.yaml"
+    override.write_text("_config:\n  death_spiral_window: 600\n")
+    assert cli.main(["generate", "--root", str(repo), "--config-override", str(override),
+                     "--output-dir", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "config key death_spiral_window (patterns/config.yaml): must be a positive duration" in err, err
 
 
 def test_learned_patterns_are_picked_up(repo, no_dashboards):

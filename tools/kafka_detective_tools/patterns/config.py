@@ -11,10 +11,13 @@ import re
 from pathlib import Path
 
 from kafka_detective import yamlio
+from kafka_detective.durations import format_duration, is_promql_duration, parse_promql_duration
 from kafka_detective.errors import UserError
 
 # `[[ key ]]`: cannot clash with Prometheus' `{{ ... }}` templates and is never valid PromQL on its own.
-PLACEHOLDER = re.compile(r"\[\[\s*([A-Za-z_][A-Za-z0-9_]*)\s*\]\]")
+# `[[ key * n ]]` (n an integer or the key of one) is a duration key times n, as a duration: a range or an offset
+# that spans several of a configured window (PromQL has no duration arithmetic), so it follows the window.
+PLACEHOLDER = re.compile(r"\[\[\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:\*\s*([A-Za-z_][A-Za-z0-9_]*|[0-9]+)\s*)?\]\]")
 
 
 def _read_yaml(path: Path, what: str) -> object:
@@ -69,16 +72,34 @@ def format_value(value: object) -> str:
     return str(value)
 
 
-def substitute(text: str, config: dict, on_missing) -> str:
-    """Replace every `[[ key ]]` in text; on_missing(key) is called (and must raise) for unknown keys."""
+def _invalid(key: str, message: str) -> None:
+    raise UserError(f"config: field '{key}': {message}")
+
+
+def substitute(text: str, config: dict, on_missing, on_invalid=_invalid) -> str:
+    """Replace every `[[ key ]]` (and `[[ key * n ]]`) in text; on_missing(key) is called (and must raise) for
+    unknown keys, on_invalid(key, message) (the same) for a product of values that are no duration and count."""
 
     def repl(match: re.Match) -> str:
-        key = match.group(1)
+        key, times = match.group(1), match.group(2)
         if key not in config:
             on_missing(key)
         value = config[key]
         if isinstance(value, dict):
             on_missing(key)
-        return format_value(value)
+        if times is None:
+            return format_value(value)
+        if times.isdigit():
+            times = int(times)
+        else:
+            if times not in config:
+                on_missing(times)
+            times = config[times]
+        if isinstance(times, bool) or not isinstance(times, int) or times < 1:
+            on_invalid(match.group(2), f"must be a positive integer (it multiplies {key})")
+        seconds = parse_promql_duration(value) if isinstance(value, str) and is_promql_duration(value) else 0.0
+        if seconds <= 0:
+            on_invalid(key, f"must be a positive duration such as 10m (it is multiplied by {match.group(2)})")
+        return format_duration(seconds * times)
 
     return PLACEHOLDER.sub(repl, text)

@@ -59,7 +59,10 @@ def _subst_tree(node, config: dict, source: str, field: str):
     if isinstance(node, str):
         def missing(key: str) -> None:
             raise PatternError(source, field, f"placeholder [[ {key} ]] is not a key of patterns/{CONFIG_FILE}")
-        return substitute(node, config, missing)
+
+        def invalid(key: str, message: str) -> None:
+            raise PatternError(source, field, f"config key {key} (patterns/{CONFIG_FILE}): {message}")
+        return substitute(node, config, missing, invalid)
     if isinstance(node, list):
         return [_subst_tree(item, config, source, f"{field}[{i}]") for i, item in enumerate(node)]
     if isinstance(node, dict):

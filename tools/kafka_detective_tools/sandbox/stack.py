@@ -63,7 +63,6 @@ COMPRESSED_TIME: dict[str, Any] = {
     "lag_growing_for": "10s",
     "lag_growing_short_window": "20s",
     "death_spiral_window": "30s",
-    "death_spiral_growth_ratio": 2,
     "death_spiral_for": "15s",
     "stalled_window": "20s",
     "stalled_for": "5s",
