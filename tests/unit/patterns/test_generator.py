@@ -11,6 +11,7 @@ import yaml
 
 from kafka_detective import cli
 from kafka_detective_tools.patterns import generator
+from kafka_detective_tools.patterns.config import substitute
 from kafka_detective_tools.patterns.loader import load_library
 from kafka_detective_tools.patterns.promql import metric_names
 
@@ -127,32 +128,31 @@ def test_removing_a_pattern_removes_its_runbook_and_test(repo, tmp_path, no_dash
     assert not (out / "tests" / "rules" / "generated" / "consumer-lag-messages.test.yaml").exists()
 
 
-def test_config_override_changes_durations_and_rejects_unknown_keys(repo, tmp_path, capsys, no_dashboards):
+def _generate_with(repo: Path, tmp_path: Path, config: str) -> int:
+    """`generate` into tmp_path/out with `config` (the lines under `_config:`) as the override file."""
     override = tmp_path / "override.yaml"
-    override.write_text("_config:\n  lag_seconds_for: 1m\n  exporter_job_selector: 'job=\"kd-e2e\"'\n")
+    override.write_text("_config:\n" + config)
+    return cli.main(["generate", "--root", str(repo), "--config-override", str(override),
+                     "--output-dir", str(tmp_path / "out")])
+
+
+def test_config_override_changes_durations_and_rejects_unknown_keys(repo, tmp_path, capsys, no_dashboards):
     out = tmp_path / "out"
-    assert cli.main(["generate", "--root", str(repo), "--config-override", str(override),
-                     "--output-dir", str(out)]) == 0
+    assert _generate_with(repo, tmp_path, "  lag_seconds_for: 1m\n  exporter_job_selector: 'job=\"kd-e2e\"'\n") == 0
     rules = yaml.safe_load((out / "alert-rules" / "prometheus-rules.yaml").read_text())
     alerts = {r["alert"]: r for g in rules["groups"] for r in g["rules"] if "alert" in r}
     assert alerts["KafkaConsumerLagSecondsHigh"]["for"] == "1m"
     assert 'up{job="kd-e2e"}' in alerts["KafkaDetectiveExporterDown"]["expr"]
     assert "1m" in (out / "runbooks" / "KafkaConsumerLagSecondsHigh.md").read_text()
-    override.write_text("_config:\n  lag_seconds_forr: 1m\n")
-    assert cli.main(["generate", "--root", str(repo), "--config-override", str(override),
-                     "--output-dir", str(out)]) == 2
+    assert _generate_with(repo, tmp_path, "  lag_seconds_forr: 1m\n") == 2
     assert "field 'lag_seconds_forr': unknown key" in capsys.readouterr().err
 
 
 def test_duration_products_follow_the_window_they_multiply(repo, tmp_path, no_dashboards):
     # KafkaConsumerDeathSpiral's baseline spans death_spiral_baseline_windows of death_spiral_window ([[ w * n ]]):
     # overriding the window moves the baseline's range and offsets with it.
-    override = tmp_path / "override.yaml"
-    override.write_text("_config:\n  death_spiral_window: 5m\n  death_spiral_baseline_windows: 4\n")
-    out = tmp_path / "out"
-    assert cli.main(["generate", "--root", str(repo), "--config-override", str(override),
-                     "--output-dir", str(out)]) == 0
-    rules = yaml.safe_load((out / "alert-rules" / "prometheus-rules.yaml").read_text())
+    assert _generate_with(repo, tmp_path, "  death_spiral_window: 5m\n  death_spiral_baseline_windows: 4\n") == 0
+    rules = yaml.safe_load((tmp_path / "out" / "alert-rules" / "prometheus-rules.yaml").read_text())
     expr = next(r["expr"] for g in rules["groups"] for r in g["rules"] if r.get("alert") == "KafkaConsumerDeathSpiral")
     assert "kafka_consumergroup_lag_sum[20m] offset 5m" in expr
     assert "kafka_consumergroup_lag_sum[5m] offset 20m" in expr
@@ -164,21 +164,23 @@ def test_duration_products_follow_the_window_they_multiply(repo, tmp_path, no_da
     ("'three'", "config key death_spiral_baseline_windows (patterns/config.yaml): must be a positive integer"),
 ])
 def test_a_duration_multiplied_by_no_count_names_the_key(repo, tmp_path, capsys, no_dashboards, value, expected):
-    override = tmp_path / "override.yaml"
-    override.write_text(f"_config:\n  death_spiral_baseline_windows: {value}\n")
-    assert cli.main(["generate", "--root", str(repo), "--config-override", str(override),
-                     "--output-dir", str(tmp_path / "out")]) == 2
+    assert _generate_with(repo, tmp_path, f"  death_spiral_baseline_windows: {value}\n") == 2
     err = capsys.readouterr().err
     assert "patterns/consumer-death-spiral.yaml" in err and expected in err, err
 
 
 def test_a_count_multiplying_no_duration_names_the_key(repo, tmp_path, capsys, no_dashboards):
-    override = tmp_path / "override.yaml"
-    override.write_text("_config:\n  death_spiral_window: 600\n")
-    assert cli.main(["generate", "--root", str(repo), "--config-override", str(override),
-                     "--output-dir", str(tmp_path / "out")]) == 2
+    assert _generate_with(repo, tmp_path, "  death_spiral_window: 600\n") == 2
     err = capsys.readouterr().err
     assert "config key death_spiral_window (patterns/config.yaml): must be a positive duration" in err, err
+
+
+def test_a_literal_count_multiplies_a_duration_too():
+    def missing(key):
+        raise AssertionError(key)
+
+    # 1h30m x 3 = 270 minutes (format_duration writes the largest whole unit); x 2 = 3h; a bare [[ n ]] is the count
+    assert substitute("[[ w * 3 ]] [[w*n]] [[ n ]]", {"w": "1h30m", "n": 2}, missing) == "270m 3h 2"
 
 
 def test_learned_patterns_are_picked_up(repo, no_dashboards):

@@ -89,17 +89,14 @@ def substitute(text: str, config: dict, on_missing, on_invalid=_invalid) -> str:
             on_missing(key)
         if times is None:
             return format_value(value)
-        if times.isdigit():
-            times = int(times)
-        else:
-            if times not in config:
-                on_missing(times)
-            times = config[times]
-        if isinstance(times, bool) or not isinstance(times, int) or times < 1:
-            on_invalid(match.group(2), f"must be a positive integer (it multiplies {key})")
+        if not times.isdigit() and times not in config:
+            on_missing(times)
+        count = int(times) if times.isdigit() else config[times]
+        if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+            on_invalid(times, f"must be a positive integer (it multiplies {key})")
         seconds = parse_promql_duration(value) if isinstance(value, str) and is_promql_duration(value) else 0.0
         if seconds <= 0:
-            on_invalid(key, f"must be a positive duration such as 10m (it is multiplied by {match.group(2)})")
-        return format_duration(seconds * times)
+            on_invalid(key, f"must be a positive duration such as 10m (it is multiplied by {times})")
+        return format_duration(seconds * count)
 
     return PLACEHOLDER.sub(repl, text)
