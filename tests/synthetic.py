@@ -43,6 +43,7 @@ class Synth:
     disk_at: Profile | None = None
     skew_at: Profile | None = None
     brokers: int | None = None        # the cluster's broker count (the skew ratio's range)
+    brokers_at: Callable[[int], int] | None = None   # ... when it changes (a broker lost)
     retention_seconds: float | None = 7 * 86400.0
     log_start_at: Callable[[int, int], int] | None = None   # (index, log_end) -> log-start offset
     extra: dict = field(default_factory=dict)
@@ -98,7 +99,7 @@ class Synth:
                 consumer_cpu_ratio=self.cpu_at(i) if self.cpu_at else None,
                 disk_used_ratio=self.disk_at(i) if self.disk_at else None,
                 broker_leader_share_ratio=self.skew_at(i) if self.skew_at else None,
-                brokers=self.brokers,
+                brokers=self.brokers_at(i) if self.brokers_at else self.brokers,
             ))
         return out
 

@@ -47,6 +47,7 @@ COMMITTED = "kafka_consumergroup_current_offset_sum"
 LEADER_CHANGES = "kafka_topic_partition_leader_changes_total"
 UNDER_REPLICATED = "kafka_topic_partition_under_replicated_partition"
 OFFLINE = "kafka_topic_partition_offline"
+BROKERS = "kafka_brokers"
 LOST = "kafka_consumergroup_lost_messages_total"
 CPU = "consumer_cpu_ratio"
 DISK = "disk_used_ratio"
@@ -186,6 +187,12 @@ class Scoring:
                                                                  # spiral up to 0.8, none beyond 1.0
     spiral_spike_discount: float = 0.6
     spiral_slowdown_discount: float = 0.5
+    # A spiral's first minutes look like a slowdown: its produce step (10-30 % of what the consumers read) is
+    # within the producers' own wander, so it cannot be told apart yet. Consumers that read less while the
+    # producers write more at the same onset keep the spiral right behind the slowdown, as the one cause that
+    # would explain both; the rise alone never names it
+    spiral_behind_slowdown: float = 0.75  # share of the slowdown's score ...
+    spiral_behind_rise: tuple[float, float] = (0.0, 0.15)   # ... times this ramp of the produce step at the onset
 
     # -- evidence: ranking weight of each finding, and the threshold it shows
     lag_weight: float = 0.5
@@ -212,6 +219,7 @@ class Scoring:
     candidate_drop: tuple[float, float] = (0.0, 0.15)    # the consumers' shortfall, not yet significant
     candidate_rise: tuple[float, float] = (0.0, 0.15)    # produce / baseline - 1, not yet significant
     candidate_spiral_share: float = 0.5  # of a produce rise kept for the spiral while the consumers read as before
+    candidate_unexplained: float = 0.5   # discount of a spike by the consumers' shortfall it leaves unexplained
 
     # -- confidence: the best score, down to half of it as the runner-up comes closer than this margin
     confidence_margin: float = 0.4
@@ -611,6 +619,8 @@ class _Measures:
     urp_max: float
     urp_base: float
     off_max: float
+    brokers_before: int | None         # the most brokers the metadata listed through the baseline ...
+    brokers_lost: int                  # ... and how many of them were gone around the onset
     # consumer CPU, disk, leadership skew
     cpu_post: list[float]
     cpu_base: list[float]
@@ -690,7 +700,7 @@ class _Measures:
     @property
     def broker_side(self) -> float:
         """How much the broker side (offline or under-replicated partitions) explains what the consumers do."""
-        return max(1.0 if self.off_max > 0 else 0.0,
+        return max(1.0 if self.off_max > 0 or self.brokers_lost > 0 else 0.0,
                    ramp(self.urp_frac, *SCORING.urp_fraction) * (SCORING.urp_before_weight if self.urp_base > 0
                                                                  else 1.0))
 
@@ -747,6 +757,13 @@ def _measure(sig: Signals, w: _Window) -> _Measures:
 
     cpu_post = _vals(sig.cpu, post)
     disk_all = _vals(sig.disk, list(range(sig.n)))
+    # A broker that left the cluster's metadata at the onset: on a large cluster the failed broker may lead and
+    # replicate none of this topic's partitions, so the topic shows no offline or under-replicated partition,
+    # while its consumers still pause and rebalance (a lost coordinator, reassigned partitions).
+    brokers_base = [b for i in base if (b := sig.brokers[i] if i < len(sig.brokers) else None) is not None]
+    brokers_around = [b for i in around if (b := sig.brokers[i] if i < len(sig.brokers) else None) is not None]
+    brokers_before = max(brokers_base) if brokers_base else None
+    brokers_lost = max(0, brokers_before - min(brokers_around)) if brokers_before and brokers_around else 0
     just_before, right_after = base[-S.recent_samples:], post[:S.recent_samples]
     produce_before = _vals(sig.produce_rate, just_before)
     consume_before, consume_after = _vals(consume_rate, just_before), _vals(consume_rate, right_after)
@@ -768,6 +785,7 @@ def _measure(sig: Signals, w: _Window) -> _Measures:
         after_onset=after_onset, lost_post=sum(sig.lost[i] for i in after_onset),
         urp_frac=sum(1 for v in urp if v > 0) / max(1, len(urp)), urp_max=max(urp) if urp else 0.0,
         urp_base=max(_vals(sig.under_replicated, base), default=0.0), off_max=max(off) if off else 0.0,
+        brokers_before=brokers_before, brokers_lost=brokers_lost,
         cpu_post=cpu_post, cpu_base=_vals(sig.cpu, base), cpu_med=median(cpu_post) if cpu_post else math.nan,
         disk_all=disk_all, disk_max=max(disk_all) if disk_all else math.nan,
         skew_post=skew_post, skew_med=median(skew_post) if skew_post else math.nan,
@@ -953,7 +971,7 @@ def _score_brokers(m: _Measures, spike: float, scores: dict[str, float]) -> None
     """broker_failure, leader_election, broker_skew and disk_pressure."""
     S = SCORING
     scores["broker_failure"] = S.broker_failure_top * max(
-        1.0 if m.off_max > 0 else 0.0,
+        1.0 if m.off_max > 0 or m.brokers_lost > 0 else 0.0,
         S.broker_failure_urp_weight * ramp(m.urp_frac, *S.urp_fraction) * (S.urp_before_weight if m.urp_base > 0
                                                                            else 1.0))
     if m.lc_post > 0:
@@ -1057,6 +1075,9 @@ def _score_retry_spiral(sig: Signals, m: _Measures, scores: dict[str, float]
     scores["retry_death_spiral"] = S.spiral_top * spiral
     scores["producer_spike"] *= 1 - S.spiral_spike_discount * spiral
     scores["consumer_slowdown"] *= 1 - S.spiral_slowdown_discount * spiral
+    if m.have_base:
+        behind = S.spiral_behind_slowdown * scores["consumer_slowdown"] * ramp(m.p_step[0], *S.spiral_behind_rise)
+        scores["retry_death_spiral"] = max(scores["retry_death_spiral"], behind)
     return spiral, spiral_corr if with_lag else None, consume_held
 
 
@@ -1089,22 +1110,26 @@ def _keep_candidates(m: _Measures, cpu_sat: float, scores: dict[str, float]) -> 
     """On thin evidence `unknown` is the honest answer, but the ranking behind it must still hold the causes the
     direction of the evidence points to, not the first causes of the vocabulary at 0. Consumers that read less
     than before (the consume rate, or the lag's growth against the produce rate; neither yet significant) keep
-    the consumer-side causes; a produce rate above its baseline keeps the producer side (a spike, and behind it
-    a retry spiral, which both together keep level). A candidate scores at most `candidate_top`, below
+    the consumer-side causes; a produce rate above its baseline keeps the producer side (a spike, and a retry
+    spiral, which leads once the consumers also read less). A candidate scores at most `candidate_top`, below
     `unknown_floor`: it never wins on this alone."""
     S = SCORING
     if not m.have_base:
         return
     short = max(ramp(1 - m.c_ratio, *S.candidate_drop), ramp(m.implied_drop, *S.candidate_drop))
     up = ramp(m.p_ratio - 1, *S.candidate_rise)
-    consumers = short * (1 - ramp(m.frac_frozen, *S.frozen_fraction)) * m.consumer_present
+    reading = 1 - ramp(m.frac_frozen, *S.frozen_fraction)    # a spiral's consumers, like slow ones, still read
+    consumers = short * reading * m.consumer_present
+    # A spike explains the produce rise and not the consumers' shortfall: it keeps the share of the evidence it
+    # explains. Failures re-produced explain both, so once both show the spiral rises level with the slowdown
+    # (the shortfall is what grows the lag: a wandering producer must not push the consumers out of the ranking),
+    # and stays behind a spike while the consumers read as before.
     weak = {
         "consumer_slowdown": consumers,
         "consumer_cpu_saturation": consumers * (cpu_sat if m.cpu_post else S.unmeasured_weight),
-        "producer_spike": up * m.consumer_present,
-        # more produce is a spike or failures re-produced: the spiral stays behind a spike, level with it once
-        # the consumers also read less
-        "retry_death_spiral": up * max(S.candidate_spiral_share, short) * m.consumer_present,
+        "producer_spike": up * (1 - S.candidate_unexplained * short) * m.consumer_present,
+        "retry_death_spiral": up * (S.candidate_spiral_share + (1 - S.candidate_spiral_share) * short * reading)
+        * m.consumer_present,
     }
     for cause, strength in weak.items():
         scores[cause] = max(scores[cause], S.candidate_top * strength)
@@ -1174,6 +1199,10 @@ def _evidence(sig: Signals, w: _Window, m: _Measures, *, cpu_sat: float, partial
         add(OFFLINE if m.off_max > 0 else UNDER_REPLICATED, m.off_max if m.off_max > 0 else m.urp_max, m.urp_base, 1,
             t_onset, f"{m.off_max:.0f} offline and up to {m.urp_max:.0f} under-replicated partitions on the topic",
             1.0 if m.off_max > 0 else ramp(m.urp_frac, *S.urp_fraction), ("broker_failure",))
+    if m.brokers_lost > 0 and m.brokers_before is not None:
+        add(BROKERS, m.brokers_before - m.brokers_lost, m.brokers_before, m.brokers_before - 0.5, t_onset,
+            f"the cluster lost {m.brokers_lost} of its {m.brokers_before} brokers at the onset",
+            1.0, ("broker_failure",))
     if m.lost_post > 0:
         first = next((i for i in m.after_onset if sig.lost[i] > 0), w.onset_index)
         add(LOST, m.lost_post, 0, 0, sig.t[first], f"{m.lost_post:.0f} messages deleted by retention before the "
@@ -1262,7 +1291,7 @@ def _counter_evidence(sig: Signals, w: _Window, m: _Measures, *, cpu_sat: float,
                 f"consumer CPU {m.cpu_med:.0%}: not saturated", "consumer_cpu_saturation")
     if m.lc_near <= 0 and m.lc_post <= 0:
         against(LEADER_CHANGES, 0, 0, 1, "no partition leader change around the onset", "leader_election")
-    if m.off_max <= 0 and m.urp_max <= 0:
+    if m.off_max <= 0 and m.urp_max <= 0 and m.brokers_lost <= 0:
         against(OFFLINE, 0, 0, 1, "no offline or under-replicated partition around the onset", "broker_failure")
     if m.lost_post <= 0:
         against(LOST, 0, 0, 0, "no message lost to retention", "retention_loss")

@@ -56,6 +56,7 @@ _QUERIES: dict[str, tuple[tuple[str, ...], str]] = {
                                                 "(kafka_topic_partition_under_replicated_partition{sel}))"),
     "offline_partitions": (("topic",), "sum by (topic) (max by (topic, partition) "
                                        "(kafka_topic_partition_offline{sel}))"),
+    "brokers": ((), "max(kafka_brokers{sel})"),
 }
 
 QueryRange = Mapping[str, list[dict[str, Any]]]   # field -> the `result` of its query_range (a matrix)
@@ -110,6 +111,7 @@ def samples_from_query_range(cluster: str, results: QueryRange) -> list[list[Gro
                 leader_changes_total=int(at("leader_changes_total", (topic,)) or 0),
                 under_replicated_partitions=int(at("under_replicated_partitions", (topic,)) or 0),
                 offline_partitions=int(at("offline_partitions", (topic,)) or 0),
+                brokers=int(b) if (b := at("brokers", ())) is not None else None,
             ))
     return [batches[t] for t in sorted(batches)]
 

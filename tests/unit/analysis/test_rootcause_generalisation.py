@@ -214,3 +214,25 @@ def test_a_cluster_skewed_since_long_before_a_mild_slowdown_is_not_named_as_its_
         d = diagnose(s.samples())
         assert "broker_skew" not in ranked(d)[:3], (seed, d.alternatives)
         assert "already x2.6 before the onset: not new" in d.evidence_for("broker_skew")[0].note
+
+
+def _consumers_pause_on_a_large_cluster(brokers_after: int) -> list:
+    # 20 brokers: the failed one led and replicated none of this topic's partitions (no offline or under-replicated
+    # partition here), but the group lost its coordinator, rebalanced once and reads at 60 % for 20 minutes.
+    s = scenario("none", n=200, onset=160, brokers=20)
+    s.brokers_at = lambda i: brokers_after if i >= s.onset else 20
+    s.rebalance_at = lambda i: 1 if i == s.onset else 0
+    s.capacity_at = lambda i: 60.0 if s.onset <= i < s.onset + 80 else 130.0
+    return s.samples()
+
+
+def test_a_broker_that_left_the_cluster_at_the_onset_is_a_broker_failure_without_topic_evidence() -> None:
+    d = diagnose(_consumers_pause_on_a_large_cluster(19))
+    assert d.cause == "broker_failure", d.alternatives
+    assert any("lost 1 of its 20 brokers" in e.note for e in d.evidence), [e.note for e in d.evidence]
+    assert not d.evidence_against("broker_failure"), [e.note for e in d.evidence_against("broker_failure")]
+
+
+def test_the_same_pause_with_every_broker_present_is_no_broker_failure() -> None:
+    d = diagnose(_consumers_pause_on_a_large_cluster(20))
+    assert d.cause != "broker_failure" and "broker_failure" not in [c for c, _ in d.alternatives], d.alternatives

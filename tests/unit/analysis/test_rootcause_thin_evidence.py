@@ -5,6 +5,8 @@ points to in its ranking. Each with a near miss."""
 
 from __future__ import annotations
 
+import random
+
 from kafka_detective.analysis.model import Diagnosis
 from kafka_detective.analysis.rootcause import SCORING, diagnose
 from synthetic import Synth, scenario
@@ -145,3 +147,42 @@ def _slowdown_on_a_rising_day(seed: int) -> Synth:
 def test_consumers_dropping_on_the_rising_side_of_the_day_are_a_slowdown() -> None:
     named = [diagnose(_slowdown_on_a_rising_day(seed).samples()).cause for seed in range(1, 6)]
     assert named.count("consumer_slowdown") >= 4, named
+
+
+def test_thin_evidence_of_more_produce_and_slower_consumers_keeps_the_spiral_ahead_of_the_spike() -> None:
+    # Producers 10 % up while the consumers read 85 % of that, 15 % noise, 10 samples after the onset: nothing is
+    # significant. Failures re-produced explain both directions, a spike only one of them.
+    s = scenario("producer_spike", noise=0.15, seed=2)
+    s.produce_at = lambda i: 100.0 * (1.1 if i >= s.onset else 1.0)
+    s.capacity_at = lambda i: 85.0 * 1.1 if i >= s.onset else 130.0
+    s.cpu_at = None
+    s.n = s.onset + 10
+    d = diagnose(s.samples())
+    top = _top3(d)
+    assert top[0] == "unknown" and "retry_death_spiral" in top and "producer_spike" not in top, d.alternatives
+
+
+def _slowdown_under_wandering_producers(produce_step: float) -> Synth:
+    # Producers at 100 msg/s that wander as real ones do over minutes (an AR(1) process: 15 % standard deviation,
+    # 0.9 correlation from one minute to the next), stepping by `produce_step` at the onset while the consumers
+    # drop from 130 to 55 msg/s; 10 one-minute samples after it. A 20 % step is within the wander: no early sign.
+    rnd = random.Random(9)
+    wander = [0.0]
+    for _ in range(160):
+        wander.append(0.9 * wander[-1] + rnd.gauss(0.0, 0.15 * (1 - 0.9 ** 2) ** 0.5))
+    s = scenario("consumer_slowdown", noise=0.02, produce=100.0, capacity=130.0, seed=9, step=60.0, n=160,
+                 onset=150)
+    s.cpu_at = None
+    s.produce_at = lambda i: 100.0 * (1 + wander[i]) * (produce_step if i >= s.onset else 1.0)
+    s.capacity_at = lambda i: 55.0 if i >= s.onset else 130.0
+    return s
+
+
+def test_consumers_that_slow_as_the_producers_write_more_keep_the_spiral_right_behind_the_slowdown() -> None:
+    d = diagnose(_slowdown_under_wandering_producers(1.2).samples())
+    assert _top3(d)[:2] == ["consumer_slowdown", "retry_death_spiral"], d.alternatives
+
+
+def test_consumers_that_slow_as_the_producers_write_less_keep_no_spiral() -> None:
+    d = diagnose(_slowdown_under_wandering_producers(0.9).samples())
+    assert d.cause == "consumer_slowdown" and "retry_death_spiral" not in _top3(d), d.alternatives

@@ -60,14 +60,16 @@ def test_the_recorded_answers_become_one_batch_per_timestamp_oldest_first() -> N
         assert sample.retention_seconds == 7 * 86400
         assert sample.lag_seconds is not None and sample.lag_seconds > 0
         assert (sample.rebalances_total, sample.lost_messages_total, sample.offline_partitions) == (0, 0, 0)
+        assert sample.brokers == 1, "the local Kafka is one broker: a broker lost later is seen against it"
     assert batches[-1][0].lag > batches[0][0].lag, "messages kept arriving while nothing was consumed"
 
 
 def test_a_missing_field_takes_what_a_live_cycle_would_give() -> None:
-    results = {k: v for k, v in RECORDED["results"].items() if k not in ("log_end_offset", "state", "members")}
+    results = {k: v for k, v in RECORDED["results"].items()
+               if k not in ("log_end_offset", "state", "members", "brokers")}
     (first,) = samples_from_query_range("c", results)[0]
     assert first.log_end_offset == first.committed_offset + first.lag
-    assert (first.state, first.members) == ("Unknown", 0)
+    assert (first.state, first.members, first.brokers) == ("Unknown", 0, None)
     assert samples_from_query_range("c", {}) == []
 
 
