@@ -1118,18 +1118,16 @@ def _keep_candidates(m: _Measures, cpu_sat: float, scores: dict[str, float]) -> 
         return
     short = max(ramp(1 - m.c_ratio, *S.candidate_drop), ramp(m.implied_drop, *S.candidate_drop))
     up = ramp(m.p_ratio - 1, *S.candidate_rise)
-    reading = 1 - ramp(m.frac_frozen, *S.frozen_fraction)    # a spiral's consumers, like slow ones, still read
-    consumers = short * reading * m.consumer_present
+    consumers = short * (1 - ramp(m.frac_frozen, *S.frozen_fraction)) * m.consumer_present
     # A spike explains the produce rise and not the consumers' shortfall: it keeps the share of the evidence it
-    # explains. Failures re-produced explain both, so once both show the spiral rises level with the slowdown
-    # (the shortfall is what grows the lag: a wandering producer must not push the consumers out of the ranking),
-    # and stays behind a spike while the consumers read as before.
+    # explains. Failures re-produced explain both, so once both show the spiral rises up to the slowdown, never
+    # above it (the shortfall is what grows the lag: a wandering producer must not push the consumers out of the
+    # ranking), and stays behind a spike while the consumers read as before.
     weak = {
         "consumer_slowdown": consumers,
         "consumer_cpu_saturation": consumers * (cpu_sat if m.cpu_post else S.unmeasured_weight),
         "producer_spike": up * (1 - S.candidate_unexplained * short) * m.consumer_present,
-        "retry_death_spiral": up * (S.candidate_spiral_share + (1 - S.candidate_spiral_share) * short * reading)
-        * m.consumer_present,
+        "retry_death_spiral": max(S.candidate_spiral_share * up * m.consumer_present, min(up, consumers)),
     }
     for cause, strength in weak.items():
         scores[cause] = max(scores[cause], S.candidate_top * strength)
