@@ -699,7 +699,8 @@ class _Measures:
 
     @property
     def broker_side(self) -> float:
-        """How much the broker side (offline or under-replicated partitions) explains what the consumers do."""
+        """How much the broker side (offline or under-replicated partitions, a broker lost) explains what the
+        consumers do."""
         return max(1.0 if self.off_max > 0 or self.brokers_lost > 0 else 0.0,
                    ramp(self.urp_frac, *SCORING.urp_fraction) * (SCORING.urp_before_weight if self.urp_base > 0
                                                                  else 1.0))
@@ -1111,8 +1112,8 @@ def _keep_candidates(m: _Measures, cpu_sat: float, scores: dict[str, float]) -> 
     direction of the evidence points to, not the first causes of the vocabulary at 0. Consumers that read less
     than before (the consume rate, or the lag's growth against the produce rate; neither yet significant) keep
     the consumer-side causes; a produce rate above its baseline keeps the producer side (a spike, and a retry
-    spiral, which leads once the consumers also read less). A candidate scores at most `candidate_top`, below
-    `unknown_floor`: it never wins on this alone."""
+    spiral, which passes the spike once the consumers also read less). A candidate scores at most
+    `candidate_top`, below `unknown_floor`: it never wins on this alone."""
     S = SCORING
     if not m.have_base:
         return
