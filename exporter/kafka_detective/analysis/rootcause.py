@@ -698,10 +698,15 @@ class _Measures:
         return ramp(self.skew_base_level, *SCORING.skew_share)
 
     @property
+    def broker_down(self) -> bool:
+        """A partition offline or a broker gone from the metadata around the onset: a broker failed."""
+        return self.off_max > 0 or self.brokers_lost > 0
+
+    @property
     def broker_side(self) -> float:
-        """How much the broker side (offline or under-replicated partitions, a broker lost) explains what the
-        consumers do."""
-        return max(1.0 if self.off_max > 0 or self.brokers_lost > 0 else 0.0,
+        """How much the broker side (a broker down, or under-replicated partitions) explains what the consumers
+        do."""
+        return max(1.0 if self.broker_down else 0.0,
                    ramp(self.urp_frac, *SCORING.urp_fraction) * (SCORING.urp_before_weight if self.urp_base > 0
                                                                  else 1.0))
 
@@ -761,10 +766,9 @@ def _measure(sig: Signals, w: _Window) -> _Measures:
     # A broker that left the cluster's metadata at the onset: on a large cluster the failed broker may lead and
     # replicate none of this topic's partitions, so the topic shows no offline or under-replicated partition,
     # while its consumers still pause and rebalance (a lost coordinator, reassigned partitions).
-    brokers_base = [b for i in base if (b := sig.brokers[i] if i < len(sig.brokers) else None) is not None]
-    brokers_around = [b for i in around if (b := sig.brokers[i] if i < len(sig.brokers) else None) is not None]
-    brokers_before = max(brokers_base) if brokers_base else None
-    brokers_lost = max(0, brokers_before - min(brokers_around)) if brokers_before and brokers_around else 0
+    brokers_base, brokers_around = _vals(sig.brokers, base), _vals(sig.brokers, around)
+    brokers_before = int(max(brokers_base)) if brokers_base else None
+    brokers_lost = max(0, brokers_before - int(min(brokers_around))) if brokers_before and brokers_around else 0
     just_before, right_after = base[-S.recent_samples:], post[:S.recent_samples]
     produce_before = _vals(sig.produce_rate, just_before)
     consume_before, consume_after = _vals(consume_rate, just_before), _vals(consume_rate, right_after)
@@ -972,7 +976,7 @@ def _score_brokers(m: _Measures, spike: float, scores: dict[str, float]) -> None
     """broker_failure, leader_election, broker_skew and disk_pressure."""
     S = SCORING
     scores["broker_failure"] = S.broker_failure_top * max(
-        1.0 if m.off_max > 0 or m.brokers_lost > 0 else 0.0,
+        1.0 if m.broker_down else 0.0,
         S.broker_failure_urp_weight * ramp(m.urp_frac, *S.urp_fraction) * (S.urp_before_weight if m.urp_base > 0
                                                                            else 1.0))
     if m.lc_post > 0:
@@ -1199,7 +1203,8 @@ def _evidence(sig: Signals, w: _Window, m: _Measures, *, cpu_sat: float, partial
             t_onset, f"{m.off_max:.0f} offline and up to {m.urp_max:.0f} under-replicated partitions on the topic",
             1.0 if m.off_max > 0 else ramp(m.urp_frac, *S.urp_fraction), ("broker_failure",))
     if m.brokers_lost > 0 and m.brokers_before is not None:
-        add(BROKERS, m.brokers_before - m.brokers_lost, m.brokers_before, m.brokers_before - 0.5, t_onset,
+        # the threshold shown is the count that means a broker is gone: one fewer than the baseline's
+        add(BROKERS, m.brokers_before - m.brokers_lost, m.brokers_before, m.brokers_before - 1, t_onset,
             f"the cluster lost {m.brokers_lost} of its {m.brokers_before} brokers at the onset",
             1.0, ("broker_failure",))
     if m.lost_post > 0:
@@ -1290,7 +1295,7 @@ def _counter_evidence(sig: Signals, w: _Window, m: _Measures, *, cpu_sat: float,
                 f"consumer CPU {m.cpu_med:.0%}: not saturated", "consumer_cpu_saturation")
     if m.lc_near <= 0 and m.lc_post <= 0:
         against(LEADER_CHANGES, 0, 0, 1, "no partition leader change around the onset", "leader_election")
-    if m.off_max <= 0 and m.urp_max <= 0 and m.brokers_lost <= 0:
+    if not m.broker_down and m.urp_max <= 0:
         against(OFFLINE, 0, 0, 1, "no offline or under-replicated partition around the onset", "broker_failure")
     if m.lost_post <= 0:
         against(LOST, 0, 0, 0, "no message lost to retention", "retention_loss")
