@@ -288,13 +288,19 @@ class StreamDetector:
     Causal: the score at t uses points ≤ t."""
 
     __slots__ = (
+        "_bm",
+        "_bstamp",
         "_buckets",
+        "_cur_abs",
+        "_cur_n",
+        "_cur_sum",
         "_dt",
         "_last_ok",
         "_last_r",
         "_last_run",
         "_last_t",
         "_last_x",
+        "_learnt",
         "_mad_slow",
         "_n",
         "_outliers",
@@ -359,11 +365,17 @@ class StreamDetector:
         self.profile_start: float | None = None
         self.weekday = [0.0] * 7
         self.weekday_n = [0] * 7
+        self._bm: list[float] = []
+        self._bstamp: list[int] = []
+        self._cur_abs = -1
+        self._cur_sum = 0.0
+        self._cur_n = 0
+        self._learnt = 0
 
     def _daily(self, t: float) -> float:
         p = self.profile
-        if p is None or self.profile_start is None or t - self.profile_start < DAY_SECONDS:
-            return 0.0
+        if p is None or self._learnt < self._buckets:
+            return 0.0       # all at once: a half-learnt profile would put a step into the residual
         return p[int((t % DAY_SECONDS) / DAY_SECONDS * self._buckets)]
 
     def _weekly(self, t: float) -> float:
@@ -374,7 +386,8 @@ class StreamDetector:
     def _season(self, t: float) -> float:
         return self._daily(t) + self._weekly(t)
 
-    def _learn_season(self, t: float, deviation: float) -> None:
+    def _learn_season(self, t: float, deviation: float, x: float) -> None:
+        """`deviation`: the point against the location (weekly levels); `x`: the point, winsorised (daily shape)."""
         if self.profile is None or self.profile_n is None:
             if self._dt is None or self._n < 8:
                 return
@@ -382,20 +395,43 @@ class StreamDetector:
             self.profile = [0.0] * self._buckets
             self.profile_n = [0] * self._buckets
             self.profile_start = t
+            self._bm = [0.0] * self._buckets
+            self._bstamp = [-1] * self._buckets
         dt = max(self._dt or 1.0, 1.0)
         # weekly part: a level per weekday (weekends, a Monday peak), on top of the daily shape
         day = int(t // DAY_SECONDS + 3) % 7
         wcounts = self.weekday_n
         wcounts[day] += 1
         g = max(1.0 / wcounts[day], dt / (3.0 * DAY_SECONDS))      # about three weeks of memory
+        weekly = self._weekly(t)
         self.weekday[day] += g * (deviation - self._daily(t) - self.weekday[day])
-        b = int((t % DAY_SECONDS) / DAY_SECONDS * self._buckets)
-        counts = self.profile_n
-        counts[b] += 1
-        # per-bucket mean at first, then an EMA with a memory of about three days
-        per_day = max(1.0, DAY_SECONDS / self._buckets / dt)
-        g = max(1.0 / counts[b], 1.0 / (3.0 * per_day))
-        self.profile[b] += g * (deviation - self._weekly(t) - self.profile[b])
+        # daily shape: learnt from bucket means, each judged against the mean of the day centred on it (the
+        # last day's buckets, once that day is complete). A location that trails the point (the 64-point median)
+        # follows most of a slow daily wave, so a profile learnt against it only ever held the part of the
+        # pattern the median missed and left the rest in the location, where a pattern that vanishes or inverts
+        # went unseen; a day's mean holds none of the pattern, and centred on the bucket a linear trend or a
+        # random walk's local slope does not bias it either.
+        nb = self._buckets
+        ab = int(t // (DAY_SECONDS / nb))
+        if ab != self._cur_abs:
+            if self._cur_n > 0 and self._cur_abs >= 0:
+                j = self._cur_abs % nb
+                self._bm[j] = self._cur_sum / self._cur_n
+                self._bstamp[j] = self._cur_abs
+                if min(self._bstamp) > self._cur_abs - nb:
+                    c = (self._cur_abs - nb // 2) % nb
+                    counts = self.profile_n
+                    if counts[c] == 0:
+                        self._learnt += 1
+                    counts[c] += 1
+                    # one lesson per bucket and day: a mean at first, then about three days of memory
+                    dev = self._bm[c] - sum(self._bm) / nb
+                    self.profile[c] += max(1.0 / counts[c], 1.0 / PROFILE_DAYS) * (dev - self.profile[c])
+            self._cur_abs = ab
+            self._cur_sum = 0.0
+            self._cur_n = 0
+        self._cur_sum += x - weekly
+        self._cur_n += 1
 
     def _score(self, log_p: float) -> float:
         """0.9 at the alarm level, linear in log(p) on either side, 1 at `p_floor`."""
@@ -417,7 +453,8 @@ class StreamDetector:
         if not repeat:
             self._run_base = 0          # a flatline reported once stays quiet until it ends
         self._last_x = x
-        r = x - self._season(t) if self.seasonal else x
+        sv = self._season(t) if self.seasonal else 0.0
+        r = x - sv
         d = abs(r - self._last_r) if self._last_r is not None else None
         self._last_r = r
         loc, diffs = self.loc, self.diffs
@@ -463,7 +500,9 @@ class StreamDetector:
             if not repeat and self._last_run > 0:
                 cal_r.update(self._last_run)          # one lesson per completed run
             if self.seasonal:
-                self._learn_season(t, x - med)
+                # winsorised: a spike is no part of the daily shape
+                hi = med + sv + PROFILE_CLIP * scale
+                self._learn_season(t, x - med, max(2.0 * (med + sv) - hi, min(hi, x)))
             self._p_repeat = max(1e-3, self._p_repeat + 0.005 * ((1.0 if repeat else 0.0) - self._p_repeat))
             if lp_p + LOG_EVIDENCES <= self.log_alarm:
                 # a confirmed change: restart on the new regime, learnt from the points since it began
@@ -478,6 +517,11 @@ class StreamDetector:
                         diffs.add(v)
                 self.pos = self.neg = 0.0
                 self._since = 0
+                if self._bstamp:
+                    # the day around the change is no lesson about the daily shape: a clean day first
+                    self._bstamp = [-1] * len(self._bstamp)
+                    self._cur_sum = 0.0
+                    self._cur_n = 0
                 self.var = 1.0
                 self._run_base = 1 if self._run >= 2 else 0
         recent = self._recent
@@ -500,3 +544,5 @@ class StreamDetector:
 DAY_SECONDS = 86400.0
 WEEK_SECONDS = 7 * DAY_SECONDS
 LOG_EVIDENCES = math.log(5.0)  # Bonferroni: five evidences
+PROFILE_DAYS = 3.0    # memory of the daily profile, in lessons per bucket (days)
+PROFILE_CLIP = 4.0    # the daily profile learns points winsorised at this many noise sigmas
