@@ -342,7 +342,7 @@ class StreamDetector:
         self.var = 1.0
         # evidence calibrators with Gaussian-like priors, retuned by each stream: |z|, CUSUM, variance, run length,
         # step from the predecessor
-        self.cal = (TailCalibrator(2.3, 0.4), TailCalibrator(2.5, 1.0), TailCalibrator(2.0, 0.5),
+        self.cal = (TailCalibrator(2.3, 0.4), TailCalibrator(*CUSUM_PRIOR), TailCalibrator(*VAR_PRIOR),
                     TailCalibrator(1.0, 0.5), TailCalibrator(2.3, 0.4))
         self._n = 0
         self._dt: float | None = None
@@ -423,6 +423,8 @@ class StreamDetector:
                     counts = self.profile_n
                     if counts[c] == 0:
                         self._learnt += 1
+                        if self._learnt == nb:
+                            self._recalibrate()
                     counts[c] += 1
                     # one lesson per bucket and day: a mean at first, then about three days of memory
                     dev = self._bm[c] - sum(self._bm) / nb
@@ -432,6 +434,16 @@ class StreamDetector:
             self._cur_n = 0
         self._cur_sum += x - weekly
         self._cur_n += 1
+
+    def _recalibrate(self) -> None:
+        """The profile is in use from now on: the residual is another series. Before, a daily wave it carried
+        kept CUSUM and the variance statistic high for a day and a half and their calibrators learnt that as
+        normal (a tail scale that only shrinks on exceedances, so it stayed): they restart from their priors."""
+        _, cal_c, cal_v, _, _ = self.cal
+        cal_c.q, cal_c.b = CUSUM_PRIOR
+        cal_v.q, cal_v.b = VAR_PRIOR
+        self.pos = self.neg = 0.0
+        self.var = 1.0
 
     def _score(self, log_p: float) -> float:
         """0.9 at the alarm level, linear in log(p) on either side, 1 at `p_floor`."""
@@ -546,3 +558,5 @@ WEEK_SECONDS = 7 * DAY_SECONDS
 LOG_EVIDENCES = math.log(5.0)  # Bonferroni: five evidences
 PROFILE_DAYS = 3.0    # memory of the daily profile, in lessons per bucket (days)
 PROFILE_CLIP = 4.0    # the daily profile learns points winsorised at this many noise sigmas
+CUSUM_PRIOR = (2.5, 1.0)
+VAR_PRIOR = (2.0, 0.5)
