@@ -294,6 +294,7 @@ class StreamDetector:
         "_cur_abs",
         "_cur_n",
         "_cur_sum",
+        "_day_from",
         "_dt",
         "_last_ok",
         "_last_r",
@@ -368,6 +369,7 @@ class StreamDetector:
         self._bm: list[float] = []
         self._bstamp: list[int] = []
         self._cur_abs = -1
+        self._day_from = -1
         self._cur_sum = 0.0
         self._cur_n = 0
         self._learnt = 0
@@ -418,8 +420,12 @@ class StreamDetector:
                 j = self._cur_abs % nb
                 self._bm[j] = self._cur_sum / self._cur_n
                 self._bstamp[j] = self._cur_abs
-                if min(self._bstamp) > self._cur_abs - nb:
-                    c = (self._cur_abs - nb // 2) % nb
+                c = (self._cur_abs - nb // 2) % nb
+                recent = self._cur_abs - nb
+                filled = [m for m, st in zip(self._bm, self._bstamp, strict=True) if st > recent]
+                # jittered or gappy sampling leaves a bucket empty now and then: three quarters of a day will do
+                if (self._day_from >= 0 and self._cur_abs - self._day_from >= nb - 1 and self._bstamp[c] > recent
+                        and 4 * len(filled) >= 3 * nb):
                     counts = self.profile_n
                     if counts[c] == 0:
                         self._learnt += 1
@@ -427,8 +433,10 @@ class StreamDetector:
                             self._recalibrate()
                     counts[c] += 1
                     # one lesson per bucket and day: a mean at first, then about three days of memory
-                    dev = self._bm[c] - sum(self._bm) / nb
+                    dev = self._bm[c] - sum(filled) / len(filled)
                     self.profile[c] += max(1.0 / counts[c], 1.0 / PROFILE_DAYS) * (dev - self.profile[c])
+            if self._day_from < 0:
+                self._day_from = ab
             self._cur_abs = ab
             self._cur_sum = 0.0
             self._cur_n = 0
@@ -532,6 +540,7 @@ class StreamDetector:
                 if self._bstamp:
                     # the day around the change is no lesson about the daily shape: a clean day first
                     self._bstamp = [-1] * len(self._bstamp)
+                    self._day_from = self._cur_abs
                     self._cur_sum = 0.0
                     self._cur_n = 0
                 self.var = 1.0
