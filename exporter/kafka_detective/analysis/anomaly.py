@@ -302,12 +302,14 @@ class StreamDetector:
         "_last_t",
         "_last_x",
         "_learnt",
+        "_live",
         "_mad_slow",
         "_n",
         "_outliers",
         "_p_repeat",
         "_recent",
         "_recent_d",
+        "_recent_t",
         "_run",
         "_run_base",
         "_since",
@@ -359,6 +361,8 @@ class StreamDetector:
         self._run_base = 0
         self._p_repeat = 0.02
         self._recent: list[float] = []
+        self._recent_t: list[float] = []
+        self._live = False
         self._recent_d: list[float] = []
         self._buckets = 0
         self.profile: list[float] | None = None
@@ -429,8 +433,6 @@ class StreamDetector:
                     counts = self.profile_n
                     if counts[c] == 0:
                         self._learnt += 1
-                        if self._learnt == nb:
-                            self._recalibrate()
                     counts[c] += 1
                     # one lesson per bucket and day: a mean at first, then about three days of memory
                     dev = self._bm[c] - sum(filled) / len(filled)
@@ -443,10 +445,21 @@ class StreamDetector:
         self._cur_sum += x - weekly
         self._cur_n += 1
 
-    def _recalibrate(self) -> None:
-        """The profile is in use from now on: the residual is another series. Before, a daily wave it carried
-        kept CUSUM and the variance statistic high for a day and a half and their calibrators learnt that as
-        normal (a tail scale that only shrinks on exceedances, so it stayed): they restart from their priors."""
+    def _go_live(self) -> None:
+        """The profile is in use from now on: the residual is another series.
+
+        The location restarts from the last few residuals with the profile taken off (the old ones would put a
+        step of the daily wave's size into the residual). Before, a daily wave the residual carried kept CUSUM
+        and the variance statistic high for a day and a half and their calibrators learnt that as normal (a
+        tail scale that only shrinks on exceedances, so it stayed): they restart from their priors."""
+        self._live = True
+        recent = [r - self._daily(t) for r, t in zip(self._recent, self._recent_t, strict=True)]
+        self._recent = recent
+        if recent:
+            self.loc.clear()
+            for v in recent:
+                self.loc.add(v)
+            self._last_r = self._last_ok = recent[-1]
         _, cal_c, cal_v, _, _ = self.cal
         cal_c.q, cal_c.b = CUSUM_PRIOR
         cal_v.q, cal_v.b = VAR_PRIOR
@@ -473,6 +486,8 @@ class StreamDetector:
         if not repeat:
             self._run_base = 0          # a flatline reported once stays quiet until it ends
         self._last_x = x
+        if not self._live and self._buckets and self._learnt == self._buckets:
+            self._go_live()
         sv = self._season(t) if self.seasonal else 0.0
         r = x - sv
         d = abs(r - self._last_r) if self._last_r is not None else None
@@ -547,8 +562,10 @@ class StreamDetector:
                 self._run_base = 1 if self._run >= 2 else 0
         recent = self._recent
         recent.append(r)
+        self._recent_t.append(t)
         if len(recent) > 8:
             del recent[0]
+            del self._recent_t[0]
         loc.add(r)
         if d is not None and self._run < 2:
             # a flatline's zero differences would collapse the scale and make its end look like an outburst
