@@ -365,13 +365,14 @@ class StreamDetector:
         self._live = False
         self._recent_d: list[float] = []
         self._buckets = 0
-        self.profile: list[float] | None = None
-        self.profile_n: list[int] | None = None
+        self.profile: array[float] | None = None     # arrays: 8 bytes a bucket
+        self.profile_n: array[int] | None = None
         self.profile_start: float | None = None
         self.weekday = [0.0] * 7
         self.weekday_n = [0] * 7
-        self._bm: list[float] = []
-        self._bstamp: list[int] = []
+        # the last day's bucket means and the (absolute) bucket each was taken in: arrays, 8 bytes a bucket
+        self._bm = array("d")
+        self._bstamp = array("q")
         self._cur_abs = -1
         self._day_from = -1
         self._cur_sum = 0.0
@@ -398,11 +399,11 @@ class StreamDetector:
             if self._dt is None or self._n < 8:
                 return
             self._buckets = max(6, min(96, round(DAY_SECONDS / max(self._dt, 1.0))))
-            self.profile = [0.0] * self._buckets
-            self.profile_n = [0] * self._buckets
+            self.profile = array("d", [0.0]) * self._buckets
+            self.profile_n = array("q", [0]) * self._buckets
             self.profile_start = t
-            self._bm = [0.0] * self._buckets
-            self._bstamp = [-1] * self._buckets
+            self._bm = array("d", [0.0]) * self._buckets
+            self._bstamp = array("q", [-1]) * self._buckets
         dt = max(self._dt or 1.0, 1.0)
         # weekly part: a level per weekday (weekends, a Monday peak), on top of the daily shape
         day = int(t // DAY_SECONDS + 3) % 7
@@ -552,9 +553,9 @@ class StreamDetector:
                         diffs.add(v)
                 self.pos = self.neg = 0.0
                 self._since = 0
-                if self._bstamp:
+                if len(self._bstamp):
                     # the day around the change is no lesson about the daily shape: a clean day first
-                    self._bstamp = [-1] * len(self._bstamp)
+                    self._bstamp = array("q", [-1]) * len(self._bstamp)
                     self._day_from = self._cur_abs
                     self._cur_sum = 0.0
                     self._cur_n = 0
