@@ -268,7 +268,8 @@ class StreamDetector:
     Per point (O(log w)):
 
     * a seasonal profile (time-of-day buckets sized to the sampling interval, plus a level per weekday) is
-      subtracted once a day (a week) has been seen;
+      subtracted once every bucket has been learnt (a day and a half; the weekday levels after eight days); the
+      daily shape learns each bucket's mean against the mean of the day centred on it, once a day;
     * the residual's robust z-score: location = median of the last `loc_window` residuals (short, so slow drifts
       and not yet learnt seasonality do not look anomalous), scale = median absolute first difference of the
       last `window` points / 0.954 (the noise sigma, immune to slow drifts), floored by a slow EW mean of
