@@ -29,6 +29,7 @@ from dataclasses import replace
 from kafka_detective.analysis import episodes as episode_rules
 from kafka_detective.analysis import rootcause
 from kafka_detective.analysis.anomaly import SignalDetector
+from kafka_detective.analysis.capacity import ShownCapacity
 from kafka_detective.analysis.forecast import LagForecaster
 from kafka_detective.analysis.model import ANOMALY_SIGNALS, Diagnosis, Evidence, GroupTopicAnalysis
 from kafka_detective.kafka.group_state import GroupState
@@ -207,7 +208,7 @@ class UsualBacklog:
 
 
 class SubjectState:
-    __slots__ = ("aging_steps", "detectors", "diag_t", "diagnosis", "episodes", "first_seen", "forecaster",
+    __slots__ = ("aging_steps", "capacity", "detectors", "diag_t", "diagnosis", "episodes", "first_seen", "forecaster",
                  "history", "last", "last_seen", "observed", "onset", "problem_since", "problem_until",
                  "rebalance_rate", "recent_lags", "result", "scores", "sign_steps", "usual", "votes")
 
@@ -233,6 +234,7 @@ class SubjectState:
         self.aging_steps = 0     # consecutive cycles the oldest message aged at the clock's pace (a stop)
         self.votes: dict[str, int] = {}    # single-episode causes diagnosed during the current problem
         self.usual = UsualBacklog()
+        self.capacity = ShownCapacity()
         # the lag of the last cycles while the lag detector warms up (then None): the backlog's low point
         self.recent_lags: deque[float] | None = deque(maxlen=COLD_LOW_POINT_CYCLES)
 
@@ -347,6 +349,7 @@ class OnlineAnalytics:
         prev = st.last
         fc = st.forecaster
         fc.update(t, s.lag, s.log_end_offset, s.committed_offset, s.lag_seconds)
+        st.capacity.update(t, s.committed_offset, s.log_end_offset, s.lag)
         st.history.add(s)
         st.last = s
         st.last_seen = t
@@ -505,7 +508,7 @@ class OnlineAnalytics:
         else:
             history.append(s)
         try:
-            d = rootcause.diagnose(history, onset=st.onset)
+            d = rootcause.diagnose(history, onset=st.onset, shown_capacity=st.capacity.value(s.timestamp))
             st.votes[d.cause] = st.votes.get(d.cause, 0) + 1
             return _with_pattern(d, _episode_pattern(st, d.cause, s.timestamp, self.episode_rules), s.timestamp)
         except Exception:   # the exporter must keep serving whatever the analysis does

@@ -121,6 +121,10 @@ class Scoring:
     # the same read locally (right after the onset against just before it), where a daily cycle moves the two-hour
     # baseline: the step's size in units of the same step along the subject's baseline (`local_step`)
     slowed_local_z: tuple[float, float] = (1.0, 2.5)
+    # the consumers against the highest rate they have shown within the last day (`shown_capacity`): their share of
+    # the deficit against it, times `slowed_share_drop` of 1 - consume / min(produce, shown capacity)
+    capacity_spike_discount: float = 0.8                  # of a producer spike by that loss
+    capacity_shown_from: float = 0.5                      # the loss is shown as a finding from this much on
     storm_top: float = 0.95
     storm_excess: tuple[float, float] = (0.5, 3.0)        # rebalances around the onset above the baseline's rate
     storm_rebalancing_fraction: tuple[float, float] = (0.0, 0.3)   # share of the window in a rebalancing state
@@ -642,10 +646,28 @@ class _Measures:
     p_step: tuple[float, float]        # the produce step at the onset: `local_step`'s (rise, z)
     implied_drop: float                # 1 - (produce - lag growth) / baseline consume: the consumers' shortfall
                                        # read from the lag (immune to the commit cadence; not significance-tested)
+    shown_capacity: float              # the highest rate the consumers committed at within the last day (nan: unknown)
 
     @property
     def consumer_present(self) -> float:
         return 1.0 - self.frac_empty
+
+    @property
+    def lost_capacity(self) -> float:
+        """How clearly the consumers fall behind producers that write no more than the consumers have already read
+        within the last day (0-1): their share of the deficit against what they have shown, times how much less
+        than that they read. A gradual slowdown leaves the consume rate of the last two hours flat (the consumers
+        were not saturated) and shows only once the daily peak outgrows the lost capacity; then the producers'
+        climb is what the baseline sees, but no producer surge explains a lag the same consumers absorbed
+        yesterday."""
+        cap, p, c = self.shown_capacity, self.p_post, self.c_post
+        if not math.isfinite(cap) or p <= c:
+            return 0.0
+        reference = min(p, cap)
+        if reference <= c or reference <= 1e-9:
+            return 0.0
+        share = (reference - c) / (p - c)
+        return share * ramp(1.0 - c / reference, *SCORING.slowed_share_drop)
 
     @property
     def slowed(self) -> float:
@@ -662,7 +684,7 @@ class _Measures:
         drop = 1 - self.c_local / self.c_recent if self.c_recent > 1e-9 else 0.0
         local = (max(ramp(drop, *S.slowed_drop), share * ramp(drop, *S.slowed_share_drop))
                  * ramp(-self.c_local_z, *S.slowed_local_z))
-        return max(against_baseline, local)
+        return max(against_baseline, local, self.lost_capacity)
 
     @property
     def skew_level(self) -> float:
@@ -711,7 +733,7 @@ class _Measures:
                                                                  else 1.0))
 
 
-def _measure(sig: Signals, w: _Window) -> _Measures:
+def _measure(sig: Signals, w: _Window, shown_capacity: float | None = None) -> _Measures:
     S = SCORING
     base, post = w.base, w.post
     have_base = len(base) >= S.min_baseline
@@ -804,6 +826,7 @@ def _measure(sig: Signals, w: _Window) -> _Measures:
         c_local_z=local_step(consume_after, consume_before, _vals(consume_rate, base))[1],
         p_step=local_step(_vals(sig.produce_rate, right_after), produce_before, _vals(sig.produce_rate, base)),
         implied_drop=_implied_drop(sig, w, p_post, c_base) if have_base else 0.0,
+        shown_capacity=shown_capacity if shown_capacity is not None and shown_capacity > 0 else math.nan,
     )
 
 
@@ -926,7 +949,7 @@ def _score_producer_spike(m: _Measures, scores: dict[str, float]) -> float:
              * ramp(m.p_t, *S.shift_significance) if m.have_base else 0.0)
     healthy = ramp(m.c_ratio, *S.healthy_consume) if m.have_base else S.healthy_without_baseline
     scores["producer_spike"] = S.spike_top * spike * healthy * m.consumer_present * \
-        (1 - S.spike_frozen_discount * m.frac_frozen)
+        (1 - S.spike_frozen_discount * m.frac_frozen) * (1 - S.capacity_spike_discount * m.lost_capacity)
     return spike
 
 
@@ -1086,8 +1109,9 @@ def _score_retry_spiral(sig: Signals, m: _Measures, scores: dict[str, float]
     return spiral, spiral_corr if with_lag else None, consume_held
 
 
-def _score_and_evidence(sig: Signals, w: _Window) -> tuple[dict[str, float], list[_Finding]]:
-    m = _measure(sig, w)
+def _score_and_evidence(sig: Signals, w: _Window, shown_capacity: float | None = None
+                        ) -> tuple[dict[str, float], list[_Finding]]:
+    m = _measure(sig, w, shown_capacity)
     scores = dict.fromkeys(ROOT_CAUSES, 0.0)
     scores["unknown"] = SCORING.unknown_floor
     spike = _score_producer_spike(m, scores)
@@ -1174,6 +1198,11 @@ def _evidence(sig: Signals, w: _Window, m: _Measures, *, cpu_sat: float, partial
             ramp(abs(m.c_z), *S.rate_z_weight) * ramp(abs(math.log(max(m.c_ratio, 1e-9))), *S.rate_change_weight),
             ("consumer_slowdown", "consumer_cpu_saturation", "rebalance_storm")
             if m.c_t < -S.shift_significance[0] else ())
+    if m.lost_capacity >= S.capacity_shown_from:
+        add(CONSUME_RATE, m.c_post, m.shown_capacity, min(m.p_post, m.shown_capacity), sig.t[m.c_low_i],
+            f"consumers read {m.c_post:.4g} msg/s, x{m.c_post / m.shown_capacity:.2f} of the {m.shown_capacity:.4g} "
+            f"msg/s they read within the last day: they lost capacity", m.lost_capacity,
+            ("consumer_slowdown", "consumer_cpu_saturation"))
     if m.empty:
         add(MEMBERS, 0, median(_vals(sig.members, m.base)) if m.base else 0, 1, sig.t[m.empty[0]],
             f"group had no members in {m.frac_empty:.0%} of the window while produce continued "
@@ -1262,7 +1291,13 @@ def _counter_evidence(sig: Signals, w: _Window, m: _Measures, *, cpu_sat: float,
                 f"produce rate {'below' if m.p_t < -not_significant else 'at'} baseline (x{m.p_ratio:.2f})",
                 # a rise not significant alone may be, with the consumers' drop, a spiral's early sign
                 "producer_spike", *(() if spiral > 0 else ("retry_death_spiral",)))
-    if m.have_base and m.c_t >= -not_significant:
+    lost = m.lost_capacity
+    if lost >= S.capacity_shown_from:
+        against(CONSUME_RATE, m.c_post, m.shown_capacity, min(m.p_post, m.shown_capacity),
+                f"producers write {m.p_post:.4g} msg/s, no more than the {m.shown_capacity:.4g} msg/s the consumers "
+                f"read within the last day: a surge the consumers have absorbed before does not explain the lag",
+                "producer_spike")
+    if m.have_base and m.c_t >= -not_significant and lost < S.capacity_shown_from:
         against(CONSUME_RATE, m.c_post, m.c_base, S.consume_threshold * m.c_base,
                 f"consume rate {'above' if m.c_t > not_significant else 'at'} baseline (x{m.c_ratio:.2f})",
                 "consumer_slowdown", "consumer_cpu_saturation", "rebalance_storm")
@@ -1364,10 +1399,13 @@ def confidence_from_scores(ranked: Sequence[tuple[str, float]]) -> float:
     return max(0.0, min(1.0, s1 * (0.5 + 0.5 * min(1.0, margin / SCORING.confidence_margin))))
 
 
-def diagnose(history: Sequence[GroupTopicSample], onset: float | None = None) -> Diagnosis:
+def diagnose(history: Sequence[GroupTopicSample], onset: float | None = None,
+             shown_capacity: float | None = None) -> Diagnosis:
     """Most probable root cause of the lag problem in `history` (oldest sample first).
 
-    `onset` (unix seconds) is where the problem started; found from the lag when not given."""
+    `onset` (unix seconds) is where the problem started; found from the lag when not given. `shown_capacity` is
+    the highest rate (messages/s) the group committed at within the last day, when known: the online engine
+    keeps it (`ShownCapacity`), beyond the history it passes."""
     if len(history) < 2:
         return Diagnosis(cause="unknown", confidence=0.0, severity="info", onset=onset,
                          remediation="Not enough history to diagnose (need at least 2 samples).",
@@ -1385,7 +1423,7 @@ def diagnose(history: Sequence[GroupTopicSample], onset: float | None = None) ->
             oi = found
     oi = max(0, min(oi, sig.n - 1))
     w = _windows(sig, oi)
-    scores, findings = _score_and_evidence(sig, w)
+    scores, findings = _score_and_evidence(sig, w, shown_capacity)
     # The findings against causes support none: kept apart, so `evidence` (metrics, runbooks) is what supports.
     against = tuple(f.evidence for f in findings if f.evidence.contradicts)
     findings = [f for f in findings if not f.evidence.contradicts]
@@ -1414,7 +1452,8 @@ def diagnose(history: Sequence[GroupTopicSample], onset: float | None = None) ->
     )
 
 
-def scores(history: Sequence[GroupTopicSample], onset: float | None = None) -> dict[str, float]:
+def scores(history: Sequence[GroupTopicSample], onset: float | None = None,
+           shown_capacity: float | None = None) -> dict[str, float]:
     """Raw 0-1 score of every cause (for reports and tests)."""
     sig = derive_signals(history)
     if onset is not None:
@@ -1422,4 +1461,4 @@ def scores(history: Sequence[GroupTopicSample], onset: float | None = None) -> d
     else:
         found = find_onset_index(sig.lag, sig.t, _min_rise(sig))
         oi = max(1, sig.n // 2) if found is None else found
-    return _score_and_evidence(sig, _windows(sig, oi))[0]
+    return _score_and_evidence(sig, _windows(sig, oi), shown_capacity)[0]

@@ -52,7 +52,7 @@ def test_results_cover_every_subject_and_horizon():
 def test_diagnosis_is_called_only_for_lag_problems(monkeypatch):
     calls = []
 
-    def fake_diagnose(history, onset=None):
+    def fake_diagnose(history, onset=None, shown_capacity=None):
         from kafka_detective.analysis.model import Diagnosis
 
         calls.append((history[-1].group, len(history), onset))

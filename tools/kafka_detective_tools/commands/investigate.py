@@ -30,6 +30,7 @@ def run(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
     from pathlib import Path
 
+    from kafka_detective.analysis.capacity import shown_capacity
     from kafka_detective.analysis.rootcause import diagnose
     from kafka_detective.analysis.runbook import build_runbook
     from kafka_detective.analysis.signatures import growth_phase, signature, similar_incidents
@@ -42,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
 
     subject, history = load_history(args)
     onset = parse_time(args.onset) if args.onset else None
-    diagnosis = diagnose(history, onset=onset)
+    diagnosis = diagnose(history, onset=onset, shown_capacity=shown_capacity(history))
     now = datetime.now(tz=UTC)
     out = Path(args.out) if args.out else Path(
         f"investigation-{subject.group}-{subject.topic}-{now:%Y%m%d-%H%M%S}".replace("/", "_"))
