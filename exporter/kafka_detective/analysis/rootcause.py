@@ -660,14 +660,19 @@ class _Measures:
         were not saturated) and shows only once the daily peak outgrows the lost capacity; then the producers'
         climb is what the baseline sees, but no producer surge explains a lag the same consumers absorbed
         yesterday."""
+        reference = min(self.p_post, self.shown_capacity)
+        if self.capacity_share <= 0.0 or reference <= 1e-9:
+            return 0.0
+        return self.capacity_share * ramp(1.0 - self.c_post / reference, *SCORING.slowed_share_drop)
+
+    @property
+    def capacity_share(self) -> float:
+        """The consumers' share of the deficit (produce - consume) against the rate they have shown: all of it when
+        the producers write no more than that, none when the consumers read at least that (0-1)."""
         cap, p, c = self.shown_capacity, self.p_post, self.c_post
         if not math.isfinite(cap) or p <= c:
             return 0.0
-        reference = min(p, cap)
-        if reference <= c or reference <= 1e-9:
-            return 0.0
-        share = (reference - c) / (p - c)
-        return share * ramp(1.0 - c / reference, *SCORING.slowed_share_drop)
+        return max(0.0, min(p, cap) - c) / (p - c)
 
     @property
     def slowed(self) -> float:
@@ -1293,10 +1298,10 @@ def _counter_evidence(sig: Signals, w: _Window, m: _Measures, *, cpu_sat: float,
                 "producer_spike", *(() if spiral > 0 else ("retry_death_spiral",)))
     lost = m.lost_capacity
     if lost >= S.capacity_shown_from:
-        against(CONSUME_RATE, m.c_post, m.shown_capacity, min(m.p_post, m.shown_capacity),
-                f"producers write {m.p_post:.4g} msg/s, no more than the {m.shown_capacity:.4g} msg/s the consumers "
-                f"read within the last day: a surge the consumers have absorbed before does not explain the lag",
-                "producer_spike")
+        against(PRODUCE_RATE, m.p_post, m.shown_capacity, m.shown_capacity,
+                f"producers write {m.p_post:.4g} msg/s, consumers read {m.c_post:.4g} and read "
+                f"{m.shown_capacity:.4g} within the last day: {m.capacity_share:.0%} of the deficit is the consumers' "
+                f"lost capacity, not a surge", "producer_spike")
     if m.have_base and m.c_t >= -not_significant and lost < S.capacity_shown_from:
         against(CONSUME_RATE, m.c_post, m.c_base, S.consume_threshold * m.c_base,
                 f"consume rate {'above' if m.c_t > not_significant else 'at'} baseline (x{m.c_ratio:.2f})",
