@@ -654,25 +654,24 @@ class _Measures:
 
     @property
     def lost_capacity(self) -> float:
-        """How clearly the consumers fall behind producers that write no more than the consumers have already read
-        within the last day (0-1): their share of the deficit against what they have shown, times how much less
-        than that they read. A gradual slowdown leaves the consume rate of the last two hours flat (the consumers
-        were not saturated) and shows only once the daily peak outgrows the lost capacity; then the producers'
-        climb is what the baseline sees, but no producer surge explains a lag the same consumers absorbed
-        yesterday."""
-        reference = min(self.p_post, self.shown_capacity)
-        if self.capacity_share <= 0.0 or reference <= 1e-9:
+        """How clearly the consumers fall behind what they have shown within the last day (0-1): their share of the
+        deficit against that capacity, times how much less than it (or than the produce rate, if lower) they read.
+        A gradual slowdown leaves the consume rate of the last two hours flat (the consumers were not saturated)
+        and shows only once the daily peak outgrows the lost capacity; then the producers' climb is what the
+        baseline sees, but no producer surge explains a lag the same consumers absorbed yesterday."""
+        share = self.capacity_share
+        if share <= 0.0:
             return 0.0
-        return self.capacity_share * ramp(1.0 - self.c_post / reference, *SCORING.slowed_share_drop)
+        return share * ramp(1.0 - self.c_post / min(self.p_post, self.shown_capacity), *SCORING.slowed_share_drop)
 
     @property
     def capacity_share(self) -> float:
-        """The consumers' share of the deficit (produce - consume) against the rate they have shown: all of it when
-        the producers write no more than that, none when the consumers read at least that (0-1)."""
-        cap, p, c = self.shown_capacity, self.p_post, self.c_post
-        if not math.isfinite(cap) or p <= c:
+        """The consumers' share of the deficit against the rate they have shown: `deficit_shares` with that rate as
+        what both sides did before (all of it when the producers write no more than that, none when the consumers
+        read at least that); 0 without a deficit or a shown capacity."""
+        if not math.isfinite(self.shown_capacity) or self.p_post <= self.c_post:
             return 0.0
-        return max(0.0, min(p, cap) - c) / (p - c)
+        return deficit_shares(self.p_post, self.shown_capacity, self.c_post, self.shown_capacity)[1]
 
     @property
     def slowed(self) -> float:
